@@ -1,0 +1,108 @@
+//! The error every command returns: `{ "code": "SCREAMING_CASE", "message": "日本語" }`.
+
+use serde::{Deserialize, Serialize};
+
+/// Closed set of error codes the UI can branch on. Add a code only when a screen handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// A field failed validation; the message says which and why.
+    InvalidInput,
+    /// The terminal has not been set up yet.
+    NotSetUp,
+    /// Setup was requested on a terminal that is already set up.
+    AlreadySetUp,
+    /// The command needs a signed-in user.
+    NotLoggedIn,
+    /// The session is locked (idle or by hand); the password is needed again.
+    SessionLocked,
+    /// The signed-in user's roles do not allow this.
+    PermissionDenied,
+    /// Wrong login id or password (never says which).
+    InvalidCredentials,
+    /// Too many failures; the account is locked for a while.
+    AccountLocked,
+    /// The account is disabled.
+    AccountDisabled,
+    /// The new password does not meet the policy.
+    PasswordPolicy,
+    /// The login id exists (ids are never reused, even for disabled accounts).
+    LoginIdTaken,
+    UserNotFound,
+    /// The change would leave no active administrator.
+    LastAdministrator,
+    /// No OS key store (keyring) is reachable; the ledger stays closed.
+    KeystoreUnavailable,
+    /// The ledger exists but its key is not in the key store: recovery is needed.
+    LedgerKeyMissing,
+    /// The key does not open the ledger (wrong key, or the file is not a ledger).
+    LedgerKeyRejected,
+    /// The ledger file is damaged; it is left untouched.
+    LedgerCorrupt,
+    /// The ledger file is an unencrypted SQLite database; it is left untouched.
+    LedgerNotEncrypted,
+    /// The ledger was written by a newer version of sesshu.
+    LedgerTooNew,
+    /// The recovery key or password did not unwrap the ledger key.
+    RecoveryFailed,
+    /// A storage operation failed; nothing was changed.
+    Storage,
+    /// An unexpected failure; details are in the log (never personal data).
+    Internal,
+}
+
+impl ErrorCode {
+    /// True for errors that stop the terminal until IT intervenes.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::KeystoreUnavailable
+                | ErrorCode::LedgerKeyRejected
+                | ErrorCode::LedgerCorrupt
+                | ErrorCode::LedgerNotEncrypted
+                | ErrorCode::LedgerTooNew
+        )
+    }
+}
+
+/// The error shape of every command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        CommandError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({:?})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire contract the UI depends on: pin the exact JSON.
+    #[test]
+    fn command_error_matches_the_frontend_wire_contract() {
+        let e = CommandError::new(ErrorCode::PermissionDenied, "権限がありません");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"PERMISSION_DENIED","message":"権限がありません"}"#
+        );
+        let back: CommandError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,14 @@
+//! The IPC contract between the Yew UI and the Tauri shell.
+//!
+//! Invariants:
+//! - every command takes at most one argument, named `req` (Tauri matches argument keys by
+//!   name; one struct sidesteps camelCase/snake_case guessing);
+//! - every command returns `Result<T, CommandError>`; the UI branches on [`ErrorCode`], never on
+//!   message text;
+//! - builds for wasm32 (no I/O).
+
+pub mod command;
+pub mod error;
+
+pub use command::*;
+pub use error::{CommandError, ErrorCode};

@@ -1,0 +1,277 @@
+//! The audit log: a per-terminal hash chain.
+//!
+//! Each entry stores `hash = SHA-256(prev_hash || canonical(content))`, the first entry chaining
+//! from 32 zero bytes. [`Reader::verify_audit_chain`] recomputes every link and names the first
+//! broken one, so a row changed or removed behind the app's back is detected. Removing the
+//! newest entries leaves a valid shorter chain: that is why every sync batch carries the chain
+//! head and the hub checks continuity.
+
+use crate::ledger::{Mutation, Reader};
+use crate::LedgerError;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use sesshu_domain::audit::{AuditAction, AuditOutcome};
+use sha2::{Digest, Sha256};
+
+pub const GENESIS: [u8; 32] = [0u8; 32];
+
+/// What a caller records; the ledger adds id, time, terminal and the chain.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    /// Login id of the acting user; `None` before anyone signed in.
+    pub actor: Option<String>,
+    pub action: AuditAction,
+    /// What was acted on (a login id, a setting name…), never a resident's name.
+    pub target: Option<String>,
+    pub outcome: AuditOutcome,
+    /// Extra facts as JSON (e.g. roles before/after). No personal data.
+    pub detail: serde_json::Value,
+}
+
+impl AuditRecord {
+    pub fn new(
+        actor: Option<&str>,
+        action: AuditAction,
+        target: Option<&str>,
+        outcome: AuditOutcome,
+    ) -> Self {
+        AuditRecord {
+            actor: actor.map(str::to_owned),
+            action,
+            target: target.map(str::to_owned),
+            outcome,
+            detail: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub id: String,
+    pub at: String,
+    pub terminal_id: String,
+    pub actor: Option<String>,
+    pub action: u16,
+    pub target: Option<String>,
+    pub outcome: u8,
+    pub detail: String,
+    #[serde(with = "hex_bytes")]
+    pub prev_hash: [u8; 32],
+    #[serde(with = "hex_bytes")]
+    pub hash: [u8; 32],
+}
+
+mod hex_bytes {
+    pub fn serialize<S: serde::Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+}
+
+impl AuditEntry {
+    pub fn at_utc(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.at)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    /// The hash this entry should have, given its content and `prev_hash`.
+    pub fn compute_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.prev_hash);
+        // Length-prefixed fields: no two different entries share an encoding.
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        };
+        field(&self.seq.to_be_bytes());
+        field(self.id.as_bytes());
+        field(self.at.as_bytes());
+        field(self.terminal_id.as_bytes());
+        match &self.actor {
+            Some(a) => field(a.as_bytes()),
+            None => field(&[0xff]),
+        }
+        field(&self.action.to_be_bytes());
+        match &self.target {
+            Some(t) => field(t.as_bytes()),
+            None => field(&[0xff]),
+        }
+        field(&[self.outcome]);
+        field(self.detail.as_bytes());
+        h.finalize().into()
+    }
+}
+
+/// Canonical timestamp text: fixed width, UTC, microseconds.
+pub(crate) fn canonical_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let prev: Vec<u8> = r.get(9)?;
+    let hash: Vec<u8> = r.get(10)?;
+    let to32 = |v: Vec<u8>, col: usize| -> rusqlite::Result<[u8; 32]> {
+        v.try_into().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                col,
+                rusqlite::types::Type::Blob,
+                "hash length".into(),
+            )
+        })
+    };
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        id: r.get(1)?,
+        at: r.get(2)?,
+        terminal_id: r.get(3)?,
+        actor: r.get(4)?,
+        action: r.get(5)?,
+        target: r.get(6)?,
+        outcome: r.get(7)?,
+        detail: r.get(8)?,
+        prev_hash: to32(prev, 9)?,
+        hash: to32(hash, 10)?,
+    })
+}
+
+const COLUMNS: &str =
+    "seq, id, at, terminal_id, actor, action, target, outcome, detail, prev_hash, hash";
+
+/// Result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub entries_checked: u64,
+    /// Sequence number of the first entry that does not link (content changed, entry removed
+    /// or inserted, numbering broken).
+    pub first_broken_seq: Option<i64>,
+    pub head_hash: [u8; 32],
+}
+
+impl Reader<'_> {
+    /// The newest entry's sequence number and hash (genesis for an empty log).
+    pub fn audit_head(&self) -> Result<(i64, [u8; 32]), LedgerError> {
+        let head: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match head {
+            None => Ok((0, GENESIS)),
+            Some((seq, h)) => Ok((
+                seq,
+                h.try_into()
+                    .map_err(|_| LedgerError::InvalidData("audit hash length".into()))?,
+            )),
+        }
+    }
+
+    /// Newest first, at most `limit`, below `before_seq` when given.
+    pub fn audit_page(
+        &self,
+        limit: u32,
+        before_seq: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM audit_entry WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![before_seq.unwrap_or(i64::MAX), limit], row_to_entry)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Walks the whole chain in order and reports the first broken link.
+    pub fn verify_audit_chain(&self) -> Result<ChainReport, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM audit_entry ORDER BY seq"))?;
+        let mut rows = stmt.query([])?;
+        let mut expected_prev = GENESIS;
+        let mut expected_seq = 1i64;
+        let mut checked = 0u64;
+        while let Some(row) = rows.next()? {
+            let e = match row_to_entry(row) {
+                Ok(e) => e,
+                Err(_) => {
+                    let seq: i64 = row.get(0)?;
+                    return Ok(ChainReport {
+                        entries_checked: checked,
+                        first_broken_seq: Some(seq),
+                        head_hash: expected_prev,
+                    });
+                }
+            };
+            checked += 1;
+            if e.seq != expected_seq || e.prev_hash != expected_prev || e.compute_hash() != e.hash {
+                return Ok(ChainReport {
+                    entries_checked: checked,
+                    first_broken_seq: Some(e.seq),
+                    head_hash: expected_prev,
+                });
+            }
+            expected_prev = e.hash;
+            expected_seq += 1;
+        }
+        Ok(ChainReport {
+            entries_checked: checked,
+            first_broken_seq: None,
+            head_hash: expected_prev,
+        })
+    }
+}
+
+impl Mutation<'_> {
+    /// Appends an audit entry to the chain and queues it for the hub, in this transaction.
+    pub fn audit(&mut self, rec: AuditRecord) -> Result<AuditEntry, LedgerError> {
+        let (head_seq, head_hash) = self.reader().audit_head()?;
+        let terminal_id = self
+            .reader()
+            .terminal()?
+            .map(|t| t.terminal_id)
+            .unwrap_or_else(|| "unregistered".to_owned());
+        let mut e = AuditEntry {
+            seq: head_seq + 1,
+            id: self.ids.new_id(self.now).to_string(),
+            at: canonical_time(self.now),
+            terminal_id,
+            actor: rec.actor,
+            action: rec.action.code(),
+            target: rec.target,
+            outcome: rec.outcome.code(),
+            detail: rec.detail.to_string(),
+            prev_hash: head_hash,
+            hash: [0; 32],
+        };
+        e.hash = e.compute_hash();
+        self.tx.execute(
+            &format!("INSERT INTO audit_entry ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            params![
+                e.seq,
+                e.id,
+                e.at,
+                e.terminal_id,
+                e.actor,
+                e.action,
+                e.target,
+                e.outcome,
+                e.detail,
+                e.prev_hash.as_slice(),
+                e.hash.as_slice()
+            ],
+        )?;
+        let payload =
+            serde_json::to_string(&e).map_err(|err| LedgerError::InvalidData(err.to_string()))?;
+        self.enqueue("audit", &e.id, &payload)?;
+        self.audited = true;
+        Ok(e)
+    }
+}

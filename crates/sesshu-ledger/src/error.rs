@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+/// Errors of the ledger. Variants are named for what the caller must decide.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The key does not decrypt the file (wrong key, or not a ledger at all). File untouched.
+    #[error("the key does not open the ledger at {path}")]
+    KeyRejected { path: PathBuf },
+    /// The file is a plain (unencrypted) SQLite database. File untouched.
+    #[error("the ledger at {path} is not encrypted")]
+    NotEncrypted { path: PathBuf },
+    /// The file decrypts but fails its integrity check. File untouched.
+    #[error("the ledger at {path} is damaged: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    /// No ledger file where one was expected.
+    #[error("no ledger at {path}")]
+    Missing { path: PathBuf },
+    /// A ledger already exists where a new one was to be created.
+    #[error("a ledger already exists at {path}")]
+    AlreadyExists { path: PathBuf },
+    /// The schema is newer than this program knows.
+    #[error("the ledger schema version {found} is newer than this program ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("migration {name} failed: {source}")]
+    Migration {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    /// A mutation tried to commit without an audit entry.
+    #[error("a ledger mutation must write an audit entry")]
+    Unaudited,
+    #[error("stored data is invalid: {0}")]
+    InvalidData(String),
+    #[error("random source failed: {0}")]
+    Random(String),
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl LedgerError {
+    /// True when SQLite reports a transient lock; retrying may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}

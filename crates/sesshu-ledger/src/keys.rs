@@ -1,0 +1,239 @@
+//! The ledger key and where it is kept.
+//!
+//! The key is 32 random bytes passed to SQLCipher as a raw key (no passphrase KDF on every
+//! open). It lives in a [`KeyStore`]: the OS keyring in production, memory in unit tests.
+//! When no store is reachable the terminal refuses to open the ledger: there is no fallback to
+//! a throwaway or on-disk key.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use zeroize::{Zeroize, Zeroizing};
+
+/// Keyring service name; the account is `ledger-key/<ledger id>`.
+pub const KEYRING_SERVICE: &str = "jp.sesshu.terminal";
+
+/// A 256-bit ledger key; zeroised on drop and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LedgerKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for LedgerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LedgerKey(..)")
+    }
+}
+
+impl LedgerKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        LedgerKey(Zeroizing::new(bytes))
+    }
+
+    /// A fresh key from the OS random source.
+    pub fn generate() -> Result<Self, crate::LedgerError> {
+        let mut b = Zeroizing::new([0u8; 32]);
+        crate::random_bytes(b.as_mut())?;
+        Ok(LedgerKey(b))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Hex form kept in the key store.
+    pub(crate) fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.0.as_ref()))
+    }
+
+    pub(crate) fn from_hex(s: &str) -> Option<Self> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(s.trim(), bytes.as_mut()).ok()?;
+        Some(LedgerKey(bytes))
+    }
+
+    /// SQLCipher raw-key literal: `x'<64 hex>'`.
+    pub(crate) fn sql_literal(&self) -> Zeroizing<String> {
+        let mut hex = self.to_hex();
+        let s = Zeroizing::new(format!("x'{}'", hex.as_str()));
+        hex.zeroize();
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyStoreError {
+    /// No key store could be reached (no Secret Service / Credential Manager session).
+    #[error("no key store is reachable ({backend}): {detail}")]
+    Unavailable {
+        backend: &'static str,
+        detail: String,
+    },
+    /// The store answered but holds something that is not a ledger key.
+    #[error("the key store entry is not a ledger key")]
+    Malformed,
+}
+
+/// Where ledger keys are kept. Implementations must never log the secret.
+pub trait KeyStore: Send + Sync {
+    /// The key for `ledger_id`, `None` when the store has no entry for it.
+    fn get(&self, ledger_id: &str) -> Result<Option<LedgerKey>, KeyStoreError>;
+    fn set(&self, ledger_id: &str, key: &LedgerKey) -> Result<(), KeyStoreError>;
+    fn delete(&self, ledger_id: &str) -> Result<(), KeyStoreError>;
+    /// Short backend name for logs and the IT screen.
+    fn backend(&self) -> &'static str;
+}
+
+fn account(ledger_id: &str) -> String {
+    format!("ledger-key/{ledger_id}")
+}
+
+/// In-memory store for tests; shared state across clones of the same `Arc`.
+#[derive(Debug, Default)]
+pub struct MemKeyStore {
+    entries: Mutex<HashMap<String, Zeroizing<String>>>,
+    unavailable: Mutex<bool>,
+}
+
+impl MemKeyStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Simulates a store that cannot be reached (tests of the refusal path).
+    pub fn set_unavailable(&self, unavailable: bool) {
+        if let Ok(mut g) = self.unavailable.lock() {
+            *g = unavailable;
+        }
+    }
+
+    fn check(&self) -> Result<(), KeyStoreError> {
+        if self.unavailable.lock().map(|g| *g).unwrap_or(true) {
+            return Err(KeyStoreError::Unavailable {
+                backend: "memory",
+                detail: "simulated outage".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn map(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Zeroizing<String>>>, KeyStoreError> {
+        self.entries.lock().map_err(|_| KeyStoreError::Unavailable {
+            backend: "memory",
+            detail: "poisoned".into(),
+        })
+    }
+}
+
+impl KeyStore for MemKeyStore {
+    fn get(&self, ledger_id: &str) -> Result<Option<LedgerKey>, KeyStoreError> {
+        self.check()?;
+        match self.map()?.get(&account(ledger_id)) {
+            None => Ok(None),
+            Some(s) => LedgerKey::from_hex(s)
+                .map(Some)
+                .ok_or(KeyStoreError::Malformed),
+        }
+    }
+
+    fn set(&self, ledger_id: &str, key: &LedgerKey) -> Result<(), KeyStoreError> {
+        self.check()?;
+        self.map()?.insert(account(ledger_id), key.to_hex());
+        Ok(())
+    }
+
+    fn delete(&self, ledger_id: &str) -> Result<(), KeyStoreError> {
+        self.check()?;
+        self.map()?.remove(&account(ledger_id));
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// The OS keyring: Secret Service on Linux, Credential Manager on Windows, Keychain on macOS.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsKeyStore;
+
+impl OsKeyStore {
+    fn entry(ledger_id: &str) -> Result<keyring::Entry, KeyStoreError> {
+        keyring::Entry::new(KEYRING_SERVICE, &account(ledger_id)).map_err(unavailable)
+    }
+}
+
+fn backend_name() -> &'static str {
+    if cfg!(target_os = "windows") {
+        "windows-credential-manager"
+    } else if cfg!(target_os = "macos") {
+        "macos-keychain"
+    } else {
+        "secret-service"
+    }
+}
+
+fn unavailable(e: keyring::Error) -> KeyStoreError {
+    KeyStoreError::Unavailable {
+        backend: backend_name(),
+        detail: e.to_string(),
+    }
+}
+
+impl KeyStore for OsKeyStore {
+    fn get(&self, ledger_id: &str) -> Result<Option<LedgerKey>, KeyStoreError> {
+        match Self::entry(ledger_id)?.get_password() {
+            Ok(s) => {
+                let s = Zeroizing::new(s);
+                LedgerKey::from_hex(&s)
+                    .map(Some)
+                    .ok_or(KeyStoreError::Malformed)
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn set(&self, ledger_id: &str, key: &LedgerKey) -> Result<(), KeyStoreError> {
+        let hex = key.to_hex();
+        Self::entry(ledger_id)?
+            .set_password(&hex)
+            .map_err(unavailable)
+    }
+
+    fn delete(&self, ledger_id: &str) -> Result<(), KeyStoreError> {
+        match Self::entry(ledger_id)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        backend_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_store_round_trip_and_outage() {
+        let s = MemKeyStore::new();
+        let k = LedgerKey::generate().unwrap();
+        assert!(s.get("a").unwrap().is_none());
+        s.set("a", &k).unwrap();
+        assert_eq!(s.get("a").unwrap(), Some(k.clone()));
+        s.set_unavailable(true);
+        assert!(matches!(s.get("a"), Err(KeyStoreError::Unavailable { .. })));
+        s.set_unavailable(false);
+        s.delete("a").unwrap();
+        assert!(s.get("a").unwrap().is_none());
+    }
+
+    #[test]
+    fn key_debug_hides_the_secret() {
+        let k = LedgerKey::from_bytes([0xab; 32]);
+        assert_eq!(format!("{k:?}"), "LedgerKey(..)");
+        assert_eq!(k.sql_literal().len(), 64 + 3);
+    }
+}

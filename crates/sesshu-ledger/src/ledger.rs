@@ -1,0 +1,286 @@
+//! Opening the ledger and the read / mutate handles.
+
+use crate::clock::{Clock, IdGen};
+use crate::keys::LedgerKey;
+use crate::{migrate, LedgerError};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const SQLITE_PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// The open ledger: one writer connection and one read-only connection (WAL lets them overlap).
+pub struct Ledger {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Read access, either on the read-only connection or inside a mutation's transaction.
+pub struct Reader<'c> {
+    pub(crate) conn: &'c Connection,
+}
+
+/// One transaction: the change, its audit entry and its outbox item commit together or not at all.
+pub struct Mutation<'c> {
+    pub(crate) tx: rusqlite::Transaction<'c>,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) ids: &'c dyn IdGen,
+    pub(crate) audited: bool,
+}
+
+impl Mutation<'_> {
+    /// The terminal time of this mutation (one instant for everything it writes).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// Reads inside this transaction (sees its own uncommitted writes).
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { conn: &self.tx }
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a half-applied transaction (rusqlite rolls
+    // back on drop), so a poisoned connection is still consistent.
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Classifies a failure of the first read after `PRAGMA key`.
+fn first_read_error(path: &Path, e: rusqlite::Error) -> LedgerError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+            LedgerError::KeyRejected {
+                path: path.to_owned(),
+            }
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseCorrupt => {
+            LedgerError::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        }
+        _ => LedgerError::Sqlite(e),
+    }
+}
+
+fn keyed_connection(
+    path: &Path,
+    key: &LedgerKey,
+    flags: OpenFlags,
+) -> Result<Connection, LedgerError> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
+    let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
+    // PRAGMA key must be the first statement touching the database.
+    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal().as_str()))?;
+    Ok(conn)
+}
+
+fn prove_key(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| first_read_error(path, e))?;
+    Ok(())
+}
+
+fn check_integrity(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| first_read_error(path, e))?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|it| it.collect())
+        .map_err(|e| LedgerError::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        Ok(())
+    } else {
+        Err(LedgerError::Corrupt {
+            path: path.to_owned(),
+            detail: rows.join("; "),
+        })
+    }
+}
+
+fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
+    if writer {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::InvalidData(format!("journal mode {mode}")));
+        }
+    }
+    // FULL: a committed keying survives a power cut; the terminals write little.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // SQLCipher's cost is per page outside the cache: 64 MiB keeps it near plain SQLite.
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+fn file_header(path: &Path) -> Result<Option<[u8; 16]>, LedgerError> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut h = [0u8; 16];
+    let mut n = 0;
+    while n < 16 {
+        let r = f.read(&mut h[n..])?;
+        if r == 0 {
+            break;
+        }
+        n += r;
+    }
+    Ok(Some(h))
+}
+
+impl Ledger {
+    /// Creates a new, empty ledger at `path`; refuses if any file is there.
+    pub fn create(
+        path: &Path,
+        key: &LedgerKey,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
+        if path.exists() {
+            return Err(LedgerError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = keyed_connection(path, key, flags)?;
+        prove_key(path, &writer)?;
+        Self::finish_open(path, writer, key, clock, ids)
+    }
+
+    /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
+    /// error and the file is left exactly as it was.
+    pub fn open(
+        path: &Path,
+        key: &LedgerKey,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
+        match file_header(path)? {
+            None => {
+                return Err(LedgerError::Missing {
+                    path: path.to_owned(),
+                })
+            }
+            Some(h) if &h == SQLITE_PLAIN_HEADER => {
+                return Err(LedgerError::NotEncrypted {
+                    path: path.to_owned(),
+                })
+            }
+            Some(_) => {}
+        }
+        // No SQLITE_OPEN_CREATE: opening never makes a file.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = keyed_connection(path, key, flags)?;
+        prove_key(path, &writer)?;
+        check_integrity(path, &writer)?;
+        Self::finish_open(path, writer, key, clock, ids)
+    }
+
+    fn finish_open(
+        path: &Path,
+        mut writer: Connection,
+        key: &LedgerKey,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
+        apply_pragmas(&writer, true)?;
+        migrate::run(&mut writer)?;
+        let reader = keyed_connection(
+            path,
+            key,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        prove_key(path, &reader)?;
+        apply_pragmas(&reader, false)?;
+        Ok(Ledger {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            clock,
+            ids,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// Runs `f` on the read-only connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Reader<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let conn = lock(&self.reader);
+        f(&Reader { conn: &conn })
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction. Commits only if `f` succeeds and wrote at least
+    /// one audit entry; otherwise everything is rolled back.
+    pub fn mutate<T>(
+        &self,
+        f: impl FnOnce(&mut Mutation<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut m = Mutation {
+            tx,
+            now: self.clock.now(),
+            ids: self.ids.as_ref(),
+            audited: false,
+        };
+        let out = f(&mut m)?;
+        if !m.audited {
+            return Err(LedgerError::Unaudited);
+        }
+        m.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Folds the WAL into the main file (used before backups and at shutdown).
+    pub fn checkpoint(&self) -> Result<(), LedgerError> {
+        let conn = lock(&self.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// `PRAGMA cipher_version`, e.g. "4.19.0 community" (for the IT screen).
+    pub fn cipher_version(&self) -> Result<String, LedgerError> {
+        let conn = lock(&self.reader);
+        Ok(conn.query_row("PRAGMA cipher_version", [], |r| r.get(0))?)
+    }
+}

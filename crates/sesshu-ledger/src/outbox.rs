@@ -1,0 +1,64 @@
+//! The outbox: items waiting for the hub, written in the same transaction as their entry.
+
+use crate::ledger::{Mutation, Reader};
+use crate::LedgerError;
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub seq: i64,
+    pub item_id: String,
+    pub stream: String,
+    pub entry_id: String,
+    pub payload: String,
+    pub content_hash: String,
+}
+
+impl Mutation<'_> {
+    /// Queues `payload` for the hub; idempotent at the hub by item id + content hash.
+    pub(crate) fn enqueue(
+        &mut self,
+        stream: &str,
+        entry_id: &str,
+        payload: &str,
+    ) -> Result<(), LedgerError> {
+        let item_id = self.ids.new_id(self.now).to_string();
+        let hash = hex::encode(Sha256::digest(payload.as_bytes()));
+        self.tx.execute(
+            "INSERT INTO outbox (item_id, stream, entry_id, payload, content_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![item_id, stream, entry_id, payload, hash, crate::audit::canonical_time(self.now)],
+        )?;
+        Ok(())
+    }
+}
+
+impl Reader<'_> {
+    /// Items not yet acknowledged by a verified receipt, oldest first.
+    pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(OutboxItem {
+                    seq: r.get(0)?,
+                    item_id: r.get(1)?,
+                    stream: r.get(2)?,
+                    entry_id: r.get(3)?,
+                    payload: r.get(4)?,
+                    content_hash: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn outbox_pending_count(&self) -> Result<u64, LedgerError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE acked_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+}
