@@ -39,6 +39,8 @@ pub enum ErrorCode {
     LedgerKeyRejected,
     /// The ledger file is damaged; it is left untouched.
     LedgerCorrupt,
+    /// The key file or the ledger file is missing while the other exists.
+    LedgerMissing,
     /// The ledger file is an unencrypted SQLite database; it is left untouched.
     LedgerNotEncrypted,
     /// The ledger was written by a newer version of sesshu.
@@ -60,6 +62,7 @@ impl ErrorCode {
                 | ErrorCode::LedgerKeyRejected
                 | ErrorCode::LedgerCorrupt
                 | ErrorCode::LedgerNotEncrypted
+                | ErrorCode::LedgerMissing
                 | ErrorCode::LedgerTooNew
         )
     }

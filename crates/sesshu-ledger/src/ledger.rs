@@ -14,10 +14,22 @@ const SQLITE_PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
 /// The open ledger: one writer connection and one read-only connection (WAL lets them overlap).
 pub struct Ledger {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    // Field order is drop order: the reader closes first so that the writer is the last
+    // connection and folds the WAL into the main file when it closes.
     reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // Leave a single self-contained file behind (no -wal), so a copy or backup of the
+        // ledger file alone is complete.
+        if let Err(e) = self.checkpoint() {
+            tracing::warn!(error = %e, "checkpoint at close failed");
+        }
+    }
 }
 
 impl std::fmt::Debug for Ledger {
@@ -199,11 +211,22 @@ impl Ledger {
             }
             Some(_) => {}
         }
-        // No SQLITE_OPEN_CREATE: opening never makes a file.
+        // The key and the file are proven on a read-only connection first: a connection
+        // holding the wrong key must never be able to write (closing a read-write connection
+        // can checkpoint a leftover WAL into the file). No SQLITE_OPEN_CREATE anywhere:
+        // opening never makes a file.
+        {
+            let probe = keyed_connection(
+                path,
+                key,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            prove_key(path, &probe)?;
+            check_integrity(path, &probe)?;
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let writer = keyed_connection(path, key, flags)?;
         prove_key(path, &writer)?;
-        check_integrity(path, &writer)?;
         Self::finish_open(path, writer, key, clock, ids)
     }
 

@@ -130,7 +130,7 @@ fn a_plaintext_sqlite_file_is_refused_untouched() {
         matches!(err, LedgerError::NotEncrypted { .. }),
         "got {err:?}"
     );
-    assert_eq!(read_all(&path), before);
+    assert!(read_all(&path) == before, "file unchanged");
 }
 
 #[test]
@@ -153,7 +153,10 @@ fn a_damaged_file_is_refused_untouched() {
         ),
         "got {err:?}"
     );
-    assert_eq!(read_all(&path), bytes, "a damaged ledger is never repaired");
+    assert!(
+        read_all(&path) == bytes,
+        "a damaged ledger is never repaired"
+    );
 }
 
 #[test]
@@ -181,7 +184,7 @@ fn garbage_and_missing_files() {
         matches!(err, LedgerError::KeyRejected { .. }),
         "got {err:?}"
     );
-    assert_eq!(read_all(&path), vec![7u8; 8192]);
+    assert!(read_all(&path) == vec![7u8; 8192], "garbage left as it was");
     let err = Ledger::create(
         &path,
         &LedgerKey::generate().unwrap(),
@@ -252,5 +255,47 @@ fn one_mutation_writes_change_audit_and_outbox_together() {
     assert_eq!(
         last.entry_id, head[0].id,
         "the outbox item names the audit entry"
+    );
+}
+
+#[test]
+fn a_wrong_key_after_a_crash_leaves_the_file_and_its_wal_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let key = LedgerKey::generate().unwrap();
+    let l = create(&path, &key);
+    l.mutate(|m| {
+        m.put_setting("log_level", "debug")?;
+        m.audit(AuditRecord::new(
+            None,
+            AuditAction::SettingsChanged,
+            None,
+            AuditOutcome::Success,
+        ))
+    })
+    .unwrap();
+    // Simulate a crash: the connections are never closed, the WAL stays beside the file.
+    std::mem::forget(l);
+    let wal = dir.path().join("ledger.db-wal");
+    assert!(wal.exists(), "a WAL is left behind");
+    let before = (read_all(&path), read_all(&wal));
+    let err = Ledger::open(
+        &path,
+        &LedgerKey::generate().unwrap(),
+        clock(),
+        Arc::new(UuidV7Gen),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, LedgerError::KeyRejected { .. }),
+        "got {err:?}"
+    );
+    assert!(read_all(&path) == before.0, "main file unchanged");
+    assert!(read_all(&wal) == before.1, "WAL unchanged");
+    // The right key still sees the last committed change.
+    let l = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap();
+    assert_eq!(
+        l.read(|r| r.setting("log_level")).unwrap().as_deref(),
+        Some("debug")
     );
 }

@@ -1,0 +1,388 @@
+//! Sign-in, lock, unlock, sign-out and password change.
+
+use crate::error::{from_ledger, from_wrap, internal};
+use crate::state::{jst, today_jst, AppState, Session, Status};
+use chrono::{DateTime, Utc};
+use sesshu_domain::account::{SignInDecision, SignInState};
+use sesshu_domain::audit::{AuditAction, AuditOutcome};
+use sesshu_ipc::{
+    names, ChangePasswordRequest, CommandError, ErrorCode, LoginRequest, SessionInfo, UnlockRequest,
+};
+use sesshu_ledger::accounts::{dummy_verify, hash_password, verify_password, User};
+use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::Ledger;
+
+fn invalid_credentials() -> CommandError {
+    CommandError::new(
+        ErrorCode::InvalidCredentials,
+        "ログインIDまたはパスワードが正しくありません。",
+    )
+}
+
+fn locked_message(until: DateTime<Utc>) -> CommandError {
+    CommandError::new(
+        ErrorCode::AccountLocked,
+        format!(
+            "パスワードを続けて間違えたため、このアカウントは{}までロックされています。",
+            until.with_timezone(&jst()).format("%H時%M分")
+        ),
+    )
+}
+
+/// Outcome of checking a password against an account, with the lockout rules applied and
+/// recorded (one transaction per attempt: the new counter and its audit entries).
+enum Check {
+    Ok,
+    Wrong { now_locked: bool },
+    Locked(DateTime<Utc>),
+}
+
+fn check_password(
+    ledger: &Ledger,
+    user: &User,
+    password: &str,
+    failure_action: AuditAction,
+) -> Result<Check, CommandError> {
+    let now = ledger.clock().now();
+    let policy = ledger.read(|r| r.security_policy()).map_err(from_ledger)?;
+    if let SignInDecision::Locked { until } = user.sign_in.before_attempt(now) {
+        AppState::audit_only(
+            ledger,
+            AuditRecord::new(
+                Some(&user.login_id),
+                failure_action,
+                Some(&user.login_id),
+                AuditOutcome::Refused,
+            )
+            .with_detail(serde_json::json!({ "reason": "locked" })),
+        )?;
+        return Ok(Check::Locked(until));
+    }
+    if verify_password(&user.password_hash, password) {
+        // The failure counter is reset by the caller, in the transaction that records the success.
+        return Ok(Check::Ok);
+    }
+    let (next, now_locked) = user.sign_in.after_failure(&policy, now);
+    ledger
+        .mutate(|m| {
+            m.set_sign_in(user.id, &next)?;
+            m.audit(
+                AuditRecord::new(
+                    Some(&user.login_id),
+                    failure_action,
+                    Some(&user.login_id),
+                    AuditOutcome::Failed,
+                )
+                .with_detail(serde_json::json!({ "reason": "wrong_password" })),
+            )?;
+            if now_locked {
+                m.audit(
+                    AuditRecord::new(
+                        None,
+                        AuditAction::AccountLockedOut,
+                        Some(&user.login_id),
+                        AuditOutcome::Success,
+                    )
+                    .with_detail(serde_json::json!({ "minutes": policy.lockout_minutes })),
+                )?;
+            }
+            Ok(())
+        })
+        .map_err(from_ledger)?;
+    Ok(Check::Wrong { now_locked })
+}
+
+/// Records a successful password check: counter reset and audit entry in one transaction.
+fn record_success(ledger: &Ledger, user: &User, rec: AuditRecord) -> Result<(), CommandError> {
+    ledger
+        .mutate(|m| {
+            if user.sign_in != SignInState::default() {
+                m.set_sign_in(user.id, &user.sign_in.after_success())?;
+            }
+            m.audit(rec).map(|_| ())
+        })
+        .map_err(from_ledger)
+}
+
+impl AppState {
+    pub fn login(&self, req: LoginRequest) -> Result<SessionInfo, CommandError> {
+        let mut inner = self.lock();
+        self.authorize(&mut inner, names::LOGIN)?;
+        let ledger = Self::ready(&inner)?;
+        let login_id = req.login_id.trim();
+        let now = self.now();
+        let user = ledger
+            .read(|r| r.user_by_login(login_id))
+            .map_err(from_ledger)?;
+        let Some(user) = user else {
+            dummy_verify(&req.password);
+            // The typed id is kept in the encrypted audit log, never in the text log.
+            Self::audit_only(
+                &ledger,
+                AuditRecord::new(
+                    None,
+                    AuditAction::LoginFailed,
+                    Some(login_id),
+                    AuditOutcome::Failed,
+                )
+                .with_detail(serde_json::json!({ "reason": "unknown_id" })),
+            )?;
+            tracing::info!("sign-in refused: unknown id");
+            return Err(invalid_credentials());
+        };
+        match check_password(&ledger, &user, &req.password, AuditAction::LoginFailed)? {
+            Check::Locked(until) => {
+                tracing::info!(user = user.id, "sign-in refused: account locked");
+                return Err(locked_message(until));
+            }
+            Check::Wrong { now_locked } => {
+                tracing::info!(
+                    user = user.id,
+                    now_locked,
+                    "sign-in refused: wrong password"
+                );
+                if now_locked {
+                    let policy = ledger.read(|r| r.security_policy()).map_err(from_ledger)?;
+                    return Err(CommandError::new(
+                        ErrorCode::AccountLocked,
+                        format!(
+                            "パスワードを{}回続けて間違えたため、このアカウントを{}分間ロックしました。",
+                            policy.lockout_threshold, policy.lockout_minutes
+                        ),
+                    ));
+                }
+                return Err(invalid_credentials());
+            }
+            Check::Ok => {}
+        }
+        if !user.is_active(now, today_jst(now)) {
+            Self::audit_only(
+                &ledger,
+                AuditRecord::new(
+                    Some(&user.login_id),
+                    AuditAction::LoginFailed,
+                    Some(&user.login_id),
+                    AuditOutcome::Refused,
+                )
+                .with_detail(serde_json::json!({ "reason": "disabled" })),
+            )?;
+            return Err(CommandError::new(
+                ErrorCode::AccountDisabled,
+                "この利用者は利用停止されています。管理者に確認してください。",
+            ));
+        }
+        // A user re-enabled after a disable has no wrapped key copy: make it now, while the
+        // password is at hand, so they can help recover the ledger key again.
+        if let Status::Ready { wraps, .. } = &mut inner.status {
+            if !wraps.has_user(&user.login_id) {
+                if let Ok(Some(key)) = self.keystore.get(wraps.ledger_id()) {
+                    wraps
+                        .set_user(&key, &user.login_id, &req.password)
+                        .map_err(from_wrap)?;
+                    wraps.save(&self.paths.keys).map_err(from_wrap)?;
+                }
+            }
+        }
+        if let Some(previous) = inner.session.take() {
+            Self::audit_only(
+                &ledger,
+                AuditRecord::new(
+                    Some(&previous.login_id),
+                    AuditAction::Logout,
+                    Some(&previous.login_id),
+                    AuditOutcome::Success,
+                )
+                .with_detail(serde_json::json!({ "reason": "switch_user" })),
+            )?;
+        }
+        record_success(
+            &ledger,
+            &user,
+            AuditRecord::new(
+                Some(&user.login_id),
+                AuditAction::LoginSucceeded,
+                Some(&user.login_id),
+                AuditOutcome::Success,
+            ),
+        )?;
+        tracing::info!(user = user.id, "signed in");
+        let session = Session {
+            user_id: user.id,
+            login_id: user.login_id.clone(),
+            signed_in_at: now,
+            last_activity: now,
+            locked: false,
+        };
+        let info = Self::session_info(&ledger, &session)?;
+        inner.session = Some(session);
+        Ok(info)
+    }
+
+    pub fn logout(&self) -> Result<(), CommandError> {
+        let mut inner = self.lock();
+        let actor = self.authorize(&mut inner, names::LOGOUT)?;
+        if let Some(actor) = actor {
+            Self::audit_only(
+                &actor.ledger,
+                AuditRecord::new(
+                    Some(actor.login_id()),
+                    AuditAction::Logout,
+                    Some(actor.login_id()),
+                    AuditOutcome::Success,
+                ),
+            )?;
+            tracing::info!(user = actor.user.id, "signed out");
+        }
+        inner.session = None;
+        Ok(())
+    }
+
+    pub fn lock_session(&self) -> Result<(), CommandError> {
+        let mut inner = self.lock();
+        let actor = self.actor(&mut inner, names::LOCK_SESSION)?;
+        if let Some(s) = inner.session.as_mut() {
+            s.locked = true;
+        }
+        Self::audit_only(
+            &actor.ledger,
+            AuditRecord::new(
+                Some(actor.login_id()),
+                AuditAction::SessionLocked,
+                Some(actor.login_id()),
+                AuditOutcome::Success,
+            )
+            .with_detail(serde_json::json!({ "reason": "manual" })),
+        )?;
+        Ok(())
+    }
+
+    pub fn unlock_session(&self, req: UnlockRequest) -> Result<SessionInfo, CommandError> {
+        let mut inner = self.lock();
+        let actor = self
+            .authorize(&mut inner, names::UNLOCK_SESSION)?
+            .ok_or_else(|| internal("unlock"))?;
+        match check_password(
+            &actor.ledger,
+            &actor.user,
+            &req.password,
+            AuditAction::UnlockFailed,
+        )? {
+            Check::Locked(until) => {
+                // A locked-out account cannot hold a session either.
+                inner.session = None;
+                return Err(locked_message(until));
+            }
+            Check::Wrong { now_locked } => {
+                if now_locked {
+                    inner.session = None;
+                    return Err(CommandError::new(
+                        ErrorCode::AccountLocked,
+                        "パスワードを続けて間違えたため、このアカウントをロックしました。",
+                    ));
+                }
+                return Err(CommandError::new(
+                    ErrorCode::InvalidCredentials,
+                    "パスワードが正しくありません。",
+                ));
+            }
+            Check::Ok => {}
+        }
+        let now = self.now();
+        let Some(session) = inner.session.as_mut() else {
+            return Err(internal("unlock session"));
+        };
+        session.locked = false;
+        session.last_activity = now;
+        record_success(
+            &actor.ledger,
+            &actor.user,
+            AuditRecord::new(
+                Some(actor.login_id()),
+                AuditAction::SessionUnlocked,
+                Some(actor.login_id()),
+                AuditOutcome::Success,
+            ),
+        )?;
+        Self::session_info(&actor.ledger, session)
+    }
+
+    pub fn session_activity(&self) -> Result<SessionInfo, CommandError> {
+        let mut inner = self.lock();
+        let actor = self.actor(&mut inner, names::SESSION_ACTIVITY)?;
+        let session = inner.session.as_ref().ok_or_else(|| internal("activity"))?;
+        Self::session_info(&actor.ledger, session)
+    }
+
+    pub fn change_password(&self, req: ChangePasswordRequest) -> Result<(), CommandError> {
+        let mut inner = self.lock();
+        let actor = self.actor(&mut inner, names::CHANGE_PASSWORD)?;
+        match check_password(
+            &actor.ledger,
+            &actor.user,
+            &req.current_password,
+            AuditAction::PasswordChanged,
+        )? {
+            Check::Ok => {}
+            Check::Locked(until) => {
+                inner.session = None;
+                return Err(locked_message(until));
+            }
+            Check::Wrong { now_locked } => {
+                if now_locked {
+                    inner.session = None;
+                }
+                return Err(CommandError::new(
+                    ErrorCode::InvalidCredentials,
+                    "現在のパスワードが正しくありません。",
+                ));
+            }
+        }
+        let policy = actor
+            .ledger
+            .read(|r| r.security_policy())
+            .map_err(from_ledger)?;
+        policy
+            .check_password(&req.new_password, actor.login_id())
+            .map_err(|e| CommandError::new(ErrorCode::PasswordPolicy, e.to_string()))?;
+        if req.new_password == req.current_password {
+            return Err(CommandError::new(
+                ErrorCode::PasswordPolicy,
+                "新しいパスワードは現在のものと違うものにしてください。",
+            ));
+        }
+        let hash = hash_password(&req.new_password).map_err(from_ledger)?;
+        let Status::Ready { wraps, .. } = &mut inner.status else {
+            return Err(internal("password change"));
+        };
+        let key = self
+            .keystore
+            .get(wraps.ledger_id())
+            .map_err(crate::error::from_keystore)?
+            .ok_or_else(|| internal("ledger key"))?;
+        let mut new_wraps = wraps.clone();
+        // Re-wrap the ledger key under the new password; the ledger itself is not re-encrypted.
+        new_wraps
+            .set_user(&key, actor.login_id(), &req.new_password)
+            .map_err(from_wrap)?;
+        actor
+            .ledger
+            .mutate(|m| {
+                m.set_password_hash(actor.user.id, &hash)?;
+                m.set_sign_in(actor.user.id, &SignInState::default())?;
+                m.audit(AuditRecord::new(
+                    Some(actor.login_id()),
+                    AuditAction::PasswordChanged,
+                    Some(actor.login_id()),
+                    AuditOutcome::Success,
+                ))?;
+                new_wraps
+                    .save(&self.paths.keys)
+                    .map_err(|e| sesshu_ledger::LedgerError::InvalidData(e.to_string()))?;
+                Ok(())
+            })
+            .map_err(from_ledger)?;
+        *wraps = new_wraps;
+        tracing::info!(user = actor.user.id, "password changed");
+        Ok(())
+    }
+}

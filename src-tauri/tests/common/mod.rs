@@ -1,0 +1,93 @@
+//! Shared set-up for the desktop tests: a terminal in a temp dir with an in-memory key store
+//! and a clock the test moves.
+#![allow(dead_code)]
+
+use chrono::{TimeZone, Utc};
+use sesshu_desktop::{AppState, Paths};
+use sesshu_domain::role::Role;
+use sesshu_ipc::*;
+use sesshu_ledger::{FixedClock, MemKeyStore, UuidV7Gen};
+use std::sync::Arc;
+
+pub const ADMIN: &str = "admin01";
+pub const ADMIN_PW: &str = "Admin-pass-2026";
+pub const USER_PW: &str = "User-pass-2026!";
+pub const ADMIN_NAME: &str = "管理 花子";
+
+pub struct Terminal {
+    pub dir: tempfile::TempDir,
+    pub keystore: Arc<MemKeyStore>,
+    pub clock: Arc<FixedClock>,
+    pub state: AppState,
+    pub recovery_key: String,
+}
+
+pub fn start(
+    dir: &std::path::Path,
+    keystore: &Arc<MemKeyStore>,
+    clock: &Arc<FixedClock>,
+) -> AppState {
+    AppState::start(
+        Paths::in_dir(dir),
+        keystore.clone(),
+        clock.clone(),
+        Arc::new(UuidV7Gen),
+        false,
+        None,
+    )
+}
+
+pub fn setup_request() -> SetupRequest {
+    SetupRequest {
+        municipality_name: "仙台市".into(),
+        municipality_code: "041009".into(),
+        terminal_name: "青葉区保健福祉センター 1".into(),
+        admin_login_id: ADMIN.into(),
+        admin_display_name: ADMIN_NAME.into(),
+        admin_password: ADMIN_PW.into(),
+    }
+}
+
+/// A set-up terminal with the administrator signed in.
+pub fn terminal() -> Terminal {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(MemKeyStore::new());
+    let clock = Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap(),
+    ));
+    let state = start(dir.path(), &keystore, &clock);
+    let resp = state.setup(setup_request()).unwrap();
+    login(&state, ADMIN, ADMIN_PW).unwrap();
+    Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        recovery_key: resp.recovery_key,
+    }
+}
+
+pub fn login(state: &AppState, id: &str, pw: &str) -> Result<SessionInfo, CommandError> {
+    state.login(LoginRequest {
+        login_id: id.into(),
+        password: pw.into(),
+    })
+}
+
+pub fn create_user(state: &AppState, id: &str, name: &str, roles: &[Role]) -> UserSummary {
+    state
+        .user_create(UserCreateRequest {
+            login_id: id.into(),
+            display_name: name.into(),
+            roles: roles.to_vec(),
+            initial_password: USER_PW.into(),
+        })
+        .unwrap()
+}
+
+pub fn code<T: std::fmt::Debug>(r: Result<T, CommandError>) -> ErrorCode {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.code,
+    }
+}

@@ -1,0 +1,169 @@
+//! Every command through Tauri's real IPC path (mock runtime, no window): each one is
+//! registered, and each restricted one refuses callers without the role — in the backend.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use sesshu_desktop::access::{access, Access};
+use sesshu_domain::role::Role;
+use sesshu_ipc::names;
+use tauri::test::{mock_builder, MockRuntime};
+use tauri::WebviewWindow;
+
+fn sample_request(cmd: &str) -> Option<Value> {
+    Some(match cmd {
+        names::SETUP => serde_json::to_value(setup_request()).unwrap(),
+        names::RECOVER_KEY => json!({ "method": "recovery_key", "recovery_key": "AAAA" }),
+        names::LOGIN => json!({ "login_id": "x", "password": "y" }),
+        names::UNLOCK_SESSION => json!({ "password": "y" }),
+        names::CHANGE_PASSWORD => json!({ "current_password": "a", "new_password": "b" }),
+        names::USER_CREATE => {
+            json!({ "login_id": "new01", "display_name": "新 人", "roles": ["keyer"], "initial_password": "Initial-pass-2026" })
+        }
+        names::USER_SET_ROLES => json!({ "login_id": ADMIN, "roles": ["keyer"] }),
+        names::USER_DISABLE => json!({ "login_id": ADMIN, "from": null }),
+        names::USER_ENABLE => json!({ "login_id": ADMIN }),
+        names::SETTINGS_UPDATE => {
+            json!({ "policy": { "password_min_len": 12, "lockout_threshold": 5, "lockout_minutes": 15, "idle_lock_minutes": 10 }, "log_level": "info" })
+        }
+        names::AUDIT_LIST => json!({ "limit": 10, "before_seq": null }),
+        _ => return None,
+    })
+}
+
+fn invoke(w: &WebviewWindow<MockRuntime>, cmd: &str) -> Result<Value, Value> {
+    let body = match sample_request(cmd) {
+        Some(req) => tauri::ipc::InvokeBody::Json(json!({ "req": req })),
+        None => tauri::ipc::InvokeBody::default(),
+    };
+    tauri::test::get_ipc_response(
+        w,
+        tauri::webview::InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body,
+            headers: Default::default(),
+            invoke_key: tauri::test::INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn app(state: sesshu_desktop::AppState) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = sesshu_desktop::commands::register(mock_builder())
+        .manage(state)
+        .build(sesshu_desktop::context())
+        .unwrap();
+    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, w)
+}
+
+fn error_code(v: &Value) -> &str {
+    v.get("code")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("not a CommandError: {v}"))
+}
+
+#[test]
+fn every_command_is_registered_and_refuses_without_a_session() {
+    let t = terminal();
+    t.state.logout().unwrap();
+    let (_app, w) = app(t.state);
+    for cmd in names::ALL {
+        let res = invoke(&w, cmd);
+        if let Err(e) = &res {
+            assert!(
+                e.get("code").is_some(),
+                "{cmd}: IPC failed outside the command: {e}"
+            );
+        }
+        match access(cmd).unwrap() {
+            Access::Open => {}
+            Access::AnySession | Access::Permission(_) => {
+                if cmd == names::LOGOUT {
+                    continue; // signing out without a session is a harmless no-op
+                }
+                let e = res.expect_err(cmd);
+                assert_eq!(error_code(&e), "NOT_LOGGED_IN", "{cmd} without a session");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_restricted_command_checks_the_callers_role_in_the_backend() {
+    for role in Role::ALL {
+        let t = terminal();
+        let id = format!("{}01", role.code().replace('_', ""));
+        create_user(&t.state, &id, "試験 太郎", &[role]);
+        // Keep a second administrator so admin-only commands can run to completion.
+        create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+        t.state.logout().unwrap();
+        login(&t.state, &id, USER_PW).unwrap();
+        let (_app, w) = app(t.state);
+        for cmd in names::ALL {
+            let Access::Permission(p) = access(cmd).unwrap() else {
+                continue;
+            };
+            let res = invoke(&w, cmd);
+            let denied = matches!(&res, Err(e) if error_code(e) == "PERMISSION_DENIED");
+            assert_eq!(
+                denied,
+                !role.grants(p),
+                "{cmd} as {role:?} (needs {p:?}): got {res:?}"
+            );
+            if cmd == names::LOCK_SESSION {
+                // lock_session succeeded: unlock again so the remaining commands are checked.
+                invoke_unlock(&w);
+            }
+        }
+    }
+}
+
+fn invoke_unlock(w: &WebviewWindow<MockRuntime>) {
+    let res = tauri::test::get_ipc_response(
+        w,
+        tauri::webview::InvokeRequest {
+            cmd: names::UNLOCK_SESSION.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Json(json!({ "req": { "password": USER_PW } })),
+            headers: Default::default(),
+            invoke_key: tauri::test::INVOKE_KEY.to_string(),
+        },
+    );
+    assert!(res.is_ok(), "unlock: {:?}", res.err());
+}
+
+#[test]
+fn refused_attempts_are_audited() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    t.state.logout().unwrap();
+    login(&t.state, "keyer01", USER_PW).unwrap();
+    assert_eq!(
+        code(t.state.users_list()),
+        sesshu_ipc::ErrorCode::PermissionDenied
+    );
+    t.state.logout().unwrap();
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let log = t
+        .state
+        .audit_list(sesshu_ipc::AuditListRequest {
+            limit: 50,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.action_code == 1010
+            && e.actor.as_deref() == Some("keyer01")
+            && e.target.as_deref() == Some(names::USERS_LIST)),
+        "the refused users_list call is in the audit log"
+    );
+}

@@ -1,0 +1,314 @@
+//! The ledger key: kept in the key store, wrapped per user and under the recovery key,
+//! re-wrapped (never re-encrypted) on a password change, recoverable by an administrator,
+//! and never replaced by a throwaway key when the store is unreachable.
+
+mod common;
+
+use common::*;
+use sesshu_desktop::Paths;
+use sesshu_domain::role::Role;
+use sesshu_ipc::*;
+use sesshu_ledger::{KeyStore, KeyWraps, MemKeyStore};
+use std::sync::Arc;
+
+fn wraps(t: &Terminal) -> KeyWraps {
+    KeyWraps::load(&Paths::in_dir(t.dir.path()).keys)
+        .unwrap()
+        .unwrap()
+}
+
+fn ledger_bytes(t: &Terminal) -> Vec<u8> {
+    std::fs::read(Paths::in_dir(t.dir.path()).ledger).unwrap()
+}
+
+#[test]
+fn setup_puts_the_key_in_the_store_and_wraps_it_for_the_admin_and_the_recovery_key() {
+    let t = terminal();
+    let w = wraps(&t);
+    let stored = t
+        .keystore
+        .get(w.ledger_id())
+        .unwrap()
+        .expect("key in the store");
+    assert_eq!(w.unwrap_with_password(ADMIN, ADMIN_PW).unwrap(), stored);
+    let rk = sesshu_ledger::RecoveryKey::parse(&t.recovery_key).unwrap();
+    assert_eq!(w.unwrap_with_recovery(&rk).unwrap(), stored);
+    // Nothing in the data directory holds the key in the clear.
+    let hex: String = stored
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for e in std::fs::read_dir(t.dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            let content = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_lowercase();
+            assert!(!content.contains(&hex), "{} holds the key", p.display());
+        }
+    }
+}
+
+#[test]
+fn a_password_change_rewraps_the_key_and_does_not_reencrypt_the_ledger() {
+    let t = terminal();
+    let key_before = t.keystore.get(wraps(&t).ledger_id()).unwrap().unwrap();
+    let salt_before = ledger_bytes(&t)[..16].to_vec();
+    assert_eq!(
+        code(t.state.change_password(ChangePasswordRequest {
+            current_password: "wrong".into(),
+            new_password: "Another-pass-2027".into()
+        })),
+        ErrorCode::InvalidCredentials
+    );
+    t.state
+        .change_password(ChangePasswordRequest {
+            current_password: ADMIN_PW.into(),
+            new_password: "Another-pass-2027".into(),
+        })
+        .unwrap();
+    let w = wraps(&t);
+    assert_eq!(
+        w.unwrap_with_password(ADMIN, "Another-pass-2027").unwrap(),
+        key_before
+    );
+    assert!(
+        w.unwrap_with_password(ADMIN, ADMIN_PW).is_err(),
+        "the old password no longer unwraps"
+    );
+    assert_eq!(
+        t.keystore.get(w.ledger_id()).unwrap().unwrap(),
+        key_before,
+        "same ledger key"
+    );
+    assert_eq!(
+        ledger_bytes(&t)[..16],
+        salt_before[..],
+        "the ledger was not re-encrypted"
+    );
+    t.state.logout().unwrap();
+    assert_eq!(
+        code(login(&t.state, ADMIN, ADMIN_PW)),
+        ErrorCode::InvalidCredentials
+    );
+    login(&t.state, ADMIN, "Another-pass-2027").unwrap();
+}
+
+#[test]
+fn a_lost_keyring_entry_is_recovered_with_the_recovery_key() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    let ledger_id = wraps(&t).ledger_id().to_owned();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        recovery_key,
+    } = t;
+    drop(state);
+    keystore.delete(&ledger_id).unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    assert_eq!(state.app_status().unwrap().phase, Phase::KeyMissing);
+    assert_eq!(
+        code(login(&state, ADMIN, ADMIN_PW)),
+        ErrorCode::LedgerKeyMissing
+    );
+    assert_eq!(
+        code(state.recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: "AAAA-BBBB".into()
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    let other = sesshu_ledger::RecoveryKey::generate()
+        .unwrap()
+        .display()
+        .to_string();
+    assert_eq!(
+        code(state.recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: other
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    // Typed back in lower case with spaces: still accepted.
+    state
+        .recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: recovery_key.to_lowercase().replace('-', " "),
+        })
+        .unwrap();
+    assert_eq!(state.app_status().unwrap().phase, Phase::Ready);
+    assert!(
+        keystore.get(&ledger_id).unwrap().is_some(),
+        "the key is back in the store"
+    );
+    login(&state, "keyer01", USER_PW).unwrap();
+    // The next start needs no recovery.
+    drop(state);
+    let state = start(dir.path(), &keystore, &clock);
+    assert_eq!(state.app_status().unwrap().phase, Phase::Ready);
+}
+
+#[test]
+fn an_administrator_password_recovers_the_key_but_not_a_keyers() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    let ledger_id = wraps(&t).ledger_id().to_owned();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        ..
+    } = t;
+    drop(state);
+    keystore.delete(&ledger_id).unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    assert_eq!(
+        code(state.recover_key(RecoverKeyRequest::Administrator {
+            login_id: "keyer01".into(),
+            password: USER_PW.into()
+        })),
+        ErrorCode::RecoveryFailed,
+        "only administrators recover the key"
+    );
+    assert_eq!(
+        code(state.recover_key(RecoverKeyRequest::Administrator {
+            login_id: ADMIN.into(),
+            password: "wrong".into()
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    state
+        .recover_key(RecoverKeyRequest::Administrator {
+            login_id: ADMIN.into(),
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    login(&state, ADMIN, ADMIN_PW).unwrap();
+    let log = state
+        .audit_list(AuditListRequest {
+            limit: 20,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action_code == 9000 && e.actor.as_deref() == Some(ADMIN)));
+}
+
+#[test]
+fn an_unreachable_key_store_stops_the_terminal_with_a_clear_error() {
+    // Before setup: refuse at once rather than after the form is filled.
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(MemKeyStore::new());
+    keystore.set_unavailable(true);
+    let clock = Arc::new(sesshu_ledger::FixedClock::new(chrono::Utc::now()));
+    let state = start(dir.path(), &keystore, &clock);
+    match state.app_status().unwrap().phase {
+        Phase::Fatal { code, message } => {
+            assert_eq!(code, ErrorCode::KeystoreUnavailable);
+            assert!(
+                message.contains("システム担当"),
+                "tells IT what to do: {message}"
+            );
+        }
+        p => panic!("expected fatal, got {p:?}"),
+    }
+    assert_eq!(
+        code(state.setup(setup_request())),
+        ErrorCode::KeystoreUnavailable
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+
+    // With an existing ledger: no fallback key, the ledger stays closed and unchanged.
+    let t = terminal();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        ..
+    } = t;
+    drop(state); // closing folds the WAL into the file: snapshot after that
+    let before = std::fs::read(Paths::in_dir(dir.path()).ledger).unwrap();
+    keystore.set_unavailable(true);
+    let state = start(dir.path(), &keystore, &clock);
+    assert!(matches!(
+        state.app_status().unwrap().phase,
+        Phase::Fatal {
+            code: ErrorCode::KeystoreUnavailable,
+            ..
+        }
+    ));
+    assert_eq!(
+        code(login(&state, ADMIN, ADMIN_PW)),
+        ErrorCode::KeystoreUnavailable
+    );
+    assert!(
+        std::fs::read(Paths::in_dir(dir.path()).ledger).unwrap() == before,
+        "ledger unchanged"
+    );
+}
+
+#[test]
+fn a_wrong_key_in_the_store_is_fatal_and_leaves_the_ledger_untouched() {
+    let t = terminal();
+    let ledger_id = wraps(&t).ledger_id().to_owned();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        ..
+    } = t;
+    drop(state);
+    let path = Paths::in_dir(dir.path()).ledger;
+    let before = std::fs::read(&path).unwrap();
+    keystore
+        .set(&ledger_id, &sesshu_ledger::LedgerKey::generate().unwrap())
+        .unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    assert!(matches!(
+        state.app_status().unwrap().phase,
+        Phase::Fatal {
+            code: ErrorCode::LedgerKeyRejected,
+            ..
+        }
+    ));
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "never recreated or repaired"
+    );
+    assert_eq!(
+        code(state.setup(setup_request())),
+        ErrorCode::LedgerKeyRejected,
+        "no re-setup over it"
+    );
+}
+
+#[test]
+fn setup_runs_once() {
+    let t = terminal();
+    assert_eq!(
+        code(t.state.setup(setup_request())),
+        ErrorCode::AlreadySetUp
+    );
+}
+
+#[test]
+fn setup_validates_its_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(MemKeyStore::new());
+    let clock = Arc::new(sesshu_ledger::FixedClock::new(chrono::Utc::now()));
+    let state = start(dir.path(), &keystore, &clock);
+    let mut req = setup_request();
+    req.municipality_code = "041000".into();
+    assert_eq!(code(state.setup(req)), ErrorCode::InvalidInput);
+    let mut req = setup_request();
+    req.admin_password = "short".into();
+    assert_eq!(code(state.setup(req)), ErrorCode::PasswordPolicy);
+    assert_eq!(state.app_status().unwrap().phase, Phase::NeedsSetup);
+    assert!(!Paths::in_dir(dir.path()).ledger.exists());
+}

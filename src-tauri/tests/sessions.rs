@@ -1,0 +1,338 @@
+//! Sign-in rules: lockout, auto-lock, disable, personal ids — enforced by the backend.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::*;
+use sesshu_domain::account::SecurityPolicy;
+use sesshu_domain::role::Role;
+use sesshu_ipc::*;
+
+#[test]
+fn five_failures_lock_the_account_for_fifteen_minutes() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    t.state.logout().unwrap();
+    for i in 1..=4 {
+        assert_eq!(
+            code(login(&t.state, "keyer01", "wrong-password")),
+            ErrorCode::InvalidCredentials,
+            "failure {i}"
+        );
+    }
+    assert_eq!(
+        code(login(&t.state, "keyer01", "wrong-password")),
+        ErrorCode::AccountLocked
+    );
+    // Even the right password is refused while locked.
+    t.clock.advance(Duration::minutes(14));
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::AccountLocked
+    );
+    t.clock.advance(Duration::minutes(1));
+    let s = login(&t.state, "keyer01", USER_PW).unwrap();
+    assert_eq!(s.roles, vec![Role::Keyer]);
+    // The lockout is in the audit log.
+    t.state.logout().unwrap();
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let log = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 100,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action_code == 1002 && e.target.as_deref() == Some("keyer01")));
+    assert_eq!(
+        log.iter().filter(|e| e.action_code == 1001).count(),
+        6,
+        "5 wrong + 1 refused while locked"
+    );
+}
+
+#[test]
+fn lockout_threshold_and_duration_are_settable() {
+    let t = terminal();
+    t.state
+        .settings_update(SettingsUpdateRequest {
+            policy: SecurityPolicy {
+                lockout_threshold: 3,
+                lockout_minutes: 60,
+                ..SecurityPolicy::default()
+            },
+            log_level: LogLevel::Info,
+        })
+        .unwrap();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    t.state.logout().unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            code(login(&t.state, "keyer01", "nope")),
+            ErrorCode::InvalidCredentials
+        );
+    }
+    assert_eq!(
+        code(login(&t.state, "keyer01", "nope")),
+        ErrorCode::AccountLocked
+    );
+    t.clock.advance(Duration::minutes(59));
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::AccountLocked
+    );
+    t.clock.advance(Duration::minutes(1));
+    login(&t.state, "keyer01", USER_PW).unwrap();
+}
+
+#[test]
+fn an_idle_session_locks_after_ten_minutes_and_needs_the_password() {
+    let t = terminal();
+    t.clock.advance(Duration::minutes(9));
+    assert_eq!(
+        t.state.session_activity().unwrap().state,
+        SessionState::Active
+    );
+    t.clock.advance(Duration::minutes(9));
+    // Activity 9 minutes ago: still active.
+    assert_eq!(
+        t.state.app_status().unwrap().session.unwrap().state,
+        SessionState::Active
+    );
+    t.clock.advance(Duration::minutes(1));
+    let st = t.state.app_status().unwrap();
+    assert_eq!(
+        st.session.unwrap().state,
+        SessionState::Locked,
+        "10 idle minutes lock"
+    );
+    assert_eq!(
+        code(t.state.users_list()),
+        ErrorCode::SessionLocked,
+        "work refused while locked"
+    );
+    assert_eq!(
+        code(t.state.unlock_session(UnlockRequest {
+            password: "wrong".into()
+        })),
+        ErrorCode::InvalidCredentials
+    );
+    let s = t
+        .state
+        .unlock_session(UnlockRequest {
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    assert_eq!(s.state, SessionState::Active);
+    t.state.users_list().unwrap();
+}
+
+#[test]
+fn idle_time_is_settable_and_manual_lock_works() {
+    let t = terminal();
+    let mut p = SecurityPolicy::default();
+    p.idle_lock_minutes = 2;
+    t.state
+        .settings_update(SettingsUpdateRequest {
+            policy: p,
+            log_level: LogLevel::Info,
+        })
+        .unwrap();
+    t.clock.advance(Duration::minutes(2));
+    assert_eq!(code(t.state.users_list()), ErrorCode::SessionLocked);
+    t.state
+        .unlock_session(UnlockRequest {
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    t.state.lock_session().unwrap();
+    assert_eq!(code(t.state.settings_get()), ErrorCode::SessionLocked);
+    // Logging out from the lock screen is allowed.
+    t.state.logout().unwrap();
+    assert!(t.state.app_status().unwrap().session.is_none());
+}
+
+#[test]
+fn failed_unlocks_count_towards_lockout_and_end_the_session() {
+    let t = terminal();
+    create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+    t.state.lock_session().unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            code(t.state.unlock_session(UnlockRequest {
+                password: "bad".into()
+            })),
+            ErrorCode::InvalidCredentials
+        );
+    }
+    assert_eq!(
+        code(t.state.unlock_session(UnlockRequest {
+            password: "bad".into()
+        })),
+        ErrorCode::AccountLocked
+    );
+    assert!(t.state.app_status().unwrap().session.is_none());
+}
+
+#[test]
+fn disabled_users_cannot_sign_in_and_ids_are_never_reused() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    let u = t
+        .state
+        .user_disable(UserDisableRequest {
+            login_id: "keyer01".into(),
+            from: None,
+        })
+        .unwrap();
+    assert!(!u.active);
+    let again = t.state.user_create(UserCreateRequest {
+        login_id: "keyer01".into(),
+        display_name: "別 人".into(),
+        roles: vec![Role::Keyer],
+        initial_password: USER_PW.into(),
+    });
+    assert_eq!(code(again), ErrorCode::LoginIdTaken);
+    t.state.logout().unwrap();
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::AccountDisabled
+    );
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    t.state
+        .user_enable(UserRef {
+            login_id: "keyer01".into(),
+        })
+        .unwrap();
+    t.state.logout().unwrap();
+    login(&t.state, "keyer01", USER_PW).unwrap();
+}
+
+#[test]
+fn a_disable_date_in_the_future_takes_effect_on_that_date() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    // The clock is 2026-11-23 09:00 JST.
+    let from = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let u = t
+        .state
+        .user_disable(UserDisableRequest {
+            login_id: "keyer01".into(),
+            from: Some(from),
+        })
+        .unwrap();
+    assert!(u.active, "still active before the date");
+    assert_eq!(u.disabled_from, Some(from));
+    let past = t.state.user_disable(UserDisableRequest {
+        login_id: "keyer01".into(),
+        from: NaiveDate::from_ymd_opt(2026, 11, 1),
+    });
+    assert_eq!(code(past), ErrorCode::InvalidInput);
+    t.state.logout().unwrap();
+    let s = login(&t.state, "keyer01", USER_PW).unwrap();
+    assert_eq!(s.login_id, "keyer01");
+    // Eight days later (2026-12-01 09:00 JST) the session's next command is refused.
+    t.clock.advance(Duration::days(8));
+    assert_eq!(code(t.state.session_activity()), ErrorCode::AccountDisabled);
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::AccountDisabled
+    );
+}
+
+#[test]
+fn the_last_administrator_cannot_be_removed() {
+    let t = terminal();
+    assert_eq!(
+        code(t.state.user_set_roles(UserSetRolesRequest {
+            login_id: ADMIN.into(),
+            roles: vec![Role::Keyer]
+        })),
+        ErrorCode::LastAdministrator
+    );
+    assert_eq!(
+        code(t.state.user_disable(UserDisableRequest {
+            login_id: ADMIN.into(),
+            from: None
+        })),
+        ErrorCode::LastAdministrator
+    );
+    create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+    t.state
+        .user_set_roles(UserSetRolesRequest {
+            login_id: ADMIN.into(),
+            roles: vec![Role::Administrator, Role::Verifier],
+        })
+        .unwrap();
+}
+
+#[test]
+fn role_changes_apply_to_a_signed_in_user_at_once() {
+    let t = terminal();
+    create_user(
+        &t.state,
+        "multi01",
+        "兼務 五郎",
+        &[Role::SyncOperator, Role::Administrator],
+    );
+    t.state.logout().unwrap();
+    let s = login(&t.state, "multi01", USER_PW).unwrap();
+    assert_eq!(s.roles, vec![Role::SyncOperator, Role::Administrator]);
+    t.state.users_list().unwrap();
+    t.state
+        .user_set_roles(UserSetRolesRequest {
+            login_id: "multi01".into(),
+            roles: vec![Role::SyncOperator],
+        })
+        .unwrap();
+    assert_eq!(code(t.state.users_list()), ErrorCode::PermissionDenied);
+    t.state
+        .audit_list(AuditListRequest {
+            limit: 5,
+            before_seq: None,
+        })
+        .unwrap();
+}
+
+#[test]
+fn password_policy_is_enforced_by_the_backend() {
+    let t = terminal();
+    let short = t.state.user_create(UserCreateRequest {
+        login_id: "keyer01".into(),
+        display_name: "入力 一郎".into(),
+        roles: vec![Role::Keyer],
+        initial_password: "Short-1".into(),
+    });
+    assert_eq!(code(short), ErrorCode::PasswordPolicy);
+    let bad_id = t.state.user_create(UserCreateRequest {
+        login_id: "共有ID".into(),
+        display_name: "共有".into(),
+        roles: vec![Role::Keyer],
+        initial_password: USER_PW.into(),
+    });
+    assert_eq!(code(bad_id), ErrorCode::InvalidInput);
+    let no_role = t.state.user_create(UserCreateRequest {
+        login_id: "keyer01".into(),
+        display_name: "入力 一郎".into(),
+        roles: vec![],
+        initial_password: USER_PW.into(),
+    });
+    assert_eq!(code(no_role), ErrorCode::InvalidInput);
+}
+
+#[test]
+fn the_audit_chain_of_a_real_session_verifies() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    t.state.logout().unwrap();
+    let _ = login(&t.state, "keyer01", "wrong");
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let rep = t.state.audit_verify().unwrap();
+    assert_eq!(rep.first_broken_seq, None);
+    assert!(
+        rep.entries_checked >= 6,
+        "setup, user, login, logout, failure, login"
+    );
+}
