@@ -199,7 +199,7 @@ fn parse_unbounded(input: &str, default_era: Option<Era>) -> Result<NaiveDate, D
             None => Err(DateError::EraRequired),
         },
         (None, [y, m, d]) if y.len() == 4 => western(num(y)?, num(m)?, num(d)?),
-        (_, [y, m, d]) if y.len() <= 2 => match era {
+        (_, [y, m, d]) if y.len() <= 3 => match era {
             Some(e) => in_era(e, num(y)?, num(m)?, num(d)?),
             None => Err(DateError::EraRequired),
         },
