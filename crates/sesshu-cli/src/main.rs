@@ -1,5 +1,67 @@
 //! `sesshu`: command-line access to the domain rules for IT staff and scripted checks.
+//!
+//! A thin adapter: arguments and stdin in, a domain call, text or JSON out. Exit codes are part of
+//! the contract: 0 success (any verdict of `rules check`), 1 an invalid value (`normalize`,
+//! `check-digit`, `rules validate`), 2 unusable input or arguments. Later subcommands (ledger
+//! verify, sync …) are added as new [`args::Command`] variants and modules next to these.
 
-fn main() {
-    std::process::exit(2);
+mod args;
+mod check_digit;
+mod normalize;
+mod rules;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+/// What a command produced: text for stdout, or a message for stderr with its exit code.
+pub(crate) enum Outcome {
+    Print(String),
+    /// The value was checked and is invalid (exit 1).
+    Invalid(String),
+    /// The input or the arguments could not be used (exit 2).
+    Unusable(String),
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args::parse(&argv) {
+        Ok(cmd) => run(cmd),
+        Err(msg) => Outcome::Unusable(format!("{msg}\n\n{}", args::USAGE)),
+    };
+    match outcome {
+        Outcome::Print(s) => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not worth a panic.
+            let _ = writeln!(out, "{s}");
+            ExitCode::SUCCESS
+        }
+        Outcome::Invalid(msg) => {
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(1)
+        }
+        Outcome::Unusable(msg) => {
+            let _ = writeln!(std::io::stderr(), "sesshu: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cmd: args::Command) -> Outcome {
+    use args::Command;
+    match cmd {
+        Command::Help => Outcome::Print(args::USAGE.trim_end().to_string()),
+        Command::Version => Outcome::Print(format!("sesshu {}", env!("CARGO_PKG_VERSION"))),
+        Command::RulesCheck { rules_file } => rules::check(rules_file.as_deref()),
+        Command::RulesVaccines { rules_file } => rules::vaccines(rules_file.as_deref()),
+        Command::RulesValidate { rules_file } => rules::validate(rules_file.as_deref()),
+        Command::NormalizeDate {
+            value,
+            era,
+            latest,
+        } => normalize::date(&value, era, latest),
+        Command::NormalizeKana { value } => normalize::kana(&value),
+        Command::NormalizeLot { value } => normalize::lot(&value),
+        Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),
+        Command::CheckDigitClinic { value } => check_digit::clinic(&value),
+    }
 }

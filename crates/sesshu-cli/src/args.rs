@@ -1,0 +1,238 @@
+//! Hand-written argument parsing: the command set is small and a parser dependency would be the
+//! largest part of the binary.
+
+use chrono::NaiveDate;
+use sesshu_domain::date::Era;
+
+pub(crate) const USAGE: &str = "\
+sesshu — vaccination-record rules from the command line
+
+USAGE:
+  sesshu rules check [--rules FILE]      read one JSON case on stdin, print one JSON verdict
+  sesshu rules vaccines [--rules FILE]   list the vaccine codes of the profile
+  sesshu rules validate [--rules FILE]   check a (replacement) rules table
+  sesshu normalize date VALUE [--era M|T|S|H|R] [--latest YYYY-MM-DD]
+  sesshu normalize kana VALUE
+  sesshu normalize lot VALUE
+  sesshu check-digit municipality VALUE  6 digits are verified; 5 digits are completed
+  sesshu check-digit clinic VALUE        10-digit 医療機関コード
+  sesshu --help | --version
+
+rules check input (stdin):
+  {\"birth_date\":\"YYYY-MM-DD\",\"sex\":\"M\"|\"F\",
+   \"history\":[{\"vaccine\":CODE,\"date\":\"YYYY-MM-DD\"}],
+   \"proposed\":{\"vaccine\":CODE,\"date\":\"YYYY-MM-DD\"}}
+output (stdout):
+  {\"verdict\":\"ok\"|\"warning\"|\"violation\",\"dose\":N,\"reasons\":[CODE],\"earliest_date\":\"YYYY-MM-DD\"|null}
+
+EXIT STATUS:
+  0  success (any verdict)
+  1  the value is invalid (the reason is printed on stderr)
+  2  unreadable input or wrong arguments
+";
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    Help,
+    Version,
+    RulesCheck {
+        rules_file: Option<String>,
+    },
+    RulesVaccines {
+        rules_file: Option<String>,
+    },
+    RulesValidate {
+        rules_file: Option<String>,
+    },
+    NormalizeDate {
+        value: String,
+        era: Option<Era>,
+        latest: Option<NaiveDate>,
+    },
+    NormalizeKana {
+        value: String,
+    },
+    NormalizeLot {
+        value: String,
+    },
+    CheckDigitMunicipality {
+        value: String,
+    },
+    CheckDigitClinic {
+        value: String,
+    },
+}
+
+/// Splits `--name VALUE` options from positional arguments; `--` ends options so that values
+/// starting with "-" can be passed.
+fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+    let mut positional = Vec::new();
+    let mut options = Vec::new();
+    let mut it = args.iter();
+    let mut only_positional = false;
+    while let Some(a) = it.next() {
+        if only_positional {
+            positional.push(a.clone());
+        } else if a == "--" {
+            only_positional = true;
+        } else if let Some(name) = a.strip_prefix("--") {
+            let (name, value) = match name.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => {
+                    let v = it
+                        .next()
+                        .ok_or_else(|| format!("--{name} needs a value"))?;
+                    (name.to_string(), v.clone())
+                }
+            };
+            if !known.contains(&name.as_str()) {
+                return Err(format!("unknown option --{name}"));
+            }
+            options.push((name, value));
+        } else {
+            positional.push(a.clone());
+        }
+    }
+    Ok((positional, options))
+}
+
+fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn one_value(positional: &[String], what: &str) -> Result<String, String> {
+    match positional {
+        [v] => Ok(v.clone()),
+        [] => Err(format!("{what}: VALUE is missing")),
+        _ => Err(format!("{what}: expected one VALUE (quote values with spaces)")),
+    }
+}
+
+pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
+    if argv.iter().any(|a| a == "--help" || a == "-h") || argv.first().is_some_and(|a| a == "help") {
+        return Ok(Command::Help);
+    }
+    if argv.iter().any(|a| a == "--version" || a == "-V") {
+        return Ok(Command::Version);
+    }
+    let (group, rest) = match argv.split_first() {
+        Some((g, r)) => (g.as_str(), r),
+        None => return Ok(Command::Help),
+    };
+    let (sub, rest) = match rest.split_first() {
+        Some((s, r)) => (s.as_str(), r),
+        None => return Err(format!("{group}: a subcommand is missing")),
+    };
+    match (group, sub) {
+        ("rules", "check" | "vaccines" | "validate") => {
+            let (positional, options) = split(rest, &["rules"])?;
+            if !positional.is_empty() {
+                return Err(format!("rules {sub}: unexpected argument {}", positional[0]));
+            }
+            let rules_file = option(&options, "rules").map(str::to_string);
+            Ok(match sub {
+                "check" => Command::RulesCheck { rules_file },
+                "vaccines" => Command::RulesVaccines { rules_file },
+                _ => Command::RulesValidate { rules_file },
+            })
+        }
+        ("normalize", "date") => {
+            let (positional, options) = split(rest, &["era", "latest"])?;
+            let value = one_value(&positional, "normalize date")?;
+            let era = match option(&options, "era") {
+                Some(e) => {
+                    let mut chars = e.chars();
+                    match (chars.next().and_then(Era::from_letter), chars.next()) {
+                        (Some(era), None) => Some(era),
+                        _ => return Err(format!("--era must be one of M T S H R, not {e}")),
+                    }
+                }
+                None => None,
+            };
+            let latest = match option(&options, "latest") {
+                Some(l) => Some(
+                    NaiveDate::parse_from_str(l, "%Y-%m-%d")
+                        .map_err(|_| format!("--latest must be YYYY-MM-DD, not {l}"))?,
+                ),
+                None => None,
+            };
+            Ok(Command::NormalizeDate { value, era, latest })
+        }
+        ("normalize", "kana" | "lot") => {
+            let (positional, _) = split(rest, &[])?;
+            let value = one_value(&positional, &format!("normalize {sub}"))?;
+            Ok(if sub == "kana" {
+                Command::NormalizeKana { value }
+            } else {
+                Command::NormalizeLot { value }
+            })
+        }
+        ("check-digit", "municipality" | "clinic") => {
+            let (positional, _) = split(rest, &[])?;
+            let value = one_value(&positional, &format!("check-digit {sub}"))?;
+            Ok(if sub == "clinic" {
+                Command::CheckDigitClinic { value }
+            } else {
+                Command::CheckDigitMunicipality { value }
+            })
+        }
+        ("rules" | "normalize" | "check-digit", _) => Err(format!("{group}: unknown subcommand {sub}")),
+        _ => Err(format!("unknown command {group}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &[&str]) -> Result<Command, String> {
+        parse(&s.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_the_contract() {
+        assert_eq!(p(&["rules", "check"]), Ok(Command::RulesCheck { rules_file: None }));
+        assert_eq!(
+            p(&["rules", "check", "--rules", "x.json"]),
+            Ok(Command::RulesCheck {
+                rules_file: Some("x.json".into())
+            })
+        );
+        assert_eq!(
+            p(&["normalize", "date", "6.4.1", "--era=R"]),
+            Ok(Command::NormalizeDate {
+                value: "6.4.1".into(),
+                era: Some(Era::Reiwa),
+                latest: None
+            })
+        );
+        assert_eq!(
+            p(&["normalize", "lot", "--", "-ab"]),
+            Ok(Command::NormalizeLot { value: "-ab".into() })
+        );
+        assert_eq!(
+            p(&["check-digit", "clinic", "0110113719"]),
+            Ok(Command::CheckDigitClinic {
+                value: "0110113719".into()
+            })
+        );
+        assert_eq!(p(&[]), Ok(Command::Help));
+        assert_eq!(p(&["rules", "check", "-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn refuses_bad_arguments() {
+        assert!(p(&["rules"]).is_err());
+        assert!(p(&["rules", "run"]).is_err());
+        assert!(p(&["normalize", "date"]).is_err());
+        assert!(p(&["normalize", "date", "a", "b"]).is_err());
+        assert!(p(&["normalize", "date", "a", "--era", "X"]).is_err());
+        assert!(p(&["normalize", "date", "a", "--latest", "2024/1/1"]).is_err());
+        assert!(p(&["normalize", "kana", "a", "--era", "R"]).is_err());
+        assert!(p(&["ledger", "verify"]).is_err());
+    }
+}
