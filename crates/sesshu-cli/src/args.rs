@@ -63,9 +63,12 @@ pub(crate) enum Command {
     },
 }
 
+/// `--name VALUE` pairs, in the order given.
+type Options = Vec<(String, String)>;
+
 /// Splits `--name VALUE` options from positional arguments; `--` ends options so that values
 /// starting with "-" can be passed.
-fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Vec<(String, String)>), String> {
+fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Options), String> {
     let mut positional = Vec::new();
     let mut options = Vec::new();
     let mut it = args.iter();
@@ -79,9 +82,7 @@ fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Vec<(String, S
             let (name, value) = match name.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
                 None => {
-                    let v = it
-                        .next()
-                        .ok_or_else(|| format!("--{name} needs a value"))?;
+                    let v = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
                     (name.to_string(), v.clone())
                 }
             };
@@ -108,12 +109,15 @@ fn one_value(positional: &[String], what: &str) -> Result<String, String> {
     match positional {
         [v] => Ok(v.clone()),
         [] => Err(format!("{what}: VALUE is missing")),
-        _ => Err(format!("{what}: expected one VALUE (quote values with spaces)")),
+        _ => Err(format!(
+            "{what}: expected one VALUE (quote values with spaces)"
+        )),
     }
 }
 
 pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
-    if argv.iter().any(|a| a == "--help" || a == "-h") || argv.first().is_some_and(|a| a == "help") {
+    if argv.iter().any(|a| a == "--help" || a == "-h") || argv.first().is_some_and(|a| a == "help")
+    {
         return Ok(Command::Help);
     }
     if argv.iter().any(|a| a == "--version" || a == "-V") {
@@ -131,7 +135,10 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         ("rules", "check" | "vaccines" | "validate") => {
             let (positional, options) = split(rest, &["rules"])?;
             if !positional.is_empty() {
-                return Err(format!("rules {sub}: unexpected argument {}", positional[0]));
+                return Err(format!(
+                    "rules {sub}: unexpected argument {}",
+                    positional[0]
+                ));
             }
             let rules_file = option(&options, "rules").map(str::to_string);
             Ok(match sub {
@@ -180,7 +187,9 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 Command::CheckDigitMunicipality { value }
             })
         }
-        ("rules" | "normalize" | "check-digit", _) => Err(format!("{group}: unknown subcommand {sub}")),
+        ("rules" | "normalize" | "check-digit", _) => {
+            Err(format!("{group}: unknown subcommand {sub}"))
+        }
         _ => Err(format!("unknown command {group}")),
     }
 }
@@ -195,7 +204,10 @@ mod tests {
 
     #[test]
     fn parses_the_contract() {
-        assert_eq!(p(&["rules", "check"]), Ok(Command::RulesCheck { rules_file: None }));
+        assert_eq!(
+            p(&["rules", "check"]),
+            Ok(Command::RulesCheck { rules_file: None })
+        );
         assert_eq!(
             p(&["rules", "check", "--rules", "x.json"]),
             Ok(Command::RulesCheck {
@@ -212,7 +224,9 @@ mod tests {
         );
         assert_eq!(
             p(&["normalize", "lot", "--", "-ab"]),
-            Ok(Command::NormalizeLot { value: "-ab".into() })
+            Ok(Command::NormalizeLot {
+                value: "-ab".into()
+            })
         );
         assert_eq!(
             p(&["check-digit", "clinic", "0110113719"]),

@@ -8,10 +8,7 @@ use crate::Outcome;
 /// Verifies a 6-digit 地方公共団体コード, or completes a 5-digit one (as many forms print it).
 /// Prints the 6-digit code.
 pub(crate) fn municipality(value: &str) -> Outcome {
-    let digits = value
-        .nfkc()
-        .filter(|c| c.is_ascii_digit())
-        .count();
+    let digits = value.nfkc().filter(|c| c.is_ascii_digit()).count();
     let parsed = if digits == 5 {
         MunicipalityCode::from_five(value)
     } else {

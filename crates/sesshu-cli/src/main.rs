@@ -54,11 +54,7 @@ fn run(cmd: args::Command) -> Outcome {
         Command::RulesCheck { rules_file } => rules::check(rules_file.as_deref()),
         Command::RulesVaccines { rules_file } => rules::vaccines(rules_file.as_deref()),
         Command::RulesValidate { rules_file } => rules::validate(rules_file.as_deref()),
-        Command::NormalizeDate {
-            value,
-            era,
-            latest,
-        } => normalize::date(&value, era, latest),
+        Command::NormalizeDate { value, era, latest } => normalize::date(&value, era, latest),
         Command::NormalizeKana { value } => normalize::kana(&value),
         Command::NormalizeLot { value } => normalize::lot(&value),
         Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),

@@ -1,5 +1,8 @@
 //! Runs the built `sesshu` binary as scripts would.
 
+// Test helpers outside #[test] fns may unwrap too: a failure is a failing test with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -14,7 +17,8 @@ fn sesshu(args: &[&str], stdin: Option<&str>) -> Output {
     {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         if let Some(s) = stdin {
-            pipe.write_all(s.as_bytes()).expect("stdin accepts the case");
+            pipe.write_all(s.as_bytes())
+                .expect("stdin accepts the case");
         }
     }
     child.wait_with_output().expect("sesshu finishes")
@@ -56,10 +60,19 @@ fn rules_check_table() {
     ];
     for (input, want) in cases {
         let o = sesshu(&["rules", "check"], Some(input));
-        assert_eq!(o.status.code(), Some(0), "exit 0 for {input}: {}", stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "exit 0 for {input}: {}",
+            stderr(&o)
+        );
         assert_eq!(stdout(&o), want, "verdict for {input}");
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("stdout is JSON");
-        assert_eq!(v.as_object().map(|m| m.len()), Some(4), "exactly the four contract keys");
+        assert_eq!(
+            v.as_object().map(|m| m.len()),
+            Some(4),
+            "exactly the four contract keys"
+        );
     }
 }
 
@@ -78,7 +91,10 @@ fn rules_check_refuses_unreadable_input_with_exit_2() {
         let o = sesshu(&["rules", "check"], Some(input));
         assert_eq!(o.status.code(), Some(2), "exit 2 for {input:?}");
         assert!(o.stdout.is_empty(), "no verdict for {input:?}");
-        assert!(!stderr(&o).trim().is_empty(), "a message on stderr for {input:?}");
+        assert!(
+            !stderr(&o).trim().is_empty(),
+            "a message on stderr for {input:?}"
+        );
     }
 }
 
@@ -94,19 +110,35 @@ fn rules_check_with_a_replacement_table() {
     );
     std::fs::write(&path, ended).unwrap();
     let input = r#"{"birth_date":"2025-01-06","sex":"M","history":[],"proposed":{"vaccine":"BCG","date":"2025-07-01"}}"#;
-    let o = sesshu(&["rules", "check", "--rules", path.to_str().unwrap()], Some(input));
+    let o = sesshu(
+        &["rules", "check", "--rules", path.to_str().unwrap()],
+        Some(input),
+    );
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(
         stdout(&o),
         r#"{"verdict":"violation","dose":1,"reasons":["NO_RULE_IN_FORCE"],"earliest_date":null}"#
     );
-    let v = sesshu(&["rules", "validate", "--rules", path.to_str().unwrap()], None);
+    let v = sesshu(
+        &["rules", "validate", "--rules", path.to_str().unwrap()],
+        None,
+    );
     assert_eq!(v.status.code(), Some(0));
     std::fs::write(&path, "{").unwrap();
-    let v = sesshu(&["rules", "validate", "--rules", path.to_str().unwrap()], None);
+    let v = sesshu(
+        &["rules", "validate", "--rules", path.to_str().unwrap()],
+        None,
+    );
     assert_eq!(v.status.code(), Some(1), "a broken table is invalid");
-    let c = sesshu(&["rules", "check", "--rules", path.to_str().unwrap()], Some(input));
-    assert_eq!(c.status.code(), Some(2), "a broken table cannot check anything");
+    let c = sesshu(
+        &["rules", "check", "--rules", path.to_str().unwrap()],
+        Some(input),
+    );
+    assert_eq!(
+        c.status.code(),
+        Some(2),
+        "a broken table cannot check anything"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -116,7 +148,10 @@ fn normalize_table() {
         (&["normalize", "date", "令和6年4月1日"][..], "2024-04-01"),
         (&["normalize", "date", "R06/04/01"][..], "2024-04-01"),
         (&["normalize", "date", "H31.4.30"][..], "2019-04-30"),
-        (&["normalize", "date", "6.4.1", "--era", "R"][..], "2024-04-01"),
+        (
+            &["normalize", "date", "6.4.1", "--era", "R"][..],
+            "2024-04-01",
+        ),
         (&["normalize", "date", "２０２４０４０１"][..], "2024-04-01"),
         (&["normalize", "kana", "ﾔﾏﾀﾞ　たろう"][..], "ヤマダ タロウ"),
         (&["normalize", "lot", "ｆｆ３６２０"][..], "FF3620"),
@@ -129,7 +164,10 @@ fn normalize_table() {
     let invalid = [
         (&["normalize", "date", "R1.4.30"][..], "令和の期間外"),
         (&["normalize", "date", "2024-02-30"][..], "存在しない日付"),
-        (&["normalize", "date", "2025-06-03", "--latest", "2025-06-02"][..], "より後の日付"),
+        (
+            &["normalize", "date", "2025-06-03", "--latest", "2025-06-02"][..],
+            "より後の日付",
+        ),
         (&["normalize", "kana", "山田"][..], "カタカナ"),
         (&["normalize", "lot", "   "][..], "ロット番号"),
     ];
@@ -146,7 +184,10 @@ fn check_digit_table() {
     let ok = [
         (&["check-digit", "municipality", "131016"][..], "131016"),
         (&["check-digit", "municipality", "27207"][..], "272078"),
-        (&["check-digit", "municipality", "０１１００２"][..], "011002"),
+        (
+            &["check-digit", "municipality", "０１１００２"][..],
+            "011002",
+        ),
         (&["check-digit", "clinic", "0110113719"][..], "0110113719"),
     ];
     for (args, want) in ok {
@@ -169,7 +210,12 @@ fn check_digit_table() {
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    for args in [&["frobnicate"][..], &["rules"][..], &["normalize", "date"][..], &["check-digit", "bank", "1"][..]] {
+    for args in [
+        &["frobnicate"][..],
+        &["rules"][..],
+        &["normalize", "date"][..],
+        &["check-digit", "bank", "1"][..],
+    ] {
         let o = sesshu(args, None);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         assert!(stderr(&o).contains("USAGE"), "{args:?} prints the usage");
@@ -179,6 +225,10 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert!(stdout(&h).contains("sesshu rules check"));
     let v = sesshu(&["rules", "vaccines"], None);
     assert_eq!(v.status.code(), Some(0));
-    assert_eq!(stdout(&v).lines().count(), 22, "22 vaccine codes in the default profile");
+    assert_eq!(
+        stdout(&v).lines().count(),
+        22,
+        "22 vaccine codes in the default profile"
+    );
     assert!(stdout(&v).contains("HZ-RZV\t"));
 }

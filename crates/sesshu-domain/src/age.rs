@@ -294,17 +294,32 @@ mod tests {
         assert_eq!(fiscal_year(d("2025-03-31")), 2024);
         assert_eq!(fiscal_year(d("2025-04-01")), 2025);
         // Born 4月1日: turns 65 on 2025-03-31, so 年度末年齢 65 falls in FY2024.
-        assert_eq!(age_at_fiscal_year_end(d("1960-04-01"), d("2024-06-01")), Some(65));
-        assert_eq!(age_at_fiscal_year_end(d("1960-04-01"), d("2025-06-01")), Some(66));
-        assert_eq!(age_at_fiscal_year_end(d("1960-04-02"), d("2024-06-01")), Some(64));
-        assert_eq!(age_at_fiscal_year_end(d("1960-04-02"), d("2025-06-01")), Some(65));
+        assert_eq!(
+            age_at_fiscal_year_end(d("1960-04-01"), d("2024-06-01")),
+            Some(65)
+        );
+        assert_eq!(
+            age_at_fiscal_year_end(d("1960-04-01"), d("2025-06-01")),
+            Some(66)
+        );
+        assert_eq!(
+            age_at_fiscal_year_end(d("1960-04-02"), d("2024-06-01")),
+            Some(64)
+        );
+        assert_eq!(
+            age_at_fiscal_year_end(d("1960-04-02"), d("2025-06-01")),
+            Some(65)
+        );
         // HPV window: 12歳となる日の属する年度の初日 … 16歳となる日の属する年度の末日.
         let birth = d("2012-04-01");
         let from = AgeBound {
             fy_start_of_age: Some(12),
             ..AgeBound::years(0)
         };
-        let from = AgeBound { years: None, ..from };
+        let from = AgeBound {
+            years: None,
+            ..from
+        };
         assert_eq!(from.resolve(birth), Some(d("2023-04-01")));
         let to = AgeBound {
             fy_end_of_age: Some(16),

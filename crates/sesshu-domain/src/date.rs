@@ -438,13 +438,35 @@ mod tests {
             })
         );
         assert_eq!(parse_keyed_date("2025-06-02", &today), Ok(d("2025-06-02")));
-        assert_eq!(parse_keyed_date("6.4.1", &plain()), Err(DateError::EraRequired));
-        assert_eq!(parse_keyed_date("24/4/1", &plain()), Err(DateError::EraRequired));
+        assert_eq!(
+            parse_keyed_date("6.4.1", &plain()),
+            Err(DateError::EraRequired)
+        );
+        assert_eq!(
+            parse_keyed_date("24/4/1", &plain()),
+            Err(DateError::EraRequired)
+        );
         assert_eq!(parse_keyed_date("", &plain()), Err(DateError::Empty));
-        assert_eq!(parse_keyed_date("R0.4.1", &plain()), Err(DateError::Unrecognized));
-        assert_eq!(parse_keyed_date("明治5年1月1日", &plain()), Err(DateError::LunisolarCalendar));
-        for junk in ["R6..4.1", "R6.4.1.2", "あいう", "2024-04-01-01", "X6.4.1", "6.4.1R"] {
-            assert!(parse_keyed_date(junk, &plain()).is_err(), "{junk:?} must be refused");
+        assert_eq!(
+            parse_keyed_date("R0.4.1", &plain()),
+            Err(DateError::Unrecognized)
+        );
+        assert_eq!(
+            parse_keyed_date("明治5年1月1日", &plain()),
+            Err(DateError::LunisolarCalendar)
+        );
+        for junk in [
+            "R6..4.1",
+            "R6.4.1.2",
+            "あいう",
+            "2024-04-01-01",
+            "X6.4.1",
+            "6.4.1R",
+        ] {
+            assert!(
+                parse_keyed_date(junk, &plain()).is_err(),
+                "{junk:?} must be refused"
+            );
         }
         let early = DateFieldRules {
             earliest: Some(d("2020-01-01")),
@@ -467,9 +489,18 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(format_wareki(d("2019-05-01")).as_deref(), Some("令和元年5月1日"));
-        assert_eq!(format_wareki(d("2019-04-30")).as_deref(), Some("平成31年4月30日"));
-        assert_eq!(format_wareki_short(d("2024-04-01")).as_deref(), Some("R6.4.1"));
+        assert_eq!(
+            format_wareki(d("2019-05-01")).as_deref(),
+            Some("令和元年5月1日")
+        );
+        assert_eq!(
+            format_wareki(d("2019-04-30")).as_deref(),
+            Some("平成31年4月30日")
+        );
+        assert_eq!(
+            format_wareki_short(d("2024-04-01")).as_deref(),
+            Some("R6.4.1")
+        );
         assert_eq!(to_wareki(d("1926-12-25")), Some((Era::Showa, 1)));
         assert_eq!(format_wareki(d("1872-12-31")), None);
     }

@@ -23,7 +23,9 @@ use crate::normalize::{normalize_free_text, normalize_kana, normalize_lot};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FieldKind {
     /// A date; `default_era` as the field presets it.
-    Date { default_era: Option<Era> },
+    Date {
+        default_era: Option<Era>,
+    },
     Kana,
     Lot,
     /// Digits only (codes, 宛名番号): NFKC, spaces and hyphens removed.
@@ -129,7 +131,9 @@ impl ComparisonReport {
     }
 
     pub fn mismatches(&self) -> impl Iterator<Item = &FieldComparison> {
-        self.fields.iter().filter(|f| f.difference.needs_resolution())
+        self.fields
+            .iter()
+            .filter(|f| f.difference.needs_resolution())
     }
 
     pub fn count(&self, d: Difference) -> usize {
@@ -187,7 +191,9 @@ pub fn normalize_field(kind: &FieldKind, raw: &str) -> Result<String, String> {
 }
 
 fn keyed<'a>(k: &'a Keying, key: &str) -> Option<&'a str> {
-    k.get(key).map(String::as_str).filter(|s| !s.trim().is_empty())
+    k.get(key)
+        .map(String::as_str)
+        .filter(|s| !s.trim().is_empty())
 }
 
 /// Compares two keyings over the given fields.
@@ -417,7 +423,10 @@ mod tests {
 
     #[test]
     fn invalid_values_are_their_own_class() {
-        let s = vec![FieldSpec::new("date", FieldKind::Date { default_era: None })];
+        let s = vec![FieldSpec::new(
+            "date",
+            FieldKind::Date { default_era: None },
+        )];
         let cases = [
             ("R1.4.30", "R1.5.1", Difference::InvalidInFirst),
             ("R1.5.1", "2月30日", Difference::InvalidInSecond),
@@ -476,9 +485,17 @@ mod tests {
 
     #[test]
     fn number_normalisation() {
-        let cases = [("36.80", "36.8"), ("036", "36"), ("0.50", "0.5"), ("３７．０", "37")];
+        let cases = [
+            ("36.80", "36.8"),
+            ("036", "36"),
+            ("0.50", "0.5"),
+            ("３７．０", "37"),
+        ];
         for (raw, want) in cases {
-            assert_eq!(normalize_field(&FieldKind::Number, raw).as_deref(), Ok(want));
+            assert_eq!(
+                normalize_field(&FieldKind::Number, raw).as_deref(),
+                Ok(want)
+            );
         }
         assert!(normalize_field(&FieldKind::Number, "1.2.3").is_err());
         assert!(normalize_field(&FieldKind::Number, ".").is_err());

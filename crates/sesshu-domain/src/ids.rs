@@ -253,7 +253,11 @@ impl TicketOcrLine {
 /// 11 − remainder, 0 when the remainder ≤ 1).
 pub fn individual_number_check_digit(base: &[u8; 11]) -> u8 {
     let weights = [6u32, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
-    let s: u32 = base.iter().zip(weights).map(|(d, w)| u32::from(*d) * w).sum();
+    let s: u32 = base
+        .iter()
+        .zip(weights)
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum();
     let r = s % 11;
     if r <= 1 {
         0
@@ -268,7 +272,9 @@ pub fn is_individual_number(digits: &str) -> bool {
     if d.len() != 12 || d.iter().any(|x| *x > 9) {
         return false;
     }
-    let base = [d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10]];
+    let base = [
+        d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10],
+    ];
     individual_number_check_digit(&base) == d[11]
 }
 
@@ -358,7 +364,10 @@ mod tests {
             MunicipalityCode::parse("１３１０１６").unwrap().as_str(),
             "131016"
         );
-        assert_eq!(MunicipalityCode::parse("481001"), Err(IdError::Prefecture(48)));
+        assert_eq!(
+            MunicipalityCode::parse("481001"),
+            Err(IdError::Prefecture(48))
+        );
         assert!(matches!(
             MunicipalityCode::parse("13101"),
             Err(IdError::Length { expected: 6, .. })
@@ -382,7 +391,10 @@ mod tests {
     /// §6.3 worked examples (医療機関コード, and the 保険者番号 sample of the same algorithm).
     #[test]
     fn clinic_code_table() {
-        assert_eq!(ClinicCode::parse("0110113719").unwrap().as_str(), "0110113719");
+        assert_eq!(
+            ClinicCode::parse("0110113719").unwrap().as_str(),
+            "0110113719"
+        );
         assert_eq!(luhn_check_digit(&[3, 3, 1, 2, 0, 0, 1]), 5);
         assert_eq!(
             ClinicCode::parse("0110113718"),
@@ -396,7 +408,10 @@ mod tests {
             ClinicCode::parse("0113719"),
             Err(IdError::Length { expected: 10, .. })
         ));
-        assert_eq!(ClinicCode::parse("０１１０１１３７１９").unwrap().as_str(), "0110113719");
+        assert_eq!(
+            ClinicCode::parse("０１１０１１３７１９").unwrap().as_str(),
+            "0110113719"
+        );
     }
 
     /// §6.2 worked examples.

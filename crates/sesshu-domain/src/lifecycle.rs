@@ -408,7 +408,12 @@ mod tests {
             "the resolver may not approve"
         );
         let rejected = w
-            .apply(act(&v, VERIFIER), &Action::Reject { reason: "ロット番号が読めない".into() })
+            .apply(
+                act(&v, VERIFIER),
+                &Action::Reject {
+                    reason: "ロット番号が読めない".into(),
+                },
+            )
             .unwrap();
         assert_eq!(rejected.state, RecordState::Rejected);
         assert_eq!(
@@ -519,10 +524,22 @@ mod tests {
             pending.apply(act(&v, VERIFIER), &Action::ConfirmChange),
             Err(LifecycleError::ConfirmOwnRequest)
         );
-        let refused = pending.apply(act(&w2, VERIFIER), &Action::RefuseChange).unwrap();
-        assert_eq!(refused.state, RecordState::Synced, "refusal returns to the former state");
-        let confirmed = pending.apply(act(&w2, VERIFIER), &Action::ConfirmChange).unwrap();
-        assert_eq!(confirmed.state, RecordState::Queued, "a correction is synced again");
+        let refused = pending
+            .apply(act(&w2, VERIFIER), &Action::RefuseChange)
+            .unwrap();
+        assert_eq!(
+            refused.state,
+            RecordState::Synced,
+            "refusal returns to the former state"
+        );
+        let confirmed = pending
+            .apply(act(&w2, VERIFIER), &Action::ConfirmChange)
+            .unwrap();
+        assert_eq!(
+            confirmed.state,
+            RecordState::Queued,
+            "a correction is synced again"
+        );
 
         let del = synced
             .apply(
@@ -534,7 +551,9 @@ mod tests {
             )
             .unwrap();
         assert_eq!(del.state, RecordState::DeletionPending);
-        let queued = del.apply(act(&v, VERIFIER), &Action::ConfirmChange).unwrap();
+        let queued = del
+            .apply(act(&v, VERIFIER), &Action::ConfirmChange)
+            .unwrap();
         assert_eq!(queued.state, RecordState::DeletionQueued);
         let gone = queued.apply(act(&s, SYNC), &Action::MarkSynced).unwrap();
         assert_eq!(gone.state, RecordState::Deleted);

@@ -40,7 +40,9 @@ pub fn normalize_kana(input: &str) -> Result<String, KanaError> {
             pending_space = !out.is_empty();
             continue;
         }
-        let c = if is_dash_like(c) && out.chars().last().is_some_and(is_kana_letter) && !pending_space
+        let c = if is_dash_like(c)
+            && out.chars().last().is_some_and(is_kana_letter)
+            && !pending_space
         {
             'ー'
         } else {
@@ -88,7 +90,16 @@ fn is_kana_letter(c: char) -> bool {
 fn is_dash_like(c: char) -> bool {
     matches!(
         c,
-        '-' | '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' | '\u{FF70}' | '〜' | '~'
+        '-' | '\u{2010}'
+            | '\u{2011}'
+            | '\u{2012}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{2015}'
+            | '\u{2212}'
+            | '\u{FF70}'
+            | '〜'
+            | '~'
     )
 }
 
@@ -167,7 +178,11 @@ mod tests {
             ("ﾊﾟﾊﾟ", "パパ"),
         ];
         for (input, want) in cases {
-            assert_eq!(normalize_kana(input).as_deref(), Ok(want), "input {input:?}");
+            assert_eq!(
+                normalize_kana(input).as_deref(),
+                Ok(want),
+                "input {input:?}"
+            );
         }
     }
 
@@ -203,7 +218,10 @@ mod tests {
             assert_eq!(normalize_lot(input).as_deref(), Ok(want), "input {input:?}");
         }
         assert_eq!(normalize_lot(" "), Err(LotError::Empty));
-        assert_eq!(normalize_lot("ロット1"), Err(LotError::InvalidCharacter('ロ')));
+        assert_eq!(
+            normalize_lot("ロット1"),
+            Err(LotError::InvalidCharacter('ロ'))
+        );
         assert_eq!(
             normalize_lot("A123456789012345678901"),
             Err(LotError::TooLong { max: 20 })

@@ -25,7 +25,9 @@ pub enum AnswerKind {
     Text,
     Number,
     Date,
-    Choice { options: Vec<String> },
+    Choice {
+        options: Vec<String>,
+    },
 }
 
 /// Which answer draws the doctor's attention (医師記入欄).
@@ -143,7 +145,10 @@ pub enum AnswerIssue {
 }
 
 /// Checks the answers of one form against its questions.
-pub fn check_answers(questions: &[&Question], answers: &BTreeMap<String, Answer>) -> Vec<AnswerIssue> {
+pub fn check_answers(
+    questions: &[&Question],
+    answers: &BTreeMap<String, Answer>,
+) -> Vec<AnswerIssue> {
     let mut issues = Vec::new();
     for q in questions {
         let Some(a) = answers.get(&q.id) else {
@@ -222,9 +227,13 @@ mod tests {
     #[test]
     fn sets_per_vaccine() {
         let s = sets();
-        let ids = |v: &str| -> Vec<String> { s.for_vaccine(v).iter().map(|q| q.id.clone()).collect() };
+        let ids =
+            |v: &str| -> Vec<String> { s.for_vaccine(v).iter().map(|q| q.id.clone()).collect() };
         let flu = ids("FLU");
-        assert_eq!(flu.first().map(String::as_str), Some("q01_read_explanation"));
+        assert_eq!(
+            flu.first().map(String::as_str),
+            Some("q01_read_explanation")
+        );
         assert!(flu.contains(&"f01_egg_allergy".to_string()));
         assert!(!flu.contains(&"r03_intussusception".to_string()));
         let rota = ids("ROTA1");
@@ -238,10 +247,8 @@ mod tests {
     fn answers_checked() {
         let s = sets();
         let qs = s.for_vaccine("PPSV23");
-        let mut answers: BTreeMap<String, Answer> = qs
-            .iter()
-            .map(|q| (q.id.clone(), Answer::No))
-            .collect();
+        let mut answers: BTreeMap<String, Answer> =
+            qs.iter().map(|q| (q.id.clone(), Answer::No)).collect();
         answers.insert("q01_read_explanation".into(), Answer::Yes);
         assert_eq!(check_answers(&qs, &answers), vec![]);
         assert!(attention_items(&qs, &answers).is_empty());
@@ -255,9 +262,13 @@ mod tests {
         answers.insert("s01_previous_ppsv23".into(), Answer::Date(NaiveDate::MIN));
         answers.insert("zz".into(), Answer::Yes);
         let issues = check_answers(&qs, &answers);
-        assert!(issues.iter().any(|i| matches!(i, AnswerIssue::FreeText { .. })));
+        assert!(issues
+            .iter()
+            .any(|i| matches!(i, AnswerIssue::FreeText { .. })));
         assert!(issues.iter().any(|i| matches!(i, AnswerIssue::Missing(_))));
-        assert!(issues.iter().any(|i| matches!(i, AnswerIssue::WrongKind(_))));
+        assert!(issues
+            .iter()
+            .any(|i| matches!(i, AnswerIssue::WrongKind(_))));
         assert!(issues.contains(&AnswerIssue::UnknownQuestion("zz".into())));
         let attention: Vec<&str> = attention_items(&qs, &answers)
             .iter()
@@ -268,11 +279,15 @@ mod tests {
 
     #[test]
     fn replacement_files_are_validated() {
-        let dup = DEFAULT_QUESTIONS_JSON.replace("\"q11_questions\"", "\"q10_vaccination_last_month\"");
+        let dup =
+            DEFAULT_QUESTIONS_JSON.replace("\"q11_questions\"", "\"q10_vaccination_last_month\"");
         assert!(matches!(
             QuestionSets::from_json(&dup),
             Err(QuestionSetError::DuplicateId(_))
         ));
-        assert!(matches!(QuestionSets::from_json("[]"), Err(QuestionSetError::Json(_))));
+        assert!(matches!(
+            QuestionSets::from_json("[]"),
+            Err(QuestionSetError::Json(_))
+        ));
     }
 }

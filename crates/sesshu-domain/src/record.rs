@@ -103,8 +103,7 @@ impl Temperature {
     pub fn parse(s: &str) -> Option<Temperature> {
         let t = crate::normalize::normalize_free_text(s)
             .replace("度", ".")
-            .replace('分', "")
-            .replace('℃', "");
+            .replace(['分', '℃'], "");
         let (whole, frac) = match t.split_once('.') {
             Some((w, f)) => (w, f),
             None => (t.as_str(), "0"),
@@ -134,7 +133,11 @@ impl DoseVolume {
         if frac.len() > 2 || whole.is_empty() && frac.is_empty() {
             return None;
         }
-        let w: u16 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let w: u16 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
         let f: u16 = match frac.len() {
             0 => 0,
             1 => frac.parse::<u16>().ok()? * 10,
@@ -325,8 +328,12 @@ mod tests {
         assert!(issues.contains(&RecordIssue::ClaimBeforeVaccination));
         assert!(issues.contains(&RecordIssue::FeverButVaccinated));
         assert!(matches!(
-            issues.iter().find(|i| matches!(i, RecordIssue::FreeText { .. })),
-            Some(RecordIssue::FreeText { field: "備考", .. })
+            issues
+                .iter()
+                .find(|i| matches!(i, RecordIssue::FreeText { .. })),
+            Some(RecordIssue::FreeText {
+                field: "備考", ..
+            })
         ));
         assert_eq!(
             issues.last(),
@@ -335,9 +342,7 @@ mod tests {
         );
 
         let mut deferred = record();
-        deferred.outcome = Outcome::Deferred {
-            reason: " ".into(),
-        };
+        deferred.outcome = Outcome::Deferred { reason: " ".into() };
         deferred.vaccinating_doctor = None;
         deferred.lot = None;
         assert_eq!(deferred.check(), vec![RecordIssue::ReasonMissing]);

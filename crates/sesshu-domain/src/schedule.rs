@@ -458,7 +458,11 @@ fn check_plan(
         for w in slot.window.iter().chain(slot.standard.iter()) {
             check_window(&ctx, w)?;
         }
-        for b in slot.give_by.iter().chain(slot.skip_if_previous_after.iter()) {
+        for b in slot
+            .give_by
+            .iter()
+            .chain(slot.skip_if_previous_after.iter())
+        {
             check_bound(&ctx, b)?;
         }
         for i in slot

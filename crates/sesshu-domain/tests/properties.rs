@@ -1,14 +1,19 @@
 //! Property tests: parsers and normalisers never panic, round-trip where a round trip is defined,
 //! and the arithmetic keeps its invariants.
 
+// Test helpers outside #[test] fns may unwrap too: a failure is a failing test with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use chrono::{Datelike, Duration, NaiveDate};
 use proptest::prelude::*;
 use sesshu_domain::age::{age_in_months_on, age_on, reached};
-use sesshu_domain::date::{format_wareki, format_wareki_short, parse_keyed_date, DateFieldRules, Era};
+use sesshu_domain::date::{
+    format_wareki, format_wareki_short, parse_keyed_date, DateFieldRules, Era,
+};
 use sesshu_domain::double_entry::{compare, Difference, FieldKind, FieldSpec, Keying};
 use sesshu_domain::ids::{
-    is_individual_number, luhn_check_digit, municipality_check_digit,
-    individual_number_check_digit, screen_free_text, ClinicCode, MunicipalityCode, TicketOcrLine,
+    individual_number_check_digit, is_individual_number, luhn_check_digit,
+    municipality_check_digit, screen_free_text, ClinicCode, MunicipalityCode, TicketOcrLine,
 };
 use sesshu_domain::interval::Span;
 use sesshu_domain::normalize::{normalize_kana, normalize_lot, normalize_name};
@@ -24,15 +29,18 @@ fn modern_date() -> impl Strategy<Value = NaiveDate> {
 }
 
 fn era() -> impl Strategy<Value = Option<Era>> {
-    prop_oneof![Just(None), proptest::sample::select(Era::ALL.to_vec()).prop_map(Some)]
+    prop_oneof![
+        Just(None),
+        proptest::sample::select(Era::ALL.to_vec()).prop_map(Some)
+    ]
 }
 
 /// Text that looks like what keyers type: digits, separators, era marks, kana, full-width forms.
 fn keyed_text() -> impl Strategy<Value = String> {
     let pieces = proptest::sample::select(vec![
-        "0", "1", "2", "9", "12", "31", "2024", "元", "年", "月", "日", ".", "/", "-", " ", "R", "H",
-        "S", "T", "M", "令和", "平成", "昭和", "令", "１", "２", "．", "／", "ｰ", "ﾔ", "や", "　", "x",
-        "\u{3099}", "\u{E000}",
+        "0", "1", "2", "9", "12", "31", "2024", "元", "年", "月", "日", ".", "/", "-", " ", "R",
+        "H", "S", "T", "M", "令和", "平成", "昭和", "令", "１", "２", "．", "／", "ｰ", "ﾔ", "や",
+        "　", "x", "\u{3099}", "\u{E000}",
     ]);
     proptest::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
 }

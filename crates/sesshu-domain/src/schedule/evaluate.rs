@@ -243,7 +243,11 @@ impl Findings {
     /// The date from which every violation found would clear, if each has one.
     fn blocking_until(&self) -> Option<NaiveDate> {
         let mut latest: Option<NaiveDate> = None;
-        for r in self.reasons.iter().filter(|r| r.severity == Verdict::Violation) {
+        for r in self
+            .reasons
+            .iter()
+            .filter(|r| r.severity == Verdict::Violation)
+        {
             let c = r.clears_on?;
             latest = Some(latest.map_or(c, |l| l.max(c)));
         }
@@ -283,7 +287,12 @@ enum WindowFit {
 
 /// `limit` is the last day the rule holding the windows is in force: a window opening after it
 /// cannot make the dose legal later.
-fn fit(windows: &[AgeWindow], birth: NaiveDate, on: NaiveDate, limit: Option<NaiveDate>) -> WindowFit {
+fn fit(
+    windows: &[AgeWindow],
+    birth: NaiveDate,
+    on: NaiveDate,
+    limit: Option<NaiveDate>,
+) -> WindowFit {
     let mut next_start: Option<NaiveDate> = None;
     for w in windows {
         let (start, end) = w.resolve(birth);
@@ -310,7 +319,7 @@ impl Context<'_> {
         self.history
             .iter()
             .copied()
-            .filter(|h| self.series.counts.iter().any(|c| *c == h.vaccine))
+            .filter(|h| self.series.counts.contains(&h.vaccine))
             .filter(|h| match self.series.scope {
                 SeriesScope::Lifetime => true,
                 SeriesScope::FiscalYear => fiscal_year(h.date) == fiscal_year(on),
@@ -322,7 +331,9 @@ impl Context<'_> {
         let prior = self.series_doses(on);
         let mut f = Findings {
             reasons: Vec::new(),
-            dose: u32::try_from(prior.len()).unwrap_or(u32::MAX).saturating_add(1),
+            dose: u32::try_from(prior.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
             rule_id: None,
             dose_label: None,
         };
@@ -338,7 +349,10 @@ impl Context<'_> {
 
         // Age eligibility of the rule.
         let eligible = rule.eligible.as_ref().unwrap_or(&self.series.eligible);
-        let conditional = rule.conditional.as_ref().unwrap_or(&self.series.conditional);
+        let conditional = rule
+            .conditional
+            .as_ref()
+            .unwrap_or(&self.series.conditional);
         if !eligible.is_empty() {
             match fit(eligible, self.birth, on, rule.valid_to) {
                 WindowFit::Inside => {}
@@ -404,8 +418,11 @@ impl Context<'_> {
             .iter()
             .filter(|r| r.vaccines.iter().any(|v| v == self.vaccine))
             .collect();
-        let in_force: Vec<&SeriesRule> =
-            for_vaccine.iter().copied().filter(|r| r.in_force(on)).collect();
+        let in_force: Vec<&SeriesRule> = for_vaccine
+            .iter()
+            .copied()
+            .filter(|r| r.in_force(on))
+            .collect();
         if in_force.is_empty() {
             let next = for_vaccine
                 .iter()
@@ -414,11 +431,7 @@ impl Context<'_> {
                 .min();
             f.block(
                 ReasonCode::NoRuleInForce,
-                format!(
-                    "{}に{}の定期接種の規定はありません",
-                    ja(on),
-                    self.vaccine
-                ),
+                format!("{}に{}の定期接種の規定はありません", ja(on), self.vaccine),
                 next,
             );
             return None;
@@ -479,7 +492,11 @@ impl Context<'_> {
             if sex != self.sex {
                 return Some((
                     ReasonCode::SexNotEligible,
-                    format!("{}は{}のみが定期接種の対象です", self.vaccine, sex.label_ja()),
+                    format!(
+                        "{}は{}のみが定期接種の対象です",
+                        self.vaccine,
+                        sex.label_ja()
+                    ),
                 ));
             }
         }
@@ -668,14 +685,21 @@ impl Context<'_> {
 
     fn complete(&self, prior: &[&DoseRecord], f: &mut Findings) {
         let (code, msg) = match (self.series.complete_reason, self.series.scope) {
-            (Some(code), _) => (code, format!("{}は接種済みのため対象外です", self.series.name_ja)),
+            (Some(code), _) => (
+                code,
+                format!("{}は接種済みのため対象外です", self.series.name_ja),
+            ),
             (None, SeriesScope::FiscalYear) => (
                 ReasonCode::AlreadyGivenThisFiscalYear,
                 format!("{}は今年度すでに接種済みです", self.series.name_ja),
             ),
             (None, SeriesScope::Lifetime) => (
                 ReasonCode::SeriesComplete,
-                format!("{}の定期接種は{}回で完了しています", self.series.name_ja, prior.len()),
+                format!(
+                    "{}の定期接種は{}回で完了しています",
+                    self.series.name_ja,
+                    prior.len()
+                ),
             ),
         };
         // A yearly series opens again with the next 年度.
@@ -688,7 +712,13 @@ impl Context<'_> {
         f.block(code, msg, clears);
     }
 
-    fn interval(&self, rule: &IntervalRule, assigned: &[NaiveDate], on: NaiveDate, f: &mut Findings) {
+    fn interval(
+        &self,
+        rule: &IntervalRule,
+        assigned: &[NaiveDate],
+        on: NaiveDate,
+        f: &mut Findings,
+    ) {
         let anchor = match rule.after_dose {
             Some(n) => assigned.get((n as usize).wrapping_sub(1)).copied(),
             None => assigned.last().copied(),
@@ -719,7 +749,10 @@ impl Context<'_> {
                 f.push(
                     ReasonCode::IntervalBelowStandard,
                     Verdict::Warning,
-                    format!("{which}からの間隔が標準（{}以上）より短いです", smin.label_ja()),
+                    format!(
+                        "{which}からの間隔が標準（{}以上）より短いです",
+                        smin.label_ja()
+                    ),
                 );
             }
         }
@@ -728,14 +761,19 @@ impl Context<'_> {
                 f.push(
                     ReasonCode::IntervalAboveStandard,
                     Verdict::Warning,
-                    format!("{which}からの間隔が標準（{}まで）を超えています", smax.label_ja()),
+                    format!(
+                        "{which}からの間隔が標準（{}まで）を超えています",
+                        smax.label_ja()
+                    ),
                 );
             }
         }
     }
 
     fn cross_rules(&self, on: NaiveDate, f: &mut Findings) {
-        let Some(to) = self.table.vaccine(self.vaccine) else { return };
+        let Some(to) = self.table.vaccine(self.vaccine) else {
+            return;
+        };
         for rule in &self.table.cross_rules {
             let in_force =
                 rule.valid_from.is_none_or(|d| d <= on) && rule.valid_to.is_none_or(|d| on <= d);
@@ -747,7 +785,9 @@ impl Context<'_> {
                 if h.date >= on || self.series.counts.contains(&h.vaccine) {
                     continue;
                 }
-                let Some(from) = self.table.vaccine(&h.vaccine) else { continue };
+                let Some(from) = self.table.vaccine(&h.vaccine) else {
+                    continue;
+                };
                 if !rule.from_kinds.contains(&from.kind) {
                     continue;
                 }

@@ -54,12 +54,20 @@ fn run(cases: &[Case]) {
         got.sort_unstable();
         let mut want: Vec<&str> = c.reasons.to_vec();
         want.sort_unstable();
-        assert_eq!(e.verdict, c.verdict, "{}: verdict ({:?})", c.name, e.reasons);
+        assert_eq!(
+            e.verdict, c.verdict,
+            "{}: verdict ({:?})",
+            c.name, e.reasons
+        );
         assert_eq!(got, want, "{}: reasons", c.name);
         assert_eq!(e.dose, c.dose, "{}: dose", c.name);
         assert_eq!(e.earliest_date, c.earliest.map(d), "{}: earliest", c.name);
         for r in &e.reasons {
-            assert!(!r.message_ja.is_empty(), "{}: every reason explains itself", c.name);
+            assert!(
+                !r.message_ja.is_empty(),
+                "{}: every reason explains itself",
+                c.name
+            );
         }
     }
 }
@@ -173,7 +181,8 @@ fn live_vaccine_27_day_rule() {
             earliest: None,
         },
         Case {
-            name: "rule in force on the vaccination date, not another: 2020-09-30 still the old rule",
+            name:
+                "rule in force on the vaccination date, not another: 2020-09-30 still the old rule",
             birth: "2020-05-01",
             sex: "F",
             history: &[("DPT-IPV", "2020-09-28")],
@@ -474,7 +483,11 @@ fn day_before_birthday_ages() {
             name: "日本脳炎 2期 at 9 (the day before the birthday)",
             birth: "2015-05-01",
             sex: "M",
-            history: &[("JE", "2018-06-01"), ("JE", "2018-06-15"), ("JE", "2019-06-01")],
+            history: &[
+                ("JE", "2018-06-01"),
+                ("JE", "2018-06-15"),
+                ("JE", "2019-06-01"),
+            ],
             proposed: ("JE", "2024-04-30"),
             verdict: OK,
             dose: 4,
@@ -489,7 +502,11 @@ fn day_before_birthday_ages() {
             proposed: ("JE", "2024-01-10"),
             verdict: VIOL,
             dose: 1,
-            reasons: &["BEFORE_ELIGIBLE_AGE", "BEFORE_STANDARD_AGE", "PRIOR_DOSES_MISSING"],
+            reasons: &[
+                "BEFORE_ELIGIBLE_AGE",
+                "BEFORE_STANDARD_AGE",
+                "PRIOR_DOSES_MISSING",
+            ],
             earliest: Some("2025-04-30"),
         },
         Case {
@@ -919,7 +936,8 @@ fn zoster_fiscal_year_cohorts() {
             earliest: None,
         },
         Case {
-            name: "born 1960-04-01 was 65 in FY2024 (before the programme); next cohort 70 in FY2029",
+            name:
+                "born 1960-04-01 was 65 in FY2024 (before the programme); next cohort 70 in FY2029",
             birth: "1960-04-01",
             sex: "F",
             history: &[],
@@ -1291,7 +1309,11 @@ fn hpv_per_product() {
             proposed: ("HPV9", "2024-10-02"),
             verdict: VIOL,
             dose: 3,
-            reasons: &["INTERVAL_TOO_SHORT", "INTERVAL_BELOW_STANDARD", "AFTER_STANDARD_AGE"],
+            reasons: &[
+                "INTERVAL_TOO_SHORT",
+                "INTERVAL_BELOW_STANDARD",
+                "AFTER_STANDARD_AGE",
+            ],
             earliest: Some("2024-10-03"),
         },
         Case {
@@ -1427,7 +1449,11 @@ fn hib_start_age_plans() {
             name: "追加 one day short of 7か月 after 初回3",
             birth: "2024-01-10",
             sex: "M",
-            history: &[("HIB", "2024-03-15"), ("HIB", "2024-04-20"), ("HIB", "2024-05-25")],
+            history: &[
+                ("HIB", "2024-03-15"),
+                ("HIB", "2024-04-20"),
+                ("HIB", "2024-05-25"),
+            ],
             proposed: ("HIB", "2024-12-24"),
             verdict: VIOL,
             dose: 4,
@@ -1587,8 +1613,27 @@ fn unknown_codes_are_errors_not_verdicts() {
 fn the_default_profile_lists_every_required_code() {
     let t = table();
     let required = [
-        "HB", "ROTA1", "ROTA5", "DPT-IPV-HIB", "DPT-IPV", "HIB", "PCV13", "PCV15", "PCV20", "BCG",
-        "MR", "VAR", "JE", "DT", "HPV2", "HPV4", "HPV9", "FLU", "PPSV23", "COVID", "HZ-LIVE",
+        "HB",
+        "ROTA1",
+        "ROTA5",
+        "DPT-IPV-HIB",
+        "DPT-IPV",
+        "HIB",
+        "PCV13",
+        "PCV15",
+        "PCV20",
+        "BCG",
+        "MR",
+        "VAR",
+        "JE",
+        "DT",
+        "HPV2",
+        "HPV4",
+        "HPV9",
+        "FLU",
+        "PPSV23",
+        "COVID",
+        "HZ-LIVE",
         "HZ-RZV",
     ];
     for code in required {
