@@ -199,7 +199,9 @@ fn parse_unbounded(input: &str, default_era: Option<Era>) -> Result<NaiveDate, D
             None => Err(DateError::EraRequired),
         },
         (None, [y, m, d]) if y.len() == 4 => western(num(y)?, num(m)?, num(d)?),
-        (_, [y, m, d]) if y.len() <= 3 => match era {
+        // An explicit era takes any year length, so every date's 和暦 form parses back.
+        (Some(e), [y, m, d]) if y.len() <= 4 => in_era(e, num(y)?, num(m)?, num(d)?),
+        (None, [y, m, d]) if y.len() <= 3 => match era {
             Some(e) => in_era(e, num(y)?, num(m)?, num(d)?),
             None => Err(DateError::EraRequired),
         },

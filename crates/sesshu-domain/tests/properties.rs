@@ -245,6 +245,18 @@ proptest! {
 }
 
 #[test]
+fn far_future_dates_round_trip_too() {
+    // 令和1000年 and beyond: the parser must still read back what the formatter writes.
+    for d in [
+        NaiveDate::from_ymd_opt(3018, 12, 31).unwrap(),
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+    ] {
+        let w = format_wareki(d).unwrap();
+        assert_eq!(parse_keyed_date(&w, &DateFieldRules::default()), Ok(d), "{w}");
+    }
+}
+
+#[test]
 fn the_first_modern_date_is_meiji_6() {
     let d = NaiveDate::from_ymd_opt(1873, 1, 1).unwrap();
     assert_eq!(format_wareki(d).as_deref(), Some("明治6年1月1日"));
