@@ -1,4 +1,5 @@
 //! Sign-in rules: lockout, auto-lock, disable, personal ids — enforced by the backend.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failing test
 
 mod common;
 
@@ -132,8 +133,10 @@ fn an_idle_session_locks_after_ten_minutes_and_needs_the_password() {
 #[test]
 fn idle_time_is_settable_and_manual_lock_works() {
     let t = terminal();
-    let mut p = SecurityPolicy::default();
-    p.idle_lock_minutes = 2;
+    let p = SecurityPolicy {
+        idle_lock_minutes: 2,
+        ..SecurityPolicy::default()
+    };
     t.state
         .settings_update(SettingsUpdateRequest {
             policy: p,

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs inside `dbus-run-session` (started by test.sh under xvfb-run): unlocks a throwaway
+# gnome-keyring so the app stores its ledger key in a real Secret Service, then runs the
+# end-to-end test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${E2E_HOME:?}" "${SESSHU_APP:?}"
+export XDG_DATA_HOME="$E2E_HOME/data"
+mkdir -p "$XDG_DATA_HOME"
+printf 'sesshu-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+sleep 1
+cargo test -p sesshu-tests --features e2e --test e2e -- --nocapture

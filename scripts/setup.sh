@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what sesshu needs on Debian 12 with only the Rust toolchain present, skipping
+# whatever is already there. `setup.sh run` for the app, `setup.sh test` adds the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+MODE=${1:-run}
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Tauri 2 on Linux (WebKitGTK 4.1), SQLCipher's vendored OpenSSL build (perl, make), a display
+# and a Secret Service for headless runs, Japanese fonts for the screens.
+PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libxdo-dev
+      libayatana-appindicator3-dev librsvg2-dev perl make xvfb xauth dbus dbus-x11
+      fonts-noto-cjk imagemagick)
+if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver); fi
+missing=()
+for p in "${PKGS[@]}" gnome-keyring; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  main=(); for p in "${missing[@]}"; do [ "$p" = gnome-keyring ] || main+=("$p"); done
+  if [ ${#main[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${main[@]}"
+  fi
+  # Only the daemon: its recommends pull in a desktop session.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends gnome-keyring
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "==> adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock. Not --locked: its own lockfile
+# pins a webpki-roots release the registry here does not carry.
+WB=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/version = "\(.*\)"/\1/p')
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
+  echo "==> installing wasm-bindgen-cli $WB"
+  cargo install wasm-bindgen-cli --version "$WB"
+fi
+
+if [ "$MODE" = test ] && ! command -v tauri-driver >/dev/null; then
+  echo "==> installing tauri-driver"
+  cargo install tauri-driver --version "^2" --locked
+fi

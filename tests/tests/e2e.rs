@@ -1,0 +1,242 @@
+//! End-to-end: the real app in a real window (WebKitGTK under Xvfb), driven through
+//! tauri-driver + WebKitWebDriver. First-run setup → recovery key → log in → log out →
+//! refused with a wrong password → log in → Japanese home screen, with a screenshot.
+//!
+//! Built only with `--features e2e` (scripts/test.sh sets it up): it needs `SESSHU_APP` (the
+//! built binary), `tauri-driver` and `WebKitWebDriver` on PATH, a display, and a D-Bus session
+//! with an unlocked Secret Service, which the app uses as its real key store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failing test
+#![cfg(feature = "e2e")]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Stops tauri-driver with SIGTERM so it also stops WebKitWebDriver (SIGKILL would orphan it).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let pid = self.0.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child's pid.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn connect(port: u16, app: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app }),
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("waiting for tauri-driver: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("tauri-driver did not answer: {e}"),
+        }
+    }
+}
+
+async fn text_of(c: &Client, id: &str) -> Option<String> {
+    match c.find(Locator::Id(id)).await {
+        Ok(e) => e.text().await.ok(),
+        Err(_) => None,
+    }
+}
+
+/// Waits until `#page-title` reads `title`.
+async fn wait_title(c: &Client, title: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let t = text_of(c, "page-title").await;
+        if t.as_deref().map(str::trim) == Some(title) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(c, "e2e-timeout").await;
+            panic!(
+                "page title {t:?} never became {title:?} (screenshot {})",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn type_into(c: &Client, id: &str, value: &str) {
+    let e = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, id: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    if let Ok(png) = c.screenshot().await {
+        std::fs::write(&path, png).unwrap();
+    }
+    path
+}
+
+async fn login(c: &Client, id: &str, pw: &str) {
+    wait_title(c, "ログイン").await;
+    type_into(c, "login-id", id).await;
+    type_into(c, "login-password", pw).await;
+    click(c, "login-submit").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_logout_refusal_login_and_home_in_the_real_window() {
+    let started = Instant::now();
+    let app =
+        std::env::var("SESSHU_APP").expect("SESSHU_APP must name the built sesshu-desktop binary");
+    assert!(std::path::Path::new(&app).exists(), "{app} does not exist");
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let native = free_port();
+    let driver = Driver(
+        Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            // The app inherits tauri-driver's environment.
+            .env("SESSHU_DATA_DIR", data.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .spawn()
+            .expect("tauri-driver on PATH"),
+    );
+    let c = connect(port, &app).await;
+
+    // First-run setup.
+    wait_title(&c, "初期設定").await;
+    type_into(&c, "setup-municipality-name", "仙台市").await;
+    type_into(&c, "setup-municipality-code", "041009").await;
+    type_into(&c, "setup-terminal-name", "青葉区 窓口1").await;
+    type_into(&c, "setup-admin-login-id", "admin01").await;
+    type_into(&c, "setup-admin-display-name", "管理 花子").await;
+    type_into(&c, "setup-admin-password", "Admin-pass-2026").await;
+    type_into(&c, "setup-admin-password-confirm", "Admin-pass-2026").await;
+    click(&c, "setup-submit").await;
+
+    // The recovery key is shown once and must be acknowledged.
+    wait_title(&c, "回復キーの記録").await;
+    let key = text_of(&c, "recovery-key").await.unwrap_or_default();
+    assert_eq!(
+        key.trim().len(),
+        39,
+        "a 32-character key in 8 groups: {key:?}"
+    );
+    click(&c, "recovery-key-ack").await;
+    click(&c, "recovery-key-continue").await;
+
+    // The ledger key went to the real OS key store (Secret Service), not to disk.
+    let wraps = sesshu_ledger::KeyWraps::load(&data.path().join("ledger.keys"))
+        .unwrap()
+        .unwrap();
+    let stored = sesshu_ledger::OsKeyStore.get(wraps.ledger_id());
+    assert!(
+        matches!(stored, Ok(Some(_))),
+        "ledger key in the Secret Service: {stored:?}"
+    );
+    let head = std::fs::read(data.path().join("ledger.db")).unwrap();
+    assert_ne!(
+        &head[..16],
+        b"SQLite format 3\0",
+        "the ledger on disk is encrypted"
+    );
+
+    // Log in, log out.
+    login(&c, "admin01", "Admin-pass-2026").await;
+    wait_title(&c, "ホーム").await;
+    click(&c, "nav-logout").await;
+
+    // A wrong password is refused with a coded error.
+    login(&c, "admin01", "Wrong-pass-0000").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(e) = c.find(Locator::Id("form-error")).await {
+            if e.attr("data-code").await.unwrap().as_deref() == Some("INVALID_CREDENTIALS") {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no INVALID_CREDENTIALS error shown"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(&c, "e2e-login-refused").await;
+
+    // The right password opens the Japanese home screen.
+    type_into(&c, "login-password", "Admin-pass-2026").await;
+    click(&c, "login-submit").await;
+    wait_title(&c, "ホーム").await;
+    let user = text_of(&c, "session-user").await.unwrap_or_default();
+    assert!(
+        user.contains("管理 花子"),
+        "home shows the signed-in user: {user:?}"
+    );
+    let shot = screenshot(&c, "e2e-home").await;
+    println!("screenshot: {}", shot.display());
+
+    c.close().await.unwrap();
+    drop(driver);
+    println!("e2e duration: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+use sesshu_ledger::KeyStore as _;
