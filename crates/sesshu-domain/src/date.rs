@@ -11,7 +11,7 @@
 //! (e.g. a future 接種日). Two-digit years without an era are refused rather than guessed.
 //!
 //! Decision: 明治 dates before 明治6年 (1873-01-01) are refused because Japan used the lunisolar
-//! calendar until then and a naive conversion would be wrong **[conservative]**.
+//! calendar until then and a naive conversion would be wrong **(conservative)**.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};

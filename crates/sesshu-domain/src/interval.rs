@@ -4,13 +4,13 @@
 //! - "N日以上の間隔をおいて": counting starts on the day after the previous dose, so the next dose is
 //!   allowed on `prev + (N + 1)` days (27日以上 → the same weekday four weeks later).
 //! - "N日までの間隔" (standard upper bound) → up to `prev + (N + 1)` days, inclusive.
-//! - "Nか月以上の間隔": the reference has no primary definition **[GAP]**. We apply the 民法143条 period
+//! - "Nか月以上の間隔": the reference has no primary definition **(GAP)**. We apply the 民法143条 period
 //!   reading that §3.1 uses for 生後N月: the period ends on the day before the same date N months later, so
 //!   the next dose is allowed on that same date; when it does not exist (prev on the 29th–31st), the period
 //!   ends on the month's last day and the next dose is allowed on the 1st of the following month. This is
 //!   the later (stricter) of the candidate readings. Upper bounds ("Nか月まで") end on that same date.
 //! - "2月半" (2価HPV) is written as `months: 2, plus_days: 15` and treated as 2 months then 15 plain days
-//!   **[GAP, conservative reading]**.
+//!   **(GAP, conservative reading)**.
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};

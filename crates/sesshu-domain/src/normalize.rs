@@ -6,11 +6,11 @@
 //! Decisions:
 //! - Kana names: NFKC first (half-width ｶﾀｶﾅ → full-width, ＡＢＣ → ABC, 　→ space), then
 //!   hiragana → katakana, then dash-like characters directly after a kana → 長音符「ー」 (keyers type
-//!   「-」「－」「‐」 for 「ー」 on forms) **[conservative: only after a kana, so other dashes stay errors]**,
+//!   「-」「－」「‐」 for 「ー」 on forms) **(conservative: only after a kana, so other dashes stay errors)**,
 //!   then every run of spaces becomes one ASCII space and the ends are trimmed. Anything left that is
 //!   not katakana, 「ー」, 「・」 or a space is refused: a フリガナ field holds kana only.
-//! - Lot numbers: NFKC, ASCII upper case, whitespace removed **[conservative: stickers carry no spaces;
-//!   a space is taken as a keying artefact]**; at most 20 characters (VRS limit, §4.2); printable ASCII
+//! - Lot numbers: NFKC, ASCII upper case, whitespace removed **(conservative: stickers carry no spaces;
+//!   a space is taken as a keying artefact)**; at most 20 characters (VRS limit, §4.2); printable ASCII
 //!   only. No pattern is imposed beyond that (§6.5).
 
 use unicode_normalization::UnicodeNormalization;

@@ -20,6 +20,22 @@
 //!   own window (期), a `give_by` age after which it is skipped, intervals from the previous dose or from a
 //!   numbered dose, and standard ranges that only warn;
 //! - cross-vaccine rules (the 27-day injectable-live rule since 2020-10-01) apply between different series.
+//!
+//! Readings japan-standards.md leaves open, implemented conservatively and marked in the data
+//! (`note`) where they apply:
+//! - "Nか月以上" uses the 民法143条 reading (see [`crate::interval`]); "2月半" is 2 months + 15 days.
+//! - HB 3回目 "6日以上 after 2回目" appears only in some copies: a standard (warning), not a legal bound.
+//! - Hib 初回 20–26日 is legal only at the doctor's discretion: warning; below 20日: violation.
+//! - Product switches the reference does not settle are warnings (4種混合 ⇄ 5種混合/Hib route,
+//!   PCV13 → PCV15, HPV2/4 → HPV9, zoster live ⇄ recombinant); switches it forbids are violations
+//!   (rota 1価 ⇄ 5価, PCV15 → other, HPV2 ⇄ HPV4, HPV9 → 2/4価).
+//! - The plan of a series is chosen by the product of its first dose (a switch keeps the plan).
+//! - ロタ windows end on 出生24週0日後 / 32週0日後 inclusive; "by 14週6日" for the first dose is standard.
+//! - 日本脳炎 特例 cohorts use the ordinary minimum intervals; the 2007-04-02–2009-10-01 cohort may
+//!   complete 1期 at any age below 13 as the reference states it.
+//! - 60–64歳 with a disability (B類) cannot be seen in the data: `ELIGIBILITY_NEEDS_CONFIRMATION` warning.
+//! - Start dates the reference does not give (9価HPV 2023-04-01, PPSV23 2014-10-01 with FY cohorts,
+//!   BCG/MR/JE/DT/FLU open-ended) are background knowledge and must be checked against 実施要領.
 
 mod evaluate;
 #[cfg(test)]

@@ -252,7 +252,11 @@ fn far_future_dates_round_trip_too() {
         NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
     ] {
         let w = format_wareki(d).unwrap();
-        assert_eq!(parse_keyed_date(&w, &DateFieldRules::default()), Ok(d), "{w}");
+        assert_eq!(
+            parse_keyed_date(&w, &DateFieldRules::default()),
+            Ok(d),
+            "{w}"
+        );
     }
 }
 
