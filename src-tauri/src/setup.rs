@@ -29,39 +29,16 @@ pub(crate) fn text_field(value: &str, label: &str, max: usize) -> Result<String,
     if v.chars().any(char::is_control) {
         return Err(invalid(format!("{label}に制御文字は使えません。")));
     }
+    // The product never stores a 個人番号, not even by mistake in a free-text field.
+    sesshu_domain::ids::screen_free_text(v).map_err(|e| invalid(format!("{label}: {e}")))?;
     Ok(v.to_owned())
 }
 
-/// 全国地方公共団体コード: 6 digits, the last a check digit (weights 6..2, modulus 11).
+/// 全国地方公共団体コード: 6 digits with its check digit (full-width digits accepted).
 pub(crate) fn municipality_code(value: &str) -> Result<String, CommandError> {
-    let v: String = value
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            _ => c,
-        })
-        .collect();
-    let digits: Vec<u32> = v.chars().filter_map(|c| c.to_digit(10)).collect();
-    if digits.len() != 6 || v.chars().count() != 6 {
-        return Err(invalid(
-            "全国地方公共団体コードは6桁の数字で入力してください。",
-        ));
-    }
-    let sum: u32 = digits[..5]
-        .iter()
-        .zip([6u32, 5, 4, 3, 2])
-        .map(|(d, w)| d * w)
-        .sum();
-    let r = sum % 11;
-    let check = (11 - r) % 10;
-    if digits[5] != check {
-        return Err(invalid(format!(
-            "全国地方公共団体コードの検査数字が一致しません（{}桁目は{}のはずです）。",
-            6, check
-        )));
-    }
-    Ok(v)
+    sesshu_domain::ids::MunicipalityCode::parse(value.trim())
+        .map(|c| c.as_str().to_owned())
+        .map_err(|e| invalid(format!("全国地方公共団体コード: {e}")))
 }
 
 fn remove_with_sidecars(p: &std::path::Path) {
