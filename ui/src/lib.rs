@@ -1,1 +1,24 @@
+//! sesshu-ui: the Yew UI shown in the Tauri window.
+//!
+//! Layers: [`api`] is the only code that talks to the shell (typed fns over Tauri's `invoke`);
+//! [`state`] is the pure screen logic (unit-tested on the host); [`forms`] and [`format`] are
+//! pure helpers; `components` and `pages` render. Components never touch `JsValue`.
+//!
+//! Invariants:
+//! - all text is Japanese; every screen has `h1#page-title` and shows command errors in
+//!   `#form-error` (`data-code` = the wire code);
+//! - inputs are uncontrolled (read through `NodeRef`), so a re-render never resets typing;
+//! - nothing is loaded from a network: no fonts, scripts or URLs.
 
+pub mod api;
+mod app;
+mod components;
+pub mod format;
+pub mod forms;
+mod pages;
+pub mod state;
+
+pub use app::App;
+
+/// The shared app state handle, provided as a Yew context to every screen.
+pub type AppContext = yew::UseReducerHandle<state::AppState>;

@@ -1,1 +1,3 @@
-fn main() {}
+fn main() {
+    yew::Renderer::<sesshu_ui::App>::new().render();
+}

@@ -1,0 +1,398 @@
+//! Client-side checks of each form, before anything is sent.
+//!
+//! They reuse the domain's rules so the message matches what the backend would say; the
+//! backend enforces everything again. Each error names the element id of its field, so the
+//! page shows it next to that field.
+
+use chrono::NaiveDate;
+use sesshu_domain::account::{validate_login_id, PolicyError, SecurityPolicy};
+use sesshu_domain::ids::MunicipalityCode;
+use sesshu_domain::role::Role;
+use sesshu_ipc::{
+    ChangePasswordRequest, LogLevel, LoginRequest, SettingsUpdateRequest, SetupRequest,
+    UserCreateRequest,
+};
+
+/// A problem with one field: `field` is the input's element id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn err(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// The message for `field`, if it has one.
+pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
+/// The password rules every policy shares. The minimum length is settable (never below 8),
+/// so the UI checks the rest and leaves the exact minimum to the backend.
+fn shared_password_rules() -> SecurityPolicy {
+    SecurityPolicy {
+        password_min_len: 8,
+        ..SecurityPolicy::default()
+    }
+}
+
+fn required(errors: &mut Vec<FieldError>, field: &'static str, value: &str, label: &str) {
+    if value.trim().is_empty() {
+        errors.push(err(field, format!("{label}を入力してください")));
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetupInput {
+    pub municipality_name: String,
+    pub municipality_code: String,
+    pub terminal_name: String,
+    pub admin_login_id: String,
+    pub admin_display_name: String,
+    pub admin_password: String,
+    pub admin_password_confirm: String,
+}
+
+/// First-run setup: the first administrator's password must meet the default policy.
+pub fn validate_setup(input: &SetupInput) -> Result<SetupRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    required(
+        &mut errors,
+        "setup-municipality-name",
+        &input.municipality_name,
+        "市区町村名",
+    );
+    let code = match MunicipalityCode::parse(input.municipality_code.trim()) {
+        Ok(code) => code.as_str().to_string(),
+        Err(e) => {
+            errors.push(err("setup-municipality-code", e.to_string()));
+            String::new()
+        }
+    };
+    required(&mut errors, "setup-terminal-name", &input.terminal_name, "端末名");
+    let login_id = input.admin_login_id.trim();
+    if let Err(e) = validate_login_id(login_id) {
+        errors.push(err("setup-admin-login-id", e.to_string()));
+    }
+    required(
+        &mut errors,
+        "setup-admin-display-name",
+        &input.admin_display_name,
+        "氏名",
+    );
+    if let Err(e) = SecurityPolicy::default().check_password(&input.admin_password, login_id) {
+        errors.push(err("setup-admin-password", e.to_string()));
+    }
+    if input.admin_password != input.admin_password_confirm {
+        errors.push(err(
+            "setup-admin-password-confirm",
+            "確認用のパスワードが一致しません",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(SetupRequest {
+        municipality_name: input.municipality_name.trim().to_string(),
+        municipality_code: code,
+        terminal_name: input.terminal_name.trim().to_string(),
+        admin_login_id: login_id.to_string(),
+        admin_display_name: input.admin_display_name.trim().to_string(),
+        admin_password: input.admin_password.clone(),
+    })
+}
+
+pub fn validate_login(login_id: &str, password: &str) -> Result<LoginRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    required(&mut errors, "login-id", login_id, "ログインID");
+    if password.is_empty() {
+        errors.push(err("login-password", "パスワードを入力してください"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(LoginRequest {
+        login_id: login_id.trim().to_string(),
+        password: password.to_string(),
+    })
+}
+
+pub fn validate_password_change(
+    login_id: &str,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<ChangePasswordRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(err("password-current", "現在のパスワードを入力してください"));
+    }
+    if let Err(e) = shared_password_rules().check_password(new, login_id) {
+        errors.push(err("password-new", e.to_string()));
+    } else if new == current {
+        errors.push(err(
+            "password-new",
+            "現在のパスワードと異なるパスワードを入力してください",
+        ));
+    }
+    if new != confirm {
+        errors.push(err("password-confirm", "確認用のパスワードが一致しません"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ChangePasswordRequest {
+        current_password: current.to_string(),
+        new_password: new.to_string(),
+    })
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserCreateInput {
+    pub login_id: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub initial_password: String,
+}
+
+pub fn validate_user_create(input: &UserCreateInput) -> Result<UserCreateRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let login_id = input.login_id.trim();
+    if let Err(e) = validate_login_id(login_id) {
+        errors.push(err("user-new-login-id", e.to_string()));
+    }
+    required(
+        &mut errors,
+        "user-new-display-name",
+        &input.display_name,
+        "氏名",
+    );
+    if input.roles.is_empty() {
+        errors.push(err("user-new-roles", "ロールを1つ以上選んでください"));
+    }
+    if let Err(e) = shared_password_rules().check_password(&input.initial_password, login_id) {
+        errors.push(err("user-new-password", e.to_string()));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut roles = input.roles.clone();
+    roles.sort();
+    roles.dedup();
+    Ok(UserCreateRequest {
+        login_id: login_id.to_string(),
+        display_name: input.display_name.trim().to_string(),
+        roles,
+        initial_password: input.initial_password.clone(),
+    })
+}
+
+/// The value of an `<input type="date">` (`YYYY-MM-DD`).
+pub fn parse_date_input(field: &'static str, value: &str) -> Result<NaiveDate, FieldError> {
+    if value.trim().is_empty() {
+        return Err(err(field, "日付を入力してください"));
+    }
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| err(field, "日付を正しく入力してください（例: 2026-12-01）"))
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsInput {
+    pub password_min_len: String,
+    pub lockout_threshold: String,
+    pub lockout_minutes: String,
+    pub idle_lock_minutes: String,
+    pub log_level: String,
+}
+
+impl SettingsInput {
+    pub fn from_settings(policy: &SecurityPolicy, log_level: LogLevel) -> SettingsInput {
+        SettingsInput {
+            password_min_len: policy.password_min_len.to_string(),
+            lockout_threshold: policy.lockout_threshold.to_string(),
+            lockout_minutes: policy.lockout_minutes.to_string(),
+            idle_lock_minutes: policy.idle_lock_minutes.to_string(),
+            log_level: log_level.as_str().to_string(),
+        }
+    }
+}
+
+fn number(errors: &mut Vec<FieldError>, field: &'static str, value: &str) -> u32 {
+    // Full-width digits are common on Japanese keyboards: normalise them.
+    let ascii: String = value
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    match ascii.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => {
+            errors.push(err(field, "半角数字で入力してください"));
+            0
+        }
+    }
+}
+
+pub fn validate_settings(input: &SettingsInput) -> Result<SettingsUpdateRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let policy = SecurityPolicy {
+        password_min_len: number(&mut errors, "settings-password-min-len", &input.password_min_len),
+        lockout_threshold: number(
+            &mut errors,
+            "settings-lockout-threshold",
+            &input.lockout_threshold,
+        ),
+        lockout_minutes: number(&mut errors, "settings-lockout-minutes", &input.lockout_minutes),
+        idle_lock_minutes: number(
+            &mut errors,
+            "settings-idle-lock-minutes",
+            &input.idle_lock_minutes,
+        ),
+    };
+    let log_level = LogLevel::parse(&input.log_level);
+    if log_level.is_none() {
+        errors.push(err("settings-log-level", "ログの詳しさを選んでください"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if let Err(e) = policy.validate() {
+        let field = match e {
+            PolicyError::PasswordMinLen => "settings-password-min-len",
+            PolicyError::LockoutThreshold => "settings-lockout-threshold",
+            PolicyError::LockoutMinutes => "settings-lockout-minutes",
+            PolicyError::IdleLockMinutes => "settings-idle-lock-minutes",
+        };
+        return Err(vec![err(field, e.to_string())]);
+    }
+    match log_level {
+        Some(log_level) => Ok(SettingsUpdateRequest { policy, log_level }),
+        None => Err(errors),
+    }
+}
+
+/// Japanese label of a log level for the settings form.
+pub fn log_level_label(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Error => "エラーのみ",
+        LogLevel::Warn => "警告以上",
+        LogLevel::Info => "通常",
+        LogLevel::Debug => "詳細（調査用）",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good_setup() -> SetupInput {
+        SetupInput {
+            municipality_name: " テスト市 ".into(),
+            municipality_code: "１３１０１６".into(),
+            terminal_name: "窓口1".into(),
+            admin_login_id: "admin01".into(),
+            admin_display_name: "管理 太郎".into(),
+            admin_password: "Correct-Horse-9".into(),
+            admin_password_confirm: "Correct-Horse-9".into(),
+        }
+    }
+
+    #[test]
+    fn setup_normalises_and_builds_the_request() {
+        let req = validate_setup(&good_setup()).unwrap();
+        assert_eq!(req.municipality_code, "131016", "full-width digits are accepted");
+        assert_eq!(req.municipality_name, "テスト市");
+    }
+
+    #[test]
+    fn setup_errors_name_their_fields() {
+        let input = SetupInput {
+            municipality_code: "131017".into(),
+            admin_password: "short".into(),
+            admin_password_confirm: "other".into(),
+            admin_login_id: "a".into(),
+            ..SetupInput::default()
+        };
+        let errors = validate_setup(&input).unwrap_err();
+        for field in [
+            "setup-municipality-name",
+            "setup-municipality-code",
+            "setup-terminal-name",
+            "setup-admin-login-id",
+            "setup-admin-display-name",
+            "setup-admin-password",
+            "setup-admin-password-confirm",
+        ] {
+            assert!(error_for(&errors, field).is_some(), "{field} should have an error");
+        }
+    }
+
+    #[test]
+    fn login_needs_both_fields() {
+        let errors = validate_login(" ", "").unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(validate_login(" admin01 ", "x").unwrap().login_id, "admin01");
+    }
+
+    #[test]
+    fn password_change_checks_rules_and_confirmation() {
+        assert!(validate_password_change("admin01", "old", "New-Password-1", "New-Password-1").is_ok());
+        let errors = validate_password_change("admin01", "", "admin01-Pass", "x").unwrap_err();
+        assert!(error_for(&errors, "password-current").is_some());
+        assert!(error_for(&errors, "password-new").is_some(), "contains the login id");
+        assert!(error_for(&errors, "password-confirm").is_some());
+    }
+
+    #[test]
+    fn user_create_needs_a_role() {
+        let input = UserCreateInput {
+            login_id: "keyer01".into(),
+            display_name: "入力 花子".into(),
+            roles: vec![],
+            initial_password: "Initial-Pass-1".into(),
+        };
+        let errors = validate_user_create(&input).unwrap_err();
+        assert_eq!(error_for(&errors, "user-new-roles"), Some("ロールを1つ以上選んでください"));
+        let ok = validate_user_create(&UserCreateInput {
+            roles: vec![Role::Verifier, Role::Keyer, Role::Keyer],
+            ..input
+        })
+        .unwrap();
+        assert_eq!(ok.roles, vec![Role::Keyer, Role::Verifier]);
+    }
+
+    #[test]
+    fn settings_are_parsed_and_bounded() {
+        let mut input =
+            SettingsInput::from_settings(&SecurityPolicy::default(), LogLevel::Info);
+        input.idle_lock_minutes = "１５".into();
+        let req = validate_settings(&input).unwrap();
+        assert_eq!(req.policy.idle_lock_minutes, 15);
+        input.password_min_len = "4".into();
+        let errors = validate_settings(&input).unwrap_err();
+        assert!(error_for(&errors, "settings-password-min-len").is_some());
+        input.lockout_minutes = "abc".into();
+        let errors = validate_settings(&input).unwrap_err();
+        assert!(error_for(&errors, "settings-lockout-minutes").is_some());
+    }
+
+    #[test]
+    fn date_inputs_parse() {
+        assert_eq!(
+            parse_date_input("d", "2026-12-01").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+        assert!(parse_date_input("d", "").is_err());
+    }
+}
