@@ -11,7 +11,7 @@ use sesshu_ipc::{
     Settings, SettingsUpdateRequest, UserCreateRequest, UserDisableRequest, UserRef,
     UserSetRolesRequest, UserSummary,
 };
-use sesshu_ledger::accounts::{hash_password, NewUser, User};
+use sesshu_ledger::accounts::{NewUser, User};
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::Ledger;
 
@@ -92,26 +92,9 @@ impl AppState {
         validate_login_id(&login_id).map_err(|e| invalid(e.to_string()))?;
         let display_name = text_field(&req.display_name, "氏名", 50)?;
         let roles = normalise_roles(&req.roles)?;
-        let policy = actor
-            .ledger
-            .read(|r| r.security_policy())
-            .map_err(from_ledger)?;
-        policy
-            .check_password(&req.initial_password, &login_id)
-            .map_err(|e| CommandError::new(ErrorCode::PasswordPolicy, e.to_string()))?;
-        let hash = hash_password(&req.initial_password).map_err(from_ledger)?;
-        let Status::Ready { wraps, .. } = &mut inner.status else {
-            return Err(internal("user create"));
-        };
-        let key = self
-            .keystore
-            .get(wraps.ledger_id())
-            .map_err(crate::error::from_keystore)?
-            .ok_or_else(|| internal("ledger key"))?;
-        let mut new_wraps = wraps.clone();
-        new_wraps
-            .set_user(&key, &login_id, &req.initial_password)
-            .map_err(from_wrap)?;
+        let hash =
+            crate::session::new_password_hash(&actor.ledger, &req.initial_password, &login_id)?;
+        let new_wraps = self.wraps_with_user(&inner, &login_id, &req.initial_password)?;
         let user = actor
             .ledger
             .mutate(|m| {
@@ -150,7 +133,9 @@ impl AppState {
                 "このログインIDは既に使われています（停止中の利用者を含め、IDは再利用できません）。",
             ));
         };
-        *wraps = new_wraps;
+        if let Status::Ready { wraps, .. } = &mut inner.status {
+            *wraps = new_wraps;
+        }
         tracing::info!(actor = actor.user.id, user = user.id, "user created");
         Ok(summary(user, self.now()))
     }

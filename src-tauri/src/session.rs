@@ -1,7 +1,7 @@
 //! Sign-in, lock, unlock, sign-out and password change.
 
 use crate::error::{from_ledger, from_wrap, internal};
-use crate::state::{jst, today_jst, AppState, Session, Status};
+use crate::state::{jst, today_jst, Actor, AppState, Inner, Session, Status};
 use chrono::{DateTime, Utc};
 use sesshu_domain::account::{SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
@@ -10,6 +10,7 @@ use sesshu_ipc::{
 };
 use sesshu_ledger::accounts::{dummy_verify, hash_password, verify_password, User};
 use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::KeyWraps;
 use sesshu_ledger::Ledger;
 
 fn invalid_credentials() -> CommandError {
@@ -104,7 +105,72 @@ fn record_success(ledger: &Ledger, user: &User, rec: AuditRecord) -> Result<(), 
         .map_err(from_ledger)
 }
 
+/// Checks the signed-in user's own password (unlock, password change). A locked-out account
+/// loses its session.
+fn session_password(
+    inner: &mut Inner,
+    actor: &Actor,
+    password: &str,
+    failure_action: AuditAction,
+    wrong_message: &str,
+) -> Result<(), CommandError> {
+    match check_password(&actor.ledger, &actor.user, password, failure_action)? {
+        Check::Ok => Ok(()),
+        Check::Locked(until) => {
+            inner.session = None;
+            Err(locked_message(until))
+        }
+        Check::Wrong { now_locked: true } => {
+            inner.session = None;
+            Err(CommandError::new(
+                ErrorCode::AccountLocked,
+                "パスワードを続けて間違えたため、このアカウントをロックしました。",
+            ))
+        }
+        Check::Wrong { now_locked: false } => Err(CommandError::new(
+            ErrorCode::InvalidCredentials,
+            wrong_message,
+        )),
+    }
+}
+
+/// A new password checked against the terminal's policy, hashed.
+pub(crate) fn new_password_hash(
+    ledger: &Ledger,
+    password: &str,
+    login_id: &str,
+) -> Result<String, CommandError> {
+    let policy = ledger.read(|r| r.security_policy()).map_err(from_ledger)?;
+    policy
+        .check_password(password, login_id)
+        .map_err(|e| CommandError::new(ErrorCode::PasswordPolicy, e.to_string()))?;
+    hash_password(password).map_err(from_ledger)
+}
+
 impl AppState {
+    /// A copy of the key wraps with `login_id`'s copy (re)made under `password`; the caller
+    /// saves it in the transaction of the change and then keeps it.
+    pub(crate) fn wraps_with_user(
+        &self,
+        inner: &Inner,
+        login_id: &str,
+        password: &str,
+    ) -> Result<KeyWraps, CommandError> {
+        let Status::Ready { wraps, .. } = &inner.status else {
+            return Err(internal("key wraps"));
+        };
+        let key = self
+            .keystore
+            .get(wraps.ledger_id())
+            .map_err(crate::error::from_keystore)?
+            .ok_or_else(|| internal("ledger key"))?;
+        let mut new_wraps = wraps.clone();
+        new_wraps
+            .set_user(&key, login_id, password)
+            .map_err(from_wrap)?;
+        Ok(new_wraps)
+    }
+
     pub fn login(&self, req: LoginRequest) -> Result<SessionInfo, CommandError> {
         let mut inner = self.lock();
         self.authorize(&mut inner, names::LOGIN)?;
@@ -261,32 +327,13 @@ impl AppState {
         let actor = self
             .authorize(&mut inner, names::UNLOCK_SESSION)?
             .ok_or_else(|| internal("unlock"))?;
-        match check_password(
-            &actor.ledger,
-            &actor.user,
+        session_password(
+            &mut inner,
+            &actor,
             &req.password,
             AuditAction::UnlockFailed,
-        )? {
-            Check::Locked(until) => {
-                // A locked-out account cannot hold a session either.
-                inner.session = None;
-                return Err(locked_message(until));
-            }
-            Check::Wrong { now_locked } => {
-                if now_locked {
-                    inner.session = None;
-                    return Err(CommandError::new(
-                        ErrorCode::AccountLocked,
-                        "パスワードを続けて間違えたため、このアカウントをロックしました。",
-                    ));
-                }
-                return Err(CommandError::new(
-                    ErrorCode::InvalidCredentials,
-                    "パスワードが正しくありません。",
-                ));
-            }
-            Check::Ok => {}
-        }
+            "パスワードが正しくありません。",
+        )?;
         let now = self.now();
         let Some(session) = inner.session.as_mut() else {
             return Err(internal("unlock session"));
@@ -316,54 +363,22 @@ impl AppState {
     pub fn change_password(&self, req: ChangePasswordRequest) -> Result<(), CommandError> {
         let mut inner = self.lock();
         let actor = self.actor(&mut inner, names::CHANGE_PASSWORD)?;
-        match check_password(
-            &actor.ledger,
-            &actor.user,
+        session_password(
+            &mut inner,
+            &actor,
             &req.current_password,
             AuditAction::PasswordChanged,
-        )? {
-            Check::Ok => {}
-            Check::Locked(until) => {
-                inner.session = None;
-                return Err(locked_message(until));
-            }
-            Check::Wrong { now_locked } => {
-                if now_locked {
-                    inner.session = None;
-                }
-                return Err(CommandError::new(
-                    ErrorCode::InvalidCredentials,
-                    "現在のパスワードが正しくありません。",
-                ));
-            }
-        }
-        let policy = actor
-            .ledger
-            .read(|r| r.security_policy())
-            .map_err(from_ledger)?;
-        policy
-            .check_password(&req.new_password, actor.login_id())
-            .map_err(|e| CommandError::new(ErrorCode::PasswordPolicy, e.to_string()))?;
+            "現在のパスワードが正しくありません。",
+        )?;
+        let hash = new_password_hash(&actor.ledger, &req.new_password, actor.login_id())?;
         if req.new_password == req.current_password {
             return Err(CommandError::new(
                 ErrorCode::PasswordPolicy,
                 "新しいパスワードは現在のものと違うものにしてください。",
             ));
         }
-        let hash = hash_password(&req.new_password).map_err(from_ledger)?;
-        let Status::Ready { wraps, .. } = &mut inner.status else {
-            return Err(internal("password change"));
-        };
-        let key = self
-            .keystore
-            .get(wraps.ledger_id())
-            .map_err(crate::error::from_keystore)?
-            .ok_or_else(|| internal("ledger key"))?;
-        let mut new_wraps = wraps.clone();
         // Re-wrap the ledger key under the new password; the ledger itself is not re-encrypted.
-        new_wraps
-            .set_user(&key, actor.login_id(), &req.new_password)
-            .map_err(from_wrap)?;
+        let new_wraps = self.wraps_with_user(&inner, actor.login_id(), &req.new_password)?;
         actor
             .ledger
             .mutate(|m| {
@@ -381,7 +396,9 @@ impl AppState {
                 Ok(())
             })
             .map_err(from_ledger)?;
-        *wraps = new_wraps;
+        if let Status::Ready { wraps, .. } = &mut inner.status {
+            *wraps = new_wraps;
+        }
         tracing::info!(user = actor.user.id, "password changed");
         Ok(())
     }
