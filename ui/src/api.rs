@@ -81,7 +81,10 @@ async fn call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, Comman
     })
 }
 
-async fn call_req<T: DeserializeOwned, R: Serialize>(cmd: &str, req: &R) -> Result<T, CommandError> {
+async fn call_req<T: DeserializeOwned, R: Serialize>(
+    cmd: &str,
+    req: &R,
+) -> Result<T, CommandError> {
     call(cmd, to_js(&Args { req })?).await
 }
 

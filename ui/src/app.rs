@@ -75,7 +75,8 @@ fn install_listeners(app: AppContext, active: Rc<Cell<bool>>) -> impl FnOnce() {
             ping();
         })
     };
-    let on_mouse = Closure::<dyn FnMut(web_sys::MouseEvent)>::new(move |_e: web_sys::MouseEvent| ping());
+    let on_mouse =
+        Closure::<dyn FnMut(web_sys::MouseEvent)>::new(move |_e: web_sys::MouseEvent| ping());
     let document = web_sys::window().and_then(|w| w.document());
     if let Some(d) = &document {
         let _ = d.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
@@ -83,8 +84,12 @@ fn install_listeners(app: AppContext, active: Rc<Cell<bool>>) -> impl FnOnce() {
     }
     move || {
         if let Some(d) = &document {
-            let _ = d.remove_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
-            let _ = d.remove_event_listener_with_callback("mousedown", on_mouse.as_ref().unchecked_ref());
+            let _ =
+                d.remove_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+            let _ = d.remove_event_listener_with_callback(
+                "mousedown",
+                on_mouse.as_ref().unchecked_ref(),
+            );
         }
         drop((on_key, on_mouse));
     }

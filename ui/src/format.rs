@@ -93,7 +93,11 @@ mod tests {
 
     #[test]
     fn outcomes_have_words_not_just_colours() {
-        for o in [AuditOutcome::Success, AuditOutcome::Refused, AuditOutcome::Failed] {
+        for o in [
+            AuditOutcome::Success,
+            AuditOutcome::Refused,
+            AuditOutcome::Failed,
+        ] {
             let (shape, word, _) = outcome_label(o);
             assert!(!shape.is_empty() && !word.is_empty());
         }

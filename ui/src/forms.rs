@@ -77,7 +77,12 @@ pub fn validate_setup(input: &SetupInput) -> Result<SetupRequest, Vec<FieldError
             String::new()
         }
     };
-    required(&mut errors, "setup-terminal-name", &input.terminal_name, "端末名");
+    required(
+        &mut errors,
+        "setup-terminal-name",
+        &input.terminal_name,
+        "端末名",
+    );
     let login_id = input.admin_login_id.trim();
     if let Err(e) = validate_login_id(login_id) {
         errors.push(err("setup-admin-login-id", e.to_string()));
@@ -133,7 +138,10 @@ pub fn validate_password_change(
 ) -> Result<ChangePasswordRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     if current.is_empty() {
-        errors.push(err("password-current", "現在のパスワードを入力してください"));
+        errors.push(err(
+            "password-current",
+            "現在のパスワードを入力してください",
+        ));
     }
     if let Err(e) = shared_password_rules().check_password(new, login_id) {
         errors.push(err("password-new", e.to_string()));
@@ -247,13 +255,21 @@ fn number(errors: &mut Vec<FieldError>, field: &'static str, value: &str) -> u32
 pub fn validate_settings(input: &SettingsInput) -> Result<SettingsUpdateRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let policy = SecurityPolicy {
-        password_min_len: number(&mut errors, "settings-password-min-len", &input.password_min_len),
+        password_min_len: number(
+            &mut errors,
+            "settings-password-min-len",
+            &input.password_min_len,
+        ),
         lockout_threshold: number(
             &mut errors,
             "settings-lockout-threshold",
             &input.lockout_threshold,
         ),
-        lockout_minutes: number(&mut errors, "settings-lockout-minutes", &input.lockout_minutes),
+        lockout_minutes: number(
+            &mut errors,
+            "settings-lockout-minutes",
+            &input.lockout_minutes,
+        ),
         idle_lock_minutes: number(
             &mut errors,
             "settings-idle-lock-minutes",
@@ -311,7 +327,10 @@ mod tests {
     #[test]
     fn setup_normalises_and_builds_the_request() {
         let req = validate_setup(&good_setup()).unwrap();
-        assert_eq!(req.municipality_code, "131016", "full-width digits are accepted");
+        assert_eq!(
+            req.municipality_code, "131016",
+            "full-width digits are accepted"
+        );
         assert_eq!(req.municipality_name, "テスト市");
     }
 
@@ -334,7 +353,10 @@ mod tests {
             "setup-admin-password",
             "setup-admin-password-confirm",
         ] {
-            assert!(error_for(&errors, field).is_some(), "{field} should have an error");
+            assert!(
+                error_for(&errors, field).is_some(),
+                "{field} should have an error"
+            );
         }
     }
 
@@ -342,15 +364,23 @@ mod tests {
     fn login_needs_both_fields() {
         let errors = validate_login(" ", "").unwrap_err();
         assert_eq!(errors.len(), 2);
-        assert_eq!(validate_login(" admin01 ", "x").unwrap().login_id, "admin01");
+        assert_eq!(
+            validate_login(" admin01 ", "x").unwrap().login_id,
+            "admin01"
+        );
     }
 
     #[test]
     fn password_change_checks_rules_and_confirmation() {
-        assert!(validate_password_change("admin01", "old", "New-Password-1", "New-Password-1").is_ok());
+        assert!(
+            validate_password_change("admin01", "old", "New-Password-1", "New-Password-1").is_ok()
+        );
         let errors = validate_password_change("admin01", "", "admin01-Pass", "x").unwrap_err();
         assert!(error_for(&errors, "password-current").is_some());
-        assert!(error_for(&errors, "password-new").is_some(), "contains the login id");
+        assert!(
+            error_for(&errors, "password-new").is_some(),
+            "contains the login id"
+        );
         assert!(error_for(&errors, "password-confirm").is_some());
     }
 
@@ -363,7 +393,10 @@ mod tests {
             initial_password: "Initial-Pass-1".into(),
         };
         let errors = validate_user_create(&input).unwrap_err();
-        assert_eq!(error_for(&errors, "user-new-roles"), Some("ロールを1つ以上選んでください"));
+        assert_eq!(
+            error_for(&errors, "user-new-roles"),
+            Some("ロールを1つ以上選んでください")
+        );
         let ok = validate_user_create(&UserCreateInput {
             roles: vec![Role::Verifier, Role::Keyer, Role::Keyer],
             ..input
@@ -374,8 +407,7 @@ mod tests {
 
     #[test]
     fn settings_are_parsed_and_bounded() {
-        let mut input =
-            SettingsInput::from_settings(&SecurityPolicy::default(), LogLevel::Info);
+        let mut input = SettingsInput::from_settings(&SecurityPolicy::default(), LogLevel::Info);
         input.idle_lock_minutes = "１５".into();
         let req = validate_settings(&input).unwrap();
         assert_eq!(req.policy.idle_lock_minutes, 15);

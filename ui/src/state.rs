@@ -391,7 +391,10 @@ mod tests {
             roles,
             state,
             idle_lock_minutes: 10,
-            signed_in_at: Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).single().unwrap_or_default(),
+            signed_in_at: Utc
+                .with_ymd_and_hms(2026, 11, 23, 1, 0, 0)
+                .single()
+                .unwrap_or_default(),
         }
     }
 
@@ -420,12 +423,21 @@ mod tests {
 
     #[test]
     fn phases_choose_the_first_screen() {
-        let s = reduce(AppState::default(), Action::StatusLoaded(status(Phase::NeedsSetup, None)));
+        let s = reduce(
+            AppState::default(),
+            Action::StatusLoaded(status(Phase::NeedsSetup, None)),
+        );
         assert_eq!(s.screen, Screen::Setup);
         assert!(s.demo, "demo flag comes from the status");
-        let s = reduce(AppState::default(), Action::StatusLoaded(status(Phase::KeyMissing, None)));
+        let s = reduce(
+            AppState::default(),
+            Action::StatusLoaded(status(Phase::KeyMissing, None)),
+        );
         assert_eq!(s.screen, Screen::KeyRecovery);
-        let s = reduce(AppState::default(), Action::StatusLoaded(status(Phase::Ready, None)));
+        let s = reduce(
+            AppState::default(),
+            Action::StatusLoaded(status(Phase::Ready, None)),
+        );
         assert_eq!(s.screen, Screen::Login);
         let s = reduce(
             AppState::default(),
@@ -451,7 +463,11 @@ mod tests {
                 Some(session(vec![Role::Keyer], SessionState::Locked)),
             )),
         );
-        assert_eq!(s.screen, Screen::Lock, "a locked session opens on the lock screen");
+        assert_eq!(
+            s.screen,
+            Screen::Lock,
+            "a locked session opens on the lock screen"
+        );
     }
 
     #[test]
@@ -460,7 +476,13 @@ mod tests {
             AppState::default(),
             Action::StartupFailed(CommandError::new(ErrorCode::Internal, "x")),
         );
-        assert!(matches!(s.screen, Screen::Fatal { code: ErrorCode::Internal, .. }));
+        assert!(matches!(
+            s.screen,
+            Screen::Fatal {
+                code: ErrorCode::Internal,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -488,7 +510,10 @@ mod tests {
     #[test]
     fn login_goes_home_and_lock_returns_to_the_same_page() {
         let s = reduce(
-            reduce(AppState::default(), Action::StatusLoaded(status(Phase::Ready, None))),
+            reduce(
+                AppState::default(),
+                Action::StatusLoaded(status(Phase::Ready, None)),
+            ),
             Action::SessionUpdated(session(vec![Role::Administrator], SessionState::Active)),
         );
         assert_eq!((s.screen.clone(), s.page), (Screen::Work, Page::Home));
@@ -507,11 +532,21 @@ mod tests {
     fn navigation_respects_roles() {
         let keyer = signed_in(vec![Role::Keyer]);
         for page in [Page::Users, Page::Settings, Page::Audit] {
-            assert_eq!(reduce(keyer.clone(), Action::Navigate(page)).page, Page::Home, "{page:?}");
+            assert_eq!(
+                reduce(keyer.clone(), Action::Navigate(page)).page,
+                Page::Home,
+                "{page:?}"
+            );
         }
-        assert_eq!(reduce(keyer, Action::Navigate(Page::Password)).page, Page::Password);
+        assert_eq!(
+            reduce(keyer, Action::Navigate(Page::Password)).page,
+            Page::Password
+        );
         let sync = signed_in(vec![Role::SyncOperator]);
-        assert_eq!(reduce(sync.clone(), Action::Navigate(Page::Audit)).page, Page::Audit);
+        assert_eq!(
+            reduce(sync.clone(), Action::Navigate(Page::Audit)).page,
+            Page::Audit
+        );
         assert_eq!(reduce(sync, Action::Navigate(Page::Users)).page, Page::Home);
     }
 
@@ -533,12 +568,22 @@ mod tests {
             s.clone(),
             Action::CommandFailed(CommandError::new(ErrorCode::LedgerCorrupt, "破損")),
         );
-        assert!(matches!(fatal.screen, Screen::Fatal { code: ErrorCode::LedgerCorrupt, .. }));
+        assert!(matches!(
+            fatal.screen,
+            Screen::Fatal {
+                code: ErrorCode::LedgerCorrupt,
+                ..
+            }
+        ));
         let same = Rc::new(s);
-        let after = same
-            .clone()
-            .reduce(Action::CommandFailed(CommandError::new(ErrorCode::InvalidInput, "x")));
-        assert!(Rc::ptr_eq(&same, &after), "a field error changes no app state");
+        let after = same.clone().reduce(Action::CommandFailed(CommandError::new(
+            ErrorCode::InvalidInput,
+            "x",
+        )));
+        assert!(
+            Rc::ptr_eq(&same, &after),
+            "a field error changes no app state"
+        );
     }
 
     #[test]
@@ -548,7 +593,10 @@ mod tests {
             Phase::Ready,
             Some(session(vec![Role::Keyer], SessionState::Active)),
         )));
-        assert!(Rc::ptr_eq(&s, &again), "same status must return the same Rc");
+        assert!(
+            Rc::ptr_eq(&s, &again),
+            "same status must return the same Rc"
+        );
     }
 
     #[test]
@@ -564,12 +612,18 @@ mod tests {
         assert_eq!(locked.screen, Screen::Lock);
         let out = reduce(s, Action::StatusLoaded(status(Phase::Ready, None)));
         assert_eq!(out.screen, Screen::Login);
-        assert!(out.notice.is_some(), "the user is told why they are on the login screen");
+        assert!(
+            out.notice.is_some(),
+            "the user is told why they are on the login screen"
+        );
     }
 
     #[test]
     fn demoted_user_falls_back_to_home() {
-        let s = reduce(signed_in(vec![Role::Administrator]), Action::Navigate(Page::Settings));
+        let s = reduce(
+            signed_in(vec![Role::Administrator]),
+            Action::Navigate(Page::Settings),
+        );
         let s = reduce(
             s,
             Action::SessionUpdated(session(vec![Role::Keyer], SessionState::Active)),
@@ -582,6 +636,9 @@ mod tests {
         assert!(activity_ping_due(None, 0.0));
         assert!(!activity_ping_due(Some(1_000.0), 20_000.0));
         assert!(activity_ping_due(Some(1_000.0), 31_000.0));
-        assert!(activity_ping_due(Some(50_000.0), 10_000.0), "a clock going back re-arms the ping");
+        assert!(
+            activity_ping_due(Some(50_000.0), 10_000.0),
+            "a clock going back re-arms the ping"
+        );
     }
 }

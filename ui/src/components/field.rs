@@ -38,7 +38,11 @@ pub fn TextField(props: &TextFieldProps) -> Html {
         (None, Some(_)) => Some(error_id.clone()),
         (None, None) => None,
     };
-    let class = classes!("input", props.mono.then_some("mono"), props.error.is_some().then_some("invalid"));
+    let class = classes!(
+        "input",
+        props.mono.then_some("mono"),
+        props.error.is_some().then_some("invalid")
+    );
     html! {
         <div class="field">
             <label for={props.id.clone()}>{ &props.label }</label>

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn codes_use_the_wire_spelling() {
-        assert_eq!(code_str(ErrorCode::InvalidCredentials), "INVALID_CREDENTIALS");
+        assert_eq!(
+            code_str(ErrorCode::InvalidCredentials),
+            "INVALID_CREDENTIALS"
+        );
         assert_eq!(code_str(ErrorCode::Internal), "INTERNAL");
         assert_eq!(code_str(ErrorCode::LedgerKeyMissing), "LEDGER_KEY_MISSING");
     }

@@ -25,17 +25,35 @@ pub fn AuditPage() -> Html {
     use_autofocus(&verify_ref);
 
     let load = {
-        let (app, entries, loaded, has_more, error) =
-            (app.clone(), entries.clone(), loaded.clone(), has_more.clone(), error.clone());
+        let (app, entries, loaded, has_more, error) = (
+            app.clone(),
+            entries.clone(),
+            loaded.clone(),
+            has_more.clone(),
+            error.clone(),
+        );
         Callback::from(move |before_seq: Option<i64>| {
             let Some(app) = app.clone() else { return };
-            let (entries, loaded, has_more, error) =
-                (entries.clone(), loaded.clone(), has_more.clone(), error.clone());
+            let (entries, loaded, has_more, error) = (
+                entries.clone(),
+                loaded.clone(),
+                has_more.clone(),
+                error.clone(),
+            );
             spawn_local(async move {
-                match api::audit_list(&AuditListRequest { limit: PAGE_SIZE, before_seq }).await {
+                match api::audit_list(&AuditListRequest {
+                    limit: PAGE_SIZE,
+                    before_seq,
+                })
+                .await
+                {
                     Ok(page) => {
                         has_more.set(page.len() == PAGE_SIZE as usize);
-                        let mut all = if before_seq.is_some() { (*entries).clone() } else { Vec::new() };
+                        let mut all = if before_seq.is_some() {
+                            (*entries).clone()
+                        } else {
+                            Vec::new()
+                        };
                         all.extend(page);
                         entries.set(all);
                         loaded.set(true);

@@ -52,7 +52,8 @@ pub fn KeyRecoveryPage() -> Html {
             field_errors.set(Vec::new());
             form_error.set(None);
             busy.set(true);
-            let (form_error, busy, password_ref) = (form_error.clone(), busy.clone(), password_ref.clone());
+            let (form_error, busy, password_ref) =
+                (form_error.clone(), busy.clone(), password_ref.clone());
             spawn_local(async move {
                 let result = api::recover_key(&req).await;
                 busy.set(false);
@@ -77,7 +78,10 @@ pub fn KeyRecoveryPage() -> Html {
             e.prevent_default();
             let key = read(&key_ref).trim().to_string();
             let req = if key.is_empty() {
-                Err(vec![FieldError { field: "recover-key-input", message: "回復キーを入力してください".into() }])
+                Err(vec![FieldError {
+                    field: "recover-key-input",
+                    message: "回復キーを入力してください".into(),
+                }])
             } else {
                 Ok(RecoverKeyRequest::RecoveryKey { recovery_key: key })
             };
@@ -92,10 +96,16 @@ pub fn KeyRecoveryPage() -> Html {
             let password = read(&password_ref);
             let mut errors = Vec::new();
             if login_id.is_empty() {
-                errors.push(FieldError { field: "recover-admin-login-id", message: "ログインIDを入力してください".into() });
+                errors.push(FieldError {
+                    field: "recover-admin-login-id",
+                    message: "ログインIDを入力してください".into(),
+                });
             }
             if password.is_empty() {
-                errors.push(FieldError { field: "recover-admin-password", message: "パスワードを入力してください".into() });
+                errors.push(FieldError {
+                    field: "recover-admin-password",
+                    message: "パスワードを入力してください".into(),
+                });
             }
             let req = if errors.is_empty() {
                 Ok(RecoverKeyRequest::Administrator { login_id, password })
@@ -107,7 +117,13 @@ pub fn KeyRecoveryPage() -> Html {
     };
 
     let fe = |id: &str| field_error(&field_errors, id);
-    let error_for = |m: Method| if *error_at == m { (*form_error).clone() } else { None };
+    let error_for = |m: Method| {
+        if *error_at == m {
+            (*form_error).clone()
+        } else {
+            None
+        }
+    };
     html! {
         <Frame title="台帳の鍵の回復">
             <div class="warning-box" role="note">

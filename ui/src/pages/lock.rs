@@ -5,7 +5,9 @@ use sesshu_ipc::{CommandError, UnlockRequest};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, focus, page_error, read, show_field_errors, use_autofocus, write, Submit};
+use super::{
+    field_error, focus, page_error, read, show_field_errors, use_autofocus, write, Submit,
+};
 use crate::api;
 use crate::components::logout_now;
 use crate::components::{FormError, Frame, TextField};
@@ -38,13 +40,17 @@ pub fn LockPage() -> Html {
             let Some(app) = app.clone() else { return };
             let password = read(&password_ref);
             if password.is_empty() {
-                let errors = vec![FieldError { field: "unlock-password", message: "パスワードを入力してください".into() }];
+                let errors = vec![FieldError {
+                    field: "unlock-password",
+                    message: "パスワードを入力してください".into(),
+                }];
                 return show_field_errors(errors, &field_errors, &form_error);
             }
             field_errors.set(Vec::new());
             form_error.set(None);
             busy.set(true);
-            let (form_error, busy, password_ref) = (form_error.clone(), busy.clone(), password_ref.clone());
+            let (form_error, busy, password_ref) =
+                (form_error.clone(), busy.clone(), password_ref.clone());
             spawn_local(async move {
                 let result = api::unlock_session(&UnlockRequest { password }).await;
                 busy.set(false);
@@ -77,7 +83,6 @@ pub fn LockPage() -> Html {
     html! {
         <Frame title="画面ロック中">
             <p class="lead">
-                <span class="icon" aria-hidden="true">{ "🔒︎ " }</span>
                 { format!("{who} さんの画面はロックされています。続けるにはパスワードを入力してください。") }
             </p>
             <form class="form narrow" {onsubmit} novalidate=true>

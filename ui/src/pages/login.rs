@@ -4,7 +4,9 @@ use sesshu_ipc::{CommandError, ErrorCode};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, focus, page_error, read, show_field_errors, use_autofocus, write, Submit};
+use super::{
+    field_error, focus, page_error, read, show_field_errors, use_autofocus, write, Submit,
+};
 use crate::api;
 use crate::components::{FormError, Frame, TextField};
 use crate::forms::{validate_login, FieldError};
@@ -42,7 +44,8 @@ pub fn LoginPage() -> Html {
             field_errors.set(Vec::new());
             form_error.set(None);
             busy.set(true);
-            let (form_error, busy, password_ref) = (form_error.clone(), busy.clone(), password_ref.clone());
+            let (form_error, busy, password_ref) =
+                (form_error.clone(), busy.clone(), password_ref.clone());
             spawn_local(async move {
                 let result = api::login(&req).await;
                 busy.set(false);
@@ -51,7 +54,10 @@ pub fn LoginPage() -> Html {
                     Err(e) => {
                         // A wrong password is retyped from scratch.
                         write(&password_ref, "");
-                        if matches!(e.code, ErrorCode::InvalidCredentials | ErrorCode::AccountLocked) {
+                        if matches!(
+                            e.code,
+                            ErrorCode::InvalidCredentials | ErrorCode::AccountLocked
+                        ) {
                             focus(&password_ref);
                         }
                         app.dispatch(Action::DismissNotice);

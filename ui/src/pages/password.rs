@@ -4,7 +4,9 @@ use sesshu_ipc::CommandError;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, page_error, read, show_field_errors, use_autofocus, write, Submit, Success};
+use super::{
+    field_error, page_error, read, show_field_errors, use_autofocus, write, Submit, Success,
+};
 use crate::api;
 use crate::components::{FormError, Frame, TextField};
 use crate::forms::{validate_password_change, FieldError};
@@ -21,24 +23,39 @@ pub fn PasswordPage() -> Html {
     use_autofocus(&refs[0]);
 
     let onsubmit = {
-        let (refs, field_errors, form_error, done, busy) =
-            (refs.clone(), field_errors.clone(), form_error.clone(), done.clone(), busy.clone());
+        let (refs, field_errors, form_error, done, busy) = (
+            refs.clone(),
+            field_errors.clone(),
+            form_error.clone(),
+            done.clone(),
+            busy.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if *busy {
                 return;
             }
             let Some(app) = app.clone() else { return };
-            let login_id = app.session.as_ref().map(|s| s.login_id.clone()).unwrap_or_default();
+            let login_id = app
+                .session
+                .as_ref()
+                .map(|s| s.login_id.clone())
+                .unwrap_or_default();
             done.set(false);
-            let req = match validate_password_change(&login_id, &read(&refs[0]), &read(&refs[1]), &read(&refs[2])) {
+            let req = match validate_password_change(
+                &login_id,
+                &read(&refs[0]),
+                &read(&refs[1]),
+                &read(&refs[2]),
+            ) {
                 Ok(req) => req,
                 Err(errors) => return show_field_errors(errors, &field_errors, &form_error),
             };
             field_errors.set(Vec::new());
             form_error.set(None);
             busy.set(true);
-            let (refs, form_error, done, busy) = (refs.clone(), form_error.clone(), done.clone(), busy.clone());
+            let (refs, form_error, done, busy) =
+                (refs.clone(), form_error.clone(), done.clone(), busy.clone());
             spawn_local(async move {
                 let result = api::change_password(&req).await;
                 busy.set(false);

@@ -47,7 +47,12 @@ struct SettingsFormProps {
     settings: Settings,
 }
 
-const LEVELS: [LogLevel; 4] = [LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug];
+const LEVELS: [LogLevel; 4] = [
+    LogLevel::Error,
+    LogLevel::Warn,
+    LogLevel::Info,
+    LogLevel::Debug,
+];
 
 #[component]
 fn SettingsForm(props: &SettingsFormProps) -> Html {
@@ -61,7 +66,8 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
     // Initial values are written once into the uncontrolled inputs, then left to the user.
     {
         let (refs, level_ref) = (refs.clone(), level_ref.clone());
-        let initial = SettingsInput::from_settings(&props.settings.policy, props.settings.log_level);
+        let initial =
+            SettingsInput::from_settings(&props.settings.policy, props.settings.log_level);
         use_effect_with((), move |_| {
             write(&refs[0], &initial.password_min_len);
             write(&refs[1], &initial.lockout_threshold);

@@ -21,8 +21,12 @@ pub fn SetupPage() -> Html {
     use_autofocus(&refs[0]);
 
     let onsubmit = {
-        let (refs, field_errors, form_error, busy) =
-            (refs.clone(), field_errors.clone(), form_error.clone(), busy.clone());
+        let (refs, field_errors, form_error, busy) = (
+            refs.clone(),
+            field_errors.clone(),
+            form_error.clone(),
+            busy.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if *busy {

@@ -1,9 +1,7 @@
 //! 利用者管理: list, create, change roles, disable (now or from a date), enable.
 
 use sesshu_domain::role::Role;
-use sesshu_ipc::{
-    CommandError, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary,
-};
+use sesshu_ipc::{CommandError, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -34,7 +32,11 @@ pub fn user_state_label(u: &UserSummary) -> String {
 }
 
 fn roles_label(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.label_ja()).collect::<Vec<_>>().join("、")
+    roles
+        .iter()
+        .map(|r| r.label_ja())
+        .collect::<Vec<_>>()
+        .join("、")
 }
 
 /// Which part of the page the last error or success belongs to.
@@ -204,8 +206,13 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
     use_autofocus(&refs[0]);
 
     let onsubmit = {
-        let (refs, roles, field_errors, local_error, busy) =
-            (refs.clone(), roles.clone(), field_errors.clone(), local_error.clone(), busy.clone());
+        let (refs, roles, field_errors, local_error, busy) = (
+            refs.clone(),
+            roles.clone(),
+            field_errors.clone(),
+            local_error.clone(),
+            busy.clone(),
+        );
         let (on_error, on_done) = (props.on_error.clone(), props.on_done.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -226,8 +233,13 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
             field_errors.set(Vec::new());
             local_error.set(None);
             busy.set(true);
-            let (refs, roles, busy, on_error, on_done) =
-                (refs.clone(), roles.clone(), busy.clone(), on_error.clone(), on_done.clone());
+            let (refs, roles, busy, on_error, on_done) = (
+                refs.clone(),
+                roles.clone(),
+                busy.clone(),
+                on_error.clone(),
+                on_done.clone(),
+            );
             spawn_local(async move {
                 let result = api::user_create(&req).await;
                 busy.set(false);
@@ -237,7 +249,10 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
                             write(r, "");
                         }
                         roles.set(Vec::new());
-                        on_done.emit(format!("利用者「{}」（{}）を追加しました。", u.display_name, u.login_id));
+                        on_done.emit(format!(
+                            "利用者「{}」（{}）を追加しました。",
+                            u.display_name, u.login_id
+                        ));
                         focus_id("user-new-login-id");
                     }
                     Err(e) => {
@@ -314,9 +329,15 @@ fn UserEditor(props: &UserEditorProps) -> Html {
 
     // Runs one command for this user and reports its outcome to the page.
     let run = {
-        let (app, busy, on_error, on_done) =
-            (app.clone(), busy.clone(), props.on_error.clone(), props.on_done.clone());
-        move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<UserSummary, CommandError>>>>,
+        let (app, busy, on_error, on_done) = (
+            app.clone(),
+            busy.clone(),
+            props.on_error.clone(),
+            props.on_done.clone(),
+        );
+        move |fut: std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<UserSummary, CommandError>>>,
+        >,
               done: &'static str| {
             if *busy {
                 return;
@@ -328,7 +349,9 @@ fn UserEditor(props: &UserEditorProps) -> Html {
                 let result = fut.await;
                 busy.set(false);
                 match result {
-                    Ok(u) => on_done.emit(format!("{}（{}）: {}", u.display_name, u.login_id, done)),
+                    Ok(u) => {
+                        on_done.emit(format!("{}（{}）: {}", u.display_name, u.login_id, done))
+                    }
                     Err(e) => {
                         if let Some(e) = page_error(&app, e) {
                             on_error.emit(e);
@@ -341,38 +364,67 @@ fn UserEditor(props: &UserEditorProps) -> Html {
 
     let login_id = props.user.login_id.clone();
     let on_roles = {
-        let (run, roles, field_errors, login_id) =
-            (run.clone(), roles.clone(), field_errors.clone(), login_id.clone());
+        let (run, roles, field_errors, login_id) = (
+            run.clone(),
+            roles.clone(),
+            field_errors.clone(),
+            login_id.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let mut list = (*roles).clone();
             list.sort();
             if list.is_empty() {
-                field_errors.set(vec![FieldError { field: "user-edit-roles", message: "ロールを1つ以上選んでください".into() }]);
+                field_errors.set(vec![FieldError {
+                    field: "user-edit-roles",
+                    message: "ロールを1つ以上選んでください".into(),
+                }]);
                 return;
             }
             field_errors.set(Vec::new());
-            let req = UserSetRolesRequest { login_id: login_id.clone(), roles: list };
-            run(Box::pin(async move { api::user_set_roles(&req).await }), "ロールを変更しました。");
+            let req = UserSetRolesRequest {
+                login_id: login_id.clone(),
+                roles: list,
+            };
+            run(
+                Box::pin(async move { api::user_set_roles(&req).await }),
+                "ロールを変更しました。",
+            );
         })
     };
     let on_disable_now = {
         let (run, login_id) = (run.clone(), login_id.clone());
         Callback::from(move |_: MouseEvent| {
-            let req = UserDisableRequest { login_id: login_id.clone(), from: None };
-            run(Box::pin(async move { api::user_disable(&req).await }), "利用を停止しました。");
+            let req = UserDisableRequest {
+                login_id: login_id.clone(),
+                from: None,
+            };
+            run(
+                Box::pin(async move { api::user_disable(&req).await }),
+                "利用を停止しました。",
+            );
         })
     };
     let on_disable_from = {
-        let (run, login_id, date_ref, field_errors) =
-            (run.clone(), login_id.clone(), date_ref.clone(), field_errors.clone());
+        let (run, login_id, date_ref, field_errors) = (
+            run.clone(),
+            login_id.clone(),
+            date_ref.clone(),
+            field_errors.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             match parse_date_input("user-disable-date", &read(&date_ref)) {
                 Ok(date) => {
                     field_errors.set(Vec::new());
-                    let req = UserDisableRequest { login_id: login_id.clone(), from: Some(date) };
-                    run(Box::pin(async move { api::user_disable(&req).await }), "指定した日からの利用停止を登録しました。");
+                    let req = UserDisableRequest {
+                        login_id: login_id.clone(),
+                        from: Some(date),
+                    };
+                    run(
+                        Box::pin(async move { api::user_disable(&req).await }),
+                        "指定した日からの利用停止を登録しました。",
+                    );
                 }
                 Err(err) => {
                     focus_id(err.field);
@@ -384,8 +436,13 @@ fn UserEditor(props: &UserEditorProps) -> Html {
     let on_enable = {
         let (run, login_id) = (run.clone(), login_id.clone());
         Callback::from(move |_: MouseEvent| {
-            let req = UserRef { login_id: login_id.clone() };
-            run(Box::pin(async move { api::user_enable(&req).await }), "利用を再開しました。");
+            let req = UserRef {
+                login_id: login_id.clone(),
+            };
+            run(
+                Box::pin(async move { api::user_enable(&req).await }),
+                "利用を再開しました。",
+            );
         })
     };
 
@@ -466,9 +523,18 @@ mod tests {
     #[test]
     fn state_column_uses_words() {
         assert_eq!(user_state_label(&user()), "✓ 利用中");
-        let u = UserSummary { disabled_from: NaiveDate::from_ymd_opt(2027, 4, 1), ..user() };
-        assert_eq!(user_state_label(&u), "✓ 利用中・令和9年4月1日 (2027)から停止");
-        let u = UserSummary { active: false, ..user() };
+        let u = UserSummary {
+            disabled_from: NaiveDate::from_ymd_opt(2027, 4, 1),
+            ..user()
+        };
+        assert_eq!(
+            user_state_label(&u),
+            "✓ 利用中・令和9年4月1日 (2027)から停止"
+        );
+        let u = UserSummary {
+            active: false,
+            ..user()
+        };
         assert_eq!(user_state_label(&u), "✕ 停止中");
     }
 }
