@@ -17,9 +17,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `window.__TAURI__.core.invoke` (the shell sets `withGlobalTauri`).
+    /// `window.__TAURI__.core.invoke` (the shell sets `withGlobalTauri`). Bound as a plain
+    /// function returning the promise: an `async` binding with `catch` does not survive a
+    /// synchronous throw (no `window.__TAURI__` outside the shell) — the glue then calls
+    /// `.then` on `undefined` and the app hangs on its loading screen.
     #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
-    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+    fn tauri_invoke(cmd: &str, args: &JsValue) -> Result<js_sys::Promise, JsValue>;
 }
 
 #[derive(Serialize)]
@@ -70,7 +73,8 @@ pub fn internal_message(cmd: &str, detail: &str) -> String {
 }
 
 async fn call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, CommandError> {
-    let value = tauri_invoke(cmd, args)
+    let promise = tauri_invoke(cmd, &args).map_err(|e| rejection(cmd, e))?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise)
         .await
         .map_err(|e| rejection(cmd, e))?;
     serde_wasm_bindgen::from_value(value).map_err(|e| {

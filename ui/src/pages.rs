@@ -64,11 +64,17 @@ pub fn focus_id(id: &str) {
 }
 
 /// Focuses `node` once, when the screen appears (HTML `autofocus` only works on page load).
+/// The page does not scroll for it, so a screen opens at its top even when its first field
+/// sits lower down (the browser scrolls there as soon as the user types).
 #[hook]
 pub fn use_autofocus(node: &NodeRef) {
     let node = node.clone();
     use_effect_with((), move |_| {
-        focus(&node);
+        if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = el.focus_with_options(&options);
+        }
     });
 }
 

@@ -13,6 +13,7 @@ mkdir -p "$shots"
 
 # A test copy of dist with the mock loaded before the app; the real dist is never touched.
 cp -r "$root/ui/dist/." "$work/"
+cp "$work/index.html" "$work/plain.html"
 cp "$root/ui/tests/mock/tauri-mock.js" "$work/"
 sed -i 's|<script type="module">|<script src="./tauri-mock.js"></script>\n    <script type="module">|' "$work/index.html"
 
@@ -52,6 +53,12 @@ shot() {
 flow full "drive=full"
 flow fatal "phase=fatal&drive=fatal"
 flow recover "phase=key_missing&drive=recover"
+# Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
+if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
+    echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
+else
+    echo "flow no-tauri: FAIL"; failed=1
+fi
 # The harness itself must be able to fail: a scenario on the wrong screen.
 if chrome --dump-dom "http://127.0.0.1:$port/index.html?phase=ready&drive=fatal" | grep -q 'data-flow="fail at fatal'; then
     echo "flow self-check: pass (a wrong screen is reported)"

@@ -31,7 +31,11 @@ pub fn FatalPage(props: &FatalProps) -> Html {
             <div class="fatal" role="alert">
                 <p class="fatal-lead">
                     <span class="icon" aria-hidden="true">{ "✕" }</span>
-                    { "この端末は台帳を開けないため、作業を始められません。" }
+                    { if props.code.is_fatal() {
+                        "この端末は台帳を開けないため、作業を始められません。"
+                    } else {
+                        "アプリが正しく起動できなかったため、作業を始められません。"
+                    } }
                 </p>
                 <dl class="facts">
                     <dt>{ "エラーコード" }</dt>

@@ -139,7 +139,7 @@ pub fn KeyRecoveryPage() -> Html {
                     <form class="form" onsubmit={on_key} novalidate=true>
                         <FormError error={error_for(Method::RecoveryKey)} />
                         <TextField id="recover-key-input" label="回復キー" node_ref={key_ref.clone()} mono=true
-                            hint="記録した回復キーを、区切りの「-」も含めて入力してください。" error={fe("recover-key-input")} />
+                            hint="記録した回復キーを入力してください。区切りの「-」や空白は省いてもかまいません。" error={fe("recover-key-input")} />
                         <div class="actions"><Submit id="recover-key-submit" label="回復キーで回復" busy={*busy} /></div>
                     </form>
                 </section>

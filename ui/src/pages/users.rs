@@ -489,7 +489,7 @@ fn UserEditor(props: &UserEditorProps) -> Html {
                             { "今すぐ停止" }
                         </button>
                     </div>
-                    <TextField id="user-disable-date" label="停止する日" kind="date" node_ref={date_ref.clone()} error={date_error} />
+                    <TextField id="user-disable-date" label="停止する日" kind="date" hint="例: 2027-04-01（この日の0時から停止）" node_ref={date_ref.clone()} error={date_error} />
                     <div class="actions"><Submit id="user-disable-from-submit" label="この日から停止" busy={*busy} secondary=true /></div>
                 </fieldset>
             </form>
