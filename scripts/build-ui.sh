@@ -25,5 +25,5 @@ mkdir -p ui/dist
 # The binary target keeps its hyphen (sesshu-ui.wasm); --out-name gives ui/dist/sesshu_ui.js.
 wasm-bindgen --target web --no-typescript --out-dir ui/dist --out-name sesshu_ui \
     "$target_dir/wasm32-unknown-unknown/release/sesshu-ui.wasm"
-cp ui/index.html ui/style.css ui/dist/
+cp ui/index.html ui/main.js ui/style.css ui/dist/
 echo "build-ui: ui/dist ready ($(du -sh ui/dist | cut -f1))"

@@ -40,9 +40,14 @@ SESSHU_APP="$PWD/target/debug/sesshu-desktop" E2E_HOME="$E2E_HOME" \
   dbus-run-session -- scripts/e2e-session.sh 2>&1 | tee -a "$LOG"
 rm -rf "$E2E_HOME"
 
-# One closing line over every cargo test run above.
+step "UI flows in headless Chromium with a mocked backend (admin screens, lock, recovery)"
+ui/tests/run-mock.sh "$PWD/tests/screenshots/ui-mock" 2>&1 | tee -a "$LOG"
+
+# One closing line over every cargo test run and UI flow above.
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s+=$1} END {print s+0}')
+passed=$(( passed + $(grep -c '^flow .*: pass' "$LOG" || true) ))
+failed=$(( failed + $(grep -c '^flow .*: FAIL' "$LOG" || true) ))
 echo
 echo "==> done in $(( $(date +%s) - T0 )) s; target/ uses $(du -sh target 2>/dev/null | cut -f1)"
 echo "tests: $passed passed, $failed failed"

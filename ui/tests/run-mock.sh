@@ -15,7 +15,7 @@ mkdir -p "$shots"
 cp -r "$root/ui/dist/." "$work/"
 cp "$work/index.html" "$work/plain.html"
 cp "$root/ui/tests/mock/tauri-mock.js" "$work/"
-sed -i 's|<script type="module">|<script src="./tauri-mock.js"></script>\n    <script type="module">|' "$work/index.html"
+sed -i 's|<script type="module"|<script src="./tauri-mock.js"></script>\n    <script type="module"|' "$work/index.html"
 
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 server=$!
