@@ -101,7 +101,12 @@ fn keyed_connection(
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
     // PRAGMA key must be the first statement touching the database.
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal().as_str()))?;
+    // The statement text holds the key too, so it is wiped like the key itself.
+    let statement = zeroize::Zeroizing::new(format!(
+        "PRAGMA key = \"{}\";",
+        key.sql_literal().as_str()
+    ));
+    conn.execute_batch(statement.as_str())?;
     Ok(conn)
 }
 
@@ -110,6 +115,21 @@ fn prove_key(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
         r.get::<_, i64>(0)
     })
     .map_err(|e| first_read_error(path, e))?;
+    Ok(())
+}
+
+/// A ledger always carries its schema: version 0 means an empty or foreign database that
+/// happens to decrypt (e.g. a zero-length file), which must not be taken for a new ledger.
+fn check_schema_present(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| first_read_error(path, e))?;
+    if version < 1 {
+        return Err(LedgerError::Corrupt {
+            path: path.to_owned(),
+            detail: "no ledger schema (empty or foreign database)".to_owned(),
+        });
+    }
     Ok(())
 }
 
@@ -151,7 +171,8 @@ fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
     Ok(())
 }
 
-fn file_header(path: &Path) -> Result<Option<[u8; 16]>, LedgerError> {
+/// The first 16 bytes of the file and how many of them exist.
+fn file_header(path: &Path) -> Result<Option<([u8; 16], usize)>, LedgerError> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -166,7 +187,7 @@ fn file_header(path: &Path) -> Result<Option<[u8; 16]>, LedgerError> {
         }
         n += r;
     }
-    Ok(Some(h))
+    Ok(Some((h, n)))
 }
 
 impl Ledger {
@@ -204,9 +225,17 @@ impl Ledger {
                     path: path.to_owned(),
                 })
             }
-            Some(h) if &h == SQLITE_PLAIN_HEADER => {
+            Some((h, _)) if &h == SQLITE_PLAIN_HEADER => {
                 return Err(LedgerError::NotEncrypted {
                     path: path.to_owned(),
+                })
+            }
+            // SQLite treats a zero-length file as a new empty database that any key opens;
+            // a ledger is never shorter than its 16-byte salt, so this is damage.
+            Some((_, n)) if n < 16 => {
+                return Err(LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("file is {n} bytes long"),
                 })
             }
             Some(_) => {}
@@ -222,6 +251,7 @@ impl Ledger {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             prove_key(path, &probe)?;
+            check_schema_present(path, &probe)?;
             check_integrity(path, &probe)?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;

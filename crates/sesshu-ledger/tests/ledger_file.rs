@@ -148,10 +148,7 @@ fn a_damaged_file_is_refused_untouched() {
     std::fs::write(&path, &bytes).unwrap();
     let err = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap_err();
     assert!(
-        matches!(
-            err,
-            LedgerError::Corrupt { .. } | LedgerError::KeyRejected { .. }
-        ),
+        matches!(err, LedgerError::Corrupt { .. }),
         "got {err:?}"
     );
     assert!(
@@ -194,6 +191,43 @@ fn garbage_and_missing_files() {
     )
     .unwrap_err();
     assert!(matches!(err, LedgerError::AlreadyExists { .. }));
+}
+
+#[test]
+fn an_empty_or_truncated_file_is_damage_not_a_new_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let key = LedgerKey::generate().unwrap();
+    for len in [0usize, 5, 15] {
+        std::fs::write(&path, vec![0x42u8; len]).unwrap();
+        let err = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap_err();
+        assert!(
+            matches!(err, LedgerError::Corrupt { .. }),
+            "{len} bytes: got {err:?}"
+        );
+        assert_eq!(read_all(&path), vec![0x42u8; len], "{len} bytes: untouched");
+    }
+}
+
+#[test]
+fn an_encrypted_database_without_the_ledger_schema_is_refused() {
+    // A file that decrypts with the key but was never migrated (e.g. a crash inside
+    // `create`) must not be silently initialised on open.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let key = LedgerKey::generate().unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; CREATE TABLE t(x); INSERT INTO t VALUES (1);",
+            hex::encode(key.as_bytes())
+        ))
+        .unwrap();
+    }
+    let before = read_all(&path);
+    let err = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "got {err:?}");
+    assert!(read_all(&path) == before, "file unchanged");
 }
 
 #[test]
