@@ -1,8 +1,8 @@
 //! Administration: users and roles, settings, the audit log.
 
-use crate::error::{from_ledger, from_wrap, internal, invalid};
+use crate::error::{from_ledger, internal, invalid};
 use crate::setup::text_field;
-use crate::state::{normalise_roles, today_jst, Actor, AppState, Status};
+use crate::state::{normalise_roles, today_jst, Actor, AppState, Inner, Status};
 use sesshu_domain::account::validate_login_id;
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::Role;
@@ -38,30 +38,34 @@ fn find(ledger: &Ledger, login_id: &str) -> Result<User, CommandError> {
         })
 }
 
-/// Refuses a change that would leave the terminal without an active administrator.
+/// True when `u` is an administrator with no disable, now or scheduled: such an account keeps
+/// the terminal administrable on every future day.
+fn lasting_administrator(u: &User) -> bool {
+    u.roles.contains(&Role::Administrator) && u.disabled_at.is_none() && u.disabled_from.is_none()
+}
+
+/// Refuses a change that would leave the terminal without an administrator, today or on any
+/// later day: after the change at least one administrator must have no disable scheduled.
+/// (Counting only administrators active today would let a scheduled disable of the last
+/// one pass, and the terminal would lose its administrator on that date.)
 fn keep_an_administrator(
     ledger: &Ledger,
     target: &User,
-    target_after_is_admin: bool,
+    target_after_is_lasting_admin: bool,
 ) -> Result<(), CommandError> {
-    if target_after_is_admin {
+    if target_after_is_lasting_admin {
         return Ok(());
     }
-    let now = ledger.clock().now();
     let others = ledger
         .read(|r| r.users())
         .map_err(from_ledger)?
         .into_iter()
-        .filter(|u| {
-            u.id != target.id
-                && u.roles.contains(&Role::Administrator)
-                && u.is_active(now, today_jst(now))
-        })
+        .filter(|u| u.id != target.id && lasting_administrator(u))
         .count();
     if others == 0 {
         return Err(CommandError::new(
             ErrorCode::LastAdministrator,
-            "有効な管理者がいなくなるため、この変更はできません。先に別の管理者を登録してください。",
+            "この変更をすると、管理者がいない期間ができます。停止予定のない管理者を先に別に登録してください。",
         ));
     }
     Ok(())
@@ -72,6 +76,36 @@ fn roles_json(roles: &[Role]) -> serde_json::Value {
 }
 
 impl AppState {
+    /// Drops the wrapped key copies of users who are no longer active (disabled now, or
+    /// whose scheduled disable date has come), so their password cannot recover the ledger
+    /// key. Runs at start, at every sign-in and after a disable.
+    pub(crate) fn prune_inactive_wraps(&self, inner: &mut Inner) {
+        let Status::Ready { ledger, wraps } = &inner.status else {
+            return;
+        };
+        let now = self.now();
+        let users = match ledger.read(|r| r.users()) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list users to prune key copies");
+                return;
+            }
+        };
+        let mut new_wraps = wraps.clone();
+        let mut removed = 0;
+        for u in users
+            .iter()
+            .filter(|u| !u.is_active(now, today_jst(now)) && wraps.has_user(&u.login_id))
+        {
+            new_wraps.remove_user(&u.login_id);
+            removed += 1;
+        }
+        if removed > 0 {
+            tracing::info!(removed, "key copies of inactive users removed");
+            self.keep_wraps(inner, new_wraps);
+        }
+    }
+
     pub fn users_list(&self) -> Result<Vec<UserSummary>, CommandError> {
         let mut inner = self.lock();
         let actor = self.actor(&mut inner, names::USERS_LIST)?;
@@ -116,9 +150,6 @@ impl AppState {
                     )
                     .with_detail(serde_json::json!({ "roles": roles_json(&roles) })),
                 )?;
-                new_wraps
-                    .save(&self.paths.keys)
-                    .map_err(|e| sesshu_ledger::LedgerError::InvalidData(e.to_string()))?;
                 Ok(Some(u))
             })
             .or_else(|e| match e {
@@ -133,9 +164,7 @@ impl AppState {
                 "このログインIDは既に使われています（停止中の利用者を含め、IDは再利用できません）。",
             ));
         };
-        if let Status::Ready { wraps, .. } = &mut inner.status {
-            *wraps = new_wraps;
-        }
+        self.keep_wraps(&mut inner, new_wraps);
         tracing::info!(actor = actor.user.id, user = user.id, "user created");
         Ok(summary(user, self.now()))
     }
@@ -145,7 +174,11 @@ impl AppState {
         let actor = self.actor(&mut inner, names::USER_SET_ROLES)?;
         let target = find(&actor.ledger, &req.login_id)?;
         let roles = normalise_roles(&req.roles)?;
-        keep_an_administrator(&actor.ledger, &target, roles.contains(&Role::Administrator))?;
+        let target_after = User {
+            roles: roles.clone(),
+            ..target.clone()
+        };
+        keep_an_administrator(&actor.ledger, &target, lasting_administrator(&target_after))?;
         self.mutate_user(&actor, &target, |m| {
             m.replace_roles(target.id, &roles)?;
             m.audit(
@@ -200,10 +233,7 @@ impl AppState {
             ))
         })?;
         // A disabled user's password must no longer unwrap the ledger key.
-        if let Status::Ready { wraps, .. } = &mut inner.status {
-            wraps.remove_user(&target.login_id);
-            wraps.save(&self.paths.keys).map_err(from_wrap)?;
-        }
+        self.prune_inactive_wraps(&mut inner);
         if inner
             .session
             .as_ref()

@@ -47,8 +47,8 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::create_dir_all(&dir)?;
             let paths = Paths::in_dir(&dir);
             let (guard, setter) = logging::install(&paths.logs, LogLevel::Info)?;
-            // The guard lives as long as the app: it flushes the log on exit.
-            app.manage(guard);
+            // The guard lives as long as the app; it is closed (flushed) on exit.
+            app.manage(logging::LogFlush::new(guard));
             let state = AppState::start(
                 paths,
                 Arc::new(OsKeyStore),
@@ -66,6 +66,15 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         })
         .build(context())?;
-    app.run(|_, _| {});
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(state) = handle.try_state::<AppState>() {
+                state.shutdown();
+            }
+            if let Some(log) = handle.try_state::<logging::LogFlush>() {
+                log.close();
+            }
+        }
+    });
     Ok(())
 }

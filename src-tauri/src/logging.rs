@@ -26,6 +26,25 @@ fn level_filter(l: LogLevel) -> LevelFilter {
     }
 }
 
+/// The guard as app state: taken and dropped at exit, because Tauri ends the process
+/// without running destructors and the last lines would be lost.
+pub struct LogFlush(std::sync::Mutex<Option<LogGuard>>);
+
+impl LogFlush {
+    pub fn new(guard: LogGuard) -> Self {
+        LogFlush(std::sync::Mutex::new(Some(guard)))
+    }
+
+    /// Flushes the log and stops the writer; later lines are dropped.
+    pub fn close(&self) {
+        let guard = match self.0.lock() {
+            Ok(mut g) => g.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        drop(guard);
+    }
+}
+
 /// Builds the subscriber (not installed), its flush guard and a level setter.
 pub fn subscriber(
     logs_dir: &Path,

@@ -3,7 +3,7 @@
 use crate::error::{from_ledger, from_wrap, internal};
 use crate::state::{jst, today_jst, Actor, AppState, Inner, Session, Status};
 use chrono::{DateTime, Utc};
-use sesshu_domain::account::{SignInDecision, SignInState};
+use sesshu_domain::account::{validate_login_id, SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_ipc::{
     names, ChangePasswordRequest, CommandError, ErrorCode, LoginRequest, SessionInfo, UnlockRequest,
@@ -171,6 +171,41 @@ impl AppState {
         Ok(new_wraps)
     }
 
+    /// Adopts new key wraps after the change that needed them has committed, and writes them.
+    /// A failed write is logged, not returned: the change itself stands, and the copy is
+    /// repaired at that user's next sign-in ([`Self::refresh_own_wrap`]).
+    pub(crate) fn keep_wraps(&self, inner: &mut Inner, new_wraps: KeyWraps) {
+        if let Err(e) = new_wraps.save(&self.paths.keys) {
+            tracing::error!(error = %e, "key file not updated; it is repaired at next sign-in");
+        }
+        if let Status::Ready { wraps, .. } = &mut inner.status {
+            *wraps = new_wraps;
+        }
+    }
+
+    /// After a verified sign-in: makes sure this user's wrapped key copy exists and opens with
+    /// the password just verified (a user re-enabled after a disable has none; a key file
+    /// write that failed after a password change left an old one).
+    fn refresh_own_wrap(&self, inner: &mut Inner, login_id: &str, password: &str) {
+        let Status::Ready { wraps, .. } = &mut inner.status else {
+            return;
+        };
+        let Ok(Some(key)) = self.keystore.get(wraps.ledger_id()) else {
+            return;
+        };
+        let current = wraps
+            .unwrap_with_password(login_id, password)
+            .is_ok_and(|k| k.as_bytes() == key.as_bytes());
+        if current {
+            return;
+        }
+        let mut new_wraps = wraps.clone();
+        match new_wraps.set_user(&key, login_id, password) {
+            Ok(()) => self.keep_wraps(inner, new_wraps),
+            Err(e) => tracing::error!(error = %e, "wrapped key copy not refreshed"),
+        }
+    }
+
     pub fn login(&self, req: LoginRequest) -> Result<SessionInfo, CommandError> {
         let mut inner = self.lock();
         self.authorize(&mut inner, names::LOGIN)?;
@@ -182,15 +217,13 @@ impl AppState {
             .map_err(from_ledger)?;
         let Some(user) = user else {
             dummy_verify(&req.password);
-            // The typed id is kept in the encrypted audit log, never in the text log.
+            // The typed id is kept in the encrypted audit log (never in the text log), and only
+            // when it has the shape of an id: a password typed into the id field by mistake
+            // must not be stored anywhere.
+            let typed = validate_login_id(login_id).is_ok().then_some(login_id);
             Self::audit_only(
                 &ledger,
-                AuditRecord::new(
-                    None,
-                    AuditAction::LoginFailed,
-                    Some(login_id),
-                    AuditOutcome::Failed,
-                )
+                AuditRecord::new(None, AuditAction::LoginFailed, typed, AuditOutcome::Failed)
                 .with_detail(serde_json::json!({ "reason": "unknown_id" })),
             )?;
             tracing::info!("sign-in refused: unknown id");
@@ -237,18 +270,8 @@ impl AppState {
                 "この利用者は利用停止されています。管理者に確認してください。",
             ));
         }
-        // A user re-enabled after a disable has no wrapped key copy: make it now, while the
-        // password is at hand, so they can help recover the ledger key again.
-        if let Status::Ready { wraps, .. } = &mut inner.status {
-            if !wraps.has_user(&user.login_id) {
-                if let Ok(Some(key)) = self.keystore.get(wraps.ledger_id()) {
-                    wraps
-                        .set_user(&key, &user.login_id, &req.password)
-                        .map_err(from_wrap)?;
-                    wraps.save(&self.paths.keys).map_err(from_wrap)?;
-                }
-            }
-        }
+        self.prune_inactive_wraps(&mut inner);
+        self.refresh_own_wrap(&mut inner, &user.login_id, &req.password);
         if let Some(previous) = inner.session.take() {
             Self::audit_only(
                 &ledger,
@@ -389,16 +412,13 @@ impl AppState {
                     AuditAction::PasswordChanged,
                     Some(actor.login_id()),
                     AuditOutcome::Success,
-                ))?;
-                new_wraps
-                    .save(&self.paths.keys)
-                    .map_err(|e| sesshu_ledger::LedgerError::InvalidData(e.to_string()))?;
-                Ok(())
+                ))
+                .map(|_| ())
             })
             .map_err(from_ledger)?;
-        if let Status::Ready { wraps, .. } = &mut inner.status {
-            *wraps = new_wraps;
-        }
+        // The key file follows the committed change (never the other way round); if writing
+        // it fails, the next sign-in finds the stale copy and re-wraps it.
+        self.keep_wraps(&mut inner, new_wraps);
         tracing::info!(user = actor.user.id, "password changed");
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use crate::error::{from_keystore, from_ledger, from_wrap, internal, invalid};
 use crate::state::{AppState, Status};
-use sesshu_domain::account::{validate_login_id, SecurityPolicy};
+use sesshu_domain::account::{validate_login_id, SecurityPolicy, SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::Role;
 use sesshu_ipc::{
@@ -94,6 +94,14 @@ impl AppState {
                     "この端末は初期設定済みです。",
                 ))
             }
+        }
+        // Setup only ever starts from an empty profile: a ledger or key file that appeared
+        // since start (or survived an earlier attempt) is never overwritten.
+        if self.paths.ledger.exists() || self.paths.keys.exists() {
+            return Err(CommandError::new(
+                ErrorCode::AlreadySetUp,
+                "台帳ファイルまたは鍵ファイルが既にあるため、初期設定はできません。アプリを再起動してください。",
+            ));
         }
         let municipality_name = text_field(&req.municipality_name, "自治体名", 50)?;
         let municipality_code = municipality_code(&req.municipality_code)?;
@@ -192,13 +200,21 @@ impl AppState {
                 return Err(e);
             }
         };
-        let ledger = Ledger::open(
+        let ledger = match Ledger::open(
             &self.paths.ledger,
             &key,
             self.clock.clone(),
             self.ids.clone(),
-        )
-        .map_err(from_ledger)?;
+        ) {
+            Ok(l) => l,
+            Err(e) => {
+                // The ledger is in place but does not open: stop here, never set up again
+                // over it.
+                let e = from_ledger(e);
+                inner.status = Status::Fatal(e.clone());
+                return Err(e);
+            }
+        };
         inner.status = Status::Ready {
             ledger: Arc::new(ledger),
             wraps,
@@ -226,7 +242,71 @@ impl AppState {
             ));
         };
         let wraps = wraps.clone();
-        let (key, actor, method) = match &req {
+        // The ledger cannot be read (and so cannot hold a counter) until the key is back: the
+        // attempt limit lives in memory and uses the default lockout policy, so the recovery
+        // key or a password cannot be guessed at the speed of the KDF.
+        let now = self.now();
+        if let SignInDecision::Locked { until } = inner.recovery_attempts.before_attempt(now) {
+            tracing::warn!("key recovery refused: too many failed attempts");
+            return Err(CommandError::new(
+                ErrorCode::RecoveryFailed,
+                format!(
+                    "復旧に続けて失敗したため、{}まで受け付けません。",
+                    until.with_timezone(&crate::state::jst()).format("%H時%M分")
+                ),
+            ));
+        }
+        let (ledger, key, actor, method) = match self.try_recover(&wraps, &req) {
+            Ok(found) => found,
+            Err(e) => {
+                if e.code == ErrorCode::RecoveryFailed {
+                    let (next, now_locked) = inner
+                        .recovery_attempts
+                        .after_failure(&SecurityPolicy::default(), now);
+                    inner.recovery_attempts = next;
+                    tracing::warn!(now_locked, "key recovery attempt failed");
+                }
+                return Err(e);
+            }
+        };
+        let failed_before = inner.recovery_attempts.failed_attempts;
+        self.keystore
+            .set(wraps.ledger_id(), &key)
+            .map_err(from_keystore)?;
+        ledger
+            .mutate(|m| {
+                m.audit(
+                    AuditRecord::new(
+                        actor.as_deref(),
+                        AuditAction::LedgerKeyRecovered,
+                        None,
+                        AuditOutcome::Success,
+                    )
+                    .with_detail(serde_json::json!({
+                        "method": method,
+                        "failed_attempts_before": failed_before,
+                    })),
+                )
+            })
+            .map_err(from_ledger)?;
+        tracing::warn!(method, "ledger key restored to the key store");
+        inner.recovery_attempts = SignInState::default();
+        inner.status = Status::Ready {
+            ledger: Arc::new(ledger),
+            wraps,
+        };
+        Ok(())
+    }
+
+    /// Unwraps the ledger key with what the person typed and proves it by opening the ledger.
+    /// A wrong secret is `RecoveryFailed`.
+    #[allow(clippy::type_complexity)]
+    fn try_recover(
+        &self,
+        wraps: &KeyWraps,
+        req: &RecoverKeyRequest,
+    ) -> Result<(Ledger, LedgerKey, Option<String>, &'static str), CommandError> {
+        let (key, actor, method) = match req {
             RecoverKeyRequest::RecoveryKey { recovery_key } => {
                 let rk = RecoveryKey::parse(recovery_key).ok_or_else(|| {
                     CommandError::new(
@@ -255,9 +335,9 @@ impl AppState {
             self.ids.clone(),
         )
         .map_err(from_ledger)?;
-        if let (Some(login_id), RecoverKeyRequest::Administrator { password, .. }) = (&actor, &req)
-        {
-            // A wrapped copy alone is not enough: the account must still be an active administrator.
+        if let (Some(login_id), RecoverKeyRequest::Administrator { password, .. }) = (&actor, req) {
+            // A wrapped copy alone is not enough: the account must still be an active,
+            // not locked-out administrator whose current password this is.
             let now = self.now();
             let ok = ledger
                 .read(|r| r.user_by_login(login_id))
@@ -265,34 +345,14 @@ impl AppState {
                 .is_some_and(|u| {
                     u.is_active(now, crate::state::today_jst(now))
                         && u.roles.contains(&Role::Administrator)
+                        && matches!(u.sign_in.before_attempt(now), SignInDecision::Proceed)
                         && verify_password(&u.password_hash, password)
                 });
             if !ok {
                 return Err(from_wrap(sesshu_ledger::WrapError::Rejected));
             }
         }
-        self.keystore
-            .set(wraps.ledger_id(), &key)
-            .map_err(from_keystore)?;
-        ledger
-            .mutate(|m| {
-                m.audit(
-                    AuditRecord::new(
-                        actor.as_deref(),
-                        AuditAction::LedgerKeyRecovered,
-                        None,
-                        AuditOutcome::Success,
-                    )
-                    .with_detail(serde_json::json!({ "method": method })),
-                )
-            })
-            .map_err(from_ledger)?;
-        tracing::warn!(method, "ledger key restored to the key store");
-        inner.status = Status::Ready {
-            ledger: Arc::new(ledger),
-            wraps,
-        };
-        Ok(())
+        Ok((ledger, key, actor, method))
     }
 
     /// Demo profile: a terminal that is set up with fictional staff on first start, so the

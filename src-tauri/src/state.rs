@@ -63,6 +63,8 @@ pub(crate) struct Session {
 pub(crate) struct Inner {
     pub status: Status,
     pub session: Option<Session>,
+    /// Failed key recoveries since start (the ledger cannot record them until it opens).
+    pub recovery_attempts: sesshu_domain::account::SignInState,
 }
 
 /// Applies a new log level to the running subscriber.
@@ -134,9 +136,14 @@ impl AppState {
             inner: Mutex::new(Inner {
                 status,
                 session: None,
+                recovery_attempts: Default::default(),
             }),
         };
         state.apply_stored_log_level();
+        {
+            let mut inner = state.lock();
+            state.prune_inactive_wraps(&mut inner);
+        }
         state
     }
 
@@ -379,6 +386,33 @@ impl AppState {
     pub(crate) fn actor(&self, inner: &mut Inner, command: &str) -> Result<Actor, CommandError> {
         self.authorize(inner, command)?
             .ok_or_else(|| internal("open command used as restricted"))
+    }
+
+    /// Called once when the app exits: closes an open session in the audit trail and folds
+    /// the WAL into the ledger file. (Tauri ends the process without running destructors, so
+    /// this cannot be left to `Drop`.)
+    pub fn shutdown(&self) {
+        let mut inner = self.lock();
+        let Status::Ready { ledger, .. } = &inner.status else {
+            return;
+        };
+        let ledger = ledger.clone();
+        if let Some(session) = inner.session.take() {
+            let rec = AuditRecord::new(
+                Some(&session.login_id),
+                AuditAction::Logout,
+                Some(&session.login_id),
+                AuditOutcome::Success,
+            )
+            .with_detail(serde_json::json!({ "reason": "app_exit" }));
+            if let Err(e) = Self::audit_only(&ledger, rec) {
+                tracing::error!(code = ?e.code, "sign-out at exit not recorded");
+            }
+        }
+        match ledger.checkpoint() {
+            Ok(()) => tracing::info!("ledger closed"),
+            Err(e) => tracing::error!(error = %e, "checkpoint at exit failed"),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -313,3 +313,130 @@ fn setup_validates_its_fields() {
     assert_eq!(state.app_status().unwrap().phase, Phase::NeedsSetup);
     assert!(!Paths::in_dir(dir.path()).ledger.exists());
 }
+
+#[test]
+fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
+    let t = terminal();
+    let ledger_id = wraps(&t).ledger_id().to_owned();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        recovery_key,
+    } = t;
+    drop(state);
+    keystore.delete(&ledger_id).unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    for _ in 0..5 {
+        assert_eq!(
+            code(state.recover_key(RecoverKeyRequest::Administrator {
+                login_id: ADMIN.into(),
+                password: "guess-guess-guess".into()
+            })),
+            ErrorCode::RecoveryFailed
+        );
+    }
+    // Now even the right recovery key is refused until the wait is over.
+    let refused = state
+        .recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: recovery_key.clone(),
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::RecoveryFailed);
+    assert!(refused.message.contains("まで受け付けません"), "{}", refused.message);
+    assert!(keystore.get(&ledger_id).unwrap().is_none());
+    clock.advance(chrono::Duration::minutes(15));
+    state
+        .recover_key(RecoverKeyRequest::RecoveryKey { recovery_key })
+        .unwrap();
+    login(&state, ADMIN, ADMIN_PW).unwrap();
+    let log = state
+        .audit_list(AuditListRequest {
+            limit: 20,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log.iter().any(|e| e.action_code == 9000));
+}
+
+#[test]
+fn setup_never_overwrites_a_key_file_or_ledger_that_appeared() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(MemKeyStore::new());
+    let clock = Arc::new(sesshu_ledger::FixedClock::new(chrono::Utc::now()));
+    let state = start(dir.path(), &keystore, &clock);
+    assert_eq!(state.app_status().unwrap().phase, Phase::NeedsSetup);
+    // Another process (or a restored backup) puts a key file in place after start.
+    let keys = Paths::in_dir(dir.path()).keys;
+    std::fs::write(&keys, b"{\"restored\": true}").unwrap();
+    assert_eq!(code(state.setup(setup_request())), ErrorCode::AlreadySetUp);
+    assert_eq!(std::fs::read(&keys).unwrap(), b"{\"restored\": true}");
+    assert!(!Paths::in_dir(dir.path()).ledger.exists());
+}
+
+#[test]
+fn a_stale_key_copy_is_rewrapped_at_the_next_sign_in() {
+    // As if writing the key file failed after a committed password change: the file still
+    // holds the copy under the old password.
+    let t = terminal();
+    let path = Paths::in_dir(t.dir.path()).keys;
+    let old_file = std::fs::read(&path).unwrap();
+    t.state
+        .change_password(ChangePasswordRequest {
+            current_password: ADMIN_PW.into(),
+            new_password: "Another-pass-2027".into(),
+        })
+        .unwrap();
+    t.state.logout().unwrap();
+    drop(t.state);
+    std::fs::write(&path, &old_file).unwrap();
+    let state = start(t.dir.path(), &t.keystore, &t.clock);
+    assert!(wraps_at(&path)
+        .unwrap_with_password(ADMIN, "Another-pass-2027")
+        .is_err());
+    login(&state, ADMIN, "Another-pass-2027").unwrap();
+    let key = t.keystore.get(wraps_at(&path).ledger_id()).unwrap().unwrap();
+    assert_eq!(
+        wraps_at(&path)
+            .unwrap_with_password(ADMIN, "Another-pass-2027")
+            .unwrap(),
+        key
+    );
+}
+
+#[test]
+fn a_scheduled_disable_removes_the_key_copy_once_the_date_comes() {
+    let t = terminal();
+    create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+    let path = Paths::in_dir(t.dir.path()).keys;
+    t.state
+        .user_disable(UserDisableRequest {
+            login_id: "admin02".into(),
+            from: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+        })
+        .unwrap();
+    assert!(wraps_at(&path).has_user("admin02"), "usable until the date");
+    t.clock.advance(chrono::Duration::days(8));
+    t.state.logout().unwrap();
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    assert!(!wraps_at(&path).has_user("admin02"));
+    assert!(wraps_at(&path).has_user(ADMIN));
+    // And at start, without anyone signing in.
+    create_user(&t.state, "keyer09", "入力 九郎", &[Role::Keyer]);
+    t.state
+        .user_disable(UserDisableRequest {
+            login_id: "keyer09".into(),
+            from: chrono::NaiveDate::from_ymd_opt(2026, 12, 2),
+        })
+        .unwrap();
+    t.state.logout().unwrap();
+    drop(t.state);
+    t.clock.advance(chrono::Duration::days(1));
+    let _state = start(t.dir.path(), &t.keystore, &t.clock);
+    assert!(!wraps_at(&path).has_user("keyer09"));
+}
+
+fn wraps_at(path: &std::path::Path) -> KeyWraps {
+    KeyWraps::load(path).unwrap().unwrap()
+}

@@ -339,3 +339,80 @@ fn the_audit_chain_of_a_real_session_verifies() {
         "setup, user, login, logout, failure, login"
     );
 }
+
+#[test]
+fn a_scheduled_disable_cannot_leave_the_terminal_without_an_administrator() {
+    let t = terminal();
+    let next_month = NaiveDate::from_ymd_opt(2026, 12, 23).unwrap();
+    // The only administrator, disabled from a future date: refused like an immediate disable.
+    assert_eq!(
+        code(t.state.user_disable(UserDisableRequest {
+            login_id: ADMIN.into(),
+            from: Some(next_month)
+        })),
+        ErrorCode::LastAdministrator
+    );
+    // A second administrator who is leaving too does not keep the terminal administrable.
+    create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+    t.state
+        .user_disable(UserDisableRequest {
+            login_id: "admin02".into(),
+            from: Some(NaiveDate::from_ymd_opt(2027, 1, 10).unwrap()),
+        })
+        .unwrap();
+    assert_eq!(
+        code(t.state.user_disable(UserDisableRequest {
+            login_id: ADMIN.into(),
+            from: Some(next_month)
+        })),
+        ErrorCode::LastAdministrator
+    );
+    assert_eq!(
+        code(t.state.user_set_roles(UserSetRolesRequest {
+            login_id: ADMIN.into(),
+            roles: vec![Role::Keyer]
+        })),
+        ErrorCode::LastAdministrator
+    );
+    // One administrator without an end date makes both changes possible.
+    create_user(&t.state, "admin03", "常勤 管理", &[Role::Administrator]);
+    t.state
+        .user_disable(UserDisableRequest {
+            login_id: ADMIN.into(),
+            from: Some(next_month),
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_unknown_id_is_audited_only_when_it_looks_like_an_id() {
+    let t = terminal();
+    t.state.logout().unwrap();
+    // Someone types their password into the id field.
+    assert_eq!(
+        code(login(&t.state, "Secret pass 2026!", "x")),
+        ErrorCode::InvalidCredentials
+    );
+    assert_eq!(
+        code(login(&t.state, "nobody01", "x")),
+        ErrorCode::InvalidCredentials
+    );
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let log = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 50,
+            before_seq: None,
+        })
+        .unwrap();
+    let failed: Vec<_> = log
+        .iter()
+        .filter(|e| u32::from(e.action_code) == u32::from(sesshu_domain::audit::AuditAction::LoginFailed.code()))
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().any(|e| e.target.as_deref() == Some("nobody01")));
+    assert!(failed.iter().any(|e| e.target.is_none()));
+    assert!(log
+        .iter()
+        .all(|e| e.target.as_deref() != Some("Secret pass 2026!")));
+}
