@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libxdo-dev
       libayatana-appindicator3-dev librsvg2-dev perl make xvfb xauth dbus dbus-x11
       fonts-noto-cjk imagemagick)
-if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver chromium curl); fi
+if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver chromium curl python3); fi
 missing=()
 for p in "${PKGS[@]}" gnome-keyring; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

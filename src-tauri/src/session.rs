@@ -224,7 +224,7 @@ impl AppState {
             Self::audit_only(
                 &ledger,
                 AuditRecord::new(None, AuditAction::LoginFailed, typed, AuditOutcome::Failed)
-                .with_detail(serde_json::json!({ "reason": "unknown_id" })),
+                    .with_detail(serde_json::json!({ "reason": "unknown_id" })),
             )?;
             tracing::info!("sign-in refused: unknown id");
             return Err(invalid_credentials());

@@ -344,7 +344,11 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
         })
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::RecoveryFailed);
-    assert!(refused.message.contains("まで受け付けません"), "{}", refused.message);
+    assert!(
+        refused.message.contains("まで受け付けません"),
+        "{}",
+        refused.message
+    );
     assert!(keystore.get(&ledger_id).unwrap().is_none());
     clock.advance(chrono::Duration::minutes(15));
     state
@@ -396,7 +400,11 @@ fn a_stale_key_copy_is_rewrapped_at_the_next_sign_in() {
         .unwrap_with_password(ADMIN, "Another-pass-2027")
         .is_err());
     login(&state, ADMIN, "Another-pass-2027").unwrap();
-    let key = t.keystore.get(wraps_at(&path).ledger_id()).unwrap().unwrap();
+    let key = t
+        .keystore
+        .get(wraps_at(&path).ledger_id())
+        .unwrap()
+        .unwrap();
     assert_eq!(
         wraps_at(&path)
             .unwrap_with_password(ADMIN, "Another-pass-2027")

@@ -407,10 +407,15 @@ fn an_unknown_id_is_audited_only_when_it_looks_like_an_id() {
         .unwrap();
     let failed: Vec<_> = log
         .iter()
-        .filter(|e| u32::from(e.action_code) == u32::from(sesshu_domain::audit::AuditAction::LoginFailed.code()))
+        .filter(|e| {
+            u32::from(e.action_code)
+                == u32::from(sesshu_domain::audit::AuditAction::LoginFailed.code())
+        })
         .collect();
     assert_eq!(failed.len(), 2);
-    assert!(failed.iter().any(|e| e.target.as_deref() == Some("nobody01")));
+    assert!(failed
+        .iter()
+        .any(|e| e.target.as_deref() == Some("nobody01")));
     assert!(failed.iter().any(|e| e.target.is_none()));
     assert!(log
         .iter()

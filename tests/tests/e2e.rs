@@ -118,13 +118,29 @@ async fn click(c: &Client, id: &str) {
         .unwrap();
 }
 
-async fn screenshot(c: &Client, name: &str) -> PathBuf {
+fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.png"));
+    dir.join(format!("{name}.png"))
+}
+
+/// Best effort: for diagnosis on the way to a failure, where a second error would hide the first.
+async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    let path = screenshot_path(name);
     if let Ok(png) = c.screenshot().await {
         std::fs::write(&path, png).unwrap();
     }
+    path
+}
+
+/// The screenshot the test delivers: any old file is removed first and a failure to take it
+/// fails the test, so the printed path is always this run's picture.
+async fn required_screenshot(c: &Client, name: &str) -> PathBuf {
+    let path = screenshot_path(name);
+    let _ = std::fs::remove_file(&path);
+    let png = c.screenshot().await.expect("screenshot of the window");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+    std::fs::write(&path, png).unwrap();
     path
 }
 
@@ -231,7 +247,7 @@ async fn setup_logout_refusal_login_and_home_in_the_real_window() {
         user.contains("管理 花子"),
         "home shows the signed-in user: {user:?}"
     );
-    let shot = screenshot(&c, "e2e-home").await;
+    let shot = required_screenshot(&c, "e2e-home").await;
     println!("screenshot: {}", shot.display());
 
     c.close().await.unwrap();

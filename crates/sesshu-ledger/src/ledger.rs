@@ -102,10 +102,8 @@ fn keyed_connection(
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
     // PRAGMA key must be the first statement touching the database.
     // The statement text holds the key too, so it is wiped like the key itself.
-    let statement = zeroize::Zeroizing::new(format!(
-        "PRAGMA key = \"{}\";",
-        key.sql_literal().as_str()
-    ));
+    let statement =
+        zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sql_literal().as_str()));
     conn.execute_batch(statement.as_str())?;
     Ok(conn)
 }

@@ -147,10 +147,7 @@ fn a_damaged_file_is_refused_untouched() {
     }
     std::fs::write(&path, &bytes).unwrap();
     let err = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Corrupt { .. }),
-        "got {err:?}"
-    );
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "got {err:?}");
     assert!(
         read_all(&path) == bytes,
         "a damaged ledger is never repaired"
