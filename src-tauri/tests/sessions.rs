@@ -421,3 +421,32 @@ fn an_unknown_id_is_audited_only_when_it_looks_like_an_id() {
         .iter()
         .all(|e| e.target.as_deref() != Some("Secret pass 2026!")));
 }
+
+#[test]
+fn shutdown_records_the_sign_out_and_leaves_one_self_contained_file() {
+    let t = terminal();
+    t.state.shutdown();
+    let paths = sesshu_desktop::Paths::in_dir(t.dir.path());
+    let wal = paths.ledger.with_extension("db-wal");
+    assert!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,
+        "the WAL is folded into the ledger"
+    );
+    assert_eq!(
+        code(t.state.session_activity()),
+        ErrorCode::NotLoggedIn,
+        "the session ended"
+    );
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let log = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 10,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log.iter().any(
+        |e| e.action_code == sesshu_domain::audit::AuditAction::Logout.code()
+            && e.actor.as_deref() == Some(ADMIN)
+    ));
+}
