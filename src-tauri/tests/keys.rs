@@ -18,6 +18,28 @@ fn wraps(t: &Terminal) -> KeyWraps {
         .unwrap()
 }
 
+/// The terminal restarted after its key-store entry was lost (phase `KeyMissing`).
+fn restart_with_lost_key(t: Terminal) -> Terminal {
+    let ledger_id = wraps(&t).ledger_id().to_owned();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        recovery_key,
+    } = t;
+    drop(state);
+    keystore.delete(&ledger_id).unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        recovery_key,
+    }
+}
+
 fn ledger_bytes(t: &Terminal) -> Vec<u8> {
     std::fs::read(Paths::in_dir(t.dir.path()).ledger).unwrap()
 }
@@ -105,10 +127,7 @@ fn a_lost_keyring_entry_is_recovered_with_the_recovery_key() {
         clock,
         state,
         recovery_key,
-    } = t;
-    drop(state);
-    keystore.delete(&ledger_id).unwrap();
-    let state = start(dir.path(), &keystore, &clock);
+    } = restart_with_lost_key(t);
     assert_eq!(state.app_status().unwrap().phase, Phase::KeyMissing);
     assert_eq!(
         code(login(&state, ADMIN, ADMIN_PW)),
@@ -152,17 +171,9 @@ fn a_lost_keyring_entry_is_recovered_with_the_recovery_key() {
 fn an_administrator_password_recovers_the_key_but_not_a_keyers() {
     let t = terminal();
     create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
-    let ledger_id = wraps(&t).ledger_id().to_owned();
-    let Terminal {
-        dir,
-        keystore,
-        clock,
-        state,
-        ..
-    } = t;
-    drop(state);
-    keystore.delete(&ledger_id).unwrap();
-    let state = start(dir.path(), &keystore, &clock);
+    // Keep the whole terminal: dropping its temp dir would delete the ledger.
+    let t = restart_with_lost_key(t);
+    let state = &t.state;
     assert_eq!(
         code(state.recover_key(RecoverKeyRequest::Administrator {
             login_id: "keyer01".into(),
@@ -184,7 +195,7 @@ fn an_administrator_password_recovers_the_key_but_not_a_keyers() {
             password: ADMIN_PW.into(),
         })
         .unwrap();
-    login(&state, ADMIN, ADMIN_PW).unwrap();
+    login(state, ADMIN, ADMIN_PW).unwrap();
     let log = state
         .audit_list(AuditListRequest {
             limit: 20,
@@ -319,15 +330,12 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
     let t = terminal();
     let ledger_id = wraps(&t).ledger_id().to_owned();
     let Terminal {
-        dir,
+        dir: _dir,
         keystore,
         clock,
         state,
         recovery_key,
-    } = t;
-    drop(state);
-    keystore.delete(&ledger_id).unwrap();
-    let state = start(dir.path(), &keystore, &clock);
+    } = restart_with_lost_key(t);
     for _ in 0..5 {
         assert_eq!(
             code(state.recover_key(RecoverKeyRequest::Administrator {
