@@ -86,17 +86,72 @@ pub fn invalid_input() -> CommandError {
     )
 }
 
-/// Shows field errors: the page's state, the form error box, and focus on the first field.
-pub fn show_field_errors(
-    errors: Vec<FieldError>,
-    field_errors: &UseStateHandle<Vec<FieldError>>,
-    form_error: &UseStateHandle<Option<CommandError>>,
-) {
-    if let Some(first) = errors.first() {
-        focus_id(first.field);
+/// What every form keeps between renders: the per-field messages, the form-level error box
+/// and whether a submission is running (a second press meanwhile is ignored).
+#[derive(Clone, PartialEq)]
+pub struct FormState {
+    field_errors: UseStateHandle<Vec<FieldError>>,
+    error: UseStateHandle<Option<CommandError>>,
+    busy: UseStateHandle<bool>,
+}
+
+#[hook]
+pub fn use_form() -> FormState {
+    FormState {
+        field_errors: use_state(Vec::<FieldError>::new),
+        error: use_state(|| Option::<CommandError>::None),
+        busy: use_state(|| false),
     }
-    field_errors.set(errors);
-    form_error.set(Some(invalid_input()));
+}
+
+impl FormState {
+    /// Starts a submission with the result of the client-side checks: `None` (and nothing
+    /// sent) while another submission runs, or when a check failed — then the messages are
+    /// shown beside their fields and the first invalid field gets the focus.
+    pub fn start<T>(&self, checked: Result<T, Vec<FieldError>>) -> Option<T> {
+        if *self.busy {
+            return None;
+        }
+        match checked {
+            Ok(request) => {
+                self.field_errors.set(Vec::new());
+                self.error.set(None);
+                self.busy.set(true);
+                Some(request)
+            }
+            Err(errors) => {
+                if let Some(first) = errors.first() {
+                    focus_id(first.field);
+                }
+                self.field_errors.set(errors);
+                self.error.set(Some(invalid_input()));
+                None
+            }
+        }
+    }
+
+    /// The running submission came back.
+    pub fn finish(&self) {
+        self.busy.set(false);
+    }
+
+    /// Shows a command error on the form, unless it moves the app to another screen.
+    pub fn fail(&self, app: &AppContext, error: CommandError) {
+        self.error.set(page_error(app, error));
+    }
+
+    pub fn busy(&self) -> bool {
+        *self.busy
+    }
+
+    pub fn error(&self) -> Option<CommandError> {
+        (*self.error).clone()
+    }
+
+    /// The message to show under `field`, if any.
+    pub fn field(&self, field: &str) -> Option<String> {
+        field_error(&self.field_errors, field)
+    }
 }
 
 /// Hands a command error to the app (session and fatal codes change the screen) and returns
@@ -114,6 +169,18 @@ pub fn page_error(app: &AppContext, error: CommandError) -> Option<CommandError>
         None
     } else {
         Some(error)
+    }
+}
+
+/// The terminal's registration (home screen and settings).
+pub fn terminal_facts(t: &sesshu_ipc::TerminalInfo) -> Html {
+    html! {
+        <dl class="facts">
+            <dt>{ "市区町村" }</dt><dd>{ &t.municipality_name }</dd>
+            <dt>{ "団体コード" }</dt><dd class="mono">{ &t.municipality_code }</dd>
+            <dt>{ "端末名" }</dt><dd>{ &t.terminal_name }</dd>
+            <dt>{ "端末ID" }</dt><dd class="mono small">{ &t.terminal_id }</dd>
+        </dl>
     }
 }
 

@@ -2,6 +2,7 @@
 
 use yew::prelude::*;
 
+use super::terminal_facts;
 use crate::components::Frame;
 use crate::format::wareki_time;
 use crate::AppContext;
@@ -57,12 +58,7 @@ pub fn HomePage() -> Html {
         html! {
             <section class="panel" aria-labelledby="terminal-heading">
                 <h2 id="terminal-heading">{ "この端末" }</h2>
-                <dl class="facts">
-                    <dt>{ "市区町村" }</dt><dd>{ &t.municipality_name }</dd>
-                    <dt>{ "団体コード" }</dt><dd class="mono">{ &t.municipality_code }</dd>
-                    <dt>{ "端末名" }</dt><dd>{ &t.terminal_name }</dd>
-                    <dt>{ "端末ID" }</dt><dd class="mono small">{ &t.terminal_id }</dd>
-                </dl>
+                { terminal_facts(t) }
             </section>
         }
     });

@@ -1,11 +1,11 @@
 //! 台帳の鍵の回復: the key store lost the ledger key; an administrator restores it with the
 //! recovery key or with their own login and password.
 
-use sesshu_ipc::{CommandError, RecoverKeyRequest};
+use sesshu_ipc::RecoverKeyRequest;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, page_error, read, show_field_errors, use_autofocus, write, Submit};
+use super::{read, use_autofocus, use_form, write, Submit};
 use crate::api;
 use crate::components::{FormError, Frame, TextField};
 use crate::forms::FieldError;
@@ -24,39 +24,26 @@ pub fn KeyRecoveryPage() -> Html {
     let key_ref = use_node_ref();
     let login_ref = use_node_ref();
     let password_ref = use_node_ref();
-    let field_errors = use_state(Vec::<FieldError>::new);
-    // Which form the error belongs to: the box is shown beside that form.
-    let form_error = use_state(|| Option::<CommandError>::None);
+    // Both forms share one state; `error_at` says which form the error box is shown beside.
+    let form = use_form();
     let error_at = use_state(|| Method::RecoveryKey);
-    let busy = use_state(|| false);
     use_autofocus(&key_ref);
 
     let submit = {
-        let (field_errors, form_error, error_at, busy, password_ref) = (
-            field_errors.clone(),
-            form_error.clone(),
-            error_at.clone(),
-            busy.clone(),
-            password_ref.clone(),
-        );
+        let (form, error_at, password_ref) = (form.clone(), error_at.clone(), password_ref.clone());
         move |method: Method, req: Result<RecoverKeyRequest, Vec<FieldError>>| {
-            if *busy {
+            if form.busy() {
                 return;
             }
             let Some(app) = app.clone() else { return };
             error_at.set(method);
-            let req = match req {
-                Ok(req) => req,
-                Err(errors) => return show_field_errors(errors, &field_errors, &form_error),
+            let Some(req) = form.start(req) else {
+                return;
             };
-            field_errors.set(Vec::new());
-            form_error.set(None);
-            busy.set(true);
-            let (form_error, busy, password_ref) =
-                (form_error.clone(), busy.clone(), password_ref.clone());
+            let (form, password_ref) = (form.clone(), password_ref.clone());
             spawn_local(async move {
                 let result = api::recover_key(&req).await;
-                busy.set(false);
+                form.finish();
                 match result {
                     Ok(()) => {
                         app.dispatch(Action::KeyRecovered);
@@ -66,7 +53,7 @@ pub fn KeyRecoveryPage() -> Html {
                     }
                     Err(e) => {
                         write(&password_ref, "");
-                        form_error.set(page_error(&app, e));
+                        form.fail(&app, e);
                     }
                 }
             });
@@ -116,14 +103,8 @@ pub fn KeyRecoveryPage() -> Html {
         })
     };
 
-    let fe = |id: &str| field_error(&field_errors, id);
-    let error_for = |m: Method| {
-        if *error_at == m {
-            (*form_error).clone()
-        } else {
-            None
-        }
-    };
+    let fe = |id: &str| form.field(id);
+    let error_for = |m: Method| form.error().filter(|_| *error_at == m);
     html! {
         <Frame title="台帳の鍵の回復">
             <div class="warning-box" role="note">
@@ -140,7 +121,7 @@ pub fn KeyRecoveryPage() -> Html {
                         <FormError error={error_for(Method::RecoveryKey)} />
                         <TextField id="recover-key-input" label="回復キー" node_ref={key_ref.clone()} mono=true
                             hint="記録した回復キーを入力してください。区切りの「-」や空白は省いてもかまいません。" error={fe("recover-key-input")} />
-                        <div class="actions"><Submit id="recover-key-submit" label="回復キーで回復" busy={*busy} /></div>
+                        <div class="actions"><Submit id="recover-key-submit" label="回復キーで回復" busy={form.busy()} /></div>
                     </form>
                 </section>
                 <section class="panel" aria-labelledby="recover-admin-heading">
@@ -151,7 +132,7 @@ pub fn KeyRecoveryPage() -> Html {
                             autocomplete="username" error={fe("recover-admin-login-id")} />
                         <TextField id="recover-admin-password" label="パスワード" kind="password" node_ref={password_ref.clone()}
                             autocomplete="current-password" error={fe("recover-admin-password")} />
-                        <div class="actions"><Submit id="recover-admin-submit" label="パスワードで回復" busy={*busy} /></div>
+                        <div class="actions"><Submit id="recover-admin-submit" label="パスワードで回復" busy={form.busy()} /></div>
                     </form>
                 </section>
             </div>

@@ -4,10 +4,10 @@ use sesshu_ipc::{CommandError, LogLevel, Settings};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, focus, page_error, read, show_field_errors, write, Submit, Success};
+use super::{focus, page_error, read, terminal_facts, use_form, write, Submit, Success};
 use crate::api;
 use crate::components::{FormError, Frame, TextField};
-use crate::forms::{log_level_label, validate_settings, FieldError, SettingsInput};
+use crate::forms::{log_level_label, validate_settings, SettingsInput};
 use crate::AppContext;
 
 #[component]
@@ -59,10 +59,8 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
     let app = use_context::<AppContext>();
     let refs = use_memo((), |_| <[NodeRef; 4]>::default());
     let level_ref = use_node_ref();
-    let field_errors = use_state(Vec::<FieldError>::new);
-    let form_error = use_state(|| Option::<CommandError>::None);
+    let form = use_form();
     let saved = use_state(|| false);
-    let busy = use_state(|| false);
     // Initial values are written once into the uncontrolled inputs, then left to the user.
     {
         let (refs, level_ref) = (refs.clone(), level_ref.clone());
@@ -81,17 +79,11 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
     }
 
     let onsubmit = {
-        let (refs, level_ref, field_errors, form_error, saved, busy) = (
-            refs.clone(),
-            level_ref.clone(),
-            field_errors.clone(),
-            form_error.clone(),
-            saved.clone(),
-            busy.clone(),
-        );
+        let (refs, level_ref, form, saved) =
+            (refs.clone(), level_ref.clone(), form.clone(), saved.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if *busy {
+            if form.busy() {
                 return;
             }
             let Some(app) = app.clone() else { return };
@@ -106,32 +98,28 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
                     .map(|s| s.value())
                     .unwrap_or_default(),
             };
-            let req = match validate_settings(&input) {
-                Ok(req) => req,
-                Err(errors) => return show_field_errors(errors, &field_errors, &form_error),
+            let Some(req) = form.start(validate_settings(&input)) else {
+                return;
             };
-            field_errors.set(Vec::new());
-            form_error.set(None);
-            busy.set(true);
-            let (form_error, saved, busy) = (form_error.clone(), saved.clone(), busy.clone());
+            let (form, saved) = (form.clone(), saved.clone());
             spawn_local(async move {
                 let result = api::settings_update(&req).await;
-                busy.set(false);
+                form.finish();
                 match result {
                     Ok(_) => saved.set(true),
-                    Err(e) => form_error.set(page_error(&app, e)),
+                    Err(e) => form.fail(&app, e),
                 }
             });
         })
     };
 
-    let fe = |id: &str| field_error(&field_errors, id);
+    let fe = |id: &str| form.field(id);
     let t = &props.settings.terminal;
     let level_error = fe("settings-log-level");
     html! {
         <>
             <form class="form" {onsubmit} novalidate=true>
-                <FormError error={(*form_error).clone()} />
+                <FormError error={form.error()} />
                 if *saved {
                     <Success id="settings-saved" text="設定を保存しました。" />
                 }
@@ -160,17 +148,12 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
                     </div>
                 </fieldset>
                 <div class="actions">
-                    <Submit id="settings-submit" label="保存する" busy={*busy} />
+                    <Submit id="settings-submit" label="保存する" busy={form.busy()} />
                 </div>
             </form>
             <section class="panel" aria-labelledby="settings-terminal-heading">
                 <h2 id="settings-terminal-heading">{ "この端末（初期設定で登録）" }</h2>
-                <dl class="facts">
-                    <dt>{ "市区町村" }</dt><dd>{ &t.municipality_name }</dd>
-                    <dt>{ "団体コード" }</dt><dd class="mono">{ &t.municipality_code }</dd>
-                    <dt>{ "端末名" }</dt><dd>{ &t.terminal_name }</dd>
-                    <dt>{ "端末ID" }</dt><dd class="mono small">{ &t.terminal_id }</dd>
-                </dl>
+                { terminal_facts(t) }
             </section>
         </>
     }

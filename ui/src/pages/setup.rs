@@ -1,13 +1,12 @@
 //! 初期設定: municipality, terminal and the first administrator.
 
-use sesshu_ipc::CommandError;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{field_error, page_error, read, show_field_errors, use_autofocus, Submit};
+use super::{read, use_autofocus, use_form, Submit};
 use crate::api;
 use crate::components::{FormError, Frame, TextField};
-use crate::forms::{validate_setup, FieldError, SetupInput};
+use crate::forms::{validate_setup, SetupInput};
 use crate::state::Action;
 use crate::AppContext;
 
@@ -15,21 +14,14 @@ use crate::AppContext;
 pub fn SetupPage() -> Html {
     let app = use_context::<AppContext>();
     let refs = use_memo((), |_| <[NodeRef; 7]>::default());
-    let field_errors = use_state(Vec::<FieldError>::new);
-    let form_error = use_state(|| Option::<CommandError>::None);
-    let busy = use_state(|| false);
+    let form = use_form();
     use_autofocus(&refs[0]);
 
     let onsubmit = {
-        let (refs, field_errors, form_error, busy) = (
-            refs.clone(),
-            field_errors.clone(),
-            form_error.clone(),
-            busy.clone(),
-        );
+        let (refs, form) = (refs.clone(), form.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if *busy {
+            if form.busy() {
                 return;
             }
             let Some(app) = app.clone() else { return };
@@ -42,31 +34,27 @@ pub fn SetupPage() -> Html {
                 admin_password: read(&refs[5]),
                 admin_password_confirm: read(&refs[6]),
             };
-            let req = match validate_setup(&input) {
-                Ok(req) => req,
-                Err(errors) => return show_field_errors(errors, &field_errors, &form_error),
+            let Some(req) = form.start(validate_setup(&input)) else {
+                return;
             };
-            field_errors.set(Vec::new());
-            form_error.set(None);
-            busy.set(true);
-            let (form_error, busy) = (form_error.clone(), busy.clone());
+            let form = form.clone();
             spawn_local(async move {
                 let result = api::setup(&req).await;
-                busy.set(false);
+                form.finish();
                 match result {
                     Ok(resp) => app.dispatch(Action::SetupCompleted(resp)),
-                    Err(e) => form_error.set(page_error(&app, e)),
+                    Err(e) => form.fail(&app, e),
                 }
             });
         })
     };
 
-    let fe = |id: &str| field_error(&field_errors, id);
+    let fe = |id: &str| form.field(id);
     html! {
         <Frame title="初期設定">
             <p class="lead">{ "この端末を使い始めるための設定です。市区町村と端末の情報、最初の管理者を登録します。" }</p>
             <form class="form" {onsubmit} novalidate=true>
-                <FormError error={(*form_error).clone()} />
+                <FormError error={form.error()} />
                 <fieldset>
                     <legend>{ "市区町村と端末" }</legend>
                     <TextField id="setup-municipality-name" label="市区町村名" node_ref={refs[0].clone()}
@@ -92,7 +80,7 @@ pub fn SetupPage() -> Html {
                         error={fe("setup-admin-password-confirm")} />
                 </fieldset>
                 <div class="actions">
-                    <Submit id="setup-submit" label="設定して回復キーを作成" busy={*busy} />
+                    <Submit id="setup-submit" label="設定して回復キーを作成" busy={form.busy()} />
                 </div>
             </form>
         </Frame>

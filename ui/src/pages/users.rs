@@ -6,8 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use super::{
-    field_error, focus_id, page_error, read, show_field_errors, use_autofocus, write, Submit,
-    Success,
+    field_error, focus_id, page_error, read, use_autofocus, use_form, write, Submit, Success,
 };
 use crate::api;
 use crate::components::{CheckField, FormError, Frame, TextField};
@@ -37,6 +36,28 @@ fn roles_label(roles: &[Role]) -> String {
         .map(|r| r.label_ja())
         .collect::<Vec<_>>()
         .join("、")
+}
+
+/// One checkbox per role, toggling membership in `roles`; ids are `<prefix>-<role code>`.
+fn role_checks(roles: &UseStateHandle<Vec<Role>>, prefix: &str) -> Html {
+    Role::ALL
+        .into_iter()
+        .map(|role| {
+            let checked = roles.contains(&role);
+            let roles = roles.clone();
+            let ontoggle = Callback::from(move |on: bool| {
+                let mut next: Vec<Role> = roles.iter().copied().filter(|r| *r != role).collect();
+                if on {
+                    next.push(role);
+                }
+                roles.set(next);
+            });
+            html! {
+                <CheckField id={format!("{prefix}-{}", role.code())} label={role.label_ja()}
+                    {checked} {ontoggle} />
+            }
+        })
+        .collect()
 }
 
 /// Which part of the page the last error or success belongs to.
@@ -199,26 +220,16 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
     let app = use_context::<AppContext>();
     let refs = use_memo((), |_| <[NodeRef; 3]>::default());
     let roles = use_state(Vec::<Role>::new);
-    let field_errors = use_state(Vec::<FieldError>::new);
-    // Client-side check failures are shown here; command errors come back through props.
-    let local_error = use_state(|| Option::<CommandError>::None);
-    let busy = use_state(|| false);
+    // Client-side check failures are shown in this form's state; command errors go to the
+    // page through `on_error`, which shows them beside the section they belong to.
+    let form = use_form();
     use_autofocus(&refs[0]);
 
     let onsubmit = {
-        let (refs, roles, field_errors, local_error, busy) = (
-            refs.clone(),
-            roles.clone(),
-            field_errors.clone(),
-            local_error.clone(),
-            busy.clone(),
-        );
+        let (refs, roles, form) = (refs.clone(), roles.clone(), form.clone());
         let (on_error, on_done) = (props.on_error.clone(), props.on_done.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if *busy {
-                return;
-            }
             let Some(app) = app.clone() else { return };
             let input = UserCreateInput {
                 login_id: read(&refs[0]),
@@ -226,23 +237,19 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
                 roles: (*roles).clone(),
                 initial_password: read(&refs[2]),
             };
-            let req = match validate_user_create(&input) {
-                Ok(req) => req,
-                Err(errors) => return show_field_errors(errors, &field_errors, &local_error),
+            let Some(req) = form.start(validate_user_create(&input)) else {
+                return;
             };
-            field_errors.set(Vec::new());
-            local_error.set(None);
-            busy.set(true);
-            let (refs, roles, busy, on_error, on_done) = (
+            let (refs, roles, form, on_error, on_done) = (
                 refs.clone(),
                 roles.clone(),
-                busy.clone(),
+                form.clone(),
                 on_error.clone(),
                 on_done.clone(),
             );
             spawn_local(async move {
                 let result = api::user_create(&req).await;
-                busy.set(false);
+                form.finish();
                 match result {
                     Ok(u) => {
                         for r in refs.iter() {
@@ -265,26 +272,9 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
         })
     };
 
-    let fe = |id: &str| field_error(&field_errors, id);
-    let error = (*local_error).clone().or_else(|| props.error.clone());
-    let role_boxes = Role::ALL
-        .into_iter()
-        .map(|role| {
-            let checked = roles.contains(&role);
-            let roles = roles.clone();
-            let ontoggle = Callback::from(move |on: bool| {
-                let mut next: Vec<Role> = roles.iter().copied().filter(|r| *r != role).collect();
-                if on {
-                    next.push(role);
-                }
-                roles.set(next);
-            });
-            html! {
-                <CheckField id={format!("user-new-role-{}", role.code())} label={role.label_ja()}
-                    {checked} {ontoggle} />
-            }
-        })
-        .collect::<Html>();
+    let fe = |id: &str| form.field(id);
+    let error = form.error().or_else(|| props.error.clone());
+    let role_boxes = role_checks(&roles, "user-new-role");
     let roles_error = fe("user-new-roles");
     html! {
         <form class="form" {onsubmit} novalidate=true>
@@ -302,7 +292,7 @@ fn UserCreateForm(props: &UserCreateProps) -> Html {
             <TextField id="user-new-password" label="初期パスワード" kind="password" node_ref={refs[2].clone()}
                 hint="本人に直接伝え、ログイン後すぐに変更してもらってください。" autocomplete="new-password"
                 error={fe("user-new-password")} />
-            <div class="actions"><Submit id="user-new-submit" label="追加する" busy={*busy} /></div>
+            <div class="actions"><Submit id="user-new-submit" label="追加する" busy={form.busy()} /></div>
         </form>
     }
 }
@@ -446,24 +436,7 @@ fn UserEditor(props: &UserEditorProps) -> Html {
         })
     };
 
-    let role_boxes = Role::ALL
-        .into_iter()
-        .map(|role| {
-            let checked = roles.contains(&role);
-            let roles = roles.clone();
-            let ontoggle = Callback::from(move |on: bool| {
-                let mut next: Vec<Role> = roles.iter().copied().filter(|r| *r != role).collect();
-                if on {
-                    next.push(role);
-                }
-                roles.set(next);
-            });
-            html! {
-                <CheckField id={format!("user-edit-role-{}", role.code())} label={role.label_ja()}
-                    {checked} {ontoggle} />
-            }
-        })
-        .collect::<Html>();
+    let role_boxes = role_checks(&roles, "user-edit-role");
     let roles_error = field_error(&field_errors, "user-edit-roles");
     let date_error = field_error(&field_errors, "user-disable-date");
     let u = &props.user;
