@@ -3,7 +3,7 @@
 use crate::error::{from_ledger, internal, invalid};
 use crate::setup::text_field;
 use crate::state::{normalise_roles, today_jst, Actor, AppState, Inner, Status};
-use sesshu_domain::account::validate_login_id;
+use sesshu_domain::account::{is_lasting_administrator, validate_login_id};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::Role;
 use sesshu_ipc::{
@@ -38,16 +38,12 @@ fn find(ledger: &Ledger, login_id: &str) -> Result<User, CommandError> {
         })
 }
 
-/// True when `u` is an administrator with no disable, now or scheduled: such an account keeps
-/// the terminal administrable on every future day.
 fn lasting_administrator(u: &User) -> bool {
-    u.roles.contains(&Role::Administrator) && u.disabled_at.is_none() && u.disabled_from.is_none()
+    is_lasting_administrator(&u.roles, u.disabled_at, u.disabled_from)
 }
 
-/// Refuses a change that would leave the terminal without an administrator, today or on any
-/// later day: after the change at least one administrator must have no disable scheduled.
-/// (Counting only administrators active today would let a scheduled disable of the last
-/// one pass, and the terminal would lose its administrator on that date.)
+/// Refuses a change that would leave the terminal without an administrator on any later day
+/// (the rule: [`is_lasting_administrator`]).
 fn keep_an_administrator(
     ledger: &Ledger,
     target: &User,

@@ -211,6 +211,21 @@ pub fn account_active(
     true
 }
 
+/// Whether an account keeps the terminal administrable on every later day: an administrator
+/// with no disable, now or scheduled. A change to accounts is allowed only if at least one
+/// such account remains after it — counting only administrators active today would let a
+/// scheduled disable of the last one through, and the terminal would lose its administrator
+/// on that date.
+pub fn is_lasting_administrator(
+    roles: &[crate::role::Role],
+    disabled_at: Option<DateTime<Utc>>,
+    disabled_from: Option<NaiveDate>,
+) -> bool {
+    roles.contains(&crate::role::Role::Administrator)
+        && disabled_at.is_none()
+        && disabled_from.is_none()
+}
+
 /// Whether a session idle since `last_activity` must lock at `now`.
 pub fn idle_lock_due(
     last_activity: DateTime<Utc>,
@@ -223,6 +238,21 @@ pub fn idle_lock_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_administrators_without_any_disable_are_lasting() {
+        use crate::role::Role::*;
+        let day = NaiveDate::from_ymd_opt(2027, 4, 1);
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0);
+        assert!(is_lasting_administrator(
+            &[Keyer, Administrator],
+            None,
+            None
+        ));
+        assert!(!is_lasting_administrator(&[Keyer, Verifier], None, None));
+        assert!(!is_lasting_administrator(&[Administrator], None, day));
+        assert!(!is_lasting_administrator(&[Administrator], at, None));
+    }
     use chrono::TimeZone;
 
     fn t(min: i64) -> DateTime<Utc> {
