@@ -1,24 +1,17 @@
-//! sesshu-desktop: the Tauri 2 shell.
+//! sesshu-desktop: the Tauri 2 shell, glue only.
 //!
 //! Invariants:
-//! - commands are thin (`commands.rs`): request → [`AppState`] method, which checks the
-//!   caller's permission in the backend ([`access`]) before any domain or ledger call;
-//! - no SQL and no business rule here: those live in `sesshu-ledger` and `sesshu-domain`;
-//! - the ledger is never created, deleted or repaired outside first-run setup.
+//! - the commands (`commands.rs`) are generated from the contract in `sesshu-ipc` and call
+//!   the use cases of `sesshu-terminal`, which check permissions, apply the rules and own
+//!   every message; no SQL, no rule and no user-facing text here;
+//! - this crate keeps the window, the log subscriber and the exit events.
 
-pub mod access;
-mod admin;
 pub mod commands;
-mod error;
 pub mod logging;
-mod session;
-pub mod setup;
-pub mod state;
-
-pub use state::{AppState, Paths};
 
 use sesshu_ipc::LogLevel;
 use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
+use sesshu_terminal::{Environment, Paths, Terminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::Manager;
@@ -49,27 +42,27 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             let (guard, setter) = logging::install(&paths.logs, LogLevel::Info)?;
             // The guard lives as long as the app; it is closed (flushed) on exit.
             app.manage(logging::LogFlush::new(guard));
-            let state = AppState::start(
+            let terminal = Terminal::start(Environment {
                 paths,
-                Arc::new(OsKeyStore),
-                Arc::new(SystemClock),
-                Arc::new(UuidV7Gen),
+                keystore: Arc::new(OsKeyStore),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidV7Gen),
                 demo,
-                Some(setter),
-            );
+                log_level: Some(setter),
+            });
             if demo {
-                if let Err(e) = state.seed_demo() {
-                    tracing::error!(code = ?e.code, "demo profile could not be prepared");
+                if let Err(e) = terminal.seed_demo() {
+                    tracing::error!(code = ?e.code(), "demo profile could not be prepared");
                 }
             }
-            app.manage(state);
+            app.manage(terminal);
             Ok(())
         })
         .build(context())?;
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
-            if let Some(state) = handle.try_state::<AppState>() {
-                state.shutdown();
+            if let Some(terminal) = handle.try_state::<Terminal>() {
+                terminal.shutdown();
             }
             if let Some(log) = handle.try_state::<logging::LogFlush>() {
                 log.close();

@@ -130,6 +130,8 @@ pub enum PasswordError {
     TooSimple,
     #[error("パスワードにログインIDを含めることはできません")]
     ContainsLoginId,
+    #[error("新しいパスワードは現在のものと違うものにしてください")]
+    SameAsCurrent,
 }
 
 /// The sign-in state of one account, as stored.
@@ -226,6 +228,57 @@ pub fn is_lasting_administrator(
         && disabled_from.is_none()
 }
 
+/// Checks a password someone chose to replace `current`: the policy, and not the same as
+/// the password it replaces (a "change" that keeps the password changes nothing).
+pub fn check_new_password(
+    policy: &SecurityPolicy,
+    current: &str,
+    new: &str,
+    login_id: &str,
+) -> Result<(), PasswordError> {
+    policy.check_password(new, login_id)?;
+    if new == current {
+        return Err(PasswordError::SameAsCurrent);
+    }
+    Ok(())
+}
+
+/// When a disable takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableWhen {
+    /// At once.
+    Now,
+    /// From this (later) date on, e.g. the date of transfer; usable until then.
+    From(NaiveDate),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisableDateError {
+    #[error("停止日は今日以降の日付を指定してください")]
+    InThePast,
+}
+
+/// Reads a requested disable date against `today` (in Japan): none or today means now, a
+/// later date schedules it, an earlier one is refused (a disable cannot act in the past).
+pub fn disable_when(
+    from: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<DisableWhen, DisableDateError> {
+    match from {
+        Some(d) if d < today => Err(DisableDateError::InThePast),
+        Some(d) if d > today => Ok(DisableWhen::From(d)),
+        _ => Ok(DisableWhen::Now),
+    }
+}
+
+/// Who may put a lost ledger key back with their own password: an administrator whose account
+/// is active today and not locked out. Holding a wrapped key copy is not enough on its own.
+pub fn may_recover_key(roles: &[crate::role::Role], active: bool, sign_in: SignInDecision) -> bool {
+    active
+        && roles.contains(&crate::role::Role::Administrator)
+        && matches!(sign_in, SignInDecision::Proceed)
+}
+
 /// Whether a session idle since `last_activity` must lock at `now`.
 pub fn idle_lock_due(
     last_activity: DateTime<Utc>,
@@ -238,6 +291,64 @@ pub fn idle_lock_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_password_meets_the_policy_and_differs_from_the_current_one() {
+        let p = SecurityPolicy::default();
+        assert_eq!(
+            check_new_password(&p, "Same-pass-2026", "Same-pass-2026", "u01"),
+            Err(PasswordError::SameAsCurrent)
+        );
+        assert_eq!(
+            check_new_password(&p, "Old-pass-2026", "short", "u01"),
+            Err(PasswordError::TooShort { min: 12 })
+        );
+        assert_eq!(
+            check_new_password(&p, "Old-pass-2026", "New-pass-2026", "u01"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_disable_date_is_today_or_later() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let yesterday = today.pred_opt().unwrap();
+        let tomorrow = today.succ_opt().unwrap();
+        assert_eq!(disable_when(None, today), Ok(DisableWhen::Now));
+        assert_eq!(disable_when(Some(today), today), Ok(DisableWhen::Now));
+        assert_eq!(
+            disable_when(Some(tomorrow), today),
+            Ok(DisableWhen::From(tomorrow))
+        );
+        assert_eq!(
+            disable_when(Some(yesterday), today),
+            Err(DisableDateError::InThePast)
+        );
+    }
+
+    #[test]
+    fn only_an_active_unlocked_administrator_may_recover_the_key() {
+        use crate::role::Role::*;
+        let locked = SignInDecision::Locked {
+            until: DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        assert!(may_recover_key(
+            &[Administrator],
+            true,
+            SignInDecision::Proceed
+        ));
+        assert!(!may_recover_key(
+            &[Keyer, Verifier],
+            true,
+            SignInDecision::Proceed
+        ));
+        assert!(!may_recover_key(
+            &[Administrator],
+            false,
+            SignInDecision::Proceed
+        ));
+        assert!(!may_recover_key(&[Administrator], true, locked));
+    }
 
     #[test]
     fn only_administrators_without_any_disable_are_lasting() {

@@ -70,6 +70,8 @@ impl AuditAction {
     }
 
     /// Japanese label for the audit viewer.
+    ///
+    /// See [`label_of_code`] for a stored code that may be unknown to this version.
     pub fn label_ja(self) -> &'static str {
         match self {
             AuditAction::LoginSucceeded => "ログイン",
@@ -116,6 +118,15 @@ impl AuditOutcome {
             2 => Some(AuditOutcome::Failed),
             _ => None,
         }
+    }
+}
+
+/// The viewer's label of a stored action code: a code this version does not know (written by
+/// a newer one) is shown with its number rather than hidden.
+pub fn label_of_code(code: u16) -> String {
+    match AuditAction::from_code(code) {
+        Some(a) => a.label_ja().to_owned(),
+        None => format!("不明な操作 {code}"),
     }
 }
 

@@ -313,6 +313,21 @@ fn in_era(era: Era, year: u32, month: u32, day: u32) -> Result<NaiveDate, DateEr
     Ok(date)
 }
 
+/// Japan Standard Time: UTC+9 all year (Japan has no daylight saving time).
+pub fn japan_offset() -> chrono::FixedOffset {
+    // 9 h is inside FixedOffset's ±24 h range, so `east_opt` always answers; UTC is the
+    // unreachable fallback that keeps this free of panics.
+    use chrono::Offset as _;
+    chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::Utc.fix())
+}
+
+/// The calendar date in Japan at the instant `now`. "Today" for every rule the terminal
+/// applies (disable dates, ages, 接種日 not in the future) is this date, never the date of
+/// the machine's local time zone.
+pub fn japan_today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    now.with_timezone(&japan_offset()).date_naive()
+}
+
 /// 和暦 year of a date: its era and year within the era (1 = 元年).
 pub fn to_wareki(date: NaiveDate) -> Option<(Era, u32)> {
     let era = Era::of(date)?;

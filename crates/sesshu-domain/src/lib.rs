@@ -31,3 +31,4 @@ pub mod questionnaire;
 pub mod record;
 pub mod role;
 pub mod schedule;
+pub mod text;

@@ -96,9 +96,37 @@ pub fn any_grants(roles: &[Role], permission: Permission) -> bool {
     roles.iter().any(|r| r.grants(permission))
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error("ロールを1つ以上選んでください")]
+    NoRole,
+}
+
+/// A user's roles as stored: sorted, without repeats, and at least one (an account with no
+/// role could sign in and do nothing, which only hides a mistake).
+pub fn normalise_roles(roles: &[Role]) -> Result<Vec<Role>, RoleError> {
+    let mut r = roles.to_vec();
+    r.sort();
+    r.dedup();
+    if r.is_empty() {
+        return Err(RoleError::NoRole);
+    }
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_sorted_deduplicated_and_never_empty() {
+        use Role::*;
+        assert_eq!(
+            normalise_roles(&[Verifier, Keyer, Verifier]),
+            Ok(vec![Keyer, Verifier])
+        );
+        assert_eq!(normalise_roles(&[]), Err(RoleError::NoRole));
+    }
 
     #[test]
     fn codes_round_trip() {

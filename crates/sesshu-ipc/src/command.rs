@@ -1,53 +1,9 @@
-//! Command names and their request/response types.
+//! Request and response types of the commands (the commands themselves: [`crate::contract`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sesshu_domain::account::SecurityPolicy;
 use sesshu_domain::role::Role;
-
-/// Every command the shell registers. The desktop crate's tests send each one through the IPC
-/// path and fail on "command not found"; the UI's `api` module uses these constants.
-pub mod names {
-    pub const APP_STATUS: &str = "app_status";
-    pub const SETUP: &str = "setup";
-    pub const RECOVER_KEY: &str = "recover_key";
-    pub const LOGIN: &str = "login";
-    pub const LOGOUT: &str = "logout";
-    pub const LOCK_SESSION: &str = "lock_session";
-    pub const UNLOCK_SESSION: &str = "unlock_session";
-    pub const SESSION_ACTIVITY: &str = "session_activity";
-    pub const CHANGE_PASSWORD: &str = "change_password";
-    pub const USERS_LIST: &str = "users_list";
-    pub const USER_CREATE: &str = "user_create";
-    pub const USER_SET_ROLES: &str = "user_set_roles";
-    pub const USER_DISABLE: &str = "user_disable";
-    pub const USER_ENABLE: &str = "user_enable";
-    pub const SETTINGS_GET: &str = "settings_get";
-    pub const SETTINGS_UPDATE: &str = "settings_update";
-    pub const AUDIT_LIST: &str = "audit_list";
-    pub const AUDIT_VERIFY: &str = "audit_verify";
-
-    pub const ALL: [&str; 18] = [
-        APP_STATUS,
-        SETUP,
-        RECOVER_KEY,
-        LOGIN,
-        LOGOUT,
-        LOCK_SESSION,
-        UNLOCK_SESSION,
-        SESSION_ACTIVITY,
-        CHANGE_PASSWORD,
-        USERS_LIST,
-        USER_CREATE,
-        USER_SET_ROLES,
-        USER_DISABLE,
-        USER_ENABLE,
-        SETTINGS_GET,
-        SETTINGS_UPDATE,
-        AUDIT_LIST,
-        AUDIT_VERIFY,
-    ];
-}
 
 /// Where the terminal is in its life: decides which screen the UI shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

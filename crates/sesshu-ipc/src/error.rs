@@ -54,6 +54,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for the contract snapshot the UI mock is checked against.
+    pub const ALL: [ErrorCode; 23] = [
+        ErrorCode::InvalidInput,
+        ErrorCode::NotSetUp,
+        ErrorCode::AlreadySetUp,
+        ErrorCode::NotLoggedIn,
+        ErrorCode::SessionLocked,
+        ErrorCode::PermissionDenied,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountLocked,
+        ErrorCode::AccountDisabled,
+        ErrorCode::PasswordPolicy,
+        ErrorCode::LoginIdTaken,
+        ErrorCode::UserNotFound,
+        ErrorCode::LastAdministrator,
+        ErrorCode::KeystoreUnavailable,
+        ErrorCode::LedgerKeyMissing,
+        ErrorCode::LedgerKeyRejected,
+        ErrorCode::LedgerCorrupt,
+        ErrorCode::LedgerMissing,
+        ErrorCode::LedgerNotEncrypted,
+        ErrorCode::LedgerTooNew,
+        ErrorCode::RecoveryFailed,
+        ErrorCode::Storage,
+        ErrorCode::Internal,
+    ];
+
     /// True for errors that stop the terminal until IT intervenes.
     pub fn is_fatal(self) -> bool {
         matches!(

@@ -8,7 +8,9 @@
 //! - builds for wasm32 (no I/O).
 
 pub mod command;
+pub mod contract;
 pub mod error;
 
 pub use command::*;
+pub use contract::{cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};

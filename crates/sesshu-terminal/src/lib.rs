@@ -2,5 +2,28 @@
 //!
 //! Invariants:
 //! - no Tauri and no UI types: the desktop shell and the `sesshu` CLI call the same services;
-//! - the clock, the id generator and the key store are passed in, so tests are deterministic;
-//! - every command passes the permission check derived from its definition in `sesshu-ipc`.
+//!   each public method of [`Terminal`] named like a command of `sesshu_ipc` *is* that
+//!   command (the shell dispatches to it by name);
+//! - every command passes [`Terminal`]'s permission check, derived from its definition in
+//!   the contract (`sesshu_ipc::Command::ACCESS`), before any ledger call; refusals are audited;
+//! - the clock, the id generator and the key store are passed in ([`Environment`]), so tests
+//!   are deterministic;
+//! - failures are [`Error`] variants; each one's Japanese message and code are written once,
+//!   in [`error`];
+//! - the ledger is created only by first-run setup and never recreated or repaired.
+
+mod admin;
+mod authz;
+pub mod error;
+mod keycopies;
+pub mod logging;
+mod paths;
+mod recovery;
+mod session;
+mod settings;
+pub mod setup;
+mod terminal;
+
+pub use error::{Error, Result};
+pub use paths::Paths;
+pub use terminal::{Environment, LogLevelSetter, Terminal};

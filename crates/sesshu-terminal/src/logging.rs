@@ -53,7 +53,7 @@ pub fn subscriber(
     (
         impl tracing::Subscriber + Send + Sync,
         LogGuard,
-        crate::state::LogLevelSetter,
+        crate::LogLevelSetter,
     ),
     std::io::Error,
 > {
@@ -74,7 +74,7 @@ pub fn subscriber(
             .with_target(true)
             .with_writer(writer),
     );
-    let setter: crate::state::LogLevelSetter = Arc::new(move |l: LogLevel| {
+    let setter: crate::LogLevelSetter = Arc::new(move |l: LogLevel| {
         let _ = handle.modify(|f| *f = level_filter(l));
     });
     Ok((subscriber, LogGuard { _guard: guard }, setter))
@@ -84,7 +84,7 @@ pub fn subscriber(
 pub fn install(
     logs_dir: &Path,
     level: LogLevel,
-) -> Result<(LogGuard, crate::state::LogLevelSetter), std::io::Error> {
+) -> Result<(LogGuard, crate::LogLevelSetter), std::io::Error> {
     let (s, guard, setter) = subscriber(logs_dir, level)?;
     tracing::subscriber::set_global_default(s).map_err(std::io::Error::other)?;
     Ok((guard, setter))

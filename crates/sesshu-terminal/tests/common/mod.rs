@@ -1,12 +1,12 @@
-//! Shared set-up for the desktop tests: a terminal in a temp dir with an in-memory key store
+//! Shared set-up for the terminal service tests: a terminal in a temp dir with an in-memory key store
 //! and a clock the test moves.
 #![allow(dead_code)]
 
 use chrono::{TimeZone, Utc};
-use sesshu_desktop::{AppState, Paths};
 use sesshu_domain::role::Role;
 use sesshu_ipc::*;
 use sesshu_ledger::{FixedClock, MemKeyStore, UuidV7Gen};
+use sesshu_terminal::{Environment, Error, Paths, Terminal as Service};
 use std::sync::Arc;
 
 pub const ADMIN: &str = "admin01";
@@ -18,7 +18,7 @@ pub struct Terminal {
     pub dir: tempfile::TempDir,
     pub keystore: Arc<MemKeyStore>,
     pub clock: Arc<FixedClock>,
-    pub state: AppState,
+    pub state: Service,
     pub recovery_key: String,
 }
 
@@ -26,15 +26,15 @@ pub fn start(
     dir: &std::path::Path,
     keystore: &Arc<MemKeyStore>,
     clock: &Arc<FixedClock>,
-) -> AppState {
-    AppState::start(
-        Paths::in_dir(dir),
-        keystore.clone(),
-        clock.clone(),
-        Arc::new(UuidV7Gen),
-        false,
-        None,
-    )
+) -> Service {
+    Service::start(Environment {
+        paths: Paths::in_dir(dir),
+        keystore: keystore.clone(),
+        clock: clock.clone(),
+        ids: Arc::new(UuidV7Gen),
+        demo: false,
+        log_level: None,
+    })
 }
 
 pub fn setup_request() -> SetupRequest {
@@ -67,14 +67,14 @@ pub fn terminal() -> Terminal {
     }
 }
 
-pub fn login(state: &AppState, id: &str, pw: &str) -> Result<SessionInfo, CommandError> {
+pub fn login(state: &Service, id: &str, pw: &str) -> Result<SessionInfo, Error> {
     state.login(LoginRequest {
         login_id: id.into(),
         password: pw.into(),
     })
 }
 
-pub fn create_user(state: &AppState, id: &str, name: &str, roles: &[Role]) -> UserSummary {
+pub fn create_user(state: &Service, id: &str, name: &str, roles: &[Role]) -> UserSummary {
     state
         .user_create(UserCreateRequest {
             login_id: id.into(),
@@ -85,9 +85,9 @@ pub fn create_user(state: &AppState, id: &str, name: &str, roles: &[Role]) -> Us
         .unwrap()
 }
 
-pub fn code<T: std::fmt::Debug>(r: Result<T, CommandError>) -> ErrorCode {
+pub fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => e.code,
+        Err(e) => e.code(),
     }
 }

@@ -6,10 +6,10 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::*;
-use sesshu_desktop::{AppState, Paths};
 use sesshu_domain::role::Role;
 use sesshu_ipc::*;
 use sesshu_ledger::{FixedClock, KeyStore, MemKeyStore, UuidV7Gen};
+use sesshu_terminal::{Environment, Paths, Terminal as Service};
 use std::sync::Arc;
 
 #[test]
@@ -17,7 +17,7 @@ fn a_session_leaves_no_personal_data_or_secret_in_the_log_files() {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::in_dir(dir.path());
     let (subscriber, guard, setter) =
-        sesshu_desktop::logging::subscriber(&paths.logs, LogLevel::Debug).unwrap();
+        sesshu_terminal::logging::subscriber(&paths.logs, LogLevel::Debug).unwrap();
     let keystore = Arc::new(MemKeyStore::new());
     let clock = Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap(),
@@ -27,14 +27,14 @@ fn a_session_leaves_no_personal_data_or_secret_in_the_log_files() {
     let mut recovery = String::new();
     let mut ledger_key_hex = String::new();
     tracing::subscriber::with_default(subscriber, || {
-        let state = AppState::start(
-            paths.clone(),
-            keystore.clone(),
-            clock.clone(),
-            Arc::new(UuidV7Gen),
-            false,
-            Some(setter),
-        );
+        let state = Service::start(Environment {
+            paths: paths.clone(),
+            keystore: keystore.clone(),
+            clock: clock.clone(),
+            ids: Arc::new(UuidV7Gen),
+            demo: false,
+            log_level: Some(setter),
+        });
         recovery = state.setup(setup_request()).unwrap().recovery_key;
         login(&state, ADMIN, ADMIN_PW).unwrap();
         state

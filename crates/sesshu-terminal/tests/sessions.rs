@@ -426,7 +426,7 @@ fn an_unknown_id_is_audited_only_when_it_looks_like_an_id() {
 fn shutdown_records_the_sign_out_and_leaves_one_self_contained_file() {
     let t = terminal();
     t.state.shutdown();
-    let paths = sesshu_desktop::Paths::in_dir(t.dir.path());
+    let paths = sesshu_terminal::Paths::in_dir(t.dir.path());
     let wal = paths.ledger.with_extension("db-wal");
     assert!(
         std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0,

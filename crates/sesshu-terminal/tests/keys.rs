@@ -6,10 +6,10 @@
 mod common;
 
 use common::*;
-use sesshu_desktop::Paths;
 use sesshu_domain::role::Role;
 use sesshu_ipc::*;
 use sesshu_ledger::{KeyStore, KeyWraps, MemKeyStore};
+use sesshu_terminal::Paths;
 use std::sync::Arc;
 
 fn wraps(t: &Terminal) -> KeyWraps {
@@ -351,11 +351,14 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
             recovery_key: recovery_key.clone(),
         })
         .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::RecoveryFailed);
+    assert_eq!(refused.code(), ErrorCode::RecoveryFailed);
     assert!(
-        refused.message.contains("まで受け付けません"),
-        "{}",
-        refused.message
+        matches!(refused, sesshu_terminal::Error::RecoveryBlocked { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("まで受け付けません"),
+        "{refused}"
     );
     assert!(keystore.get(&ledger_id).unwrap().is_none());
     clock.advance(chrono::Duration::minutes(15));

@@ -1,0 +1,234 @@
+//! The one place that words the terminal's failures: every variant has its Japanese message
+//! (what happened and what to do) and its [`ErrorCode`]. Call sites name a variant, never a
+//! text. Messages never carry personal data or secrets; details for IT go to the log.
+
+use chrono::{DateTime, Utc};
+use sesshu_domain::account::{DisableDateError, LoginIdError, PasswordError, PolicyError};
+use sesshu_domain::role::RoleError;
+use sesshu_domain::text::TextFieldError;
+use sesshu_ipc::{CommandError, ErrorCode};
+use sesshu_ledger::{KeyStoreError, LedgerError, WrapError};
+
+/// A form field, named as the screen labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    MunicipalityName,
+    MunicipalityCode,
+    TerminalName,
+    DisplayName,
+}
+
+impl Field {
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::MunicipalityName => "自治体名",
+            Field::MunicipalityCode => "全国地方公共団体コード",
+            Field::TerminalName => "端末名",
+            Field::DisplayName => "氏名",
+        }
+    }
+}
+
+/// Why a field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error(transparent)]
+    Text(#[from] TextFieldError),
+    #[error(transparent)]
+    Id(#[from] sesshu_domain::ids::IdError),
+}
+
+/// "14時05分" in Japan time: when a lockout ends.
+fn hhmm(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&sesshu_domain::date::japan_offset())
+        .format("%H時%M分")
+        .to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    // Input.
+    #[error("{}: {source}", .field.label())]
+    InvalidField { field: Field, source: FieldError },
+    #[error("{0}。")]
+    InvalidLoginId(#[from] LoginIdError),
+    #[error("{0}。")]
+    InvalidRoles(#[from] RoleError),
+    #[error("{0}。")]
+    InvalidPolicy(#[from] PolicyError),
+    #[error("{0}。")]
+    InvalidDisableDate(#[from] DisableDateError),
+    #[error("{0}。")]
+    PasswordPolicy(#[from] PasswordError),
+
+    // Terminal phase.
+    #[error("端末の初期設定がまだです。")]
+    NotSetUp,
+    #[error("この端末は初期設定済みです。")]
+    AlreadySetUp,
+    #[error("台帳ファイルまたは鍵ファイルが既にあるため、初期設定はできません。アプリを再起動してください。")]
+    ProfileNotEmpty,
+    #[error("台帳鍵が鍵保管庫にありません。管理者による復旧が必要です。")]
+    LedgerKeyMissing,
+    #[error("台帳鍵の復旧は必要ありません。")]
+    RecoveryNotNeeded,
+
+    // Sessions.
+    #[error("ログインしてください。")]
+    NotLoggedIn,
+    #[error("画面がロックされています。パスワードを入力して解除してください。")]
+    SessionLocked,
+    #[error("この操作を行う権限がありません。")]
+    PermissionDenied,
+    #[error("この利用者は利用停止されています。管理者に確認してください。")]
+    AccountDisabled,
+    #[error("ログインIDまたはパスワードが正しくありません。")]
+    InvalidCredentials,
+    #[error("パスワードが正しくありません。")]
+    WrongPassword,
+    #[error("現在のパスワードが正しくありません。")]
+    WrongCurrentPassword,
+    #[error("パスワードを続けて間違えたため、このアカウントは{}までロックされています。", hhmm(.until))]
+    AccountLocked { until: DateTime<Utc> },
+    #[error("パスワードを{threshold}回続けて間違えたため、このアカウントを{minutes}分間ロックしました。")]
+    AccountLockedNow { threshold: u32, minutes: u32 },
+
+    // Accounts.
+    #[error("このログインIDは既に使われています（停止中の利用者を含め、IDは再利用できません）。")]
+    LoginIdTaken,
+    #[error("その利用者は登録されていません。")]
+    UserNotFound,
+    #[error("この変更をすると、管理者がいない期間ができます。停止予定のない管理者を先に別に登録してください。")]
+    LastAdministrator,
+
+    // Keys and recovery.
+    #[error("復旧に続けて失敗したため、{}まで受け付けません。", hhmm(.until))]
+    RecoveryBlocked { until: DateTime<Utc> },
+    #[error("回復キーの形式が正しくありません（英数字32文字）。")]
+    RecoveryKeyFormat,
+    #[error("回復キーまたは管理者のID・パスワードが正しくありません。")]
+    RecoveryRejected,
+    #[error("OSの鍵保管庫（キーリング）に接続できないため、台帳を開けません。システム担当へ：この端末の利用者セッションで資格情報マネージャー／Secret Service（gnome-keyring 等）が動作し、ロック解除されていることを確認してから再起動してください。")]
+    KeystoreUnavailable,
+    #[error("鍵保管庫の台帳鍵が読み取れません。システム担当に連絡してください（回復キーで復旧できます）。")]
+    KeystoreMalformed,
+    #[error("鍵ファイルの読み書きに失敗しました。システム担当に連絡してください。")]
+    KeyFile,
+    #[error("鍵ファイル（ledger.keys）が見つかりません。台帳ファイルはそのまま残しています。バックアップからの復元についてシステム担当に連絡してください。")]
+    KeyFileMissing,
+
+    // The ledger file.
+    #[error("台帳を開けません。鍵が一致しないか、台帳ファイルが台帳ではありません。ファイルはそのまま残しています。システム担当に連絡してください。")]
+    LedgerKeyRejected,
+    #[error("台帳ファイルが暗号化されていません。不正なファイルの可能性があるため開きません。ファイルはそのまま残しています。システム担当に連絡してください。")]
+    LedgerNotEncrypted,
+    #[error("台帳ファイルが破損しています。修復や作り直しはしていません。バックアップからの復元についてシステム担当に連絡してください。")]
+    LedgerCorrupt,
+    #[error("台帳ファイルが見つかりません（鍵ファイルはあります）。バックアップからの復元についてシステム担当に連絡してください。")]
+    LedgerMissing,
+    #[error("台帳が新しい版のsesshuで作られています。この端末のsesshuを更新してください。")]
+    LedgerTooNew,
+    #[error(
+        "台帳への保存・読み出しに失敗しました。変更は保存されていません。もう一度お試しください。"
+    )]
+    Storage,
+    #[error("画面から送られた内容を読み取れませんでした。画面を開き直してください。")]
+    MalformedRequest,
+    #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
+    Internal(&'static str),
+}
+
+impl Error {
+    /// The code the UI branches on.
+    pub fn code(&self) -> ErrorCode {
+        use Error::*;
+        match self {
+            InvalidField { .. }
+            | InvalidLoginId(_)
+            | InvalidRoles(_)
+            | InvalidPolicy(_)
+            | InvalidDisableDate(_)
+            | RecoveryNotNeeded
+            | MalformedRequest => ErrorCode::InvalidInput,
+            PasswordPolicy(_) => ErrorCode::PasswordPolicy,
+            NotSetUp => ErrorCode::NotSetUp,
+            AlreadySetUp | ProfileNotEmpty => ErrorCode::AlreadySetUp,
+            LedgerKeyMissing => ErrorCode::LedgerKeyMissing,
+            NotLoggedIn => ErrorCode::NotLoggedIn,
+            SessionLocked => ErrorCode::SessionLocked,
+            PermissionDenied => ErrorCode::PermissionDenied,
+            AccountDisabled => ErrorCode::AccountDisabled,
+            InvalidCredentials | WrongPassword | WrongCurrentPassword => {
+                ErrorCode::InvalidCredentials
+            }
+            AccountLocked { .. } | AccountLockedNow { .. } => ErrorCode::AccountLocked,
+            LoginIdTaken => ErrorCode::LoginIdTaken,
+            UserNotFound => ErrorCode::UserNotFound,
+            LastAdministrator => ErrorCode::LastAdministrator,
+            RecoveryBlocked { .. } | RecoveryKeyFormat | RecoveryRejected => {
+                ErrorCode::RecoveryFailed
+            }
+            KeystoreUnavailable | KeystoreMalformed => ErrorCode::KeystoreUnavailable,
+            KeyFile | Storage => ErrorCode::Storage,
+            KeyFileMissing | LedgerMissing => ErrorCode::LedgerMissing,
+            LedgerKeyRejected => ErrorCode::LedgerKeyRejected,
+            LedgerNotEncrypted => ErrorCode::LedgerNotEncrypted,
+            LedgerCorrupt => ErrorCode::LedgerCorrupt,
+            LedgerTooNew => ErrorCode::LedgerTooNew,
+            Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub(crate) fn field(field: Field, source: impl Into<FieldError>) -> Error {
+        Error::InvalidField {
+            field,
+            source: source.into(),
+        }
+    }
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> CommandError {
+        CommandError::new(e.code(), e.to_string())
+    }
+}
+
+impl From<LedgerError> for Error {
+    fn from(e: LedgerError) -> Error {
+        match e {
+            LedgerError::KeyRejected { .. } => Error::LedgerKeyRejected,
+            LedgerError::NotEncrypted { .. } => Error::LedgerNotEncrypted,
+            LedgerError::Corrupt { .. } => Error::LedgerCorrupt,
+            LedgerError::Missing { .. } => Error::LedgerMissing,
+            LedgerError::TooNew { .. } => Error::LedgerTooNew,
+            other => {
+                tracing::error!(error = %other, "ledger operation failed");
+                Error::Storage
+            }
+        }
+    }
+}
+
+impl From<KeyStoreError> for Error {
+    fn from(e: KeyStoreError) -> Error {
+        tracing::error!(error = %e, "key store failure");
+        match e {
+            KeyStoreError::Unavailable { .. } => Error::KeystoreUnavailable,
+            KeyStoreError::Malformed => Error::KeystoreMalformed,
+        }
+    }
+}
+
+impl From<WrapError> for Error {
+    fn from(e: WrapError) -> Error {
+        match e {
+            WrapError::Rejected | WrapError::NoCopy => Error::RecoveryRejected,
+            other => {
+                tracing::error!(error = %other, "key file failure");
+                Error::KeyFile
+            }
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

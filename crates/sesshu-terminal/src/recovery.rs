@@ -1,0 +1,142 @@
+//! Putting a lost ledger key back into the key store: with the recovery key shown at setup,
+//! or with an active administrator's id and password.
+
+use crate::error::{Error, Result};
+use crate::terminal::{Status, Terminal};
+use sesshu_domain::account::{may_recover_key, SecurityPolicy, SignInDecision, SignInState};
+use sesshu_domain::audit::{AuditAction, AuditOutcome};
+use sesshu_ipc::{cmd, RecoverKeyRequest};
+use sesshu_ledger::accounts::verify_password;
+use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::{KeyWraps, Ledger, LedgerKey, RecoveryKey};
+use std::sync::Arc;
+
+/// How the key was recovered (recorded in the audit entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    RecoveryKey,
+    Administrator,
+}
+
+impl Method {
+    fn code(self) -> &'static str {
+        match self {
+            Method::RecoveryKey => "recovery_key",
+            Method::Administrator => "administrator",
+        }
+    }
+}
+
+/// A key that unwrapped and opened the ledger, with who recovered it and how.
+struct Recovered {
+    ledger: Ledger,
+    key: LedgerKey,
+    administrator: Option<String>,
+    method: Method,
+}
+
+impl Terminal {
+    pub fn recover_key(&self, req: RecoverKeyRequest) -> Result<()> {
+        let mut inner = self.lock();
+        self.authorize::<cmd::RecoverKey>(&mut inner)?;
+        let Status::KeyMissing { wraps } = &inner.status else {
+            return Err(Error::RecoveryNotNeeded);
+        };
+        let wraps = wraps.clone();
+        // The ledger cannot be read (and so cannot hold a counter) until the key is back: the
+        // attempt limit lives in memory and uses the default lockout policy, so the recovery
+        // key or a password cannot be guessed at the speed of the KDF.
+        let now = self.now();
+        if let SignInDecision::Locked { until } = inner.recovery_attempts.before_attempt(now) {
+            tracing::warn!("key recovery refused: too many failed attempts");
+            return Err(Error::RecoveryBlocked { until });
+        }
+        let found = match self.try_recover(&wraps, &req) {
+            Ok(found) => found,
+            Err(e) => {
+                if e.code() == sesshu_ipc::ErrorCode::RecoveryFailed {
+                    let (next, now_locked) = inner
+                        .recovery_attempts
+                        .after_failure(&SecurityPolicy::default(), now);
+                    inner.recovery_attempts = next;
+                    tracing::warn!(now_locked, "key recovery attempt failed");
+                }
+                return Err(e);
+            }
+        };
+        let failed_before = inner.recovery_attempts.failed_attempts;
+        self.keystore.set(wraps.ledger_id(), &found.key)?;
+        found.ledger.mutate(|m| {
+            m.audit(
+                AuditRecord::new(
+                    found.administrator.as_deref(),
+                    AuditAction::LedgerKeyRecovered,
+                    None,
+                    AuditOutcome::Success,
+                )
+                .with_detail(serde_json::json!({
+                    "method": found.method.code(),
+                    "failed_attempts_before": failed_before,
+                })),
+            )
+        })?;
+        tracing::warn!(
+            method = found.method.code(),
+            "ledger key restored to the key store"
+        );
+        inner.recovery_attempts = SignInState::default();
+        inner.status = Status::Ready {
+            ledger: Arc::new(found.ledger),
+            wraps,
+        };
+        Ok(())
+    }
+
+    /// Unwraps the ledger key with what the person typed and proves it by opening the ledger.
+    /// A wrong secret is a `RecoveryFailed` error.
+    fn try_recover(&self, wraps: &KeyWraps, req: &RecoverKeyRequest) -> Result<Recovered> {
+        let (key, administrator, method) = match req {
+            RecoverKeyRequest::RecoveryKey { recovery_key } => {
+                let rk = RecoveryKey::parse(recovery_key).ok_or(Error::RecoveryKeyFormat)?;
+                (wraps.unwrap_with_recovery(&rk)?, None, Method::RecoveryKey)
+            }
+            RecoverKeyRequest::Administrator { login_id, password } => (
+                wraps.unwrap_with_password(login_id.trim(), password)?,
+                Some(login_id.trim().to_owned()),
+                Method::Administrator,
+            ),
+        };
+        let ledger = Ledger::open(
+            &self.paths.ledger,
+            &key,
+            self.clock.clone(),
+            self.ids.clone(),
+        )?;
+        if let (Some(login_id), RecoverKeyRequest::Administrator { password, .. }) =
+            (&administrator, req)
+        {
+            // A wrapped copy alone is not enough: the account must still be one that may
+            // recover the key, and this must be its current password.
+            let now = self.now();
+            let today = self.today();
+            let ok = ledger
+                .read(|r| r.user_by_login(login_id))?
+                .is_some_and(|u| {
+                    may_recover_key(
+                        &u.roles,
+                        u.is_active(now, today),
+                        u.sign_in.before_attempt(now),
+                    ) && verify_password(&u.password_hash, password)
+                });
+            if !ok {
+                return Err(Error::RecoveryRejected);
+            }
+        }
+        Ok(Recovered {
+            ledger,
+            key,
+            administrator,
+            method,
+        })
+    }
+}

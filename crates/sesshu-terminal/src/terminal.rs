@@ -1,0 +1,274 @@
+//! The terminal: which phase it is in, the open ledger, the session — and the start-up
+//! detection that decides the phase without ever creating, deleting or repairing a ledger.
+
+use crate::error::{Error, Result};
+use crate::paths::{remove_with_sidecars, Paths};
+use chrono::{DateTime, NaiveDate, Utc};
+use sesshu_domain::account::SignInState;
+use sesshu_ipc::{AppStatus, LogLevel, Phase, TerminalInfo};
+use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::{Clock, IdGen, KeyStore, KeyWraps, Ledger};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub(crate) enum Status {
+    NeedsSetup,
+    KeyMissing {
+        wraps: KeyWraps,
+    },
+    Ready {
+        ledger: Arc<Ledger>,
+        wraps: KeyWraps,
+    },
+    Fatal(Error),
+}
+
+pub(crate) struct Session {
+    pub user_id: i64,
+    pub login_id: String,
+    pub signed_in_at: DateTime<Utc>,
+    pub last_activity: DateTime<Utc>,
+    pub locked: bool,
+}
+
+pub(crate) struct Inner {
+    pub status: Status,
+    pub session: Option<Session>,
+    /// Failed key recoveries since start (the ledger cannot record them until it opens).
+    pub recovery_attempts: SignInState,
+}
+
+/// Applies a new log level to the running subscriber (the shell owns the subscriber).
+pub type LogLevelSetter = Arc<dyn Fn(LogLevel) + Send + Sync>;
+
+/// What the terminal is given from outside: where its files are and the adapters for the
+/// key store, the clock and ids. Tests pass in-memory ones.
+pub struct Environment {
+    pub paths: Paths,
+    pub keystore: Arc<dyn KeyStore>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    /// The demo profile (shown as a band on every screen).
+    pub demo: bool,
+    pub log_level: Option<LogLevelSetter>,
+}
+
+/// The terminal's application services. One instance per process; every method is one use
+/// case and takes the state lock for its whole duration, so use cases never interleave.
+pub struct Terminal {
+    pub(crate) paths: Paths,
+    pub(crate) keystore: Arc<dyn KeyStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdGen>,
+    pub(crate) demo: bool,
+    pub(crate) log_level: Option<LogLevelSetter>,
+    inner: Mutex<Inner>,
+}
+
+impl Terminal {
+    /// Looks at the files and the key store and decides the phase. Never creates, deletes or
+    /// repairs a ledger; only leftovers of an interrupted setup are removed.
+    pub fn start(env: Environment) -> Terminal {
+        let Environment {
+            paths,
+            keystore,
+            clock,
+            ids,
+            demo,
+            log_level,
+        } = env;
+        let status = detect(&paths, keystore.as_ref(), &clock, &ids);
+        match &status {
+            Status::NeedsSetup => tracing::info!(phase = "needs_setup", "terminal started"),
+            Status::KeyMissing { .. } => tracing::warn!(phase = "key_missing", "terminal started"),
+            Status::Ready { .. } => tracing::info!(
+                phase = "ready",
+                keystore = keystore.backend(),
+                "terminal started"
+            ),
+            Status::Fatal(e) => {
+                tracing::error!(phase = "fatal", code = ?e.code(), "terminal started")
+            }
+        }
+        let terminal = Terminal {
+            paths,
+            keystore,
+            clock,
+            ids,
+            demo,
+            log_level,
+            inner: Mutex::new(Inner {
+                status,
+                session: None,
+                recovery_attempts: Default::default(),
+            }),
+        };
+        terminal.apply_stored_log_level();
+        {
+            let mut inner = terminal.lock();
+            terminal.prune_inactive_wraps(&mut inner);
+        }
+        terminal
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today in Japan, the date every rule of the terminal uses.
+    pub(crate) fn today(&self) -> NaiveDate {
+        sesshu_domain::date::japan_today(self.now())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.paths.data_dir
+    }
+
+    fn apply_stored_log_level(&self) {
+        let inner = self.lock();
+        if let (Status::Ready { ledger, .. }, Some(set)) = (&inner.status, &self.log_level) {
+            if let Ok(Some(level)) = ledger.read(|r| r.setting(sesshu_ledger::settings::LOG_LEVEL))
+            {
+                if let Some(l) = LogLevel::parse(&level) {
+                    set(l);
+                }
+            }
+        }
+    }
+
+    /// Where the terminal is, who is signed in: the screen the UI starts from.
+    pub fn app_status(&self) -> Result<AppStatus> {
+        let mut inner = self.lock();
+        let phase = phase(&inner.status);
+        let mut terminal = None;
+        let mut session = None;
+        if let Status::Ready { ledger, .. } = &inner.status {
+            let ledger = ledger.clone();
+            terminal = terminal_info(&ledger)?;
+            let now = self.now();
+            if let Some(s) = inner.session.as_mut() {
+                crate::authz::apply_idle_lock(&ledger, s, now)?;
+                session = Some(crate::authz::session_info(&ledger, s)?);
+            }
+        }
+        Ok(AppStatus {
+            phase,
+            terminal,
+            session,
+            demo: self.demo,
+        })
+    }
+
+    /// Called once when the process exits: closes an open session in the audit trail and
+    /// folds the WAL into the ledger file (Tauri ends the process without running
+    /// destructors, so this cannot be left to `Drop`).
+    pub fn shutdown(&self) {
+        let mut inner = self.lock();
+        let Status::Ready { ledger, .. } = &inner.status else {
+            return;
+        };
+        let ledger = ledger.clone();
+        if let Some(session) = inner.session.take() {
+            let rec = AuditRecord::new(
+                Some(&session.login_id),
+                sesshu_domain::audit::AuditAction::Logout,
+                Some(&session.login_id),
+                sesshu_domain::audit::AuditOutcome::Success,
+            )
+            .with_detail(serde_json::json!({ "reason": "app_exit" }));
+            if let Err(e) = audit_only(&ledger, rec) {
+                tracing::error!(code = ?e.code(), "sign-out at exit not recorded");
+            }
+        }
+        match ledger.checkpoint() {
+            Ok(()) => tracing::info!("ledger closed"),
+            Err(e) => tracing::error!(error = %e, "checkpoint at exit failed"),
+        }
+    }
+}
+
+fn detect(
+    paths: &Paths,
+    keystore: &dyn KeyStore,
+    clock: &Arc<dyn Clock>,
+    ids: &Arc<dyn IdGen>,
+) -> Status {
+    let ledger_exists = paths.ledger.exists();
+    if !ledger_exists && paths.partial.exists() {
+        // Setup was interrupted before the ledger moved into place: its files hold nothing
+        // but the setup itself, so they are discarded and setup starts over.
+        tracing::warn!("removing the leftovers of an interrupted setup");
+        remove_with_sidecars(&paths.partial);
+        let _ = std::fs::remove_file(&paths.keys);
+    }
+    let wraps = match KeyWraps::load(&paths.keys) {
+        Ok(w) => w,
+        Err(e) => return Status::Fatal(e.into()),
+    };
+    match (ledger_exists, wraps) {
+        (false, None) => {
+            // Setup will need the key store: refuse now rather than after the form is filled.
+            match keystore.get("availability-probe") {
+                Ok(_) => Status::NeedsSetup,
+                Err(e) => Status::Fatal(e.into()),
+            }
+        }
+        (false, Some(_)) => Status::Fatal(Error::LedgerMissing),
+        (true, None) => Status::Fatal(Error::KeyFileMissing),
+        (true, Some(wraps)) => match keystore.get(wraps.ledger_id()) {
+            Err(e) => Status::Fatal(e.into()),
+            Ok(None) => Status::KeyMissing { wraps },
+            Ok(Some(key)) => match Ledger::open(&paths.ledger, &key, clock.clone(), ids.clone()) {
+                Ok(ledger) => Status::Ready {
+                    ledger: Arc::new(ledger),
+                    wraps,
+                },
+                Err(e) => Status::Fatal(e.into()),
+            },
+        },
+    }
+}
+
+pub(crate) fn phase(status: &Status) -> Phase {
+    match status {
+        Status::NeedsSetup => Phase::NeedsSetup,
+        Status::KeyMissing { .. } => Phase::KeyMissing,
+        Status::Ready { .. } => Phase::Ready,
+        Status::Fatal(e) => Phase::Fatal {
+            code: e.code(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The open ledger, or why there is none.
+pub(crate) fn ready(inner: &Inner) -> Result<Arc<Ledger>> {
+    match &inner.status {
+        Status::Ready { ledger, .. } => Ok(ledger.clone()),
+        Status::NeedsSetup => Err(Error::NotSetUp),
+        Status::KeyMissing { .. } => Err(Error::LedgerKeyMissing),
+        Status::Fatal(e) => Err(e.clone()),
+    }
+}
+
+pub(crate) fn terminal_info(ledger: &Ledger) -> Result<Option<TerminalInfo>> {
+    Ok(ledger.read(|r| r.terminal())?.map(|t| TerminalInfo {
+        municipality_name: t.municipality_name,
+        municipality_code: t.municipality_code,
+        terminal_name: t.terminal_name,
+        terminal_id: t.terminal_id,
+    }))
+}
+
+/// Writes one audit entry as its own mutation (refusals and session events).
+pub(crate) fn audit_only(ledger: &Ledger, rec: AuditRecord) -> Result<()> {
+    ledger.mutate(|m| m.audit(rec).map(|_| ()))?;
+    Ok(())
+}
