@@ -9,7 +9,7 @@
 use serde_json::Value;
 use sesshu_ipc::{cmd, Command, CommandError};
 use sesshu_terminal::{Error, Terminal};
-use tauri::ipc::{Invoke, InvokeBody};
+use tauri::ipc::{Invoke, InvokeBody, InvokeError};
 use tauri::{Manager, Runtime};
 
 /// Decodes `req` (or nothing), runs `service` on the managed terminal, answers the promise.
@@ -28,14 +28,17 @@ fn run<C: Command, R: Runtime>(
     };
     let webview = message.webview();
     resolver.respond_async(async move {
-        let req: C::Request = serde_json::from_value(arg).map_err(|e| {
-            tracing::warn!(command = C::NAME, error = %e, "malformed request");
-            CommandError::from(Error::MalformedRequest)
-        })?;
-        let terminal = webview
-            .try_state::<Terminal>()
-            .ok_or_else(|| CommandError::from(Error::Internal("terminal state")))?;
-        service(&terminal, req).map_err(CommandError::from)
+        let answer = || -> Result<C::Response, Error> {
+            let req: C::Request = serde_json::from_value(arg).map_err(|e| {
+                tracing::warn!(command = C::NAME, error = %e, "malformed request");
+                Error::MalformedRequest
+            })?;
+            let terminal = webview
+                .try_state::<Terminal>()
+                .ok_or(Error::Internal("terminal state"))?;
+            service(&terminal, req)
+        };
+        answer().map_err(|e| InvokeError::from(CommandError::from(e)))
     });
 }
 

@@ -7,11 +7,10 @@
 //! - this crate keeps the window, the log subscriber and the exit events.
 
 pub mod commands;
-pub mod logging;
 
 use sesshu_ipc::LogLevel;
 use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
-use sesshu_terminal::{Environment, Paths, Terminal};
+use sesshu_terminal::{logging, Environment, Paths, Terminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::Manager;

@@ -2,15 +2,98 @@
 //! registered, and each restricted one refuses callers without the role — in the backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failing test
 
-mod common;
-
-use common::*;
+use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
-use sesshu_desktop::access::{access, Access};
 use sesshu_domain::role::Role;
-use sesshu_ipc::names;
+use sesshu_ipc::{access, Access, LoginRequest, SetupRequest, UserCreateRequest};
+use sesshu_ledger::{FixedClock, MemKeyStore, UuidV7Gen};
+use sesshu_terminal::{Environment, Paths, Terminal};
+use std::sync::Arc;
 use tauri::test::{mock_builder, MockRuntime};
 use tauri::WebviewWindow;
+
+const ADMIN: &str = "admin01";
+const ADMIN_PW: &str = "Admin-pass-2026";
+const USER_PW: &str = "User-pass-2026!";
+
+/// Wire names written out by hand (not taken from the contract), so a renamed command fails here.
+mod names {
+    pub const SETUP: &str = "setup";
+    pub const RECOVER_KEY: &str = "recover_key";
+    pub const LOGIN: &str = "login";
+    pub const LOGOUT: &str = "logout";
+    pub const UNLOCK_SESSION: &str = "unlock_session";
+    pub const LOCK_SESSION: &str = "lock_session";
+    pub const SESSION_ACTIVITY: &str = "session_activity";
+    pub const CHANGE_PASSWORD: &str = "change_password";
+    pub const USERS_LIST: &str = "users_list";
+    pub const USER_CREATE: &str = "user_create";
+    pub const USER_SET_ROLES: &str = "user_set_roles";
+    pub const USER_DISABLE: &str = "user_disable";
+    pub const USER_ENABLE: &str = "user_enable";
+    pub const SETTINGS_GET: &str = "settings_get";
+    pub const SETTINGS_UPDATE: &str = "settings_update";
+    pub const AUDIT_LIST: &str = "audit_list";
+    pub const AUDIT_VERIFY: &str = "audit_verify";
+    /// Every command of the contract (what the dispatch must know).
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        sesshu_ipc::ALL.iter().map(|c| c.name)
+    }
+}
+
+struct Set {
+    _dir: tempfile::TempDir,
+    state: Terminal,
+}
+
+fn setup_request() -> SetupRequest {
+    SetupRequest {
+        municipality_name: "仙台市".into(),
+        municipality_code: "041009".into(),
+        terminal_name: "青葉区保健福祉センター 1".into(),
+        admin_login_id: ADMIN.into(),
+        admin_display_name: "管理 花子".into(),
+        admin_password: ADMIN_PW.into(),
+    }
+}
+
+fn login(state: &Terminal, id: &str, pw: &str) {
+    state
+        .login(LoginRequest {
+            login_id: id.into(),
+            password: pw.into(),
+        })
+        .unwrap();
+}
+
+fn create_user(state: &Terminal, id: &str, roles: &[Role]) {
+    state
+        .user_create(UserCreateRequest {
+            login_id: id.into(),
+            display_name: "試験 太郎".into(),
+            roles: roles.to_vec(),
+            initial_password: USER_PW.into(),
+        })
+        .unwrap();
+}
+
+/// A set-up terminal with the administrator signed in.
+fn terminal() -> Set {
+    let dir = tempfile::tempdir().unwrap();
+    let state = Terminal::start(Environment {
+        paths: Paths::in_dir(dir.path()),
+        keystore: Arc::new(MemKeyStore::new()),
+        clock: Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap(),
+        )),
+        ids: Arc::new(UuidV7Gen),
+        demo: false,
+        log_level: None,
+    });
+    state.setup(setup_request()).unwrap();
+    login(&state, ADMIN, ADMIN_PW);
+    Set { _dir: dir, state }
+}
 
 fn sample_request(cmd: &str) -> Option<Value> {
     Some(match cmd {
@@ -53,7 +136,7 @@ fn invoke(w: &WebviewWindow<MockRuntime>, cmd: &str) -> Result<Value, Value> {
     .map(|b| b.deserialize::<Value>().unwrap())
 }
 
-fn app(state: sesshu_desktop::AppState) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+fn app(state: Terminal) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let app = sesshu_desktop::commands::register(mock_builder())
         .manage(state)
         .build(sesshu_desktop::context())
@@ -75,7 +158,7 @@ fn every_command_is_registered_and_refuses_without_a_session() {
     let t = terminal();
     t.state.logout().unwrap();
     let (_app, w) = app(t.state);
-    for cmd in names::ALL {
+    for cmd in names::all() {
         let res = invoke(&w, cmd);
         if let Err(e) = &res {
             assert!(
@@ -127,7 +210,7 @@ fn expected_roles(cmd: &str) -> &'static [Role] {
 
 #[test]
 fn the_expected_table_covers_exactly_the_restricted_commands() {
-    for cmd in names::ALL {
+    for cmd in names::all() {
         let restricted = matches!(access(cmd), Some(Access::Permission(_)));
         let listed = EXPECTED.iter().any(|(c, _)| *c == cmd);
         assert_eq!(restricted, listed, "{cmd}");
@@ -139,13 +222,13 @@ fn every_restricted_command_checks_the_callers_role_in_the_backend() {
     for role in Role::ALL {
         let t = terminal();
         let id = format!("{}01", role.code().replace('_', ""));
-        create_user(&t.state, &id, "試験 太郎", &[role]);
+        create_user(&t.state, &id, &[role]);
         // Keep a second administrator so admin-only commands can run to completion.
-        create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+        create_user(&t.state, "admin02", &[Role::Administrator]);
         t.state.logout().unwrap();
-        login(&t.state, &id, USER_PW).unwrap();
+        login(&t.state, &id, USER_PW);
         let (_app, w) = app(t.state);
-        for cmd in names::ALL {
+        for cmd in names::all() {
             let Access::Permission(_) = access(cmd).unwrap() else {
                 continue;
             };
@@ -180,15 +263,15 @@ fn invoke_unlock(w: &WebviewWindow<MockRuntime>) {
 #[test]
 fn refused_attempts_are_audited() {
     let t = terminal();
-    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    create_user(&t.state, "keyer01", &[Role::Keyer]);
     t.state.logout().unwrap();
-    login(&t.state, "keyer01", USER_PW).unwrap();
+    login(&t.state, "keyer01", USER_PW);
     assert_eq!(
-        code(t.state.users_list()),
+        t.state.users_list().unwrap_err().code(),
         sesshu_ipc::ErrorCode::PermissionDenied
     );
     t.state.logout().unwrap();
-    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    login(&t.state, ADMIN, ADMIN_PW);
     let log = t
         .state
         .audit_list(sesshu_ipc::AuditListRequest {
@@ -202,4 +285,30 @@ fn refused_attempts_are_audited() {
             && e.target.as_deref() == Some(names::USERS_LIST)),
         "the refused users_list call is in the audit log"
     );
+}
+
+#[test]
+fn a_name_outside_the_contract_is_not_dispatched() {
+    let t = terminal();
+    let (_app, w) = app(t.state);
+    let e = invoke(&w, "drop_database").unwrap_err();
+    assert!(e.get("code").is_none(), "not a command error: {e}");
+    assert_eq!(access("drop_database"), None);
+}
+
+#[test]
+fn the_hand_written_names_are_the_contracts_names() {
+    let mut mine = vec![
+        names::SETUP,
+        names::RECOVER_KEY,
+        names::LOGIN,
+        names::LOGOUT,
+        names::UNLOCK_SESSION,
+        "app_status",
+    ];
+    mine.extend(EXPECTED.iter().map(|(c, _)| *c));
+    mine.sort_unstable();
+    let mut contract: Vec<&str> = names::all().collect();
+    contract.sort_unstable();
+    assert_eq!(mine, contract);
 }

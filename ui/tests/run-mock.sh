@@ -15,7 +15,9 @@ mkdir -p "$shots"
 cp -r "$root/ui/dist/." "$work/"
 cp "$work/index.html" "$work/plain.html"
 cp "$root/ui/tests/mock/tauri-mock.js" "$work/"
-sed -i 's|<script type="module"|<script src="./tauri-mock.js"></script>\n    <script type="module"|' "$work/index.html"
+# The contract snapshot the mock checks itself against (see crates/sesshu-ipc/tests).
+{ printf 'window.__SESSHU_CONTRACT = '; cat "$root/ui/tests/mock/contract.json"; printf ';\n'; } > "$work/contract.js"
+sed -i 's|<script type="module"|<script src="./contract.js"></script>\n    <script src="./tauri-mock.js"></script>\n    <script type="module"|' "$work/index.html"
 
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work" >/dev/null 2>&1 &
 server=$!

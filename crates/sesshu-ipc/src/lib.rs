@@ -12,5 +12,5 @@ pub mod contract;
 pub mod error;
 
 pub use command::*;
-pub use contract::{cmd, Access, Command, CommandSpec, ALL};
+pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
