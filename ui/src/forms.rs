@@ -7,7 +7,8 @@
 use chrono::NaiveDate;
 use sesshu_domain::account::{validate_login_id, PolicyError, SecurityPolicy};
 use sesshu_domain::ids::MunicipalityCode;
-use sesshu_domain::role::Role;
+use sesshu_domain::normalize::normalize_free_text;
+use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
     ChangePasswordRequest, LogLevel, LoginRequest, SettingsUpdateRequest, SetupRequest,
     UserCreateRequest,
@@ -183,24 +184,30 @@ pub fn validate_user_create(input: &UserCreateInput) -> Result<UserCreateRequest
         &input.display_name,
         "氏名",
     );
-    if input.roles.is_empty() {
-        errors.push(err("user-new-roles", "ロールを1つ以上選んでください"));
-    }
+    let roles = match normalize_roles(&input.roles) {
+        Ok(roles) => roles,
+        Err(e) => {
+            errors.push(err("user-new-roles", e.to_string()));
+            Vec::new()
+        }
+    };
     if let Err(e) = shared_password_rules().check_password(&input.initial_password, login_id) {
         errors.push(err("user-new-password", e.to_string()));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut roles = input.roles.clone();
-    roles.sort();
-    roles.dedup();
     Ok(UserCreateRequest {
         login_id: login_id.to_string(),
         display_name: input.display_name.trim().to_string(),
         roles,
         initial_password: input.initial_password.clone(),
     })
+}
+
+/// The role editor: the roles to send, or the message beside its checkboxes.
+pub fn validate_roles(field: &'static str, roles: &[Role]) -> Result<Vec<Role>, Vec<FieldError>> {
+    normalize_roles(roles).map_err(|e| vec![err(field, e.to_string())])
 }
 
 /// The value of an `<input type="date">` (`YYYY-MM-DD`).
@@ -234,16 +241,8 @@ impl SettingsInput {
 }
 
 fn number(errors: &mut Vec<FieldError>, field: &'static str, value: &str) -> u32 {
-    // Full-width digits are common on Japanese keyboards: normalise them.
-    let ascii: String = value
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-            c => c,
-        })
-        .collect();
-    match ascii.parse::<u32>() {
+    // Full-width digits are common on Japanese keyboards: the domain's NFKC folds them.
+    match normalize_free_text(value).parse::<u32>() {
         Ok(n) => n,
         Err(_) => {
             errors.push(err(field, "半角数字で入力してください"));
@@ -403,6 +402,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ok.roles, vec![Role::Keyer, Role::Verifier]);
+    }
+
+    #[test]
+    fn role_editor_needs_a_role() {
+        let errors = validate_roles("user-edit-roles", &[]).unwrap_err();
+        assert_eq!(
+            error_for(&errors, "user-edit-roles"),
+            Some("ロールを1つ以上選んでください")
+        );
+        assert_eq!(
+            validate_roles("user-edit-roles", &[Role::Administrator, Role::Keyer]),
+            Ok(vec![Role::Keyer, Role::Administrator])
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Layers: [`api`] is the only code that talks to the shell (typed fns over Tauri's `invoke`);
 //! [`state`] is the pure screen logic (unit-tested on the host); [`forms`] and [`format`] are
-//! pure helpers; `components` and `pages` render. Components never touch `JsValue`.
+//! pure helpers over `sesshu-domain` (which owns every rule: eras, JST, normalisation, roles);
+//! `hooks` (form state, focus) and `dom` (input access) serve the screens; `components` and
+//! `pages` render. Components never touch `JsValue`.
 //!
 //! Invariants:
 //! - all text is Japanese; every screen has `h1#page-title` and shows command errors in
@@ -13,8 +15,10 @@
 pub mod api;
 mod app;
 mod components;
+mod dom;
 pub mod format;
 pub mod forms;
+mod hooks;
 mod pages;
 pub mod state;
 

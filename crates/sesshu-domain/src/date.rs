@@ -13,7 +13,7 @@
 //! Decision: 明治 dates before 明治6年 (1873-01-01) are refused because Japan used the lunisolar
 //! calendar until then and a naive conversion would be wrong **(conservative)**.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset as _, Utc};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -313,21 +313,6 @@ fn in_era(era: Era, year: u32, month: u32, day: u32) -> Result<NaiveDate, DateEr
     Ok(date)
 }
 
-/// Japan Standard Time: UTC+9 all year (Japan has no daylight saving time).
-pub fn japan_offset() -> chrono::FixedOffset {
-    // 9 h is inside FixedOffset's ±24 h range, so `east_opt` always answers; UTC is the
-    // unreachable fallback that keeps this free of panics.
-    use chrono::Offset as _;
-    chrono::FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| chrono::Utc.fix())
-}
-
-/// The calendar date in Japan at the instant `now`. "Today" for every rule the terminal
-/// applies (disable dates, ages, 接種日 not in the future) is this date, never the date of
-/// the machine's local time zone.
-pub fn japan_today(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
-    now.with_timezone(&japan_offset()).date_naive()
-}
-
 /// 和暦 year of a date: its era and year within the era (1 = 元年).
 pub fn to_wareki(date: NaiveDate) -> Option<(Era, u32)> {
     let era = Era::of(date)?;
@@ -362,6 +347,35 @@ pub fn format_wareki_short(date: NaiveDate) -> Option<String> {
         date.month(),
         date.day()
     ))
+}
+
+/// For display beside other text: `令和8年11月23日 (2026)`, the western year in brackets so
+/// staff who think in either calendar read it at once. Dates outside the eras (before
+/// 明治6年) are shown in the western calendar only: `1870年1月1日`.
+pub fn format_wareki_with_year(date: NaiveDate) -> String {
+    let year = date.year();
+    match format_wareki(date) {
+        Some(wareki) => format!("{wareki} ({year})"),
+        None => format!("{year}年{}月{}日", date.month(), date.day()),
+    }
+}
+
+/// Japan Standard Time. Terminals are in Japan and Japan has no daylight saving time, so the
+/// offset is fixed at UTC+9 and no time-zone database is needed.
+pub fn jst() -> FixedOffset {
+    // 9 hours is always a valid offset; UTC is only a fallback that cannot happen.
+    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+/// An instant as the time in Japan.
+pub fn to_jst(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.with_timezone(&jst())
+}
+
+/// The calendar day in Japan at `now` ("today" for disable dates, ages and 接種日 bounds;
+/// the caller passes its clock's `now`, the domain has none).
+pub fn today_jst(now: DateTime<Utc>) -> NaiveDate {
+    to_jst(now).date_naive()
 }
 
 #[cfg(test)]
@@ -520,5 +534,35 @@ mod tests {
         );
         assert_eq!(to_wareki(d("1926-12-25")), Some((Era::Showa, 1)));
         assert_eq!(format_wareki(d("1872-12-31")), None);
+    }
+
+    #[test]
+    fn display_form_has_the_western_year_and_switches_era_on_the_first_day() {
+        let cases = [
+            ("2019-04-30", "平成31年4月30日 (2019)"),
+            ("2019-05-01", "令和元年5月1日 (2019)"),
+            ("2020-01-01", "令和2年1月1日 (2020)"),
+            ("1989-01-07", "昭和64年1月7日 (1989)"),
+            ("1989-01-08", "平成元年1月8日 (1989)"),
+            ("1926-12-25", "昭和元年12月25日 (1926)"),
+            ("1912-07-29", "明治45年7月29日 (1912)"),
+            ("1872-12-31", "1872年12月31日"),
+        ];
+        for (date, want) in cases {
+            assert_eq!(format_wareki_with_year(d(date)), want, "{date}");
+        }
+    }
+
+    #[test]
+    fn jst_is_nine_hours_ahead_and_changes_the_day() {
+        use chrono::TimeZone;
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 1, 15, 0).unwrap();
+        assert_eq!(to_jst(at).format("%H:%M").to_string(), "10:15");
+        assert_eq!(today_jst(at), d("2026-11-23"));
+        // 14:59 UTC is still the same day in Japan; 15:00 UTC is the next.
+        let before = Utc.with_ymd_and_hms(2026, 12, 31, 14, 59, 59).unwrap();
+        let after = Utc.with_ymd_and_hms(2026, 12, 31, 15, 0, 0).unwrap();
+        assert_eq!(today_jst(before), d("2026-12-31"));
+        assert_eq!(today_jst(after), d("2027-01-01"));
     }
 }

@@ -91,42 +91,34 @@ pub enum Permission {
     ManageSettings,
 }
 
+/// Why a set of roles was refused. Display strings are shown to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    /// An account without a role could log in but do nothing, and nobody would notice.
+    #[error("ロールを1つ以上選んでください")]
+    NoRole,
+}
+
+/// The roles of an account as stored: sorted and de-duplicated, never empty. The UI checks
+/// with this before sending and the backend enforces it again, so both say the same.
+pub fn normalize_roles(roles: &[Role]) -> Result<Vec<Role>, RoleError> {
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        return Err(RoleError::NoRole);
+    }
+    Ok(roles)
+}
+
 /// Whether any of `roles` grants `permission`.
 pub fn any_grants(roles: &[Role], permission: Permission) -> bool {
     roles.iter().any(|r| r.grants(permission))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RoleError {
-    #[error("ロールを1つ以上選んでください")]
-    NoRole,
-}
-
-/// A user's roles as stored: sorted, without repeats, and at least one (an account with no
-/// role could sign in and do nothing, which only hides a mistake).
-pub fn normalise_roles(roles: &[Role]) -> Result<Vec<Role>, RoleError> {
-    let mut r = roles.to_vec();
-    r.sort();
-    r.dedup();
-    if r.is_empty() {
-        return Err(RoleError::NoRole);
-    }
-    Ok(r)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_are_sorted_deduplicated_and_never_empty() {
-        use Role::*;
-        assert_eq!(
-            normalise_roles(&[Verifier, Keyer, Verifier]),
-            Ok(vec![Keyer, Verifier])
-        );
-        assert_eq!(normalise_roles(&[]), Err(RoleError::NoRole));
-    }
 
     #[test]
     fn codes_round_trip() {
@@ -149,6 +141,19 @@ mod tests {
                 "{r:?} and ManageUsers"
             );
         }
+    }
+
+    #[test]
+    fn roles_are_sorted_deduplicated_and_never_empty() {
+        assert_eq!(
+            normalize_roles(&[Role::Administrator, Role::Keyer, Role::Administrator]),
+            Ok(vec![Role::Keyer, Role::Administrator])
+        );
+        assert_eq!(normalize_roles(&[]), Err(RoleError::NoRole));
+        assert_eq!(
+            RoleError::NoRole.to_string(),
+            "ロールを1つ以上選んでください"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use sesshu_domain::account::{
     disable_when, is_lasting_administrator, validate_login_id, DisableWhen,
 };
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
-use sesshu_domain::role::{normalise_roles, Role};
+use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
     cmd, UserCreateRequest, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary,
 };
@@ -86,7 +86,7 @@ impl Terminal {
         let login_id = req.login_id.trim().to_owned();
         validate_login_id(&login_id)?;
         let display_name = name_field(&req.display_name, Field::DisplayName)?;
-        let roles = normalise_roles(&req.roles)?;
+        let roles = normalize_roles(&req.roles)?;
         // Ids are never reused, not even those of disabled users. The state lock keeps any
         // other use case from creating the same id between this check and the insert.
         if actor.ledger.read(|r| r.user_by_login(&login_id))?.is_some() {
@@ -121,7 +121,7 @@ impl Terminal {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::UserSetRoles>(&mut inner)?;
         let target = find(&actor.ledger, &req.login_id)?;
-        let roles = normalise_roles(&req.roles)?;
+        let roles = normalize_roles(&req.roles)?;
         let target_after = User {
             roles: roles.clone(),
             ..target.clone()

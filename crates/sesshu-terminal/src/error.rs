@@ -40,7 +40,7 @@ pub enum FieldError {
 
 /// "14時05分" in Japan time: when a lockout ends.
 fn hhmm(t: &DateTime<Utc>) -> String {
-    t.with_timezone(&sesshu_domain::date::japan_offset())
+    t.with_timezone(&sesshu_domain::date::jst())
         .format("%H時%M分")
         .to_string()
 }

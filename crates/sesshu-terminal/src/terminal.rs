@@ -124,7 +124,7 @@ impl Terminal {
 
     /// Today in Japan, the date every rule of the terminal uses.
     pub(crate) fn today(&self) -> NaiveDate {
-        sesshu_domain::date::japan_today(self.now())
+        sesshu_domain::date::today_jst(self.now())
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -4,10 +4,10 @@ use sesshu_ipc::{AuditEntryView, AuditListRequest, AuditVerifyReport, CommandErr
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{page_error, use_autofocus};
 use crate::api;
 use crate::components::{FormError, Frame};
 use crate::format::{outcome_label, wareki_time};
+use crate::hooks::{page_error, use_autofocus};
 use crate::AppContext;
 
 const PAGE_SIZE: u32 = 100;

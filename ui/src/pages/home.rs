@@ -2,8 +2,7 @@
 
 use yew::prelude::*;
 
-use super::terminal_facts;
-use crate::components::Frame;
+use crate::components::{terminal_facts, Frame};
 use crate::format::wareki_time;
 use crate::AppContext;
 
@@ -30,7 +29,7 @@ pub fn HomePage() -> Html {
     let app = use_context::<AppContext>();
     // Focus the first navigation button so the keyboard starts in the menu.
     {
-        use_effect_with((), move |_| super::focus_id("nav-home"));
+        use_effect_with((), move |_| crate::dom::focus_id("nav-home"));
     }
     let Some(app) = app else {
         return html! { <Frame title="ホーム" /> };

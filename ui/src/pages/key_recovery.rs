@@ -5,10 +5,11 @@ use sesshu_ipc::RecoverKeyRequest;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{read, use_autofocus, use_form, write, Submit};
 use crate::api;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{FormError, Frame, Submit, TextField};
+use crate::dom::{read, write};
 use crate::forms::FieldError;
+use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
 

@@ -5,11 +5,11 @@ use sesshu_ipc::UnlockRequest;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{focus, read, use_autofocus, use_form, write, Submit};
 use crate::api;
-use crate::components::logout_now;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{logout_now, FormError, Frame, Submit, TextField};
+use crate::dom::{focus, read, write};
 use crate::forms::FieldError;
+use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
 

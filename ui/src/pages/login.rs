@@ -4,10 +4,11 @@ use sesshu_ipc::ErrorCode;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{focus, read, use_autofocus, use_form, write, Submit};
 use crate::api;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{FormError, Frame, Submit, TextField};
+use crate::dom::{focus, read, write};
 use crate::forms::validate_login;
+use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
 

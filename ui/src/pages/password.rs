@@ -3,10 +3,11 @@
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{read, use_autofocus, use_form, write, Submit, Success};
 use crate::api;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{FormError, Frame, Submit, Success, TextField};
+use crate::dom::{read, write};
 use crate::forms::validate_password_change;
+use crate::hooks::{use_autofocus, use_form};
 use crate::AppContext;
 
 #[component]

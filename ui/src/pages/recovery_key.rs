@@ -2,8 +2,9 @@
 
 use yew::prelude::*;
 
-use super::{focus_id, use_autofocus};
 use crate::components::{CheckField, Frame};
+use crate::dom::focus_id;
+use crate::hooks::use_autofocus;
 use crate::state::Action;
 use crate::AppContext;
 

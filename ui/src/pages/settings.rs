@@ -4,10 +4,11 @@ use sesshu_ipc::{CommandError, LogLevel, Settings};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{focus, page_error, read, terminal_facts, use_form, write, Submit, Success};
 use crate::api;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{terminal_facts, FormError, Frame, Submit, Success, TextField};
+use crate::dom::{focus, read, write};
 use crate::forms::{log_level_label, validate_settings, SettingsInput};
+use crate::hooks::{page_error, use_form};
 use crate::AppContext;
 
 #[component]

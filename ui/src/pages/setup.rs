@@ -3,10 +3,11 @@
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::{read, use_autofocus, use_form, Submit};
 use crate::api;
-use crate::components::{FormError, Frame, TextField};
+use crate::components::{FormError, Frame, Submit, TextField};
+use crate::dom::read;
 use crate::forms::{validate_setup, SetupInput};
+use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
 

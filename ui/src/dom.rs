@@ -1,0 +1,35 @@
+//! DOM helpers: reading and writing uncontrolled inputs, and moving the focus.
+
+use wasm_bindgen::JsCast;
+use yew::NodeRef;
+
+/// The current text of an input.
+pub fn read(node: &NodeRef) -> String {
+    node.cast::<web_sys::HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+/// Sets an input's text (initial values, clearing a password after a failure).
+pub fn write(node: &NodeRef, value: &str) {
+    if let Some(input) = node.cast::<web_sys::HtmlInputElement>() {
+        input.set_value(value);
+    }
+}
+
+pub fn focus(node: &NodeRef) {
+    if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+        let _ = el.focus();
+    }
+}
+
+/// Focuses the element with `id` (the first invalid field after a failed check).
+pub fn focus_id(id: &str) {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = el {
+        let _ = el.focus();
+    }
+}

@@ -1,0 +1,199 @@
+//! The editor of one account: change roles, disable now or from a date, enable again.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sesshu_domain::role::Role;
+use sesshu_ipc::{CommandError, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary};
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::api;
+use crate::components::{FormError, RoleChecks, Submit, TextField};
+use crate::dom::{focus_id, read};
+use crate::forms::{parse_date_input, validate_roles};
+use crate::hooks::{page_error, use_form, FormState};
+use crate::AppContext;
+
+#[derive(Properties, PartialEq)]
+pub struct UserEditorProps {
+    pub user: UserSummary,
+    /// The page's last command error for this section.
+    pub error: Option<CommandError>,
+    pub on_error: Callback<CommandError>,
+    pub on_done: Callback<String>,
+}
+
+/// A command for this user, already started.
+type Pending = Pin<Box<dyn Future<Output = Result<UserSummary, CommandError>>>>;
+
+/// Waits for a started command and reports its outcome to the page: `done` (with the user's
+/// name) on success, the error beside this section otherwise.
+fn report(
+    app: AppContext,
+    form: FormState,
+    on_error: Callback<CommandError>,
+    on_done: Callback<String>,
+    pending: Pending,
+    done: &'static str,
+) {
+    spawn_local(async move {
+        let result = pending.await;
+        form.finish();
+        match result {
+            Ok(u) => on_done.emit(format!("{}（{}）: {}", u.display_name, u.login_id, done)),
+            Err(e) => {
+                if let Some(e) = page_error(&app, e) {
+                    on_error.emit(e);
+                }
+            }
+        }
+    });
+}
+
+#[component]
+pub fn UserEditor(props: &UserEditorProps) -> Html {
+    let app = use_context::<AppContext>();
+    let roles = use_state(|| props.user.roles.clone());
+    let date_ref = use_node_ref();
+    // One form state for the editor's forms: a second press while a command runs is ignored,
+    // and client-side check failures show beside their field and in the error box.
+    let form = use_form();
+    {
+        use_effect_with((), move |_| {
+            focus_id(&format!("user-edit-role-{}", Role::ALL[0].code()));
+        });
+    }
+
+    // Runs one command for this user, once its request passed the client-side checks.
+    let run = {
+        let (app, form, on_error, on_done) = (
+            app.clone(),
+            form.clone(),
+            props.on_error.clone(),
+            props.on_done.clone(),
+        );
+        move |pending: Pending, done: &'static str| {
+            if let Some(app) = app.clone() {
+                report(
+                    app,
+                    form.clone(),
+                    on_error.clone(),
+                    on_done.clone(),
+                    pending,
+                    done,
+                );
+            }
+        }
+    };
+
+    let login_id = props.user.login_id.clone();
+    let on_roles = {
+        let (run, form, roles, login_id) =
+            (run.clone(), form.clone(), roles.clone(), login_id.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(list) = form.start(validate_roles("user-edit-roles", &roles)) else {
+                return;
+            };
+            let req = UserSetRolesRequest {
+                login_id: login_id.clone(),
+                roles: list,
+            };
+            run(
+                Box::pin(async move { api::user_set_roles(&req).await }),
+                "ロールを変更しました。",
+            );
+        })
+    };
+    let on_disable_now = {
+        let (run, form, login_id) = (run.clone(), form.clone(), login_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let req = UserDisableRequest {
+                login_id: login_id.clone(),
+                from: None,
+            };
+            let Some(req) = form.start(Ok(req)) else {
+                return;
+            };
+            run(
+                Box::pin(async move { api::user_disable(&req).await }),
+                "利用を停止しました。",
+            );
+        })
+    };
+    let on_disable_from = {
+        let (run, form, login_id, date_ref) = (
+            run.clone(),
+            form.clone(),
+            login_id.clone(),
+            date_ref.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let checked = parse_date_input("user-disable-date", &read(&date_ref))
+                .map(|date| UserDisableRequest {
+                    login_id: login_id.clone(),
+                    from: Some(date),
+                })
+                .map_err(|err| vec![err]);
+            let Some(req) = form.start(checked) else {
+                return;
+            };
+            run(
+                Box::pin(async move { api::user_disable(&req).await }),
+                "指定した日からの利用停止を登録しました。",
+            );
+        })
+    };
+    let on_enable = {
+        let (run, form, login_id) = (run.clone(), form.clone(), login_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(req) = form.start(Ok(UserRef {
+                login_id: login_id.clone(),
+            })) else {
+                return;
+            };
+            run(
+                Box::pin(async move { api::user_enable(&req).await }),
+                "利用を再開しました。",
+            );
+        })
+    };
+
+    let on_role_change = {
+        let roles = roles.clone();
+        Callback::from(move |next: Vec<Role>| roles.set(next))
+    };
+    let error = form.error().or_else(|| props.error.clone());
+    let u = &props.user;
+    let can_enable = !u.active || u.disabled_from.is_some();
+    html! {
+        <div class="editor">
+            <FormError {error} />
+            <form class="form" onsubmit={on_roles} novalidate=true>
+                <RoleChecks id="user-edit-roles" legend="ロール" prefix="user-edit-role"
+                    selected={(*roles).clone()} onchange={on_role_change} error={form.field("user-edit-roles")} />
+                <div class="actions"><Submit id="user-roles-save" label="ロールを保存" busy={form.busy()} /></div>
+            </form>
+            <form class="form" onsubmit={on_disable_from} novalidate=true>
+                <fieldset>
+                    <legend>{ "利用の停止" }</legend>
+                    <p class="hint">{ "異動・退職の日が決まっているときは、その日付から停止できます。IDは削除されず、再利用もされません。" }</p>
+                    <div class="actions">
+                        <button type="button" id="user-disable-now" class="button danger" onclick={on_disable_now} disabled={!u.active}>
+                            { "今すぐ停止" }
+                        </button>
+                    </div>
+                    <TextField id="user-disable-date" label="停止する日" kind="date" hint="例: 2027-04-01（この日の0時から停止）" node_ref={date_ref.clone()} error={form.field("user-disable-date")} />
+                    <div class="actions"><Submit id="user-disable-from-submit" label="この日から停止" busy={form.busy()} secondary=true /></div>
+                </fieldset>
+            </form>
+            if can_enable {
+                <div class="actions">
+                    <button type="button" id="user-enable" class="button secondary" onclick={on_enable}>{ "利用を再開（停止を取り消す）" }</button>
+                </div>
+            }
+        </div>
+    }
+}
