@@ -1,4 +1,4 @@
-//! Typed calls of the shell's commands: one async fn per command of `sesshu_ipc::names`.
+//! Typed calls of the shell's commands: [`call`] with a command of `sesshu_ipc::cmd`.
 //!
 //! The only place that touches `JsValue`. Commands get one argument named `req` (or none);
 //! a rejected promise carrying `{code, message}` becomes that [`CommandError`]; anything else
@@ -7,12 +7,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sesshu_ipc::{
-    names, AppStatus, AuditEntryView, AuditListRequest, AuditVerifyReport, ChangePasswordRequest,
-    CommandError, ErrorCode, LoginRequest, RecoverKeyRequest, SessionInfo, Settings,
-    SettingsUpdateRequest, SetupRequest, SetupResponse, UnlockRequest, UserCreateRequest,
-    UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary,
-};
+use sesshu_ipc::{Command, CommandError, ErrorCode};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -72,7 +67,7 @@ pub fn internal_message(cmd: &str, detail: &str) -> String {
     }
 }
 
-async fn call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, CommandError> {
+async fn invoke<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, CommandError> {
     let promise = tauri_invoke(cmd, &args).map_err(|e| rejection(cmd, e))?;
     let value = wasm_bindgen_futures::JsFuture::from(promise)
         .await
@@ -85,85 +80,14 @@ async fn call<T: DeserializeOwned>(cmd: &str, args: JsValue) -> Result<T, Comman
     })
 }
 
-async fn call_req<T: DeserializeOwned, R: Serialize>(
-    cmd: &str,
-    req: &R,
-) -> Result<T, CommandError> {
-    call(cmd, to_js(&Args { req })?).await
-}
-
-async fn call_bare<T: DeserializeOwned>(cmd: &str) -> Result<T, CommandError> {
-    call(cmd, js_sys::Object::new().into()).await
-}
-
-pub async fn app_status() -> Result<AppStatus, CommandError> {
-    call_bare(names::APP_STATUS).await
-}
-
-pub async fn setup(req: &SetupRequest) -> Result<SetupResponse, CommandError> {
-    call_req(names::SETUP, req).await
-}
-
-pub async fn recover_key(req: &RecoverKeyRequest) -> Result<(), CommandError> {
-    call_req(names::RECOVER_KEY, req).await
-}
-
-pub async fn login(req: &LoginRequest) -> Result<SessionInfo, CommandError> {
-    call_req(names::LOGIN, req).await
-}
-
-pub async fn logout() -> Result<(), CommandError> {
-    call_bare(names::LOGOUT).await
-}
-
-pub async fn lock_session() -> Result<(), CommandError> {
-    call_bare(names::LOCK_SESSION).await
-}
-
-pub async fn unlock_session(req: &UnlockRequest) -> Result<SessionInfo, CommandError> {
-    call_req(names::UNLOCK_SESSION, req).await
-}
-
-pub async fn session_activity() -> Result<SessionInfo, CommandError> {
-    call_bare(names::SESSION_ACTIVITY).await
-}
-
-pub async fn change_password(req: &ChangePasswordRequest) -> Result<(), CommandError> {
-    call_req(names::CHANGE_PASSWORD, req).await
-}
-
-pub async fn users_list() -> Result<Vec<UserSummary>, CommandError> {
-    call_bare(names::USERS_LIST).await
-}
-
-pub async fn user_create(req: &UserCreateRequest) -> Result<UserSummary, CommandError> {
-    call_req(names::USER_CREATE, req).await
-}
-
-pub async fn user_set_roles(req: &UserSetRolesRequest) -> Result<UserSummary, CommandError> {
-    call_req(names::USER_SET_ROLES, req).await
-}
-
-pub async fn user_disable(req: &UserDisableRequest) -> Result<UserSummary, CommandError> {
-    call_req(names::USER_DISABLE, req).await
-}
-
-pub async fn user_enable(req: &UserRef) -> Result<UserSummary, CommandError> {
-    call_req(names::USER_ENABLE, req).await
-}
-
-pub async fn settings_get() -> Result<Settings, CommandError> {
-    call_bare(names::SETTINGS_GET).await
-}
-
-pub async fn settings_update(req: &SettingsUpdateRequest) -> Result<Settings, CommandError> {
-    call_req(names::SETTINGS_UPDATE, req).await
-}
-
-pub async fn audit_list(req: &AuditListRequest) -> Result<Vec<AuditEntryView>, CommandError> {
-    call_req(names::AUDIT_LIST, req).await
-}
-
-pub async fn audit_verify() -> Result<AuditVerifyReport, CommandError> {
-    call_bare(names::AUDIT_VERIFY).await
+/// Calls command `C` of the contract with its request (`&()` for commands without one): the
+/// name, the argument shape and the answer's type all come from the contract, so the UI cannot
+/// call a command that does not exist or pass it the wrong request.
+pub async fn call<C: Command>(req: &C::Request) -> Result<C::Response, CommandError> {
+    let args = if C::TAKES_REQUEST {
+        to_js(&Args { req })?
+    } else {
+        js_sys::Object::new().into()
+    };
+    invoke(C::NAME, args).await
 }

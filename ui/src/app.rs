@@ -11,6 +11,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
     AuditPage, FatalPage, HomePage, KeyRecoveryPage, LockPage, LoginPage, PasswordPage,
@@ -26,7 +27,7 @@ const POLL_MS: u32 = 20_000;
 fn load_status(app: &AppContext) {
     let app = app.clone();
     spawn_local(async move {
-        match api::app_status().await {
+        match api::call::<cmd::AppStatus>(&()).await {
             Ok(status) => app.dispatch(Action::StatusLoaded(status)),
             Err(e) => {
                 if app.screen == Screen::Loading {
@@ -56,7 +57,7 @@ fn install_listeners(app: AppContext, active: Rc<Cell<bool>>) -> impl FnOnce() {
             last_ping.set(Some(now));
             let app = app.clone();
             spawn_local(async move {
-                match api::session_activity().await {
+                match api::call::<cmd::SessionActivity>(&()).await {
                     Ok(session) => app.dispatch(Action::SessionUpdated(session)),
                     Err(e) => app.dispatch(Action::CommandFailed(e)),
                 }

@@ -6,6 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::code_str;
 use crate::state::{Action, Page, Screen};
 use crate::AppContext;
@@ -21,7 +22,7 @@ pub struct FrameProps {
 pub fn lock_now(app: &AppContext) {
     let app = app.clone();
     spawn_local(async move {
-        match api::lock_session().await {
+        match api::call::<cmd::LockSession>(&()).await {
             Ok(()) => app.dispatch(Action::Locked),
             Err(e) => app.dispatch(Action::CommandFailed(e)),
         }
@@ -32,7 +33,7 @@ pub fn lock_now(app: &AppContext) {
 pub fn logout_now(app: &AppContext) {
     let app = app.clone();
     spawn_local(async move {
-        match api::logout().await {
+        match api::call::<cmd::Logout>(&()).await {
             Ok(()) => app.dispatch(Action::SignedOut),
             Err(e) => app.dispatch(Action::CommandFailed(e)),
         }

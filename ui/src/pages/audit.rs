@@ -5,6 +5,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame};
 use crate::format::{outcome_label, wareki_time};
 use crate::hooks::{page_error, use_autofocus};
@@ -41,7 +42,7 @@ pub fn AuditPage() -> Html {
                 error.clone(),
             );
             spawn_local(async move {
-                match api::audit_list(&AuditListRequest {
+                match api::call::<cmd::AuditList>(&AuditListRequest {
                     limit: PAGE_SIZE,
                     before_seq,
                 })
@@ -78,7 +79,7 @@ pub fn AuditPage() -> Html {
             report.set(None);
             let (report, error, busy) = (report.clone(), error.clone(), busy.clone());
             spawn_local(async move {
-                let result = api::audit_verify().await;
+                let result = api::call::<cmd::AuditVerify>(&()).await;
                 busy.set(false);
                 match result {
                     Ok(r) => {

@@ -6,6 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, TextField};
 use crate::dom::{read, write};
 use crate::forms::FieldError;
@@ -43,12 +44,12 @@ pub fn KeyRecoveryPage() -> Html {
             };
             let (form, password_ref) = (form.clone(), password_ref.clone());
             spawn_local(async move {
-                let result = api::recover_key(&req).await;
+                let result = api::call::<cmd::RecoverKey>(&req).await;
                 form.finish();
                 match result {
                     Ok(()) => {
                         app.dispatch(Action::KeyRecovered);
-                        if let Ok(status) = api::app_status().await {
+                        if let Ok(status) = api::call::<cmd::AppStatus>(&()).await {
                             app.dispatch(Action::StatusLoaded(status));
                         }
                     }

@@ -6,6 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{logout_now, FormError, Frame, Submit, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::FieldError;
@@ -39,7 +40,7 @@ pub fn LockPage() -> Html {
             };
             let (form, password_ref) = (form.clone(), password_ref.clone());
             spawn_local(async move {
-                let result = api::unlock_session(&req).await;
+                let result = api::call::<cmd::UnlockSession>(&req).await;
                 form.finish();
                 match result {
                     Ok(session) => app.dispatch(Action::SessionUpdated(session)),

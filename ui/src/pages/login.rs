@@ -5,6 +5,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::validate_login;
@@ -30,7 +31,7 @@ pub fn LoginPage() -> Html {
             };
             let (form, password_ref) = (form.clone(), password_ref.clone());
             spawn_local(async move {
-                let result = api::login(&req).await;
+                let result = api::call::<cmd::Login>(&req).await;
                 form.finish();
                 match result {
                     Ok(session) => app.dispatch(Action::SessionUpdated(session)),

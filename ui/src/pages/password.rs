@@ -4,6 +4,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, Success, TextField};
 use crate::dom::{read, write};
 use crate::forms::validate_password_change;
@@ -42,7 +43,7 @@ pub fn PasswordPage() -> Html {
             };
             let (refs, form, done) = (refs.clone(), form.clone(), done.clone());
             spawn_local(async move {
-                let result = api::change_password(&req).await;
+                let result = api::call::<cmd::ChangePassword>(&req).await;
                 form.finish();
                 match result {
                     Ok(()) => {

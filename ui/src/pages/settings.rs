@@ -5,6 +5,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{terminal_facts, FormError, Frame, Submit, Success, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::{log_level_label, validate_settings, SettingsInput};
@@ -20,7 +21,7 @@ pub fn SettingsPage() -> Html {
         let (settings, load_error) = (settings.clone(), load_error.clone());
         use_effect_with((), move |_| {
             spawn_local(async move {
-                match api::settings_get().await {
+                match api::call::<cmd::SettingsGet>(&()).await {
                     Ok(s) => settings.set(Some(s)),
                     Err(e) => {
                         if let Some(app) = app {
@@ -104,7 +105,7 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
             };
             let (form, saved) = (form.clone(), saved.clone());
             spawn_local(async move {
-                let result = api::settings_update(&req).await;
+                let result = api::call::<cmd::SettingsUpdate>(&req).await;
                 form.finish();
                 match result {
                     Ok(_) => saved.set(true),

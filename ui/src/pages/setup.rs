@@ -4,6 +4,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, TextField};
 use crate::dom::read;
 use crate::forms::{validate_setup, SetupInput};
@@ -40,7 +41,7 @@ pub fn SetupPage() -> Html {
             };
             let form = form.clone();
             spawn_local(async move {
-                let result = api::setup(&req).await;
+                let result = api::call::<cmd::Setup>(&req).await;
                 form.finish();
                 match result {
                     Ok(resp) => app.dispatch(Action::SetupCompleted(resp)),

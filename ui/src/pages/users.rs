@@ -12,6 +12,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Success};
 use crate::hooks::page_error;
 use crate::AppContext;
@@ -41,7 +42,7 @@ pub fn UsersPage() -> Html {
             let Some(app) = app.clone() else { return };
             let (users, error) = (users.clone(), error.clone());
             spawn_local(async move {
-                match api::users_list().await {
+                match api::call::<cmd::UsersList>(&()).await {
                     Ok(list) => users.set(Some(list)),
                     Err(e) => error.set(page_error(&app, e).map(|e| (Spot::List, e))),
                 }

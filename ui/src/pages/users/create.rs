@@ -6,6 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, RoleChecks, Submit, TextField};
 use crate::dom::{focus_id, read, write};
 use crate::forms::{validate_user_create, UserCreateInput};
@@ -53,7 +54,7 @@ pub fn UserCreateForm(props: &UserCreateProps) -> Html {
                 on_done.clone(),
             );
             spawn_local(async move {
-                let result = api::user_create(&req).await;
+                let result = api::call::<cmd::UserCreate>(&req).await;
                 form.finish();
                 match result {
                     Ok(u) => {

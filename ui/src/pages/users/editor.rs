@@ -9,6 +9,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
+use sesshu_ipc::cmd;
 use crate::components::{FormError, RoleChecks, Submit, TextField};
 use crate::dom::{focus_id, read};
 use crate::forms::{parse_date_input, validate_roles};
@@ -101,7 +102,7 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
                 roles: list,
             };
             run(
-                Box::pin(async move { api::user_set_roles(&req).await }),
+                Box::pin(async move { api::call::<cmd::UserSetRoles>(&req).await }),
                 "ロールを変更しました。",
             );
         })
@@ -117,7 +118,7 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
                 return;
             };
             run(
-                Box::pin(async move { api::user_disable(&req).await }),
+                Box::pin(async move { api::call::<cmd::UserDisable>(&req).await }),
                 "利用を停止しました。",
             );
         })
@@ -141,7 +142,7 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
                 return;
             };
             run(
-                Box::pin(async move { api::user_disable(&req).await }),
+                Box::pin(async move { api::call::<cmd::UserDisable>(&req).await }),
                 "指定した日からの利用停止を登録しました。",
             );
         })
@@ -155,7 +156,7 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
                 return;
             };
             run(
-                Box::pin(async move { api::user_enable(&req).await }),
+                Box::pin(async move { api::call::<cmd::UserEnable>(&req).await }),
                 "利用を再開しました。",
             );
         })
