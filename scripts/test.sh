@@ -82,8 +82,9 @@ S_FMT="cargo fmt --check"
 s_fmt() { cargo fmt --all -- --check; }
 
 S_DENY="cargo deny (licences, banned and duplicate crates; deny.toml)"
-# Not `advisories`: the advisory database cannot be fetched here.
-s_deny() { cargo deny --log-level warn check licenses bans; }
+# Not `advisories`: the advisory database cannot be fetched here. Duplicate versions are warnings
+# (deny.toml); without their inclusion graphs they take a line or two each.
+s_deny() { cargo deny --log-level warn check --hide-inclusion-graph licenses bans; }
 
 S_MACHETE="cargo machete (unused dependencies)"
 s_machete() { cargo machete; }
