@@ -42,6 +42,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WB\$"; then
   cargo install wasm-bindgen-cli --version "$WB"
 fi
 
+# The dependency checks of scripts/test.sh, at versions that build with the pinned toolchain
+# (rust-toolchain.toml) from their own lockfiles.
+if [ "$MODE" = test ]; then
+  for tool in cargo-deny@0.20.2 cargo-machete@0.9.2; do
+    if ! cargo install --list | grep -qx "${tool%@*} v${tool#*@}:"; then
+      echo "==> installing $tool"
+      cargo install "${tool%@*}" --version "${tool#*@}" --locked
+    fi
+  done
+fi
+
 if [ "$MODE" = test ] && ! command -v tauri-driver >/dev/null; then
   echo "==> installing tauri-driver"
   cargo install tauri-driver --version "^2" --locked

@@ -1,54 +1,174 @@
 #!/usr/bin/env bash
 # Every check and every test — the command CI runs (.ci/run). Works on a fresh Debian 12
 # machine with only the Rust toolchain: it installs what is missing first.
-set -euo pipefail
+#
+# Every step runs even when an earlier one failed (a step whose input is missing is skipped and
+# counts as failed), so one run reports everything that is wrong. The closing line
+# `tests: N passed, M failed` is always printed: N and M add up every cargo test run and UI flow;
+# M also gains 1 for each failed or skipped step (fmt, clippy, build, ...) and for a test step
+# that failed without a failing test (a compile error, a crash). The exit code is non-zero when
+# M is. No `set -e`: each step's status is checked by `run_step`.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 T0=$(date +%s)
-LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT
-step() { echo; echo "==> $* (+$(( $(date +%s) - T0 )) s)"; }
 
-step "set up tools and packages"
-scripts/setup.sh test
+# Every temporary file and directory lives under TMP_ROOT, removed however the script ends.
+TMP_ROOT=$(mktemp -d)
+trap 'rm -rf "$TMP_ROOT"' EXIT
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
+FAILED_STEPS=()
+STEP_NO=0
+STEP_FAILURES=0   # failed steps, plus test steps that failed without a failing test
+STEP_LOG=""       # test output of the running step, read for the closing line
 
-step "build the UI (wasm)"
-scripts/build-ui.sh
+# run_step NAME FUNCTION: runs FUNCTION, records NAME as failed if it returns non-zero.
+run_step() {
+  local name=$1 fn=$2
+  echo
+  echo "==> $name (+$(( $(date +%s) - T0 )) s)"
+  STEP_NO=$(( STEP_NO + 1 ))
+  STEP_LOG="$TMP_ROOT/step-$STEP_NO.log"
+  : > "$STEP_LOG"
+  if "$fn"; then return 0; fi
+  echo "==> FAILED: $name"
+  FAILED_STEPS+=("$name")
+  # A test step whose log counts a failing test is already counted by those tests.
+  if [ "$(count_failed "$STEP_LOG")" -eq 0 ]; then STEP_FAILURES=$(( STEP_FAILURES + 1 )); fi
+}
 
-step "clippy (native, all targets; UI for wasm32; e2e test)"
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p sesshu-ui --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p sesshu-tests --features e2e --all-targets -- -D warnings
+# passed NAME: whether the step NAME has run without failing.
+passed() {
+  local s
+  for s in "${FAILED_STEPS[@]}"; do [ "$s" != "$1" ] || return 1; done
+}
 
-step "domain purity (wasm32 build, no I/O crates)"
-scripts/check-domain.sh
+# needs NAME: fails (so skips the calling step) when the step NAME has failed.
+needs() {
+  passed "$1" && return 0
+  echo "skipped: needs \"$1\", which failed"
+  return 1
+}
 
-step "unit, integration and command tests"
-cargo test --workspace 2>&1 | tee -a "$LOG"
+# Without ui/dist, sesshu-desktop does not compile (tauri::generate_context! embeds it): the
+# workspace-wide steps then leave it out, check the rest and still fail.
+WITHOUT_UI=(--exclude sesshu-desktop)
+without_ui_fails() {
+  passed "$S_UI" && return 0
+  echo "sesshu-desktop left out: needs \"$S_UI\", which failed"
+  return 1
+}
 
-step "build the desktop app"
-cargo build -p sesshu-desktop
+# Tests passed / failed in a log of cargo test runs and UI flows.
+count_passed() {
+  local n
+  n=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$1" | awk '{s+=$4} END {print s+0}')
+  echo $(( n + $(grep -c '^flow .*: pass' "$1" || true) ))
+}
+count_failed() {
+  local n
+  n=$(grep -Eo '[0-9]+ failed;' "$1" | awk '{s+=$1} END {print s+0}')
+  echo $(( n + $(grep -c '^flow .*: FAIL' "$1" || true) ))
+}
 
-step "end-to-end in a real window (Xvfb, tauri-driver, WebKitWebDriver, Secret Service)"
-E2E_HOME=$(mktemp -d)
-SESSHU_APP="$PWD/target/debug/sesshu-desktop" E2E_HOME="$E2E_HOME" \
-  xvfb-run -a -s "-screen 0 1280x800x24" \
-  dbus-run-session -- scripts/e2e-session.sh 2>&1 | tee -a "$LOG"
-rm -rf "$E2E_HOME"
+# --- the steps, in the order they run ---------------------------------------------------------
 
-step "UI flows in headless Chromium with a mocked backend (admin screens, lock, recovery)"
-ui/tests/run-mock.sh "$PWD/tests/screenshots/ui-mock" 2>&1 | tee -a "$LOG"
+S_SETUP="set up tools and packages"
+s_setup() { scripts/setup.sh test; }
 
-# One closing line over every cargo test run and UI flow above.
-passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOG" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed;' "$LOG" | awk '{s+=$1} END {print s+0}')
-passed=$(( passed + $(grep -c '^flow .*: pass' "$LOG" || true) ))
-failed=$(( failed + $(grep -c '^flow .*: FAIL' "$LOG" || true) ))
+S_FMT="cargo fmt --check"
+s_fmt() { cargo fmt --all -- --check; }
+
+S_DENY="cargo deny (licences, banned and duplicate crates; deny.toml)"
+# Not `advisories`: the advisory database cannot be fetched here. Duplicate versions are warnings
+# (deny.toml); without their inclusion graphs they take a line or two each.
+s_deny() { cargo deny --log-level warn check --hide-inclusion-graph licenses bans; }
+
+S_MACHETE="cargo machete (unused dependencies)"
+s_machete() { cargo machete; }
+
+S_UI="build the UI (wasm)"
+s_ui() { scripts/build-ui.sh; }
+
+S_CLIPPY="clippy (native, all targets; UI for wasm32; e2e test)"
+s_clippy() {
+  local rc=0 ws=(--workspace)
+  passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
+  cargo clippy "${ws[@]}" --all-targets -- -D warnings || rc=1
+  cargo clippy -p sesshu-ui --target wasm32-unknown-unknown -- -D warnings || rc=1
+  cargo clippy -p sesshu-tests --features e2e --all-targets -- -D warnings || rc=1
+  without_ui_fails && return "$rc"
+}
+
+S_DOC="cargo doc --workspace --no-deps (warnings denied)"
+s_doc() {
+  local ws=(--workspace)
+  passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
+  RUSTDOCFLAGS="-D warnings" cargo doc "${ws[@]}" --no-deps || return 1
+  without_ui_fails
+}
+
+S_PURITY="domain purity (wasm32 build, no I/O crates)"
+s_purity() { scripts/check-domain.sh; }
+
+S_TEST="unit, integration and command tests"
+s_test() {
+  local ws=(--workspace)
+  passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
+  cargo test "${ws[@]}" 2>&1 | tee -a "$STEP_LOG" || return 1
+  without_ui_fails
+}
+
+S_APP="build the desktop app"
+s_app() {
+  needs "$S_UI" || return 1
+  cargo build -p sesshu-desktop
+}
+
+S_E2E="end-to-end in a real window (Xvfb, tauri-driver, WebKitWebDriver, Secret Service)"
+s_e2e() {
+  needs "$S_APP" || return 1
+  local home
+  home=$(mktemp -d -p "$TMP_ROOT")
+  SESSHU_APP="$TARGET_DIR/debug/sesshu-desktop" E2E_HOME="$home" \
+    xvfb-run -a -s "-screen 0 1280x800x24" \
+    dbus-run-session -- scripts/e2e-session.sh 2>&1 | tee -a "$STEP_LOG"
+}
+
+S_MOCK="UI flows in headless Chromium with a mocked backend (admin screens, lock, recovery)"
+s_mock() {
+  needs "$S_UI" || return 1
+  ui/tests/run-mock.sh "$PWD/tests/screenshots/ui-mock" 2>&1 | tee -a "$STEP_LOG"
+}
+
+run_step "$S_SETUP" s_setup
+run_step "$S_FMT" s_fmt
+run_step "$S_DENY" s_deny
+run_step "$S_MACHETE" s_machete
+run_step "$S_UI" s_ui
+run_step "$S_CLIPPY" s_clippy
+run_step "$S_DOC" s_doc
+run_step "$S_PURITY" s_purity
+run_step "$S_TEST" s_test
+run_step "$S_APP" s_app
+run_step "$S_E2E" s_e2e
+run_step "$S_MOCK" s_mock
+
+# --- one closing line over every cargo test run and UI flow above --------------------------------
+passed=0
+failed=$STEP_FAILURES
+for log in "$TMP_ROOT"/step-*.log; do
+  [ -e "$log" ] || continue
+  passed=$(( passed + $(count_passed "$log") ))
+  failed=$(( failed + $(count_failed "$log") ))
+done
 echo
-echo "==> done in $(( $(date +%s) - T0 )) s; target/ uses $(du -sh target 2>/dev/null | cut -f1)"
+echo "==> done in $(( $(date +%s) - T0 )) s; target/ uses $(du -sh "$TARGET_DIR" 2>/dev/null | cut -f1)"
+if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  echo "==> failed steps (${#FAILED_STEPS[@]}):"
+  printf '    - %s\n' "${FAILED_STEPS[@]}"
+fi
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,22 +1,6 @@
-//! sesshu-domain: every rule of the product, as pure functions over plain data.
-//!
-//! Invariants:
-//! - no I/O, no clock, no randomness: time, "today", ids and the acting user are parameters;
-//! - builds for `wasm32-unknown-unknown` so the UI validates with the same code the backend enforces;
-//! - depends on no I/O crate (`scripts/check-domain.sh` checks the dependency tree);
-//! - rule data (the schedule table, question sets) is data of a municipality profile, embedded as
-//!   the default and replaceable by parsing another file's text;
-//! - no panics outside tests: every failure is a typed error whose Display text is Japanese.
-//!
-//! Modules:
-//! - [`ids`]: 地方公共団体コード, 医療機関コード, 接種券 OCR line, 個人番号 detection;
-//! - [`date`], [`normalize`]: keyed dates (和暦/西暦), kana names, lot numbers, free text;
-//! - [`age`], [`interval`]: age and interval arithmetic of the 予防接種 rules;
-//! - [`schedule`]: the versioned rules table and the evaluation of a proposed vaccination;
-//! - [`record`], [`questionnaire`]: the record model and the question sets as data;
-//! - [`double_entry`]: comparison of two (or three) keyings;
-//! - [`lifecycle`]: the record's state machine with the second-person rules;
-//! - [`account`], [`audit`], [`role`]: accounts, audit codes, roles and permissions.
+// The crate documentation is the README (one text for GitHub readers and rustdoc); its shell
+// examples are fenced as `sh`, so rustdoc does not run them as doctests.
+#![doc = include_str!("../README.md")]
 
 pub mod account;
 pub mod age;
