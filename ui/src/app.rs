@@ -11,7 +11,6 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
     AuditPage, FatalPage, HomePage, KeyRecoveryPage, LockPage, LoginPage, PasswordPage,
@@ -19,6 +18,7 @@ use crate::pages::{
 };
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 /// While signed in, the status is re-read this often (an idle lock decided by the backend
 /// shows up within this time).

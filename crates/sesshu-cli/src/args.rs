@@ -16,6 +16,8 @@ USAGE:
   sesshu normalize lot VALUE
   sesshu check-digit municipality VALUE  6 digits are verified; 5 digits are completed
   sesshu check-digit clinic VALUE        10-digit 医療機関コード
+  sesshu audit verify --data DIR --login ID --password-stdin
+                                         walk a terminal's audit chain (signed in; JSON out)
   sesshu --help | --version
 
 rules check input (stdin):
@@ -29,6 +31,7 @@ EXIT STATUS:
   0  success (any verdict)
   1  the value is invalid (the reason is printed on stderr)
   2  unreadable input or wrong arguments
+  3  the terminal refused (sign-in, permission, ledger state); the reason is printed on stderr
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,14 +64,51 @@ pub(crate) enum Command {
     CheckDigitClinic {
         value: String,
     },
+    /// Headless, signed in: walk the audit chain of a terminal's ledger.
+    AuditVerify {
+        signin: SignIn,
+    },
 }
 
-/// `--name VALUE` pairs, in the order given.
+/// Where a headless command finds the terminal and who signs in (the password is read from
+/// stdin, never from the command line where other users could see it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SignIn {
+    pub data_dir: String,
+    pub login: String,
+}
+
+/// `--data DIR --login ID --password-stdin`, all required.
+fn sign_in(options: &[(String, String)], what: &str) -> Result<SignIn, String> {
+    let data_dir =
+        option(options, "data").ok_or_else(|| format!("{what}: --data DIR is missing"))?;
+    let login = option(options, "login").ok_or_else(|| format!("{what}: --login ID is missing"))?;
+    if option(options, "password-stdin").is_none() {
+        return Err(format!(
+            "{what}: --password-stdin is missing (the password is read from stdin)"
+        ));
+    }
+    Ok(SignIn {
+        data_dir: data_dir.to_string(),
+        login: login.to_string(),
+    })
+}
+
+/// `--name VALUE` pairs, in the order given (a flag has the value "true").
 type Options = Vec<(String, String)>;
 
 /// Splits `--name VALUE` options from positional arguments; `--` ends options so that values
 /// starting with "-" can be passed.
 fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Options), String> {
+    split_with_flags(args, known, &[])
+}
+
+/// [`split`] that also knows `flags`: options without a value (`--delta`).
+fn split_with_flags(
+    args: &[String],
+    known: &[&str],
+    flags: &[&str],
+) -> Result<(Vec<String>, Options), String> {
     let mut positional = Vec::new();
     let mut options = Vec::new();
     let mut it = args.iter();
@@ -78,6 +118,8 @@ fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Options), Stri
             positional.push(a.clone());
         } else if a == "--" {
             only_positional = true;
+        } else if let Some(flag) = a.strip_prefix("--").filter(|f| flags.contains(f)) {
+            options.push((flag.to_string(), "true".to_string()));
         } else if let Some(name) = a.strip_prefix("--") {
             let (name, value) = match name.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
@@ -187,7 +229,17 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 Command::CheckDigitMunicipality { value }
             })
         }
-        ("rules" | "normalize" | "check-digit", _) => {
+        ("audit", "verify") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
+            if let Some(p) = positional.first() {
+                return Err(format!("audit verify: unexpected argument {p}"));
+            }
+            Ok(Command::AuditVerify {
+                signin: sign_in(&options, "audit verify")?,
+            })
+        }
+        ("rules" | "normalize" | "check-digit" | "audit", _) => {
             Err(format!("{group}: unknown subcommand {sub}"))
         }
         _ => Err(format!("unknown command {group}")),
@@ -234,6 +286,23 @@ mod tests {
                 value: "0110113719".into()
             })
         );
+        assert_eq!(
+            p(&[
+                "audit",
+                "verify",
+                "--data",
+                "/d",
+                "--login",
+                "admin01",
+                "--password-stdin"
+            ]),
+            Ok(Command::AuditVerify {
+                signin: SignIn {
+                    data_dir: "/d".into(),
+                    login: "admin01".into()
+                }
+            })
+        );
         assert_eq!(p(&[]), Ok(Command::Help));
         assert_eq!(p(&["rules", "check", "-h"]), Ok(Command::Help));
     }
@@ -248,5 +317,7 @@ mod tests {
         assert!(p(&["normalize", "date", "a", "--latest", "2024/1/1"]).is_err());
         assert!(p(&["normalize", "kana", "a", "--era", "R"]).is_err());
         assert!(p(&["ledger", "verify"]).is_err());
+        assert!(p(&["audit", "verify", "--data", "d", "--login", "a"]).is_err());
+        assert!(p(&["audit", "verify", "--login", "a", "--password-stdin"]).is_err());
     }
 }

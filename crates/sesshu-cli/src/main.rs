@@ -1,12 +1,14 @@
-//! `sesshu`: command-line access to the domain rules for IT staff and scripted checks.
+//! `sesshu`: command-line access to the domain rules and, signed in, to a terminal's use cases
+//! (the same `sesshu-terminal` services as the desktop app) for IT staff and scheduled jobs.
 //!
-//! A thin adapter: arguments and stdin in, a domain call, text or JSON out. Exit codes are part of
+//! A thin adapter: arguments and stdin in, a domain or service call, text or JSON out. Exit codes are part of
 //! the contract: 0 success (any verdict of `rules check`), 1 an invalid value (`normalize`,
 //! `check-digit`, `rules validate`), 2 unusable input or arguments. Later subcommands (ledger
 //! verify, sync …) are added as new [`args::Command`] variants and modules next to these.
 
 mod args;
 mod check_digit;
+mod headless;
 mod normalize;
 mod rules;
 
@@ -20,6 +22,8 @@ pub(crate) enum Outcome {
     Invalid(String),
     /// The input or the arguments could not be used (exit 2).
     Unusable(String),
+    /// The terminal refused: sign-in, permission, ledger state (exit 3).
+    Refused(String),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +47,10 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "sesshu: {msg}");
             ExitCode::from(2)
         }
+        Outcome::Refused(msg) => {
+            let _ = writeln!(std::io::stderr(), "{msg}");
+            ExitCode::from(3)
+        }
     }
 }
 
@@ -59,5 +67,6 @@ fn run(cmd: args::Command) -> Outcome {
         Command::NormalizeLot { value } => normalize::lot(&value),
         Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),
         Command::CheckDigitClinic { value } => check_digit::clinic(&value),
+        Command::AuditVerify { signin } => headless::audit_verify(&signin),
     }
 }

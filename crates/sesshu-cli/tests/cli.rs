@@ -232,3 +232,41 @@ fn usage_errors_exit_2_and_help_exits_0() {
     );
     assert!(stdout(&v).contains("HZ-RZV\t"));
 }
+
+#[test]
+fn headless_commands_read_the_password_from_stdin_and_refuse_with_exit_3() {
+    // No terminal in this directory (and, in CI's test step, no key store either): the
+    // terminal refuses the sign-in, which is exit 3 with a Japanese reason — never a panic
+    // and never a ledger created.
+    let dir = tempfile::tempdir().unwrap();
+    let out = sesshu(
+        &[
+            "audit",
+            "verify",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--login",
+            "admin01",
+            "--password-stdin",
+        ],
+        Some("Admin-pass-2026\n"),
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    assert!(!dir.path().join("ledger.db").exists());
+    // The password is never an argument.
+    let out = sesshu(
+        &[
+            "audit",
+            "verify",
+            "--data",
+            ".",
+            "--login",
+            "admin01",
+            "--password",
+            "x",
+        ],
+        Some(""),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

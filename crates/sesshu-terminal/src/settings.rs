@@ -115,7 +115,7 @@ impl Terminal {
         Ok(AuditVerifyReport {
             entries_checked: rep.entries_checked,
             first_broken_seq: rep.first_broken_seq,
-            head_hash: hex::encode(&rep.head_hash),
+            head_hash: hex::encode(rep.head_hash),
         })
     }
 }

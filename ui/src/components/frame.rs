@@ -6,10 +6,10 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::code_str;
 use crate::state::{Action, Page, Screen};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[derive(Properties, PartialEq)]
 pub struct FrameProps {

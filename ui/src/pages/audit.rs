@@ -5,11 +5,11 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame};
 use crate::format::{outcome_label, wareki_time};
 use crate::hooks::{page_error, use_autofocus};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 const PAGE_SIZE: u32 = 100;
 

@@ -6,13 +6,13 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{logout_now, FormError, Frame, Submit, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::FieldError;
 use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[component]
 pub fn LockPage() -> Html {

@@ -5,13 +5,13 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::validate_login;
 use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[component]
 pub fn LoginPage() -> Html {

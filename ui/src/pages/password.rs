@@ -4,12 +4,12 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, Success, TextField};
 use crate::dom::{read, write};
 use crate::forms::validate_password_change;
 use crate::hooks::{use_autofocus, use_form};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[component]
 pub fn PasswordPage() -> Html {

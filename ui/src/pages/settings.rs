@@ -5,12 +5,12 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{terminal_facts, FormError, Frame, Submit, Success, TextField};
 use crate::dom::{focus, read, write};
 use crate::forms::{log_level_label, validate_settings, SettingsInput};
 use crate::hooks::{page_error, use_form};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[component]
 pub fn SettingsPage() -> Html {

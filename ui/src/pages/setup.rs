@@ -4,13 +4,13 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Submit, TextField};
 use crate::dom::read;
 use crate::forms::{validate_setup, SetupInput};
 use crate::hooks::{use_autofocus, use_form};
 use crate::state::Action;
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[component]
 pub fn SetupPage() -> Html {

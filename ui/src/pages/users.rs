@@ -12,13 +12,13 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, Frame, Success};
 use crate::hooks::page_error;
 use crate::AppContext;
 use create::UserCreateForm;
 use editor::UserEditor;
 use list::UserList;
+use sesshu_ipc::cmd;
 
 /// Which part of the page the last error or success belongs to.
 #[derive(Clone, PartialEq)]

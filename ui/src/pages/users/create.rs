@@ -6,12 +6,12 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, RoleChecks, Submit, TextField};
 use crate::dom::{focus_id, read, write};
 use crate::forms::{validate_user_create, UserCreateInput};
 use crate::hooks::{page_error, use_autofocus, use_form};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[derive(Properties, PartialEq)]
 pub struct UserCreateProps {

@@ -9,12 +9,12 @@ use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use sesshu_ipc::cmd;
 use crate::components::{FormError, RoleChecks, Submit, TextField};
 use crate::dom::{focus_id, read};
 use crate::forms::{parse_date_input, validate_roles};
 use crate::hooks::{page_error, use_form, FormState};
 use crate::AppContext;
+use sesshu_ipc::cmd;
 
 #[derive(Properties, PartialEq)]
 pub struct UserEditorProps {

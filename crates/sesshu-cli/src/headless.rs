@@ -1,0 +1,70 @@
+//! Headless work on a terminal's ledger, signed in like at the screen: the same
+//! `sesshu-terminal` services as the desktop app, with the OS key store, so every permission
+//! check and audit entry is the app's own.
+
+use crate::args::SignIn;
+use crate::Outcome;
+use sesshu_ipc::LoginRequest;
+use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
+use sesshu_terminal::{Environment, Paths, Terminal};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// Reads the password (one line) from stdin.
+fn password_from_stdin() -> Result<Zeroizing<String>, String> {
+    let mut s = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let line = s.lines().next().unwrap_or_default().to_owned();
+    Ok(Zeroizing::new(line))
+}
+
+/// Opens the terminal at `signin.data_dir`, signs in, runs `work`, signs out.
+pub(crate) fn signed_in(
+    signin: &SignIn,
+    work: impl FnOnce(&Terminal) -> Result<String, sesshu_terminal::Error>,
+) -> Outcome {
+    let password = match password_from_stdin() {
+        Ok(p) => p,
+        Err(e) => return Outcome::Unusable(e),
+    };
+    let dir = Path::new(&signin.data_dir);
+    if !dir.is_dir() {
+        return Outcome::Unusable(format!("--data {}: no such directory", signin.data_dir));
+    }
+    let terminal = Terminal::start(Environment {
+        paths: Paths::in_dir(dir),
+        keystore: Arc::new(OsKeyStore),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Gen),
+        demo: false,
+        log_level: None,
+    });
+    let outcome = match terminal.login(LoginRequest {
+        login_id: signin.login.clone(),
+        password: password.to_string(),
+    }) {
+        Err(e) => Outcome::Refused(format!("{e}（{:?}）", e.code())),
+        Ok(_) => match work(&terminal) {
+            Ok(out) => Outcome::Print(out),
+            Err(e) => Outcome::Refused(format!("{e}（{:?}）", e.code())),
+        },
+    };
+    terminal.shutdown();
+    outcome
+}
+
+pub(crate) fn audit_verify(signin: &SignIn) -> Outcome {
+    signed_in(signin, |t| {
+        let report = t.audit_verify()?;
+        Ok(serde_json::json!({
+            "entries_checked": report.entries_checked,
+            "first_broken_seq": report.first_broken_seq,
+            "head_hash": report.head_hash,
+        })
+        .to_string())
+    })
+}
