@@ -167,6 +167,22 @@ pub fn parse_kana_name(input: &str) -> Result<(String, String), ResidentError> {
     Ok((input.trim().to_owned(), key))
 }
 
+/// 氏名 cell: required, as received, bounded.
+pub fn parse_name(input: &str) -> Result<String, ResidentError> {
+    parse_text(input, "氏名", NAME_MAX_CHARS)?.ok_or(ResidentError::NameEmpty)
+}
+
+/// 住所 cell: optional, as received, bounded.
+pub fn parse_address(input: &str) -> Result<Option<String>, ResidentError> {
+    parse_text(input, "住所", ADDRESS_MAX_CHARS)
+}
+
+/// The 外字 flag of a resident: set by the register, or implied by private-use characters in
+/// the name (how legacy systems carry 外字).
+pub fn gaiji_flag(flagged: bool, name: &str) -> bool {
+    flagged || has_gaiji(name)
+}
+
 /// Free text cell (氏名, 住所): stored as received, trimmed, bounded.
 pub fn parse_text(
     input: &str,
