@@ -33,6 +33,17 @@ const GIVEN: [(&str, &str); 6] = [
     ("ハナコ", "花子"),
 ];
 
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: u64 = std::env::args()
         .nth(1)
@@ -50,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (sk, sn) = SURNAMES[(x % 8) as usize];
         let (gk, gn) = GIVEN[((x >> 8) % 6) as usize];
         let dob = base + chrono::Days::new((x >> 16) % 36_500);
-        let restricted = u8::from((x >> 40) % 1000 == 0);
+        let restricted = u8::from((x >> 40).is_multiple_of(1000));
         writeln!(
             text,
             "{:010},{sk} {gk},{sn} {gn},{},{dob},仙台市青葉区国分町{}-{},0,{restricted},0,,",
@@ -112,6 +123,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         drop(p);
         return Ok(());
     }
+    // Peak RSS from here on only: the generated file above is not the import's memory.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let dir = tempfile::tempdir()?;
     let clock = Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0)
@@ -139,6 +152,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         s.rows as f64 / secs,
         s.total_after
     );
+    println!(
+        "peak RSS of the import (incl. the input bytes): {}",
+        peak_rss()
+    );
     let t = Instant::now();
     let s = import_extract(
         &l,
@@ -155,6 +172,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "re-import over a full extract: {:.2} s ({} rows)",
         t.elapsed().as_secs_f64(),
         s.rows
+    );
+    let mut times = Vec::new();
+    for i in 0..1000u64 {
+        let a =
+            sesshu_domain::resident::AtenaNumber::parse(&format!("{:010}", 1 + (i * 7919) % n))?;
+        let t = Instant::now();
+        l.read(|r| r.resident(&a))?;
+        times.push(t.elapsed().as_micros());
+    }
+    times.sort_unstable();
+    println!(
+        "read by 宛名番号 (no audit): p50 {} µs, p99 {} µs",
+        times[500], times[990]
+    );
+    let mut times = Vec::new();
+    for i in 0..1000u64 {
+        let dob = base + chrono::Days::new((i * 37) % 36_500);
+        let t = Instant::now();
+        l.read(|r| r.residents_by_kana_birth("ヤマ", dob, None, 20))?;
+        times.push(t.elapsed().as_micros());
+    }
+    times.sort_unstable();
+    println!(
+        "read by kana prefix + dob (no audit): p50 {} µs, p99 {} µs",
+        times[500], times[990]
     );
     let mut times = Vec::new();
     for i in 0..1000u64 {
