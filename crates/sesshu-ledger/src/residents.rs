@@ -173,6 +173,9 @@ impl Reader<'_> {
         sex: Option<Sex>,
         limit: u32,
     ) -> Result<Vec<Resident>, LedgerError> {
+        // Served by resident_birth_kana: equality on the date, a range on the key. The exact
+        // name is ranked first explicitly (it is also the smallest key with the prefix, so
+        // the order only states the intent).
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM resident
              WHERE birth_date = ?1 AND kana_key >= ?2 AND kana_key < ?3

@@ -216,9 +216,9 @@ pub fn import_extract(
     let mut report = |done: u64, total: u64| progress(ImportProgress { done, total });
     let (rows, added, changed, removed, meta) = match opts.kind {
         ExtractKind::Full => {
-            let mut rows = parse::Rows::new(text, encoding, ExtractKind::Full)?;
+            let rows = parse::Rows::new(text, encoding, ExtractKind::Full)?;
             ledger.mutate_with(|m| {
-                let n = m.replace_residents(rows.residents(), total, &mut report)?;
+                let n = m.replace_residents(rows.into_residents(), total, &mut report)?;
                 let facts = ExtractImportFacts {
                     kind: ExtractKind::Full,
                     rows: n,

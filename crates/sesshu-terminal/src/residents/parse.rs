@@ -36,9 +36,9 @@ pub fn parse_extract(
     kind: ExtractKind,
 ) -> Result<ParsedExtract, ImportError> {
     let (encoding, source) = decode::resolve(bytes, encoding)?;
-    let mut rows = Rows::new(source, encoding, kind)?;
+    let rows = Rows::new(source, encoding, kind)?;
     let parsed = match kind {
-        ExtractKind::Full => ParsedRows::Full(rows.residents().collect::<Result<_, _>>()?),
+        ExtractKind::Full => ParsedRows::Full(rows.into_residents().collect::<Result<_, _>>()?),
         ExtractKind::Delta => ParsedRows::Delta(rows.delta_lines()?),
     };
     Ok(ParsedExtract {
@@ -221,15 +221,17 @@ impl<'a> Rows<'a> {
         })
     }
 
-    /// The residents of a full file, as they are read.
-    pub(crate) fn residents(
-        &mut self,
-    ) -> impl Iterator<Item = Result<Resident, ImportError>> + use<'_, 'a> {
+    /// The residents of a full file, as they are read. Consumes the reader, so its
+    /// duplicate-check set is freed as soon as the last row is out (before the ledger builds
+    /// its indexes).
+    pub(crate) fn into_residents(
+        mut self,
+    ) -> impl Iterator<Item = Result<Resident, ImportError>> + 'a {
         std::iter::from_fn(move || self.next_resident().transpose())
     }
 
     /// Every line of a delta file.
-    pub(crate) fn delta_lines(&mut self) -> Result<Vec<DeltaLine>, ImportError> {
+    pub(crate) fn delta_lines(mut self) -> Result<Vec<DeltaLine>, ImportError> {
         let mut out = Vec::new();
         while let Some(l) = self.next_delta()? {
             out.push(l);
