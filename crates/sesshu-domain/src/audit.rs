@@ -1,7 +1,7 @@
 //! Audit (操作ログ) action codes.
 //!
-//! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
-//! 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
+//! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings, 4xxx resident
+//! extract, 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
 use serde::{Deserialize, Serialize};
@@ -33,13 +33,21 @@ pub enum AuditAction {
     TerminalSetUp = 3000,
     SettingsChanged = 3001,
 
+    // 4xxx: resident extract (住民抽出)
+    /// A full extract replaced the previous one (detail: counts and file hash).
+    ResidentsImported = 4000,
+    /// A delta file was applied (detail: counts and file hash).
+    ResidentsDeltaApplied = 4001,
+    /// A resident was shown (target: 宛名番号; detail: purpose and lookup key).
+    ResidentViewed = 4002,
+
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -57,6 +65,9 @@ impl AuditAction {
         AuditAction::UserPasswordReset,
         AuditAction::TerminalSetUp,
         AuditAction::SettingsChanged,
+        AuditAction::ResidentsImported,
+        AuditAction::ResidentsDeltaApplied,
+        AuditAction::ResidentViewed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
     ];
@@ -91,6 +102,9 @@ impl AuditAction {
             AuditAction::UserPasswordReset => "パスワード再設定",
             AuditAction::TerminalSetUp => "端末初期設定",
             AuditAction::SettingsChanged => "設定変更",
+            AuditAction::ResidentsImported => "住民抽出の取込",
+            AuditAction::ResidentsDeltaApplied => "住民異動の取込",
+            AuditAction::ResidentViewed => "住民情報の表示",
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
         }
@@ -151,5 +165,8 @@ mod tests {
         assert_eq!(AuditAction::LoginFailed.code(), 1001);
         assert_eq!(AuditAction::UserCreated.code(), 2000);
         assert_eq!(AuditAction::TerminalSetUp.code(), 3000);
+        assert_eq!(AuditAction::ResidentsImported.code(), 4000);
+        assert_eq!(AuditAction::ResidentsDeltaApplied.code(), 4001);
+        assert_eq!(AuditAction::ResidentViewed.code(), 4002);
     }
 }

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod normalize;
 pub mod questionnaire;
 pub mod record;
+pub mod resident;
 pub mod role;
 pub mod schedule;
 pub mod text;

@@ -13,7 +13,18 @@
 //!   a space is taken as a keying artefact)**; at most 20 characters (VRS limit, §4.2); printable ASCII
 //!   only. No pattern is imposed beyond that (§6.5).
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+/// NFKC of `input`, borrowed when it is already NFKC (the quick check: ASCII, kanji and
+/// full-width kana mostly are), so bulk imports skip the normaliser for most cells.
+pub fn nfkc(input: &str) -> Cow<'_, str> {
+    if input.chars().all(is_nfkc_stable) || is_nfkc_quick(input.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(input.nfkc().collect())
+    }
+}
 
 /// Why a kana name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,9 +40,39 @@ pub enum KanaError {
 /// Longest フリガナ accepted, in characters (after normalisation).
 pub const KANA_MAX_CHARS: usize = 60;
 
+/// Characters NFKC leaves as they are in any context (combining class 0, NFKC_QC = Yes): ASCII,
+/// hiragana, full-width katakana, 々〆〇 and the CJK unified ideographs. A cheap range test that
+/// answers for most Japanese register text before the table-driven quick check.
+fn is_nfkc_stable(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{7F}'
+        | '\u{3005}'..='\u{3007}'
+        | '\u{3041}'..='\u{3096}'
+        | '\u{30A1}'..='\u{30FA}'
+        | '\u{30FC}'..='\u{30FE}'
+        | '\u{4E00}'..='\u{9FFF}')
+}
+
 /// Normalises a フリガナ for storage and matching: full-width katakana, single ASCII spaces.
 pub fn normalize_kana(input: &str) -> Result<String, KanaError> {
-    let nfkc: String = input.nfkc().collect();
+    // The spacing sound marks ゛゜ (U+309B/C), as legacy systems write 「ウ゛」 for 「ヴ」, become
+    // the combining ones first so that NFKC composes them with the kana before (NFKC alone turns
+    // them into a space plus the combining mark, which composes with nothing).
+    let nfkc: Cow<'_, str> = if input.contains(['\u{309B}', '\u{309C}']) {
+        Cow::Owned(
+            input
+                .chars()
+                .map(|c| match c {
+                    '\u{309B}' => '\u{3099}',
+                    '\u{309C}' => '\u{309A}',
+                    c => c,
+                })
+                .nfkc()
+                .collect(),
+        )
+    } else {
+        nfkc(input)
+    };
     let mut out = String::with_capacity(nfkc.len());
     let mut pending_space = false;
     for c in nfkc.chars() {
@@ -73,6 +114,38 @@ pub fn kana_match_key(input: &str) -> Result<String, KanaError> {
     Ok(normalize_kana(input)?.replace(' ', ""))
 }
 
+/// Search key for a kana name (resident lookup): the match key with 「・」 removed and small kana
+/// folded to their full-size letters, so 「ｼﾖｳｺ」 (legacy systems without small kana) finds
+/// 「ショウコ」 and a keyer's 「ウ゛」 or 「ｳﾞ」 finds 「ヴ」.
+///
+/// Decision: 「ー」 is kept (dash-like input already became 「ー」) **(conservative: 「ユーコ」 and
+/// 「ユウコ」 are different names in the register)**.
+pub fn kana_search_key(input: &str) -> Result<String, KanaError> {
+    Ok(kana_match_key(input)?
+        .chars()
+        .filter(|c| *c != '・')
+        .map(fold_small_kana)
+        .collect())
+}
+
+fn fold_small_kana(c: char) -> char {
+    match c {
+        'ァ' => 'ア',
+        'ィ' => 'イ',
+        'ゥ' => 'ウ',
+        'ェ' => 'エ',
+        'ォ' => 'オ',
+        'ッ' => 'ツ',
+        'ャ' => 'ヤ',
+        'ュ' => 'ユ',
+        'ョ' => 'ヨ',
+        'ヮ' => 'ワ',
+        'ヵ' => 'カ',
+        'ヶ' => 'ケ',
+        c => c,
+    }
+}
+
 fn hiragana_to_katakana(c: char) -> char {
     match c {
         // ぁ..ゖ and ゝゞ map 0x60 up to the katakana block.
@@ -106,8 +179,7 @@ fn is_dash_like(c: char) -> bool {
 /// Normalises a name in kanji (氏名) for storage: NFKC and single spaces. Characters outside
 /// the standard set are kept; see [`has_gaiji`].
 pub fn normalize_name(input: &str) -> String {
-    let nfkc: String = input.nfkc().collect();
-    nfkc.split_whitespace().collect::<Vec<_>>().join(" ")
+    nfkc(input).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether a name holds a character that the standard character set cannot represent
@@ -176,6 +248,9 @@ mod tests {
             ("ゔぁいおりん", "ヴァイオリン"),
             ("スミス・ジョン", "スミス・ジョン"),
             ("ﾊﾟﾊﾟ", "パパ"),
+            ("ウ゛ァイオリン", "ヴァイオリン"),
+            ("ｳﾞｧｲｵﾘﾝ", "ヴァイオリン"),
+            ("ハ゜ハ゜", "パパ"),
         ];
         for (input, want) in cases {
             assert_eq!(
@@ -204,6 +279,52 @@ mod tests {
             kana_match_key("ﾔﾏﾀﾞ ﾀﾛｳ").unwrap(),
             kana_match_key("やまだたろう").unwrap()
         );
+    }
+
+    #[test]
+    fn kana_search_key_folds_small_kana_sound_marks_and_width() {
+        let key = kana_search_key("ｼｮｳｺ").unwrap();
+        assert_eq!(key, "シヨウコ");
+        assert_eq!(kana_search_key("しようこ").unwrap(), key);
+        assert_eq!(
+            kana_search_key("ウ゛ィクトール・ヤマダ").unwrap(),
+            "ヴイクトールヤマダ"
+        );
+        assert_eq!(
+            kana_search_key("ｳﾞｨｸﾄｰﾙ ﾔﾏﾀﾞ").unwrap(),
+            kana_search_key("ヴィクトール　やまだ").unwrap()
+        );
+        assert_eq!(kana_search_key("ﾔﾏﾀﾞ").unwrap(), "ヤマダ");
+        // Long vowel mark is kept: ユーコ and ユウコ stay different.
+        assert_ne!(
+            kana_search_key("ユーコ").unwrap(),
+            kana_search_key("ユウコ").unwrap()
+        );
+        assert_eq!(kana_search_key("山田"), Err(KanaError::NotKana('山')));
+    }
+
+    #[test]
+    fn the_stable_ranges_are_nfkc_fixed_points() {
+        let ranges = [
+            (0x0u32, 0x7F),
+            (0x3005, 0x3007),
+            (0x3041, 0x3096),
+            (0x30A1, 0x30FA),
+            (0x30FC, 0x30FE),
+            (0x4E00, 0x9FFF),
+        ];
+        for (lo, hi) in ranges {
+            for cp in lo..=hi {
+                let c = char::from_u32(cp).unwrap();
+                assert!(is_nfkc_stable(c));
+                let s = c.to_string();
+                assert_eq!(s.nfkc().collect::<String>(), s, "U+{cp:04X}");
+                assert_eq!(is_nfkc_quick(s.chars()), IsNormalized::Yes, "U+{cp:04X}");
+            }
+        }
+        assert!(!is_nfkc_stable('ｱ'));
+        assert_eq!(nfkc("ｱ１"), "ア1");
+        assert!(matches!(nfkc("山田 アイ"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod keycopies;
 pub mod logging;
 mod paths;
 mod recovery;
+pub mod residents;
 mod session;
 mod settings;
 pub mod setup;
