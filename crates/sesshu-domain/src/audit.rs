@@ -1,7 +1,7 @@
 //! Audit (操作ログ) action codes.
 //!
 //! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
-//! 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
+//! 5xxx batches and code tables, 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
 use serde::{Deserialize, Serialize};
@@ -33,13 +33,20 @@ pub enum AuditAction {
     TerminalSetUp = 3000,
     SettingsChanged = 3001,
 
+    // 5xxx: batches (受付バッチ) and code tables
+    BatchRegistered = 5000,
+    BatchClosed = 5001,
+    BatchFormWithdrawn = 5002,
+    ClinicsImported = 5010,
+    ProductsImported = 5011,
+
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -57,6 +64,11 @@ impl AuditAction {
         AuditAction::UserPasswordReset,
         AuditAction::TerminalSetUp,
         AuditAction::SettingsChanged,
+        AuditAction::BatchRegistered,
+        AuditAction::BatchClosed,
+        AuditAction::BatchFormWithdrawn,
+        AuditAction::ClinicsImported,
+        AuditAction::ProductsImported,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
     ];
@@ -89,6 +101,11 @@ impl AuditAction {
             AuditAction::UserPasswordReset => "パスワード再設定",
             AuditAction::TerminalSetUp => "端末初期設定",
             AuditAction::SettingsChanged => "設定変更",
+            AuditAction::BatchRegistered => "受付バッチ登録",
+            AuditAction::BatchClosed => "受付バッチ締め",
+            AuditAction::BatchFormWithdrawn => "受付票の取下げ",
+            AuditAction::ClinicsImported => "医療機関コード表の取込",
+            AuditAction::ProductsImported => "ワクチン製品表の取込",
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
         }
@@ -140,5 +157,10 @@ mod tests {
         assert_eq!(AuditAction::LoginFailed.code(), 1001);
         assert_eq!(AuditAction::UserCreated.code(), 2000);
         assert_eq!(AuditAction::TerminalSetUp.code(), 3000);
+        assert_eq!(AuditAction::BatchRegistered.code(), 5000);
+        assert_eq!(AuditAction::BatchClosed.code(), 5001);
+        assert_eq!(AuditAction::BatchFormWithdrawn.code(), 5002);
+        assert_eq!(AuditAction::ClinicsImported.code(), 5010);
+        assert_eq!(AuditAction::ProductsImported.code(), 5011);
     }
 }

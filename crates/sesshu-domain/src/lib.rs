@@ -16,11 +16,15 @@
 //! - [`record`], [`questionnaire`]: the record model and the question sets as data;
 //! - [`double_entry`]: comparison of two (or three) keyings;
 //! - [`lifecycle`]: the record's state machine with the second-person rules;
-//! - [`account`], [`audit`], [`role`]: accounts, audit codes, roles and permissions.
+//! - [`account`], [`audit`], [`role`]: accounts, audit codes, roles and permissions;
+//! - [`batch`], [`codes`]: 受付バッチ (registration, progress, the close rule) and the clinic and
+//!   product code tables.
 
 pub mod account;
 pub mod age;
 pub mod audit;
+pub mod batch;
+pub mod codes;
 pub mod date;
 pub mod double_entry;
 pub mod ids;

@@ -1,0 +1,3 @@
+-- 0002: placeholder on the `batches` branch only. The `residents` branch owns this migration
+-- (the resident extract); the migration runner needs contiguous numbers, so this comment stands
+-- in until that branch is merged, and is then replaced by its up.sql.
