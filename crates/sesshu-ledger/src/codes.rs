@@ -31,9 +31,10 @@ impl Reader<'_> {
     }
 
     pub fn clinic_count(&self) -> Result<u64, LedgerError> {
-        Ok(self
+        let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM clinic", [], |r| r.get(0))?)
+            .query_row("SELECT count(*) FROM clinic", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     pub fn clinic_exists(&self, code: &ClinicCode) -> Result<bool, LedgerError> {
@@ -76,9 +77,10 @@ impl Reader<'_> {
     }
 
     pub fn product_count(&self) -> Result<u64, LedgerError> {
-        Ok(self
+        let n: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM product", [], |r| r.get(0))?)
+            .query_row("SELECT count(*) FROM product", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

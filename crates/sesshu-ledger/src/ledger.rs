@@ -92,12 +92,26 @@ fn first_read_error(path: &Path, e: rusqlite::Error) -> LedgerError {
     }
 }
 
+/// How a connection is keyed. `Plain` exists only for `ledger-bench`'s unencrypted baseline
+/// (feature `bench-plain`, enabled by `sesshu-tests` alone): the app cannot reach it.
+#[derive(Clone, Copy)]
+enum Keying<'k> {
+    Key(&'k LedgerKey),
+    #[cfg(feature = "bench-plain")]
+    Plain,
+}
+
 fn keyed_connection(
     path: &Path,
-    key: &LedgerKey,
+    keying: Keying<'_>,
     flags: OpenFlags,
 ) -> Result<Connection, LedgerError> {
     let conn = Connection::open_with_flags(path, flags)?;
+    let key = match keying {
+        Keying::Key(k) => k,
+        #[cfg(feature = "bench-plain")]
+        Keying::Plain => return Ok(conn),
+    };
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
     // PRAGMA key must be the first statement touching the database.
@@ -204,9 +218,9 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, key, flags)?;
+        let writer = keyed_connection(path, Keying::Key(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, key, clock, ids)
+        Self::finish_open(path, writer, Keying::Key(key), clock, ids)
     }
 
     /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
@@ -245,7 +259,7 @@ impl Ledger {
         {
             let probe = keyed_connection(
                 path,
-                key,
+                Keying::Key(key),
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             prove_key(path, &probe)?;
@@ -253,15 +267,15 @@ impl Ledger {
             check_integrity(path, &probe)?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, key, flags)?;
+        let writer = keyed_connection(path, Keying::Key(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, key, clock, ids)
+        Self::finish_open(path, writer, Keying::Key(key), clock, ids)
     }
 
     fn finish_open(
         path: &Path,
         mut writer: Connection,
-        key: &LedgerKey,
+        keying: Keying<'_>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
@@ -269,7 +283,7 @@ impl Ledger {
         migrate::run(&mut writer)?;
         let reader = keyed_connection(
             path,
-            key,
+            keying,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         prove_key(path, &reader)?;
@@ -281,6 +295,27 @@ impl Ledger {
             clock,
             ids,
         })
+    }
+
+    /// Creates an UNENCRYPTED ledger with the same schema, pragmas and code, as the baseline of
+    /// `ledger-bench`. Compiled only with the `bench-plain` feature, which only `sesshu-tests`
+    /// enables; the app and the CLI never build it.
+    #[cfg(feature = "bench-plain")]
+    pub fn create_unencrypted_for_bench(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
+        if path.exists() {
+            return Err(LedgerError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = keyed_connection(path, Keying::Plain, flags)?;
+        Self::finish_open(path, writer, Keying::Plain, clock, ids)
     }
 
     pub fn path(&self) -> &Path {
