@@ -1,7 +1,8 @@
 //! Audit (操作ログ) action codes.
 //!
 //! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
-//! 5xxx batches and code tables, 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
+//! 4xxx resident extract, 5xxx batches and code tables, 9xxx ledger maintenance). A code is
+//! never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,14 @@ pub enum AuditAction {
     TerminalSetUp = 3000,
     SettingsChanged = 3001,
 
+    // 4xxx: resident extract (住民抽出)
+    /// A full extract replaced the previous one (detail: counts and file hash).
+    ResidentsImported = 4000,
+    /// A delta file was applied (detail: counts and file hash).
+    ResidentsDeltaApplied = 4001,
+    /// A resident was shown (target: 宛名番号; detail: purpose and lookup key).
+    ResidentViewed = 4002,
+
     // 5xxx: batches (受付バッチ) and code tables
     BatchRegistered = 5000,
     BatchClosed = 5001,
@@ -46,7 +55,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -64,6 +73,9 @@ impl AuditAction {
         AuditAction::UserPasswordReset,
         AuditAction::TerminalSetUp,
         AuditAction::SettingsChanged,
+        AuditAction::ResidentsImported,
+        AuditAction::ResidentsDeltaApplied,
+        AuditAction::ResidentViewed,
         AuditAction::BatchRegistered,
         AuditAction::BatchClosed,
         AuditAction::BatchFormWithdrawn,
@@ -101,6 +113,9 @@ impl AuditAction {
             AuditAction::UserPasswordReset => "パスワード再設定",
             AuditAction::TerminalSetUp => "端末初期設定",
             AuditAction::SettingsChanged => "設定変更",
+            AuditAction::ResidentsImported => "住民抽出の取込",
+            AuditAction::ResidentsDeltaApplied => "住民異動の取込",
+            AuditAction::ResidentViewed => "住民情報の表示",
             AuditAction::BatchRegistered => "受付バッチ登録",
             AuditAction::BatchClosed => "受付バッチ締め",
             AuditAction::BatchFormWithdrawn => "受付票の取下げ",
@@ -157,6 +172,9 @@ mod tests {
         assert_eq!(AuditAction::LoginFailed.code(), 1001);
         assert_eq!(AuditAction::UserCreated.code(), 2000);
         assert_eq!(AuditAction::TerminalSetUp.code(), 3000);
+        assert_eq!(AuditAction::ResidentsImported.code(), 4000);
+        assert_eq!(AuditAction::ResidentsDeltaApplied.code(), 4001);
+        assert_eq!(AuditAction::ResidentViewed.code(), 4002);
         assert_eq!(AuditAction::BatchRegistered.code(), 5000);
         assert_eq!(AuditAction::BatchClosed.code(), 5001);
         assert_eq!(AuditAction::BatchFormWithdrawn.code(), 5002);

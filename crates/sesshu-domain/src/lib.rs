@@ -15,6 +15,8 @@
 //! - [`schedule`]: the versioned rules table and the evaluation of a proposed vaccination;
 //! - [`record`], [`questionnaire`]: the record model and the question sets as data;
 //! - [`double_entry`]: comparison of two (or three) keyings;
+//! - [`resident`]: the resident extract's fields, the 個人番号 refusal, lookup purposes and
+//!   the 閲覧注意 display rule;
 //! - [`lifecycle`]: the record's state machine with the second-person rules;
 //! - [`account`], [`audit`], [`role`]: accounts, audit codes, roles and permissions;
 //! - [`batch`], [`codes`]: 受付バッチ (registration, progress, the close rule) and the clinic and
@@ -33,5 +35,6 @@ pub mod lifecycle;
 pub mod normalize;
 pub mod questionnaire;
 pub mod record;
+pub mod resident;
 pub mod role;
 pub mod schedule;

@@ -31,7 +31,18 @@ pub const KANA_MAX_CHARS: usize = 60;
 
 /// Normalises a フリガナ for storage and matching: full-width katakana, single ASCII spaces.
 pub fn normalize_kana(input: &str) -> Result<String, KanaError> {
-    let nfkc: String = input.nfkc().collect();
+    // The spacing sound marks ゛゜ (U+309B/C), as legacy systems write 「ウ゛」 for 「ヴ」, become
+    // the combining ones first so that NFKC composes them with the kana before (NFKC alone turns
+    // them into a space plus the combining mark, which composes with nothing).
+    let nfkc: String = input
+        .chars()
+        .map(|c| match c {
+            '\u{309B}' => '\u{3099}',
+            '\u{309C}' => '\u{309A}',
+            c => c,
+        })
+        .nfkc()
+        .collect();
     let mut out = String::with_capacity(nfkc.len());
     let mut pending_space = false;
     for c in nfkc.chars() {
@@ -71,6 +82,38 @@ pub fn normalize_kana(input: &str) -> Result<String, KanaError> {
 /// Matching key for a normalised kana name: spaces removed, so 「ヤマダ タロウ」 matches 「ヤマダタロウ」.
 pub fn kana_match_key(input: &str) -> Result<String, KanaError> {
     Ok(normalize_kana(input)?.replace(' ', ""))
+}
+
+/// Search key for a kana name (resident lookup): the match key with 「・」 removed and small kana
+/// folded to their full-size letters, so 「ｼﾖｳｺ」 (legacy systems without small kana) finds
+/// 「ショウコ」 and a keyer's 「ウ゛」 or 「ｳﾞ」 finds 「ヴ」.
+///
+/// Decision: 「ー」 is kept (dash-like input already became 「ー」) **(conservative: 「ユーコ」 and
+/// 「ユウコ」 are different names in the register)**.
+pub fn kana_search_key(input: &str) -> Result<String, KanaError> {
+    Ok(kana_match_key(input)?
+        .chars()
+        .filter(|c| *c != '・')
+        .map(fold_small_kana)
+        .collect())
+}
+
+fn fold_small_kana(c: char) -> char {
+    match c {
+        'ァ' => 'ア',
+        'ィ' => 'イ',
+        'ゥ' => 'ウ',
+        'ェ' => 'エ',
+        'ォ' => 'オ',
+        'ッ' => 'ツ',
+        'ャ' => 'ヤ',
+        'ュ' => 'ユ',
+        'ョ' => 'ヨ',
+        'ヮ' => 'ワ',
+        'ヵ' => 'カ',
+        'ヶ' => 'ケ',
+        c => c,
+    }
 }
 
 fn hiragana_to_katakana(c: char) -> char {
@@ -176,6 +219,9 @@ mod tests {
             ("ゔぁいおりん", "ヴァイオリン"),
             ("スミス・ジョン", "スミス・ジョン"),
             ("ﾊﾟﾊﾟ", "パパ"),
+            ("ウ゛ァイオリン", "ヴァイオリン"),
+            ("ｳﾞｧｲｵﾘﾝ", "ヴァイオリン"),
+            ("ハ゜ハ゜", "パパ"),
         ];
         for (input, want) in cases {
             assert_eq!(
@@ -204,6 +250,28 @@ mod tests {
             kana_match_key("ﾔﾏﾀﾞ ﾀﾛｳ").unwrap(),
             kana_match_key("やまだたろう").unwrap()
         );
+    }
+
+    #[test]
+    fn kana_search_key_folds_small_kana_sound_marks_and_width() {
+        let key = kana_search_key("ｼｮｳｺ").unwrap();
+        assert_eq!(key, "シヨウコ");
+        assert_eq!(kana_search_key("しようこ").unwrap(), key);
+        assert_eq!(
+            kana_search_key("ウ゛ィクトール・ヤマダ").unwrap(),
+            "ヴイクトールヤマダ"
+        );
+        assert_eq!(
+            kana_search_key("ｳﾞｨｸﾄｰﾙ ﾔﾏﾀﾞ").unwrap(),
+            kana_search_key("ヴィクトール　やまだ").unwrap()
+        );
+        assert_eq!(kana_search_key("ﾔﾏﾀﾞ").unwrap(), "ヤマダ");
+        // Long vowel mark is kept: ユーコ and ユウコ stay different.
+        assert_ne!(
+            kana_search_key("ユーコ").unwrap(),
+            kana_search_key("ユウコ").unwrap()
+        );
+        assert_eq!(kana_search_key("山田"), Err(KanaError::NotKana('山')));
     }
 
     #[test]

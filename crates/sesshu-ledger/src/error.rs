@@ -29,6 +29,12 @@ pub enum LedgerError {
     /// A mutation tried to commit without an audit entry.
     #[error("a ledger mutation must write an audit entry")]
     Unaudited,
+    /// A delta line adds a resident that exists, or changes / removes one that does not.
+    #[error("delta line {line}: {conflict}")]
+    DeltaConflict {
+        line: u64,
+        conflict: crate::residents::DeltaConflict,
+    },
     #[error("stored data is invalid: {0}")]
     InvalidData(String),
     #[error("random source failed: {0}")]

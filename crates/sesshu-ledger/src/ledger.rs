@@ -357,6 +357,53 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Like [`Ledger::mutate`] for callers whose own errors must abort the transaction (e.g. a
+    /// streamed import that finds a bad line after thousands of rows were written): any `Err`
+    /// rolls everything back and is returned as it was.
+    pub fn mutate_with<T, E: From<LedgerError>>(
+        &self,
+        f: impl FnOnce(&mut Mutation<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(LedgerError::from)?;
+        let mut m = Mutation {
+            tx,
+            now: self.clock.now(),
+            ids: self.ids.as_ref(),
+            audited: false,
+        };
+        let out = f(&mut m)?;
+        if !m.audited {
+            return Err(LedgerError::Unaudited.into());
+        }
+        m.tx.commit().map_err(LedgerError::from)?;
+        Ok(out)
+    }
+
+    /// A read on the writer's transaction that commits only if it wrote an audit entry and
+    /// otherwise rolls back: a lookup that shows nothing leaves nothing behind, one that shows
+    /// a resident commits its audit entries before the caller gets the result.
+    pub(crate) fn read_audited<T>(
+        &self,
+        f: impl FnOnce(&mut Mutation<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut m = Mutation {
+            tx,
+            now: self.clock.now(),
+            ids: self.ids.as_ref(),
+            audited: false,
+        };
+        let out = f(&mut m)?;
+        if m.audited {
+            m.tx.commit()?;
+        }
+        Ok(out)
+    }
+
     /// Folds the WAL into the main file (used before backups and at shutdown).
     pub fn checkpoint(&self) -> Result<(), LedgerError> {
         let conn = lock(&self.writer);

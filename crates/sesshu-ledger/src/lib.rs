@@ -19,6 +19,7 @@ pub mod keys;
 mod ledger;
 mod migrate;
 pub mod outbox;
+pub mod residents;
 pub mod settings;
 pub mod terminal;
 pub mod wrap;

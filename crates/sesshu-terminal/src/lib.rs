@@ -8,3 +8,4 @@
 pub mod batches;
 pub mod codes;
 pub mod csv_text;
+pub mod residents;
