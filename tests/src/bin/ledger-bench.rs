@@ -111,6 +111,7 @@ fn parent(rows: u64, quick: bool) -> Res<()> {
     let mut ratio = serde_json::Map::new();
     for key in [
         "import_s",
+        "import_cpu_s",
         "atena_p50_us",
         "atena_p99_us",
         "kana_dob_p50_us",
@@ -142,6 +143,10 @@ fn parent(rows: u64, quick: bool) -> Res<()> {
         "encrypted": enc,
         "plain": plain,
         "ratio_encrypted_over_plain": ratio,
+        // The machine's load while measuring: other processes inflate wall times and p99s.
+        "loadavg_1m": std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse::<f64>().ok())),
         "targets_met": targets,
     });
     println!("{report}");
@@ -160,6 +165,18 @@ fn percentiles(mut d: Vec<Duration>) -> (f64, f64) {
     d.sort();
     let at = |p: usize| d[(d.len() * p / 100).min(d.len() - 1)].as_secs_f64() * 1e6;
     (round2(at(50)), round2(at(99)))
+}
+
+/// CPU time this process has run so far, in seconds (from /proc/self/schedstat). The machine
+/// may be shared, so wall time alone can overstate the import's cost; both are reported.
+fn cpu_seconds() -> Res<f64> {
+    let s = std::fs::read_to_string("/proc/self/schedstat")?;
+    let ns: f64 = s
+        .split_whitespace()
+        .next()
+        .ok_or("empty schedstat")?
+        .parse()?;
+    Ok(ns / 1e9)
 }
 
 /// Peak resident set size of this process (VmHWM), in MB.
@@ -190,8 +207,9 @@ fn child(plain: bool, csv: &Path, rows: u64, dir: &Path) -> Res<Value> {
     let samples: u64 = if rows <= QUICK_ROWS { 2_000 } else { 10_000 };
 
     // 1. Import from the CP932 file through the real engine.
-    let import_s = {
+    let (import_s, import_cpu_s) = {
         let bytes = std::fs::read(csv)?;
+        let cpu = cpu_seconds()?;
         let t = Instant::now();
         let summary = import_extract(
             &ledger,
@@ -206,10 +224,11 @@ fn child(plain: bool, csv: &Path, rows: u64, dir: &Path) -> Res<Value> {
         )
         .map_err(|e| format!("import: {e}"))?;
         let s = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds()? - cpu;
         if summary.total_after != rows {
             return Err(format!("imported {} of {rows}", summary.total_after).into());
         }
-        s
+        (s, cpu)
     };
 
     // 2. Lookups on the read connection (what the keyer waits for), random residents.
@@ -282,6 +301,7 @@ fn child(plain: bool, csv: &Path, rows: u64, dir: &Path) -> Res<Value> {
         "ledger": if plain { "plain" } else { "encrypted" },
         "import_s": round2(import_s),
         "import_rows_per_s": (rows as f64 / import_s).round(),
+        "import_cpu_s": round2(import_cpu_s),
         "atena_p50_us": atena_p50,
         "atena_p99_us": atena_p99,
         "atena_misses": misses,
