@@ -581,7 +581,7 @@ pub fn delta_rows(
         let index = (start + k * stride) % base_count.max(1);
         let r = resident(&cfg, index);
         if k < spec.changes {
-            let mut rng = Rng::new(cfg.seed ^ index ^ 0xC4A9_6E);
+            let mut rng = Rng::new(cfg.seed ^ index ^ 0x00C4_A96E);
             let mut changed = r.clone();
             changed.address = format!(
                 "{}{}{}丁目{}番{}号",

@@ -92,13 +92,14 @@ fn first_read_error(path: &Path, e: rusqlite::Error) -> LedgerError {
     }
 }
 
-/// How a connection is keyed. `Plain` exists only for `ledger-bench`'s unencrypted baseline
-/// (feature `bench-plain`, enabled by `sesshu-tests` alone): the app cannot reach it.
+/// How a connection is keyed: with the ledger key, or (`None`) not at all, for `ledger-bench`'s
+/// unencrypted baseline only: `None` is built only under the feature `bench-plain`, which only
+/// `sesshu-tests` enables, so the app cannot reach it.
 #[derive(Clone, Copy)]
-enum Keying<'k> {
-    Key(&'k LedgerKey),
-    #[cfg(feature = "bench-plain")]
-    Plain,
+struct Keying<'k>(Option<&'k LedgerKey>);
+
+fn keyed(key: &LedgerKey) -> Keying<'_> {
+    Keying(Some(key))
 }
 
 fn keyed_connection(
@@ -107,10 +108,8 @@ fn keyed_connection(
     flags: OpenFlags,
 ) -> Result<Connection, LedgerError> {
     let conn = Connection::open_with_flags(path, flags)?;
-    let key = match keying {
-        Keying::Key(k) => k,
-        #[cfg(feature = "bench-plain")]
-        Keying::Plain => return Ok(conn),
+    let Some(key) = keying.0 else {
+        return Ok(conn);
     };
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
@@ -218,9 +217,9 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, Keying::Key(key), flags)?;
+        let writer = keyed_connection(path, keyed(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, Keying::Key(key), clock, ids)
+        Self::finish_open(path, writer, keyed(key), clock, ids)
     }
 
     /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
@@ -259,7 +258,7 @@ impl Ledger {
         {
             let probe = keyed_connection(
                 path,
-                Keying::Key(key),
+                keyed(key),
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             prove_key(path, &probe)?;
@@ -267,9 +266,9 @@ impl Ledger {
             check_integrity(path, &probe)?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, Keying::Key(key), flags)?;
+        let writer = keyed_connection(path, keyed(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, Keying::Key(key), clock, ids)
+        Self::finish_open(path, writer, keyed(key), clock, ids)
     }
 
     fn finish_open(
@@ -314,8 +313,8 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, Keying::Plain, flags)?;
-        Self::finish_open(path, writer, Keying::Plain, clock, ids)
+        let writer = keyed_connection(path, Keying(None), flags)?;
+        Self::finish_open(path, writer, Keying(None), clock, ids)
     }
 
     pub fn path(&self) -> &Path {

@@ -92,7 +92,7 @@ const CLINIC_COLUMNS: [&str; 2] = ["医療機関コード", "名称"];
 const PRODUCT_COLUMNS: [&str; 4] = ["製品コード", "ワクチン", "名称", "製造販売業者"];
 const LOT_FORMAT_COLUMN: &str = "ロット形式";
 
-fn field<'a>(rec: &'a Record, idx: usize) -> &'a str {
+fn field(rec: &Record, idx: usize) -> &str {
     rec.fields.get(idx).map_or("", String::as_str)
 }
 
