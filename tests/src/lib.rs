@@ -1,1 +1,4 @@
-//! Cross-crate and end-to-end tests live in `tests/`; this library is empty on purpose.
+//! Cross-crate and end-to-end tests live in `tests/`; this library holds what they (and the
+//! demo profile and `ledger-bench`) share: the synthetic data generator.
+
+pub mod synth;

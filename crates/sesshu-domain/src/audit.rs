@@ -1,7 +1,8 @@
 //! Audit (操作ログ) action codes.
 //!
-//! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings, 4xxx resident
-//! extract, 9xxx ledger maintenance). A code is never reused or renumbered: retired codes stay listed as
+//! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
+//! 4xxx resident extract, 5xxx batches and code tables, 9xxx ledger maintenance). A code is
+//! never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
 use serde::{Deserialize, Serialize};
@@ -41,13 +42,20 @@ pub enum AuditAction {
     /// A resident was shown (target: 宛名番号; detail: purpose and lookup key).
     ResidentViewed = 4002,
 
+    // 5xxx: batches (受付バッチ) and code tables
+    BatchRegistered = 5000,
+    BatchClosed = 5001,
+    BatchFormWithdrawn = 5002,
+    ClinicsImported = 5010,
+    ProductsImported = 5011,
+
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -68,6 +76,11 @@ impl AuditAction {
         AuditAction::ResidentsImported,
         AuditAction::ResidentsDeltaApplied,
         AuditAction::ResidentViewed,
+        AuditAction::BatchRegistered,
+        AuditAction::BatchClosed,
+        AuditAction::BatchFormWithdrawn,
+        AuditAction::ClinicsImported,
+        AuditAction::ProductsImported,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
     ];
@@ -105,6 +118,11 @@ impl AuditAction {
             AuditAction::ResidentsImported => "住民抽出の取込",
             AuditAction::ResidentsDeltaApplied => "住民異動の取込",
             AuditAction::ResidentViewed => "住民情報の表示",
+            AuditAction::BatchRegistered => "受付バッチ登録",
+            AuditAction::BatchClosed => "受付バッチ締め",
+            AuditAction::BatchFormWithdrawn => "受付票の取下げ",
+            AuditAction::ClinicsImported => "医療機関コード表の取込",
+            AuditAction::ProductsImported => "ワクチン製品表の取込",
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
         }
@@ -168,5 +186,10 @@ mod tests {
         assert_eq!(AuditAction::ResidentsImported.code(), 4000);
         assert_eq!(AuditAction::ResidentsDeltaApplied.code(), 4001);
         assert_eq!(AuditAction::ResidentViewed.code(), 4002);
+        assert_eq!(AuditAction::BatchRegistered.code(), 5000);
+        assert_eq!(AuditAction::BatchClosed.code(), 5001);
+        assert_eq!(AuditAction::BatchFormWithdrawn.code(), 5002);
+        assert_eq!(AuditAction::ClinicsImported.code(), 5010);
+        assert_eq!(AuditAction::ProductsImported.code(), 5011);
     }
 }

@@ -5,6 +5,8 @@
 pub mod account;
 pub mod age;
 pub mod audit;
+pub mod batch;
+pub mod codes;
 pub mod date;
 pub mod double_entry;
 pub mod ids;

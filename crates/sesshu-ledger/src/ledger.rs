@@ -92,12 +92,25 @@ fn first_read_error(path: &Path, e: rusqlite::Error) -> LedgerError {
     }
 }
 
+/// How a connection is keyed: with the ledger key, or (`None`) not at all, for `ledger-bench`'s
+/// unencrypted baseline only: `None` is built only under the feature `bench-plain`, which only
+/// `sesshu-tests` enables, so the app cannot reach it.
+#[derive(Clone, Copy)]
+struct Keying<'k>(Option<&'k LedgerKey>);
+
+fn keyed(key: &LedgerKey) -> Keying<'_> {
+    Keying(Some(key))
+}
+
 fn keyed_connection(
     path: &Path,
-    key: &LedgerKey,
+    keying: Keying<'_>,
     flags: OpenFlags,
 ) -> Result<Connection, LedgerError> {
     let conn = Connection::open_with_flags(path, flags)?;
+    let Some(key) = keying.0 else {
+        return Ok(conn);
+    };
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
     // PRAGMA key must be the first statement touching the database.
@@ -152,6 +165,9 @@ fn check_integrity(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
     }
 }
 
+/// Page cache of the read connection, in KiB.
+const READER_CACHE_KIB: i64 = 196_608;
+
 fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
     if writer {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -162,8 +178,13 @@ fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
     // FULL: a committed keying survives a power cut; the terminals write little.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // SQLCipher's cost is per page outside the cache: 64 MiB keeps it near plain SQLite.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    // SQLCipher's cost is per page outside the cache: 64 MiB keeps the writer near plain
+    // SQLite. The reader serves the keyers' resident lookups, which land anywhere in an extract
+    // of up to ~200 MB (a million residents): a larger cache there turns page decryptions into
+    // hits as the day goes on (ledger-bench: see the README's figures). SQLite allocates cache
+    // pages only as they are used, so a small municipality pays nothing for it.
+    let cache_kib: i64 = if writer { 65_536 } else { READER_CACHE_KIB };
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
@@ -204,9 +225,9 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, key, flags)?;
+        let writer = keyed_connection(path, keyed(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, key, clock, ids)
+        Self::finish_open(path, writer, keyed(key), clock, ids)
     }
 
     /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
@@ -245,7 +266,7 @@ impl Ledger {
         {
             let probe = keyed_connection(
                 path,
-                key,
+                keyed(key),
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             prove_key(path, &probe)?;
@@ -253,15 +274,15 @@ impl Ledger {
             check_integrity(path, &probe)?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, key, flags)?;
+        let writer = keyed_connection(path, keyed(key), flags)?;
         prove_key(path, &writer)?;
-        Self::finish_open(path, writer, key, clock, ids)
+        Self::finish_open(path, writer, keyed(key), clock, ids)
     }
 
     fn finish_open(
         path: &Path,
         mut writer: Connection,
-        key: &LedgerKey,
+        keying: Keying<'_>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
@@ -269,7 +290,7 @@ impl Ledger {
         migrate::run(&mut writer)?;
         let reader = keyed_connection(
             path,
-            key,
+            keying,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         prove_key(path, &reader)?;
@@ -281,6 +302,27 @@ impl Ledger {
             clock,
             ids,
         })
+    }
+
+    /// Creates an UNENCRYPTED ledger with the same schema, pragmas and code, as the baseline of
+    /// `ledger-bench`. Compiled only with the `bench-plain` feature, which only `sesshu-tests`
+    /// enables; the app and the CLI never build it.
+    #[cfg(feature = "bench-plain")]
+    pub fn create_unencrypted_for_bench(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
+        if path.exists() {
+            return Err(LedgerError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = keyed_connection(path, Keying(None), flags)?;
+        Self::finish_open(path, writer, Keying(None), clock, ids)
     }
 
     pub fn path(&self) -> &Path {

@@ -11,7 +11,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod batches;
 pub mod clock;
+pub mod codes;
 mod error;
 pub mod keys;
 mod ledger;

@@ -14,6 +14,9 @@
 
 mod admin;
 mod authz;
+pub mod batches;
+pub mod codes;
+pub mod csv_text;
 pub mod error;
 mod keycopies;
 pub mod logging;
