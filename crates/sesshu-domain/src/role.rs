@@ -55,18 +55,36 @@ impl Role {
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            Role::Keyer => matches!(permission, KeyForms | ViewOwnWork | LookupResident),
+            Role::Keyer => matches!(
+                permission,
+                KeyForms | ViewOwnWork | LookupResident | ManageBatches
+            ),
             Role::Verifier => matches!(
                 permission,
-                ViewOwnWork | LookupResident | ResolveMismatch | Verify | ConfirmCorrection
+                ViewOwnWork
+                    | LookupResident
+                    | ResolveMismatch
+                    | Verify
+                    | ConfirmCorrection
+                    | ManageBatches
             ),
             Role::SyncOperator => matches!(
                 permission,
-                ViewOwnWork | RunSync | ManageMedia | VerifyIntegrity | ViewAudit
+                ViewOwnWork
+                    | RunSync
+                    | ManageMedia
+                    | VerifyIntegrity
+                    | ViewAudit
+                    | ImportReferenceData
             ),
             Role::Administrator => matches!(
                 permission,
-                ViewOwnWork | ManageUsers | ManageSettings | ViewAudit | VerifyIntegrity
+                ViewOwnWork
+                    | ManageUsers
+                    | ManageSettings
+                    | ViewAudit
+                    | VerifyIntegrity
+                    | ImportReferenceData
             ),
         }
     }
@@ -89,6 +107,10 @@ pub enum Permission {
     ViewAudit,
     ManageUsers,
     ManageSettings,
+    /// Register 受付バッチ and see their progress (keyers and verifiers).
+    ManageBatches,
+    /// Replace the resident extract and the code tables (administrators, システム担当).
+    ImportReferenceData,
 }
 
 /// Why a set of roles was refused. Display strings are shown to the user.

@@ -211,3 +211,168 @@ pub struct AuditVerifyReport {
     pub first_broken_seq: Option<i64>,
     pub head_hash: String,
 }
+
+/// Character encoding of an imported CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileEncoding {
+    /// UTF-8 if the bytes are valid UTF-8, else Shift_JIS (CP932).
+    Auto,
+    Utf8,
+    Cp932,
+}
+
+/// A file chosen on the screen, sent whole (base64, as the WebView reads it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFile {
+    /// Shown in the result and the audit; never opened by the backend.
+    pub file_name: String,
+    pub content_base64: String,
+    pub encoding: FileEncoding,
+}
+
+impl std::fmt::Debug for ImportFile {
+    // The content is personal data: never in a debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportFile")
+            .field("file_name", &self.file_name)
+            .field(
+                "content_base64",
+                &format_args!("<{} chars>", self.content_base64.len()),
+            )
+            .field("encoding", &self.encoding)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentsImportRequest {
+    pub file: ImportFile,
+    /// A delta file (異動区分 追加/変更/削除) instead of a full extract.
+    pub delta: bool,
+}
+
+/// The result of a resident extract import (counts only: no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentsImportReport {
+    /// `full` or `delta`.
+    pub kind: String,
+    /// `utf-8` or `cp932`: what the file was read as.
+    pub encoding: String,
+    pub rows: u64,
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    pub total_after: u64,
+    pub file_sha256: String,
+    pub version: u64,
+}
+
+/// Progress of a long import, sent as the event [`IMPORT_PROGRESS_EVENT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgressEvent {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Name of the event that carries [`ImportProgressEvent`]s to the window.
+pub const IMPORT_PROGRESS_EVENT: &str = "import-progress";
+
+/// The resident extract now on the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentsStatus {
+    pub residents: u64,
+    /// Extract version (counts up with every import); `None` before the first import.
+    pub version: Option<u64>,
+    pub as_of: Option<NaiveDate>,
+    pub imported_at: Option<String>,
+}
+
+/// How a form is matched to a resident (突合).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ResidentKey {
+    /// 宛名番号, exact.
+    Atena { atena: String },
+    /// The 18-digit 接種券 OCR line (check digit verified, then its 宛名番号).
+    Ticket { ocr_line: String },
+    /// Kana name prefix + date of birth (+ sex), ranked, at most 20.
+    KanaBirth {
+        kana: String,
+        birth_date: NaiveDate,
+        sex: Option<sesshu_domain::resident::Sex>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentLookupRequest {
+    /// Why the resident is looked at (kept in the audit entry of every resident shown).
+    pub purpose: sesshu_domain::resident::LookupPurpose,
+    pub key: ResidentKey,
+}
+
+/// Which code table a file replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeTable {
+    /// 医療機関コード表: `医療機関コード,名称`.
+    Clinics,
+    /// ワクチン製品表: `製品コード,ワクチン,名称,製造販売業者,ロット形式`.
+    Products,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodesImportRequest {
+    pub table: CodeTable,
+    pub file: ImportFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodesImportReport {
+    pub table: CodeTable,
+    pub rows: u64,
+    pub added: u64,
+    pub updated: u64,
+    pub removed: u64,
+    pub file_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicView {
+    pub code: String,
+    pub name: String,
+}
+
+/// A 受付バッチ with its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchView {
+    pub id: i64,
+    pub clinic_code: String,
+    pub clinic_name: Option<String>,
+    pub received_on: NaiveDate,
+    /// 請求月 `YYYY-MM`.
+    pub claim_month: String,
+    pub programme: String,
+    pub note: String,
+    pub status: sesshu_domain::batch::BatchStatus,
+    pub registered_by: String,
+    pub closed_by: Option<String>,
+    pub progress: sesshu_domain::batch::BatchProgress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRegisterRequest {
+    /// 医療機関コード (10 digits with check digit).
+    pub clinic_code: String,
+    pub received_on: NaiveDate,
+    /// 請求月 `YYYY-MM`.
+    pub claim_month: String,
+    pub programme: String,
+    pub declared_forms: u32,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRef {
+    pub batch_id: i64,
+}

@@ -74,6 +74,14 @@ macro_rules! with_commands {
             SettingsUpdate = settings_update [Permission(ManageSettings)] ($crate::SettingsUpdateRequest) -> $crate::Settings;
             AuditList = audit_list [Permission(ViewAudit)] ($crate::AuditListRequest) -> Vec<$crate::AuditEntryView>;
             AuditVerify = audit_verify [Permission(VerifyIntegrity)] () -> $crate::AuditVerifyReport;
+            ResidentsStatus = residents_status [Permission(ImportReferenceData)] () -> $crate::ResidentsStatus;
+            ResidentsImport = residents_import [Permission(ImportReferenceData)] ($crate::ResidentsImportRequest) -> $crate::ResidentsImportReport;
+            ResidentLookup = resident_lookup [Permission(LookupResident)] ($crate::ResidentLookupRequest) -> Vec<sesshu_domain::resident::ResidentView>;
+            CodesImport = codes_import [Permission(ImportReferenceData)] ($crate::CodesImportRequest) -> $crate::CodesImportReport;
+            ClinicsList = clinics_list [Permission(ManageBatches)] () -> Vec<$crate::ClinicView>;
+            BatchesList = batches_list [Permission(ManageBatches)] () -> Vec<$crate::BatchView>;
+            BatchRegister = batch_register [Permission(ManageBatches)] ($crate::BatchRegisterRequest) -> $crate::BatchView;
+            BatchClose = batch_close [Permission(Verify)] ($crate::BatchRef) -> $crate::BatchView;
         }
     };
 }

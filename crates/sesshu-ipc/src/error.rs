@@ -47,6 +47,13 @@ pub enum ErrorCode {
     LedgerTooNew,
     /// The recovery key or password did not unwrap the ledger key.
     RecoveryFailed,
+    /// An imported file was refused whole (the message names the line and column); nothing
+    /// was changed.
+    ImportRejected,
+    /// The 受付バッチ does not exist.
+    BatchNotFound,
+    /// The 受付バッチ cannot be closed yet (the message gives the counts).
+    BatchNotClosable,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -55,7 +62,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -77,6 +84,9 @@ impl ErrorCode {
         ErrorCode::LedgerNotEncrypted,
         ErrorCode::LedgerTooNew,
         ErrorCode::RecoveryFailed,
+        ErrorCode::ImportRejected,
+        ErrorCode::BatchNotFound,
+        ErrorCode::BatchNotClosable,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

@@ -38,9 +38,9 @@ pub enum BatchServiceError {
     Ledger(#[from] LedgerError),
 }
 
-/// The terminal's local date (Japan Standard Time; Japan has no daylight saving).
+/// The terminal's date in Japan (the domain's one JST rule).
 pub fn terminal_today(ledger: &Ledger) -> chrono::NaiveDate {
-    (ledger.clock().now() + chrono::Duration::hours(9)).date_naive()
+    sesshu_domain::date::today_jst(ledger.clock().now())
 }
 
 fn batch_detail(b: &Batch) -> serde_json::Value {

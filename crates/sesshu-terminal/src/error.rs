@@ -134,6 +134,22 @@ pub enum Error {
     Storage,
     #[error("画面から送られた内容を読み取れませんでした。画面を開き直してください。")]
     MalformedRequest,
+
+    // Reference data (resident extract, code tables) and batches.
+    #[error("{0}。ファイル全体を取り込んでいません（台帳は変更していません）。")]
+    ImportRejected(String),
+    #[error("ファイルの内容を読み取れませんでした。もう一度ファイルを選んでください。")]
+    ImportFileUnreadable,
+    #[error("{0}。")]
+    InvalidLookup(String),
+    #[error("{0}。")]
+    InvalidBatch(sesshu_domain::batch::BatchError),
+    #[error("{0}。")]
+    BatchNotClosable(sesshu_domain::batch::BatchError),
+    #[error("医療機関コード{0}は医療機関コード表にありません。")]
+    UnknownClinic(String),
+    #[error("受付バッチ{0}はありません。")]
+    BatchNotFound(i64),
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
 }
@@ -151,6 +167,12 @@ impl Error {
             | RecoveryNotNeeded
             | MalformedRequest => ErrorCode::InvalidInput,
             PasswordPolicy(_) => ErrorCode::PasswordPolicy,
+            ImportRejected(_) => ErrorCode::ImportRejected,
+            ImportFileUnreadable | InvalidLookup(_) | InvalidBatch(_) | UnknownClinic(_) => {
+                ErrorCode::InvalidInput
+            }
+            BatchNotClosable(_) => ErrorCode::BatchNotClosable,
+            BatchNotFound(_) => ErrorCode::BatchNotFound,
             NotSetUp => ErrorCode::NotSetUp,
             AlreadySetUp | ProfileNotEmpty => ErrorCode::AlreadySetUp,
             LedgerKeyMissing => ErrorCode::LedgerKeyMissing,
@@ -232,3 +254,47 @@ impl From<WrapError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::residents::ImportError> for Error {
+    fn from(e: crate::residents::ImportError) -> Error {
+        match e {
+            crate::residents::ImportError::Ledger(e) => e.into(),
+            other => Error::ImportRejected(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::codes::CodeImportError> for Error {
+    fn from(e: crate::codes::CodeImportError) -> Error {
+        match e {
+            crate::codes::CodeImportError::Ledger(e) => e.into(),
+            other => Error::ImportRejected(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::residents::LookupError> for Error {
+    fn from(e: crate::residents::LookupError) -> Error {
+        match e {
+            crate::residents::LookupError::Ledger(e) => e.into(),
+            other => Error::InvalidLookup(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::batches::BatchServiceError> for Error {
+    fn from(e: crate::batches::BatchServiceError) -> Error {
+        use crate::batches::BatchServiceError as B;
+        use sesshu_domain::batch::BatchError;
+        match e {
+            B::Rule(e @ (BatchError::Incomplete { .. } | BatchError::AlreadyClosed)) => {
+                Error::BatchNotClosable(e)
+            }
+            B::Rule(e) => Error::InvalidBatch(e),
+            B::UnknownClinic(c) => Error::UnknownClinic(c),
+            B::BatchNotFound(id) => Error::BatchNotFound(id),
+            B::FormNotFound(_) => Error::Internal("batch form"),
+            B::Ledger(e) => e.into(),
+        }
+    }
+}

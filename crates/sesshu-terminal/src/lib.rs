@@ -22,6 +22,7 @@ mod keycopies;
 pub mod logging;
 mod paths;
 mod recovery;
+mod reference;
 pub mod residents;
 mod session;
 mod settings;
@@ -30,4 +31,5 @@ mod terminal;
 
 pub use error::{Error, Result};
 pub use paths::Paths;
+pub use reference::ProgressSink;
 pub use terminal::{Environment, LogLevelSetter, Terminal};

@@ -62,6 +62,7 @@ pub struct Terminal {
     pub(crate) ids: Arc<dyn IdGen>,
     pub(crate) demo: bool,
     pub(crate) log_level: Option<LogLevelSetter>,
+    pub(crate) progress: Mutex<Option<crate::reference::ProgressSink>>,
     inner: Mutex<Inner>,
 }
 
@@ -97,6 +98,7 @@ impl Terminal {
             ids,
             demo,
             log_level,
+            progress: Mutex::new(None),
             inner: Mutex::new(Inner {
                 status,
                 session: None,
