@@ -13,7 +13,7 @@ use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
 use sesshu_terminal::{logging, Environment, Paths, Terminal};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 /// Where the terminal keeps its files: `SESSHU_DATA_DIR` when set (tests, demo), else the
 /// platform's app data directory.
@@ -49,6 +49,13 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                 demo,
                 log_level: Some(setter),
             });
+            // Long imports report their progress to the window as events.
+            let handle = app.handle().clone();
+            terminal.set_progress_sink(Arc::new(move |p| {
+                if let Err(e) = handle.emit(sesshu_ipc::IMPORT_PROGRESS_EVENT, p) {
+                    tracing::warn!(error = %e, "progress event not sent");
+                }
+            }));
             if demo {
                 if let Err(e) = terminal.seed_demo() {
                     tracing::error!(code = ?e.code(), "demo profile could not be prepared");

@@ -35,6 +35,14 @@ mod names {
     pub const SETTINGS_UPDATE: &str = "settings_update";
     pub const AUDIT_LIST: &str = "audit_list";
     pub const AUDIT_VERIFY: &str = "audit_verify";
+    pub const RESIDENTS_STATUS: &str = "residents_status";
+    pub const RESIDENTS_IMPORT: &str = "residents_import";
+    pub const RESIDENT_LOOKUP: &str = "resident_lookup";
+    pub const CODES_IMPORT: &str = "codes_import";
+    pub const CLINICS_LIST: &str = "clinics_list";
+    pub const BATCHES_LIST: &str = "batches_list";
+    pub const BATCH_REGISTER: &str = "batch_register";
+    pub const BATCH_CLOSE: &str = "batch_close";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -112,6 +120,19 @@ fn sample_request(cmd: &str) -> Option<Value> {
             json!({ "policy": { "password_min_len": 12, "lockout_threshold": 5, "lockout_minutes": 15, "idle_lock_minutes": 10 }, "log_level": "info" })
         }
         names::AUDIT_LIST => json!({ "limit": 10, "before_seq": null }),
+        // A one-line extract (header + one resident), UTF-8, base64.
+        names::RESIDENTS_IMPORT => json!({ "delta": false, "file": {
+            "file_name": "extract.csv", "encoding": "utf8",
+            "content_base64": "5a6b5ZCN55Wq5Y+3LOOCq+ODiuawj+WQjSzmsI/lkI0s5oCn5YilLOeUn+W5tOaciOaXpQoxMjM0NSzjg6Tjg57jg4Djgr/jg63jgqYs5bGx55SwIOWkqumDjiwxLDIwMTAtMDQtMDEK" } }),
+        names::RESIDENT_LOOKUP => {
+            json!({ "purpose": "keying", "key": { "by": "atena", "atena": "12345" } })
+        }
+        names::CODES_IMPORT => json!({ "table": "clinics", "file": {
+            "file_name": "clinics.csv", "encoding": "auto",
+            "content_base64": "5Yy755mC5qmf6Zai44Kz44O844OJLOWQjeensAowMTEwMTEzNzE5LOODh+ODouWMu+mZogo=" } }),
+        names::BATCH_REGISTER => json!({ "clinic_code": "0110113719", "received_on": "2026-11-20",
+            "claim_month": "2026-11", "programme": "MR", "declared_forms": 3, "note": "" }),
+        names::BATCH_CLOSE => json!({ "batch_id": 1 }),
         _ => return None,
     })
 }
@@ -197,6 +218,14 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::SETTINGS_UPDATE, &[Administrator]),
         (names::AUDIT_LIST, &[SyncOperator, Administrator]),
         (names::AUDIT_VERIFY, &[SyncOperator, Administrator]),
+        (names::RESIDENTS_STATUS, &[SyncOperator, Administrator]),
+        (names::RESIDENTS_IMPORT, &[SyncOperator, Administrator]),
+        (names::RESIDENT_LOOKUP, &[Keyer, Verifier]),
+        (names::CODES_IMPORT, &[SyncOperator, Administrator]),
+        (names::CLINICS_LIST, &[Keyer, Verifier]),
+        (names::BATCHES_LIST, &[Keyer, Verifier]),
+        (names::BATCH_REGISTER, &[Keyer, Verifier]),
+        (names::BATCH_CLOSE, &[Verifier]),
     ]
 };
 
