@@ -10,3 +10,5 @@ mkdir -p "$XDG_DATA_HOME"
 printf 'sesshu-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 sleep 1
 cargo test -p sesshu-tests --features e2e --test e2e -- --nocapture
+# The headless CLI against the same real Secret Service.
+cargo test -p sesshu-cli --features os-keyring-tests --test os_keyring

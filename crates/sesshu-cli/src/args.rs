@@ -16,6 +16,11 @@ USAGE:
   sesshu normalize lot VALUE
   sesshu check-digit municipality VALUE  6 digits are verified; 5 digits are completed
   sesshu check-digit clinic VALUE        10-digit 医療機関コード
+  sesshu residents import FILE --data DIR --login ID --password-stdin [--encoding utf-8|cp932] [--delta]
+                                         replace the resident extract (or apply a delta file);
+                                         one JSON line with the counts (signed in: administrator
+                                         or システム担当); a refused file exits 1 naming the line
+                                         and column of the first bad value
   sesshu audit verify --data DIR --login ID --password-stdin
                                          walk a terminal's audit chain (signed in; JSON out)
   sesshu --help | --version
@@ -63,6 +68,14 @@ pub(crate) enum Command {
     },
     CheckDigitClinic {
         value: String,
+    },
+    /// Headless, signed in: replace the resident extract (or apply a delta) from a file.
+    ResidentsImport {
+        file: String,
+        signin: SignIn,
+        /// `None`: detected (UTF-8 when the bytes are valid UTF-8, else CP932).
+        encoding: Option<String>,
+        delta: bool,
     },
     /// Headless, signed in: walk the audit chain of a terminal's ledger.
     AuditVerify {
@@ -229,6 +242,25 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 Command::CheckDigitMunicipality { value }
             })
         }
+        ("residents", "import") => {
+            let (positional, options) = split_with_flags(
+                rest,
+                &["data", "login", "encoding"],
+                &["password-stdin", "delta"],
+            )?;
+            let file = one_value(&positional, "residents import")?;
+            let encoding = match option(&options, "encoding") {
+                None => None,
+                Some(e @ ("utf-8" | "cp932")) => Some(e.to_string()),
+                Some(e) => return Err(format!("--encoding must be utf-8 or cp932, not {e}")),
+            };
+            Ok(Command::ResidentsImport {
+                file,
+                signin: sign_in(&options, "residents import")?,
+                encoding,
+                delta: option(&options, "delta").is_some(),
+            })
+        }
         ("audit", "verify") => {
             let (positional, options) =
                 split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
@@ -239,7 +271,7 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 signin: sign_in(&options, "audit verify")?,
             })
         }
-        ("rules" | "normalize" | "check-digit" | "audit", _) => {
+        ("rules" | "normalize" | "check-digit" | "audit" | "residents", _) => {
             Err(format!("{group}: unknown subcommand {sub}"))
         }
         _ => Err(format!("unknown command {group}")),
@@ -303,6 +335,30 @@ mod tests {
                 }
             })
         );
+        assert_eq!(
+            p(&[
+                "residents",
+                "import",
+                "x.csv",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin",
+                "--encoding",
+                "cp932",
+                "--delta"
+            ]),
+            Ok(Command::ResidentsImport {
+                file: "x.csv".into(),
+                signin: SignIn {
+                    data_dir: "/d".into(),
+                    login: "sync01".into()
+                },
+                encoding: Some("cp932".into()),
+                delta: true,
+            })
+        );
         assert_eq!(p(&[]), Ok(Command::Help));
         assert_eq!(p(&["rules", "check", "-h"]), Ok(Command::Help));
     }
@@ -318,6 +374,29 @@ mod tests {
         assert!(p(&["normalize", "kana", "a", "--era", "R"]).is_err());
         assert!(p(&["ledger", "verify"]).is_err());
         assert!(p(&["audit", "verify", "--data", "d", "--login", "a"]).is_err());
+        assert!(p(&[
+            "residents",
+            "import",
+            "--data",
+            "d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert!(p(&[
+            "residents",
+            "import",
+            "f.csv",
+            "--data",
+            "d",
+            "--login",
+            "a",
+            "--password-stdin",
+            "--encoding",
+            "latin1"
+        ])
+        .is_err());
         assert!(p(&["audit", "verify", "--login", "a", "--password-stdin"]).is_err());
     }
 }

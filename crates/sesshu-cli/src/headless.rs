@@ -4,7 +4,7 @@
 
 use crate::args::SignIn;
 use crate::Outcome;
-use sesshu_ipc::LoginRequest;
+use sesshu_ipc::{FileEncoding, LoginRequest};
 use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
 use sesshu_terminal::{Environment, Paths, Terminal};
 use std::io::Read;
@@ -20,6 +20,28 @@ fn password_from_stdin() -> Result<Zeroizing<String>, String> {
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let line = s.lines().next().unwrap_or_default().to_owned();
     Ok(Zeroizing::new(line))
+}
+
+/// How a refusal of the terminal is reported: a refused value (a bad line of an imported
+/// file) is exit 1 like any invalid value, with the line and column also as one JSON line on
+/// stdout for scripts; anything else (sign-in, permission, ledger state) is exit 3.
+fn refusal(e: sesshu_terminal::Error) -> Outcome {
+    let text = format!("{e}（{:?}）", e.code());
+    match &e {
+        sesshu_terminal::Error::ImportRejected { line, field, .. } => {
+            let json = serde_json::json!({
+                "error": e.code(),
+                "line": line,
+                "field": field,
+                "message": e.to_string(),
+            });
+            Outcome::InvalidWithReport {
+                stdout: json.to_string(),
+                stderr: text,
+            }
+        }
+        _ => Outcome::Refused(text),
+    }
 }
 
 /// Opens the terminal at `signin.data_dir`, signs in, runs `work`, signs out.
@@ -50,7 +72,7 @@ pub(crate) fn signed_in(
         Err(e) => Outcome::Refused(format!("{e}（{:?}）", e.code())),
         Ok(_) => match work(&terminal) {
             Ok(out) => Outcome::Print(out),
-            Err(e) => Outcome::Refused(format!("{e}（{:?}）", e.code())),
+            Err(e) => refusal(e),
         },
     };
     terminal.shutdown();
@@ -66,5 +88,26 @@ pub(crate) fn audit_verify(signin: &SignIn) -> Outcome {
             "head_hash": report.head_hash,
         })
         .to_string())
+    })
+}
+
+pub(crate) fn residents_import(
+    file: &str,
+    signin: &SignIn,
+    encoding: Option<&str>,
+    delta: bool,
+) -> Outcome {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Unusable(format!("{file}: {e}")),
+    };
+    let encoding = match encoding {
+        Some("utf-8") => FileEncoding::Utf8,
+        Some("cp932") => FileEncoding::Cp932,
+        _ => FileEncoding::Auto,
+    };
+    signed_in(signin, |t| {
+        let report = t.residents_import_file(&bytes, encoding, delta)?;
+        serde_json::to_string(&report).map_err(|_| sesshu_terminal::Error::Internal("report"))
     })
 }

@@ -24,6 +24,11 @@ pub(crate) enum Outcome {
     Unusable(String),
     /// The terminal refused: sign-in, permission, ledger state (exit 3).
     Refused(String),
+    /// The value is invalid, with a machine-readable report for stdout (exit 1).
+    InvalidWithReport {
+        stdout: String,
+        stderr: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +52,11 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "sesshu: {msg}");
             ExitCode::from(2)
         }
+        Outcome::InvalidWithReport { stdout, stderr } => {
+            let _ = writeln!(std::io::stdout(), "{stdout}");
+            let _ = writeln!(std::io::stderr(), "{stderr}");
+            ExitCode::from(1)
+        }
         Outcome::Refused(msg) => {
             let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(3)
@@ -68,5 +78,11 @@ fn run(cmd: args::Command) -> Outcome {
         Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),
         Command::CheckDigitClinic { value } => check_digit::clinic(&value),
         Command::AuditVerify { signin } => headless::audit_verify(&signin),
+        Command::ResidentsImport {
+            file,
+            signin,
+            encoding,
+            delta,
+        } => headless::residents_import(&file, &signin, encoding.as_deref(), delta),
     }
 }

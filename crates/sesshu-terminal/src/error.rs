@@ -136,8 +136,14 @@ pub enum Error {
     MalformedRequest,
 
     // Reference data (resident extract, code tables) and batches.
-    #[error("{0}。ファイル全体を取り込んでいません（台帳は変更していません）。")]
-    ImportRejected(String),
+    #[error("{message}。ファイル全体を取り込んでいません（台帳は変更していません）。")]
+    ImportRejected {
+        message: String,
+        /// 1-based line of the file (the header is line 1), when one line is at fault.
+        line: Option<u64>,
+        /// The column's header name, when one column is at fault.
+        field: Option<String>,
+    },
     #[error("ファイルの内容を読み取れませんでした。もう一度ファイルを選んでください。")]
     ImportFileUnreadable,
     #[error("{0}。")]
@@ -167,7 +173,7 @@ impl Error {
             | RecoveryNotNeeded
             | MalformedRequest => ErrorCode::InvalidInput,
             PasswordPolicy(_) => ErrorCode::PasswordPolicy,
-            ImportRejected(_) => ErrorCode::ImportRejected,
+            ImportRejected { .. } => ErrorCode::ImportRejected,
             ImportFileUnreadable | InvalidLookup(_) | InvalidBatch(_) | UnknownClinic(_) => {
                 ErrorCode::InvalidInput
             }
@@ -259,7 +265,11 @@ impl From<crate::residents::ImportError> for Error {
     fn from(e: crate::residents::ImportError) -> Error {
         match e {
             crate::residents::ImportError::Ledger(e) => e.into(),
-            other => Error::ImportRejected(other.to_string()),
+            other => Error::ImportRejected {
+                line: other.line(),
+                field: other.field().map(str::to_owned),
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -268,7 +278,11 @@ impl From<crate::codes::CodeImportError> for Error {
     fn from(e: crate::codes::CodeImportError) -> Error {
         match e {
             crate::codes::CodeImportError::Ledger(e) => e.into(),
-            other => Error::ImportRejected(other.to_string()),
+            other => Error::ImportRejected {
+                line: other.position().map(|(l, _)| l),
+                field: other.position().map(|(_, f)| f.to_owned()),
+                message: other.to_string(),
+            },
         }
     }
 }

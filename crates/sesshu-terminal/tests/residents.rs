@@ -774,3 +774,21 @@ fn every_displayed_resident_leaves_one_audit_entry() {
         None
     );
 }
+
+#[test]
+fn a_crlf_file_names_the_same_line_as_an_lf_file() {
+    // Windows systems write CRLF: the bad value is still reported on its own line.
+    for eol in ["\n", "\r\n"] {
+        let text = format!(
+            "宛名番号,カナ氏名,氏名,性別,生年月日{eol}1,ヤマダ タロウ,山田 太郎,1,2010-04-01{eol}2,ヤマダ ハナコ,山田 花子,2,2023-02-30{eol}"
+        );
+        let e = sesshu_terminal::residents::parse_extract(
+            text.as_bytes(),
+            None,
+            sesshu_terminal::residents::ImportKind::Full,
+        )
+        .unwrap_err();
+        assert_eq!(e.line(), Some(3), "{eol:?}: {e}");
+        assert_eq!(e.field(), Some("生年月日"), "{eol:?}: {e}");
+    }
+}

@@ -51,8 +51,36 @@ pub(crate) enum Source<'a> {
 impl<'a> Source<'a> {
     pub(crate) fn into_reader(self) -> Box<dyn Read + 'a> {
         match self {
-            Source::Utf8(b) => Box::new(b),
-            Source::Cp932(b) => Box::new(Cp932Reader::new(b)),
+            Source::Utf8(b) => Box::new(WithoutCr(b)),
+            Source::Cp932(b) => Box::new(WithoutCr(Cp932Reader::new(b))),
+        }
+    }
+}
+
+/// Drops carriage returns from the decoded UTF-8 text, so that Windows (CRLF) files read as
+/// `\n`-terminated lines: the CSV reader's line numbers lag one line behind on CRLF records,
+/// and every error message names a line. A CR byte never occurs inside a multi-byte UTF-8
+/// sequence, and a CR inside a name or an address carries no meaning.
+struct WithoutCr<R>(R);
+
+impl<R: Read> Read for WithoutCr<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.0.read(buf)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            let mut kept = 0;
+            for i in 0..n {
+                if buf[i] != b'\r' {
+                    buf[kept] = buf[i];
+                    kept += 1;
+                }
+            }
+            // A chunk of nothing but CRs must not read as the end of the file.
+            if kept > 0 {
+                return Ok(kept);
+            }
         }
     }
 }

@@ -1,0 +1,166 @@
+//! Headless commands against a terminal whose ledger key is in the real OS key store (Secret
+//! Service). Built only with `--features os-keyring-tests`, which `scripts/e2e-session.sh` runs
+//! inside a D-Bus session with an unlocked gnome-keyring — the same set-up as the desktop e2e.
+#![cfg(feature = "os-keyring-tests")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sesshu_domain::role::Role;
+use sesshu_ipc::{LoginRequest, SetupRequest, UserCreateRequest};
+use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
+use sesshu_terminal::{Environment, Paths, Terminal};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+const ADMIN_PW: &str = "Admin-pass-2026";
+const SYNC_PW: &str = "Sync-pass-2026!";
+const KEYER_PW: &str = "Keyer-pass-2026!";
+
+fn set_up(dir: &std::path::Path) {
+    let t = Terminal::start(Environment {
+        paths: Paths::in_dir(dir),
+        keystore: Arc::new(OsKeyStore),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Gen),
+        demo: false,
+        log_level: None,
+    });
+    t.setup(SetupRequest {
+        municipality_name: "仙台市".into(),
+        municipality_code: "041009".into(),
+        terminal_name: "CLI 試験端末".into(),
+        admin_login_id: "admin01".into(),
+        admin_display_name: "管理 花子".into(),
+        admin_password: ADMIN_PW.into(),
+    })
+    .unwrap();
+    t.login(LoginRequest {
+        login_id: "admin01".into(),
+        password: ADMIN_PW.into(),
+    })
+    .unwrap();
+    for (id, roles, pw) in [
+        ("sync01", vec![Role::SyncOperator], SYNC_PW),
+        ("keyer01", vec![Role::Keyer], KEYER_PW),
+    ] {
+        t.user_create(UserCreateRequest {
+            login_id: id.into(),
+            display_name: "試験 太郎".into(),
+            roles,
+            initial_password: pw.into(),
+        })
+        .unwrap();
+    }
+    t.shutdown();
+}
+
+fn sesshu(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sesshu"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn residents_import_through_the_cli_with_the_os_key_store() {
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let header = "宛名番号,カナ氏名,氏名,性別,生年月日,住所,閲覧注意,外字\r\n";
+    let rows = "0000012345,ヤマダ タロウ,山田 太郎,1,2010-04-01,仙台市青葉区1-1,,\r\n\
+                0000012346,タカハシ ハナコ,髙橋 花子,2,平成25年5月6日,仙台市泉区2-2,,1\r\n";
+    let text = format!("{header}{rows}");
+    let (cp932, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+    assert!(!unmappable);
+    let good = dir.path().join("extract.csv");
+    std::fs::write(&good, &cp932).unwrap();
+
+    let out = sesshu(
+        &[
+            "residents",
+            "import",
+            good.to_str().unwrap(),
+            "--data",
+            data,
+            "--login",
+            "sync01",
+            "--password-stdin",
+            "--encoding",
+            "cp932",
+        ],
+        &format!("{SYNC_PW}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows"], 2);
+    assert_eq!(report["total_after"], 2);
+    assert_eq!(report["encoding"], "cp932");
+
+    // A bad date on line 3: the whole file is refused, line and column named, exit 1.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!("{header}0000012347,スズキ イチロウ,鈴木 一郎,1,2010-04-01,,,\r\n0000012348,サトウ ジロウ,佐藤 次郎,1,2023-02-30,,,\r\n"),
+    )
+    .unwrap();
+    let out = sesshu(
+        &[
+            "residents",
+            "import",
+            bad.to_str().unwrap(),
+            "--data",
+            data,
+            "--login",
+            "sync01",
+            "--password-stdin",
+        ],
+        &format!("{SYNC_PW}\n"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let refusal: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(refusal["error"], "IMPORT_REJECTED");
+    assert_eq!(refusal["line"], 3, "{refusal}");
+    assert_eq!(refusal["field"], "生年月日");
+
+    // A keyer may not import: exit 3, and the extract is unchanged (the audit chain verifies).
+    let out = sesshu(
+        &[
+            "residents",
+            "import",
+            good.to_str().unwrap(),
+            "--data",
+            data,
+            "--login",
+            "keyer01",
+            "--password-stdin",
+            "--delta",
+        ],
+        &format!("{KEYER_PW}\n"),
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let out = sesshu(
+        &[
+            "audit",
+            "verify",
+            "--data",
+            data,
+            "--login",
+            "admin01",
+            "--password-stdin",
+        ],
+        &format!("{ADMIN_PW}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["first_broken_seq"], serde_json::Value::Null);
+}
