@@ -184,7 +184,7 @@ impl Terminal {
             municipality_name: "デモ市".into(),
             municipality_code: "041009".into(),
             terminal_name: "デモ端末".into(),
-            admin_login_id: "admin01".into(),
+            admin_login_id: DEMO_ADMIN.into(),
             admin_display_name: "管理 花子".into(),
             admin_password: DEMO_PASSWORD.into(),
         })?;
@@ -209,7 +209,7 @@ impl Terminal {
                 })?;
                 m.audit(
                     AuditRecord::new(
-                        Some("admin01"),
+                        Some(DEMO_ADMIN),
                         AuditAction::UserCreated,
                         Some(login_id),
                         AuditOutcome::Success,
@@ -222,9 +222,63 @@ impl Terminal {
             })?;
         }
         wraps.save(&self.paths.keys)?;
+        drop(inner);
+        self.seed_demo_reference_data(&ledger)
+    }
+
+    /// The demo's code tables, a small fictional resident extract and three batches to work
+    /// on, loaded through the same import and registration code as real data.
+    fn seed_demo_reference_data(&self, ledger: &Ledger) -> Result<()> {
+        use crate::codes::{import_clinics, import_products, CodeImportOptions};
+        use crate::csv_text::TextEncoding;
+        let opts = CodeImportOptions {
+            encoding: TextEncoding::Utf8,
+            mode: crate::codes::ImportMode::Replace,
+        };
+        import_clinics(ledger, DEMO_ADMIN, DEMO_CLINICS, opts)?;
+        import_products(ledger, DEMO_ADMIN, DEMO_PRODUCTS, opts)?;
+        self.import_residents_bytes(
+            ledger,
+            DEMO_ADMIN,
+            DEMO_RESIDENTS,
+            sesshu_ipc::FileEncoding::Utf8,
+            false,
+        )?;
+        let today = self.today();
+        for (clinic, programme, forms) in [
+            ("0410100010", "MR", 3),
+            ("0410100028", "PCV20", 5),
+            ("0410100036", "FLU", 12),
+        ] {
+            let month = sesshu_domain::batch::ClaimMonth::new(
+                chrono::Datelike::year(&today),
+                chrono::Datelike::month(&today),
+            )
+            .map_err(Error::InvalidBatch)?;
+            crate::batches::register_batch(
+                ledger,
+                "keyer01",
+                &sesshu_domain::batch::BatchInput {
+                    clinic_code: clinic.into(),
+                    received_on: today,
+                    claim_year: month.year,
+                    claim_month: month.month,
+                    programme: programme.into(),
+                    declared_forms: forms,
+                    note: String::new(),
+                },
+            )?;
+        }
         Ok(())
     }
 }
+
+/// The demo's administrator (the first user of the demo profile).
+const DEMO_ADMIN: &str = "admin01";
+/// Fictional clinics, products and residents of 「デモ市」 (`crates/sesshu-terminal/demo`).
+const DEMO_CLINICS: &[u8] = include_bytes!("../demo/clinics.csv");
+const DEMO_PRODUCTS: &[u8] = include_bytes!("../demo/products.csv");
+const DEMO_RESIDENTS: &[u8] = include_bytes!("../demo/residents.csv");
 
 #[cfg(test)]
 mod tests {
