@@ -218,6 +218,16 @@ impl Ledger {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
+        Self::create_with(path, keyed(key), clock, ids)
+    }
+
+    /// A new file at `path` (never over an existing one), keyed or — for the bench only — not.
+    fn create_with(
+        path: &Path,
+        keying: Keying<'_>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
         if path.exists() {
             return Err(LedgerError::AlreadyExists {
                 path: path.to_owned(),
@@ -226,9 +236,11 @@ impl Ledger {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, keyed(key), flags)?;
-        prove_key(path, &writer)?;
-        Self::finish_open(path, writer, keyed(key), clock, ids)
+        let writer = keyed_connection(path, keying, flags)?;
+        if keying.0.is_some() {
+            prove_key(path, &writer)?;
+        }
+        Self::finish_open(path, writer, keying, clock, ids)
     }
 
     /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
@@ -314,16 +326,7 @@ impl Ledger {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
-        if path.exists() {
-            return Err(LedgerError::AlreadyExists {
-                path: path.to_owned(),
-            });
-        }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let writer = keyed_connection(path, Keying(None), flags)?;
-        Self::finish_open(path, writer, Keying(None), clock, ids)
+        Self::create_with(path, Keying(None), clock, ids)
     }
 
     pub fn path(&self) -> &Path {
