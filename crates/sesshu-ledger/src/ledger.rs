@@ -100,10 +100,12 @@ fn keyed_connection(
     let conn = Connection::open_with_flags(path, flags)?;
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
+    // Wipe SQLCipher's own buffers (page cache, key material) before they are freed. It is a
+    // process-wide switch that cannot be turned off again; set before the key is handed over.
+    conn.execute_batch("PRAGMA cipher_memory_security = ON;")?;
     // PRAGMA key must be the first statement touching the database.
     // The statement text holds the key too, so it is wiped like the key itself.
-    let statement =
-        zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sql_literal().as_str()));
+    let statement = key.pragma_statement("key");
     conn.execute_batch(statement.as_str())?;
     Ok(conn)
 }
@@ -188,6 +190,18 @@ fn file_header(path: &Path) -> Result<Option<([u8; 16], usize)>, LedgerError> {
     Ok(Some((h, n)))
 }
 
+/// `ledger.db` and its `-wal`/`-shm` companions, 0600 on Unix (a file copied in from a
+/// backup with a looser mode is tightened at open).
+fn restrict_ledger_files(path: &Path) -> Result<(), LedgerError> {
+    crate::fsutil::restrict_file(path)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::fsutil::restrict_file(Path::new(&p))?;
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Creates a new, empty ledger at `path`; refuses if any file is there.
     pub fn create(
@@ -200,6 +214,18 @@ impl Ledger {
             return Err(LedgerError::AlreadyExists {
                 path: path.to_owned(),
             });
+        }
+        // The file exists, empty and private (0600), before SQLite writes a byte into it;
+        // SQLite gives its -wal and -shm files the mode of the database file.
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                o.mode(crate::fsutil::FILE_MODE);
+            }
+            o.open(path)?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -274,6 +300,7 @@ impl Ledger {
         )?;
         prove_key(path, &reader)?;
         apply_pragmas(&reader, false)?;
+        restrict_ledger_files(path)?;
         Ok(Ledger {
             path: path.to_owned(),
             writer: Mutex::new(writer),

@@ -13,6 +13,8 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 mod error;
+pub mod fsutil;
+pub mod kdf;
 pub mod keys;
 mod ledger;
 mod migrate;
@@ -23,21 +25,10 @@ pub mod wrap;
 
 pub use clock::{Clock, FixedClock, IdGen, SystemClock, UuidV7Gen};
 pub use error::LedgerError;
+pub use kdf::{Argon2Deriver, Deriver, KdfParams, KdfPolicy};
 pub use keys::{KeyStore, KeyStoreError, LedgerKey, MemKeyStore, OsKeyStore};
 pub use ledger::{Ledger, Mutation, Reader};
 pub use wrap::{KeyWraps, RecoveryKey, WrapError};
-
-/// Argon2id parameters used for password hashes and key-encryption keys.
-///
-/// 19 MiB, 2 passes, 1 lane: OWASP's minimum recommendation for Argon2id; about 50 ms on the
-/// terminals, which is acceptable per login and per unwrap.
-pub(crate) fn argon2() -> argon2::Argon2<'static> {
-    argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        argon2::Params::DEFAULT,
-    )
-}
 
 /// Fills `buf` from the OS random source.
 pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), LedgerError> {
