@@ -36,10 +36,12 @@ pub enum AuditAction {
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
+    LedgerKeyRotated = 9002,
+    AuditAnchorRepaired = 9003,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -59,6 +61,8 @@ impl AuditAction {
         AuditAction::SettingsChanged,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
+        AuditAction::LedgerKeyRotated,
+        AuditAction::AuditAnchorRepaired,
     ];
 
     pub fn code(self) -> u16 {
@@ -91,6 +95,8 @@ impl AuditAction {
             AuditAction::SettingsChanged => "設定変更",
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
+            AuditAction::LedgerKeyRotated => "台帳鍵の更新",
+            AuditAction::AuditAnchorRepaired => "操作ログ基準点の修復",
         }
     }
 }
@@ -140,5 +146,7 @@ mod tests {
         assert_eq!(AuditAction::LoginFailed.code(), 1001);
         assert_eq!(AuditAction::UserCreated.code(), 2000);
         assert_eq!(AuditAction::TerminalSetUp.code(), 3000);
+        assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
+        assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }
 }

@@ -10,6 +10,7 @@
 //!   keyring) and, wrapped, in the key sidecar ([`KeyWraps`]).
 
 pub mod accounts;
+pub mod anchor;
 pub mod audit;
 pub mod clock;
 mod error;
