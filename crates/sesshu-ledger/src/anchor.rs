@@ -134,6 +134,26 @@ pub(crate) fn read(path: &Path, key: &AnchorKey) -> Result<Option<(i64, [u8; 32]
     Ok(Some((f.seq, hash)))
 }
 
+/// Re-authenticates the anchor written under `old` with `new` (key rotation). No-op when
+/// there is no anchor or it already authenticates under `new`; an anchor valid under neither
+/// key is [`LedgerError::AuditAnchorInvalid`].
+pub(crate) fn reauthenticate(
+    path: &Path,
+    old: &LedgerKey,
+    new: &LedgerKey,
+) -> Result<(), LedgerError> {
+    let new_key = AnchorKey::derive(new)?;
+    match read(path, &new_key) {
+        Ok(_) => return Ok(()),
+        Err(LedgerError::AuditAnchorInvalid { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    match read(path, &AnchorKey::derive(old)?)? {
+        Some((seq, hash)) => write(path, &new_key, seq, &hash),
+        None => Ok(()),
+    }
+}
+
 fn entry_at(conn: &Connection, seq: i64) -> Result<Option<AuditEntry>, LedgerError> {
     Ok(conn
         .query_row(

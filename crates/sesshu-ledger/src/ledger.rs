@@ -199,7 +199,7 @@ fn file_header(path: &Path) -> Result<Option<([u8; 16], usize)>, LedgerError> {
 /// backup with a looser mode is tightened at open).
 fn restrict_ledger_files(path: &Path) -> Result<(), LedgerError> {
     crate::fsutil::restrict_file(path)?;
-    for suffix in ["-wal", "-shm"] {
+    for suffix in ["-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         crate::fsutil::restrict_file(Path::new(&p))?;

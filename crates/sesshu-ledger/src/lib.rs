@@ -20,6 +20,7 @@ pub mod keys;
 mod ledger;
 mod migrate;
 pub mod outbox;
+pub mod rotate;
 pub mod settings;
 pub mod terminal;
 pub mod wrap;
