@@ -24,6 +24,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p sesshu-ui --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p sesshu-tests --features e2e --all-targets -- -D warnings
 
+step "Windows type-check (x86_64-pc-windows-gnu, every crate but the wasm UI)"
+cargo check --target x86_64-pc-windows-gnu --workspace --exclude sesshu-ui
+
 step "domain purity (wasm32 build, no I/O crates)"
 scripts/check-domain.sh
 

@@ -8,6 +8,14 @@
 //!   one hash-chained audit entry and the outbox item for that entry — or nothing;
 //! - the ledger key never touches the disk in the clear: it lives in a [`KeyStore`] (the OS
 //!   keyring) and, wrapped, in the key sidecar ([`KeyWraps`]).
+//! - the audit chain head is also kept outside the database ([`anchor`]), authenticated with a
+//!   key derived from the ledger key, and checked at every open: a truncated tail or a
+//!   rewritten chain refuses the open until an administrator repairs it (audited);
+//! - the data directory is 0700 and its files 0600 on Unix ([`fsutil`]); every sidecar is
+//!   replaced atomically (temporary file, fsync, rename, directory fsync);
+//! - the key is rotated only through [`rotate::rotate_key`], crash-safe; the terminal opens
+//!   through [`rotate::open_with_keystore`], which finishes an interrupted rotation;
+//! - every password-based derivation goes through an injectable [`Deriver`] ([`kdf`]).
 
 pub mod accounts;
 pub mod anchor;

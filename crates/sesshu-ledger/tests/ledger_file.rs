@@ -76,6 +76,12 @@ fn the_file_is_encrypted_and_holds_no_clear_value() {
     let u = l.read(|r| r.user_by_login("admin01")).unwrap().unwrap();
     assert_eq!(u.display_name, KNOWN);
     assert!(l.cipher_version().unwrap().contains("community"));
+    // Opening turned SQLCipher's memory wiping on (a process-wide switch).
+    let raw = rusqlite::Connection::open_in_memory().unwrap();
+    let on: String = raw
+        .query_row("PRAGMA cipher_memory_security", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(on, "1");
 }
 
 #[test]
