@@ -14,6 +14,8 @@ PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libxdo-dev
       libayatana-appindicator3-dev librsvg2-dev perl make xvfb xauth dbus dbus-x11
       fonts-noto-cjk imagemagick)
 if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver chromium curl python3); fi
+# The Windows type-check of CI: MinGW's C compiler builds the bundled SQLCipher and OpenSSL.
+if [ "$MODE" = test ]; then PKGS+=(gcc-mingw-w64-x86-64); fi
 missing=()
 for p in "${PKGS[@]}" gnome-keyring; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -32,6 +34,11 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "==> adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$MODE" = test ] && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "==> adding the x86_64-pc-windows-gnu target"
+  rustup target add x86_64-pc-windows-gnu
 fi
 
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock. Not --locked: its own lockfile

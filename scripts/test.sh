@@ -103,6 +103,14 @@ s_clippy() {
   without_ui_fails && return "$rc"
 }
 
+S_WINDOWS="Windows type-check (x86_64-pc-windows-gnu, every crate but the wasm UI)"
+# Windows-only code (cfg(windows) key storage, paths) is compiled on every change. Needs ui/dist
+# to exist (tauri::generate_context!); an empty one is enough for a type-check.
+s_windows() {
+  mkdir -p ui/dist
+  cargo check --target x86_64-pc-windows-gnu --workspace --exclude sesshu-ui
+}
+
 S_DOC="cargo doc --workspace --no-deps (warnings denied)"
 s_doc() {
   local ws=(--workspace)
@@ -150,6 +158,7 @@ run_step "$S_DENY" s_deny
 run_step "$S_MACHETE" s_machete
 run_step "$S_UI" s_ui
 run_step "$S_CLIPPY" s_clippy
+run_step "$S_WINDOWS" s_windows
 run_step "$S_DOC" s_doc
 run_step "$S_PURITY" s_purity
 run_step "$S_TEST" s_test

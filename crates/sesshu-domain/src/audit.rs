@@ -52,10 +52,12 @@ pub enum AuditAction {
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
+    LedgerKeyRotated = 9002,
+    AuditAnchorRepaired = 9003,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -83,6 +85,8 @@ impl AuditAction {
         AuditAction::ProductsImported,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
+        AuditAction::LedgerKeyRotated,
+        AuditAction::AuditAnchorRepaired,
     ];
 
     pub fn code(self) -> u16 {
@@ -125,6 +129,8 @@ impl AuditAction {
             AuditAction::ProductsImported => "ワクチン製品表の取込",
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
+            AuditAction::LedgerKeyRotated => "台帳鍵の更新",
+            AuditAction::AuditAnchorRepaired => "操作ログ基準点の修復",
         }
     }
 }
@@ -191,5 +197,7 @@ mod tests {
         assert_eq!(AuditAction::BatchFormWithdrawn.code(), 5002);
         assert_eq!(AuditAction::ClinicsImported.code(), 5010);
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
+        assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
+        assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! Accounts are never deleted, so a login id is never reused; disabling keeps the row.
 
+use crate::kdf::{Argon2Deriver, Deriver, KdfParams};
 use crate::ledger::{Mutation, Reader};
 use crate::LedgerError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension};
 use sesshu_domain::account::SignInState;
 use sesshu_domain::role::Role;
+use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -29,33 +31,97 @@ impl User {
     }
 }
 
-/// Argon2id PHC string for a password.
+/// Argon2id PHC string for a password (production cost, [`crate::kdf::PASSWORD_PARAMS`]).
 pub fn hash_password(password: &str) -> Result<String, LedgerError> {
+    hash_password_with(&Argon2Deriver::default(), password)
+}
+
+/// [`hash_password`] through an injected deriver (at its policy's password cost).
+pub fn hash_password_with(d: &dyn Deriver, password: &str) -> Result<String, LedgerError> {
+    let p = d.policy().password;
     let mut salt = [0u8; 16];
     crate::random_bytes(&mut salt)?;
-    let salt =
+    let salt_b64 =
         SaltString::encode_b64(&salt).map_err(|e| LedgerError::PasswordHash(e.to_string()))?;
-    crate::argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| LedgerError::PasswordHash(e.to_string()))
+    let mut out = Zeroizing::new([0u8; 32]);
+    d.derive(password.as_bytes(), &salt, p, out.as_mut())
+        .map_err(|e| LedgerError::PasswordHash(e.0))?;
+    let out = Output::new(out.as_ref()).map_err(|e| LedgerError::PasswordHash(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        p.m_cost,
+        p.t_cost,
+        p.p_cost,
+        salt_b64.as_str(),
+        out
+    ))
 }
 
 /// Constant-time check of `password` against a stored PHC string.
 pub fn verify_password(stored: &str, password: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(h) => crate::argon2()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok(),
-        Err(_) => false,
+    verify_password_with(&Argon2Deriver::default(), stored, password)
+}
+
+/// The stored hash's parameters, salt and output, if it is an Argon2id PHC string whose
+/// cost is within the bounds a stored wrap may ask for (a damaged row must not cost
+/// gigabytes).
+fn parse_phc(d: &dyn Deriver, stored: &str) -> Option<(KdfParams, Vec<u8>, Output)> {
+    let h = PasswordHash::new(stored).ok()?;
+    if h.algorithm.as_str() != "argon2id" {
+        return None;
+    }
+    let params = argon2::Params::try_from(&h).ok()?;
+    let p = KdfParams {
+        m_cost: params.m_cost(),
+        t_cost: params.t_cost(),
+        p_cost: params.p_cost(),
+    };
+    let max = d.policy().wrap_max;
+    if p.m_cost > max.m_cost || p.t_cost > max.t_cost || p.p_cost > max.p_cost {
+        return None;
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt = h.salt?.decode_b64(&mut salt_buf).ok()?.to_vec();
+    Some((p, salt, h.hash?))
+}
+
+/// [`verify_password`] through an injected deriver. Exactly one derivation runs whatever
+/// `stored` holds (a malformed hash costs a dummy derivation), so the answer time does not
+/// tell a damaged account from a wrong password.
+pub fn verify_password_with(d: &dyn Deriver, stored: &str, password: &str) -> bool {
+    match parse_phc(d, stored) {
+        Some((p, salt, expected)) => {
+            let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+            if d.derive(password.as_bytes(), &salt, p, out.as_mut_slice())
+                .is_err()
+            {
+                return false;
+            }
+            // `Output`'s equality is constant-time.
+            Output::new(out.as_slice()).is_ok_and(|o| o == expected)
+        }
+        None => {
+            dummy_verify_with(d, password);
+            false
+        }
     }
 }
 
-/// A fixed hash used to spend the same time on unknown login ids as on known ones, so
-/// response time does not reveal which ids exist.
+/// Spends the same derivation on unknown, disabled or locked login ids as on a real check,
+/// so the response does not reveal which ids exist.
 pub fn dummy_verify(password: &str) {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2Vzc2h1LWR1bW15LXNhbHQ$2qnC0xWgGsn0bA0gpmP3Z5oE6vwB6Q8ZqJ0ZQ1cQxgQ";
-    let _ = verify_password(DUMMY, password);
+    dummy_verify_with(&Argon2Deriver::default(), password)
+}
+
+/// [`dummy_verify`] through an injected deriver: one derivation at the password cost.
+pub fn dummy_verify_with(d: &dyn Deriver, password: &str) {
+    let mut out = Zeroizing::new([0u8; 32]);
+    let _ = d.derive(
+        password.as_bytes(),
+        b"sesshu-dummy-salt",
+        d.policy().password,
+        out.as_mut(),
+    );
 }
 
 fn parse_time(s: &str) -> rusqlite::Result<DateTime<Utc>> {
@@ -236,13 +302,44 @@ impl Mutation<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kdf::{CountingDeriver, TEST_POLICY};
 
     #[test]
     fn password_hash_verifies() {
         let h = hash_password("Sesshu-2026-pass").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password(&h, "Sesshu-2026-pass"));
         assert!(!verify_password(&h, "Sesshu-2026-pasS"));
         assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn hashes_of_the_argon2_crate_still_verify() {
+        // Hashes stored by earlier versions were made by argon2's PasswordHasher.
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let h = argon2::Argon2::default()
+            .hash_password(b"Sesshu-2026-pass", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password(&h, "Sesshu-2026-pass"));
+        assert!(!verify_password(&h, "other"));
+    }
+
+    #[test]
+    fn every_check_runs_exactly_one_derivation() {
+        let d = CountingDeriver::new(TEST_POLICY);
+        let h = hash_password_with(&d, "Sesshu-2026-pass").unwrap();
+        assert_eq!(d.count(), 1);
+        assert!(verify_password_with(&d, &h, "Sesshu-2026-pass"));
+        assert!(!verify_password_with(&d, &h, "wrong"));
+        assert!(!verify_password_with(&d, "garbage", "wrong"));
+        dummy_verify_with(&d, "wrong");
+        assert_eq!(d.count(), 5);
+        // A stored hash asking for an absurd cost is not derived at that cost.
+        let absurd = "$argon2id$v=19$m=4194304,t=2,p=1$c2Vzc2h1LWR1bW15LXNhbHQ$2qnC0xWgGsn0bA0gpmP3Z5oE6vwB6Q8ZqJ0ZQ1cQxgQ";
+        assert!(!verify_password_with(&d, absurd, "x"));
+        assert_eq!(d.count(), 6);
+        assert_eq!(d.last_params(), Some(TEST_POLICY.password));
     }
 }

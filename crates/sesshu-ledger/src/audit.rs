@@ -113,7 +113,7 @@ pub(crate) fn canonical_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+pub(crate) fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let prev: Vec<u8> = r.get(9)?;
     let hash: Vec<u8> = r.get(10)?;
     let to32 = |v: Vec<u8>, col: usize| -> rusqlite::Result<[u8; 32]> {
@@ -140,7 +140,7 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "seq, id, at, terminal_id, actor, action, target, outcome, detail, prev_hash, hash";
 
 /// Result of walking the chain.
@@ -272,6 +272,7 @@ impl Mutation<'_> {
             serde_json::to_string(&e).map_err(|err| LedgerError::InvalidData(err.to_string()))?;
         self.enqueue("audit", &e.id, &payload)?;
         self.audited = true;
+        self.head = Some((e.seq, e.hash));
         Ok(e)
     }
 }

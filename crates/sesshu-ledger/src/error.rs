@@ -35,6 +35,22 @@ pub enum LedgerError {
         line: u64,
         conflict: crate::residents::DeltaConflict,
     },
+    /// The audit log has entries but its anchor file is missing. Ledger not opened, files
+    /// untouched; an administrator's repair re-anchors it.
+    #[error("the audit anchor is missing (the log has {found_seq} entries)")]
+    AuditAnchorMissing { found_seq: i64 },
+    /// The anchor file does not authenticate under this ledger's key (forged, damaged or
+    /// another ledger's). Ledger not opened, files untouched.
+    #[error("the audit anchor is invalid: {detail}")]
+    AuditAnchorInvalid { detail: String },
+    /// The log disagrees with its anchor: newest entries removed, chain rewritten or a link
+    /// broken after the anchored entry. Ledger not opened, files untouched.
+    #[error("the audit log does not match its anchor ({reason:?}: anchored entry {expected_seq}, found {found_seq})")]
+    AuditAnchorMismatch {
+        expected_seq: i64,
+        found_seq: i64,
+        reason: crate::anchor::AnchorMismatch,
+    },
     #[error("stored data is invalid: {0}")]
     InvalidData(String),
     #[error("random source failed: {0}")]
@@ -48,6 +64,17 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// True for the audit-anchor refusals that only an administrator's repair
+    /// ([`crate::Ledger::repair_audit_anchor`]) clears.
+    pub fn is_audit_anchor(&self) -> bool {
+        matches!(
+            self,
+            LedgerError::AuditAnchorMissing { .. }
+                | LedgerError::AuditAnchorInvalid { .. }
+                | LedgerError::AuditAnchorMismatch { .. }
+        )
+    }
+
     /// True when SQLite reports a transient lock; retrying may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Keyring service name; the account is `ledger-key/<ledger id>`.
 pub const KEYRING_SERVICE: &str = "jp.sesshu.terminal";
@@ -38,9 +38,12 @@ impl LedgerKey {
         &self.0
     }
 
-    /// Hex form kept in the key store.
+    /// Hex form kept in the key store, built in place in a pre-sized zeroising buffer (no
+    /// intermediate allocation that could be left behind unwiped).
     pub(crate) fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(hex::encode(self.0.as_ref()))
+        let mut out = Zeroizing::new(String::with_capacity(64));
+        push_hex(&mut out, self.0.as_ref());
+        out
     }
 
     pub(crate) fn from_hex(s: &str) -> Option<Self> {
@@ -49,12 +52,29 @@ impl LedgerKey {
         Some(LedgerKey(bytes))
     }
 
-    /// SQLCipher raw-key literal: `x'<64 hex>'`.
-    pub(crate) fn sql_literal(&self) -> Zeroizing<String> {
-        let mut hex = self.to_hex();
-        let s = Zeroizing::new(format!("x'{}'", hex.as_str()));
-        hex.zeroize();
+    /// `PRAGMA <pragma> = "x'<64 hex>'";` (SQLCipher raw key), built in a buffer sized
+    /// exactly once so that no reallocation leaves a copy of the key in freed memory.
+    pub(crate) fn pragma_statement(&self, pragma: &str) -> Zeroizing<String> {
+        const HEAD: &str = " = \"x'";
+        const TAIL: &str = "'\";";
+        let cap = "PRAGMA ".len() + pragma.len() + HEAD.len() + 64 + TAIL.len();
+        let mut s = Zeroizing::new(String::with_capacity(cap));
+        s.push_str("PRAGMA ");
+        s.push_str(pragma);
+        s.push_str(HEAD);
+        push_hex(&mut s, self.0.as_ref());
+        s.push_str(TAIL);
+        debug_assert_eq!(s.len(), cap);
         s
+    }
+}
+
+/// Appends lower-case hex of `bytes` to `out` one character at a time (no temporaries).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
 }
 
@@ -234,6 +254,13 @@ mod tests {
     fn key_debug_hides_the_secret() {
         let k = LedgerKey::from_bytes([0xab; 32]);
         assert_eq!(format!("{k:?}"), "LedgerKey(..)");
-        assert_eq!(k.sql_literal().len(), 64 + 3);
+        assert_eq!(k.to_hex().as_str(), "ab".repeat(32));
+        let st = k.pragma_statement("key");
+        assert_eq!(
+            st.as_str(),
+            format!("PRAGMA key = \"x'{}'\";", "ab".repeat(32))
+        );
+        assert_eq!(st.capacity(), st.len(), "sized once, never reallocated");
+        assert_eq!(LedgerKey::from_hex(&k.to_hex()), Some(k));
     }
 }

@@ -1,5 +1,6 @@
 //! Opening the ledger and the read / mutate handles.
 
+use crate::anchor::{self, AnchorKey};
 use crate::clock::{Clock, IdGen};
 use crate::keys::LedgerKey;
 use crate::{migrate, LedgerError};
@@ -20,6 +21,8 @@ pub struct Ledger {
     writer: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    anchor_path: PathBuf,
+    anchor_key: AnchorKey,
 }
 
 impl Drop for Ledger {
@@ -51,6 +54,8 @@ pub struct Mutation<'c> {
     pub(crate) now: DateTime<Utc>,
     pub(crate) ids: &'c dyn IdGen,
     pub(crate) audited: bool,
+    /// The newest audit entry written in this transaction (anchored after the commit).
+    pub(crate) head: Option<(i64, [u8; 32])>,
 }
 
 impl Mutation<'_> {
@@ -113,10 +118,12 @@ fn keyed_connection(
     };
     // SQLCipher logs HMAC failures to stderr by default; the coded error says enough.
     let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
+    // Wipe SQLCipher's own buffers (page cache, key material) before they are freed. It is a
+    // process-wide switch that cannot be turned off again; set before the key is handed over.
+    conn.execute_batch("PRAGMA cipher_memory_security = ON;")?;
     // PRAGMA key must be the first statement touching the database.
     // The statement text holds the key too, so it is wiped like the key itself.
-    let statement =
-        zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sql_literal().as_str()));
+    let statement = key.pragma_statement("key");
     conn.execute_batch(statement.as_str())?;
     Ok(conn)
 }
@@ -210,6 +217,18 @@ fn file_header(path: &Path) -> Result<Option<([u8; 16], usize)>, LedgerError> {
     Ok(Some((h, n)))
 }
 
+/// `ledger.db` and its `-wal`/`-shm` companions, 0600 on Unix (a file copied in from a
+/// backup with a looser mode is tightened at open).
+fn restrict_ledger_files(path: &Path) -> Result<(), LedgerError> {
+    crate::fsutil::restrict_file(path)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::fsutil::restrict_file(Path::new(&p))?;
+    }
+    Ok(())
+}
+
 impl Ledger {
     /// Creates a new, empty ledger at `path`; refuses if any file is there.
     pub fn create(
@@ -233,6 +252,18 @@ impl Ledger {
                 path: path.to_owned(),
             });
         }
+        // The file exists, empty and private (0600), before SQLite writes a byte into it;
+        // SQLite gives its -wal and -shm files the mode of the database file.
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                o.mode(crate::fsutil::FILE_MODE);
+            }
+            o.open(path)?;
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -240,17 +271,102 @@ impl Ledger {
         if keying.0.is_some() {
             prove_key(path, &writer)?;
         }
-        Self::finish_open(path, writer, keying, clock, ids)
+        let ledger = Self::finish_open(path, writer, keying, clock, ids)?;
+        // A genesis anchor from the start: a crash between the first commit and its anchor
+        // write then leaves the log ahead of the anchor (accepted), never without one.
+        anchor::write(
+            &ledger.anchor_path,
+            &ledger.anchor_key,
+            0,
+            &crate::audit::GENESIS,
+        )?;
+        Ok(ledger)
     }
 
     /// Opens an existing ledger. A missing, plaintext, undecryptable or damaged file is an
     /// error and the file is left exactly as it was.
+    ///
+    /// The audit log is checked against its anchor (see [`crate::anchor`]) on the read-only
+    /// probe: a missing, invalid or mismatching anchor is an error and nothing is written.
     pub fn open(
         path: &Path,
         key: &LedgerKey,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
+        let anchor_key = AnchorKey::derive(key)?;
+        let probe = Self::probe(path, key)?;
+        let (head, moved) = anchor::check(&probe, &anchor::anchor_path(path), &anchor_key)?;
+        drop(probe);
+        let ledger = Self::open_writer(path, key, clock, ids)?;
+        if moved {
+            anchor::write(&ledger.anchor_path, &ledger.anchor_key, head.0, &head.1)?;
+        }
+        Ok(ledger)
+    }
+
+    /// Re-anchors the audit log of a ledger refused with an audit-anchor error, as an
+    /// explicit administrator action. `authorize` runs on the opened ledger before anything
+    /// is written and returns the acting administrator's login id (the terminal checks the
+    /// password and role there); then an audit entry (`AuditAnchorRepaired`, with what was
+    /// found) is appended and the anchor moves to it. Other open errors (wrong key, damage)
+    /// are returned as from [`Ledger::open`]; a ledger whose anchor is fine is opened with no
+    /// entry written.
+    pub fn repair_audit_anchor(
+        path: &Path,
+        key: &LedgerKey,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        authorize: impl FnOnce(&Reader<'_>) -> Result<String, LedgerError>,
+    ) -> Result<Ledger, LedgerError> {
+        let anchor_key = AnchorKey::derive(key)?;
+        let probe = Self::probe(path, key)?;
+        let found = anchor::check(&probe, &anchor::anchor_path(path), &anchor_key);
+        drop(probe);
+        let problem = match found {
+            Ok(_) => return Self::open(path, key, clock, ids),
+            Err(e) if e.is_audit_anchor() => e,
+            Err(e) => return Err(e),
+        };
+        let ledger = Self::open_writer(path, key, clock, ids)?;
+        let actor = ledger.read(authorize)?;
+        let chain = ledger.read(|r| r.verify_audit_chain())?;
+        let detail = match &problem {
+            LedgerError::AuditAnchorMissing { found_seq } => {
+                serde_json::json!({ "problem": "missing", "found_seq": found_seq })
+            }
+            LedgerError::AuditAnchorMismatch {
+                expected_seq,
+                found_seq,
+                reason,
+            } => serde_json::json!({
+                "problem": reason, "expected_seq": expected_seq, "found_seq": found_seq
+            }),
+            _ => serde_json::json!({ "problem": "invalid" }),
+        };
+        let mut detail = detail;
+        if let Some(obj) = detail.as_object_mut() {
+            obj.insert(
+                "chain_first_broken_seq".into(),
+                serde_json::json!(chain.first_broken_seq),
+            );
+        }
+        ledger.mutate(|m| {
+            m.audit(
+                crate::audit::AuditRecord::new(
+                    Some(&actor),
+                    sesshu_domain::audit::AuditAction::AuditAnchorRepaired,
+                    None,
+                    sesshu_domain::audit::AuditOutcome::Success,
+                )
+                .with_detail(detail),
+            )
+        })?;
+        Ok(ledger)
+    }
+
+    /// Header checks, then the key, schema and integrity proven on a read-only connection.
+    fn probe(path: &Path, key: &LedgerKey) -> Result<Connection, LedgerError> {
         match file_header(path)? {
             None => {
                 return Err(LedgerError::Missing {
@@ -276,16 +392,23 @@ impl Ledger {
         // holding the wrong key must never be able to write (closing a read-write connection
         // can checkpoint a leftover WAL into the file). No SQLITE_OPEN_CREATE anywhere:
         // opening never makes a file.
-        {
-            let probe = keyed_connection(
-                path,
-                keyed(key),
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            prove_key(path, &probe)?;
-            check_schema_present(path, &probe)?;
-            check_integrity(path, &probe)?;
-        }
+        let probe = keyed_connection(
+            path,
+            keyed(key),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        prove_key(path, &probe)?;
+        check_schema_present(path, &probe)?;
+        check_integrity(path, &probe)?;
+        Ok(probe)
+    }
+
+    fn open_writer(
+        path: &Path,
+        key: &LedgerKey,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Result<Ledger, LedgerError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let writer = keyed_connection(path, keyed(key), flags)?;
         prove_key(path, &writer)?;
@@ -306,14 +429,24 @@ impl Ledger {
             keying,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        prove_key(path, &reader)?;
+        if keying.0.is_some() {
+            prove_key(path, &reader)?;
+        }
         apply_pragmas(&reader, false)?;
+        restrict_ledger_files(path)?;
+        // The bench's plain baseline anchors its log under a fixed key: it has no secret.
+        let anchor_key = match keying.0 {
+            Some(key) => AnchorKey::derive(key)?,
+            None => AnchorKey::derive(&LedgerKey::from_bytes([0; 32]))?,
+        };
         Ok(Ledger {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
             clock,
             ids,
+            anchor_path: anchor::anchor_path(path),
+            anchor_key,
         })
     }
 
@@ -331,6 +464,11 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The audit anchor sidecar of this ledger (see [`crate::anchor`]).
+    pub fn anchor_path(&self) -> &Path {
+        &self.anchor_path
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -352,20 +490,7 @@ impl Ledger {
         &self,
         f: impl FnOnce(&mut Mutation<'_>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut m = Mutation {
-            tx,
-            now: self.clock.now(),
-            ids: self.ids.as_ref(),
-            audited: false,
-        };
-        let out = f(&mut m)?;
-        if !m.audited {
-            return Err(LedgerError::Unaudited);
-        }
-        m.tx.commit()?;
-        Ok(out)
+        self.mutate_with(f)
     }
 
     /// Like [`Ledger::mutate`] for callers whose own errors must abort the transaction (e.g. a
@@ -384,12 +509,15 @@ impl Ledger {
             now: self.clock.now(),
             ids: self.ids.as_ref(),
             audited: false,
+            head: None,
         };
         let out = f(&mut m)?;
         if !m.audited {
             return Err(LedgerError::Unaudited.into());
         }
+        let head = m.head;
         m.tx.commit().map_err(LedgerError::from)?;
+        self.anchor_head(head);
         Ok(out)
     }
 
@@ -407,12 +535,27 @@ impl Ledger {
             now: self.clock.now(),
             ids: self.ids.as_ref(),
             audited: false,
+            head: None,
         };
         let out = f(&mut m)?;
         if m.audited {
+            let head = m.head;
             m.tx.commit()?;
+            self.anchor_head(head);
         }
         Ok(out)
+    }
+
+    /// Moves the audit anchor to the head a commit wrote. Called while the writer lock is
+    /// held, so anchors are written in commit order.
+    fn anchor_head(&self, head: Option<(i64, [u8; 32])>) {
+        if let Some((seq, hash)) = head {
+            if let Err(e) = anchor::write(&self.anchor_path, &self.anchor_key, seq, &hash) {
+                // The change is committed; the next open finds the log ahead of the anchor,
+                // verifies the newer entries and moves the anchor forward.
+                tracing::warn!(error = %e, seq, "audit anchor write failed");
+            }
+        }
     }
 
     /// Folds the WAL into the main file (used before backups and at shutdown).

@@ -8,39 +8,40 @@
 //!   one hash-chained audit entry and the outbox item for that entry — or nothing;
 //! - the ledger key never touches the disk in the clear: it lives in a [`KeyStore`] (the OS
 //!   keyring) and, wrapped, in the key sidecar ([`KeyWraps`]).
+//! - the audit chain head is also kept outside the database ([`anchor`]), authenticated with a
+//!   key derived from the ledger key, and checked at every open: a truncated tail or a
+//!   rewritten chain refuses the open until an administrator repairs it (audited);
+//! - the data directory is 0700 and its files 0600 on Unix ([`fsutil`]); every sidecar is
+//!   replaced atomically (temporary file, fsync, rename, directory fsync);
+//! - the key is rotated only through [`rotate::rotate_key`], crash-safe; the terminal opens
+//!   through [`rotate::open_with_keystore`], which finishes an interrupted rotation;
+//! - every password-based derivation goes through an injectable [`Deriver`] ([`kdf`]).
 
 pub mod accounts;
+pub mod anchor;
 pub mod audit;
 pub mod batches;
 pub mod clock;
 pub mod codes;
 mod error;
+pub mod fsutil;
+pub mod kdf;
 pub mod keys;
 mod ledger;
 mod migrate;
 pub mod outbox;
 pub mod residents;
+pub mod rotate;
 pub mod settings;
 pub mod terminal;
 pub mod wrap;
 
 pub use clock::{Clock, FixedClock, IdGen, SystemClock, UuidV7Gen};
 pub use error::LedgerError;
+pub use kdf::{Argon2Deriver, Deriver, KdfParams, KdfPolicy};
 pub use keys::{KeyStore, KeyStoreError, LedgerKey, MemKeyStore, OsKeyStore};
 pub use ledger::{Ledger, Mutation, Reader};
 pub use wrap::{KeyWraps, RecoveryKey, WrapError};
-
-/// Argon2id parameters used for password hashes and key-encryption keys.
-///
-/// 19 MiB, 2 passes, 1 lane: OWASP's minimum recommendation for Argon2id; about 50 ms on the
-/// terminals, which is acceptable per login and per unwrap.
-pub(crate) fn argon2() -> argon2::Argon2<'static> {
-    argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        argon2::Params::DEFAULT,
-    )
-}
 
 /// Fills `buf` from the OS random source.
 pub(crate) fn random_bytes(buf: &mut [u8]) -> Result<(), LedgerError> {

@@ -76,6 +76,12 @@ fn the_file_is_encrypted_and_holds_no_clear_value() {
     let u = l.read(|r| r.user_by_login("admin01")).unwrap().unwrap();
     assert_eq!(u.display_name, KNOWN);
     assert!(l.cipher_version().unwrap().contains("community"));
+    // Opening turned SQLCipher's memory wiping on (a process-wide switch).
+    let raw = rusqlite::Connection::open_in_memory().unwrap();
+    let on: String = raw
+        .query_row("PRAGMA cipher_memory_security", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(on, "1");
 }
 
 #[test]
@@ -330,4 +336,39 @@ fn a_wrong_key_after_a_crash_leaves_the_file_and_its_wal_unchanged() {
         l.read(|r| r.setting("log_level")).unwrap().as_deref(),
         Some("debug")
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("sesshu");
+    sesshu_ledger::fsutil::create_private_dir(&dir).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    let path = dir.join("ledger.db");
+    let key = LedgerKey::generate().unwrap();
+    let l = create(&path, &key);
+    // While open the WAL companions exist; every file is 0600.
+    l.mutate(|m| {
+        m.audit(AuditRecord::new(
+            None,
+            AuditAction::SettingsChanged,
+            None,
+            AuditOutcome::Success,
+        ))?;
+        Ok(())
+    })
+    .unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+    }
+    assert!(dir.join("ledger.db-wal").exists());
+    drop(l);
+    // A ledger restored with a loose mode is tightened at open.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _l = Ledger::open(&path, &key, clock(), Arc::new(UuidV7Gen)).unwrap();
+    assert_eq!(mode(&path), 0o600);
 }
