@@ -16,12 +16,13 @@ use std::sync::Arc;
 use tauri::{Emitter, Manager};
 
 /// Where the terminal keeps its files: `SESSHU_DATA_DIR` when set (tests, demo), else the
-/// platform's app data directory.
+/// platform's *local* app data directory — on Windows `%LOCALAPPDATA%`, never the roaming
+/// profile, which would carry the ledger to the profile server and other PCs.
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     if let Some(d) = std::env::var_os("SESSHU_DATA_DIR") {
         return Ok(PathBuf::from(d));
     }
-    Ok(app.path().app_data_dir()?)
+    Ok(app.path().app_local_data_dir()?)
 }
 
 /// The app's context (config, assets, ACL) for any runtime: the real one, or Tauri's mock
@@ -36,7 +37,8 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let app = commands::register(tauri::Builder::default())
         .setup(move |app| {
             let dir = data_dir(app)?;
-            std::fs::create_dir_all(&dir)?;
+            // 0700 on Unix: another OS user must not read even the encrypted files.
+            sesshu_ledger::fsutil::create_private_dir(&dir)?;
             let paths = Paths::in_dir(&dir);
             let (guard, setter) = logging::install(&paths.logs, LogLevel::Info)?;
             // The guard lives as long as the app; it is closed (flushed) on exit.

@@ -271,6 +271,14 @@ pub fn disable_when(
     }
 }
 
+/// Whether an account holds a wrapped copy of the ledger key (in `ledger.keys`): only
+/// administrators, the ones who may recover the key. Every copy is a door for an offline guess
+/// of its holder's password against a copied data folder, so keyers, verifiers and sync
+/// operators hold none.
+pub fn holds_key_copy(roles: &[crate::role::Role]) -> bool {
+    roles.contains(&crate::role::Role::Administrator)
+}
+
 /// Who may put a lost ledger key back with their own password: an administrator whose account
 /// is active today and not locked out. Holding a wrapped key copy is not enough on its own.
 pub fn may_recover_key(roles: &[crate::role::Role], active: bool, sign_in: SignInDecision) -> bool {
@@ -324,6 +332,14 @@ mod tests {
             disable_when(Some(yesterday), today),
             Err(DisableDateError::InThePast)
         );
+    }
+
+    #[test]
+    fn only_administrators_hold_a_key_copy() {
+        use crate::role::Role::*;
+        assert!(holds_key_copy(&[Keyer, Administrator]));
+        assert!(!holds_key_copy(&[Keyer, Verifier, SyncOperator]));
+        assert!(!holds_key_copy(&[]));
     }
 
     #[test]

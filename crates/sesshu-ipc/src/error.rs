@@ -45,6 +45,11 @@ pub enum ErrorCode {
     LedgerNotEncrypted,
     /// The ledger was written by a newer version of sesshu.
     LedgerTooNew,
+    /// The audit log does not match the anchor kept outside the ledger (entries removed or
+    /// rewritten): the terminal stops until an administrator has it checked.
+    AuditAnchorMismatch,
+    /// The data directory is on a network share or a roaming profile; the terminal refuses it.
+    DataDirNotLocal,
     /// The recovery key or password did not unwrap the ledger key.
     RecoveryFailed,
     /// An imported file was refused whole (the message names the line and column); nothing
@@ -62,7 +67,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -83,6 +88,8 @@ impl ErrorCode {
         ErrorCode::LedgerMissing,
         ErrorCode::LedgerNotEncrypted,
         ErrorCode::LedgerTooNew,
+        ErrorCode::AuditAnchorMismatch,
+        ErrorCode::DataDirNotLocal,
         ErrorCode::RecoveryFailed,
         ErrorCode::ImportRejected,
         ErrorCode::BatchNotFound,
@@ -101,6 +108,8 @@ impl ErrorCode {
                 | ErrorCode::LedgerNotEncrypted
                 | ErrorCode::LedgerMissing
                 | ErrorCode::LedgerTooNew
+                | ErrorCode::AuditAnchorMismatch
+                | ErrorCode::DataDirNotLocal
         )
     }
 }

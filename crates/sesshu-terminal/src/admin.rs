@@ -93,7 +93,7 @@ impl Terminal {
             return Err(Error::LoginIdTaken);
         }
         let hash = new_password_hash(&actor.ledger, &req.initial_password, &login_id)?;
-        let new_wraps = self.wraps_with_user(&inner, &login_id, &req.initial_password)?;
+        let new_wraps = self.wraps_with_user(&inner, &login_id, &roles, &req.initial_password)?;
         let user = actor.ledger.mutate(|m| {
             let u = m.insert_user(&NewUser {
                 login_id: &login_id,
@@ -112,7 +112,9 @@ impl Terminal {
             )?;
             Ok(u)
         })?;
-        self.keep_wraps(&mut inner, new_wraps);
+        if let Some(w) = new_wraps {
+            self.keep_wraps(&mut inner, w);
+        }
         tracing::info!(actor = actor.user.id, user = user.id, "user created");
         Ok(summary(user, self.now(), self.today()))
     }
@@ -127,7 +129,7 @@ impl Terminal {
             ..target.clone()
         };
         keep_an_administrator(&actor.ledger, &target, lasting_administrator(&target_after))?;
-        self.mutate_user(&actor, &target, |m| {
+        let summary = self.mutate_user(&actor, &target, |m| {
             m.replace_roles(target.id, &roles)?;
             m.audit(
                 AuditRecord::new(
@@ -141,7 +143,11 @@ impl Terminal {
                     "after": roles_json(&roles),
                 })),
             )
-        })
+        })?;
+        // A user who is no longer an administrator loses the key copy at once; a new
+        // administrator gets one at the next sign-in (the password is needed to make it).
+        self.prune_inactive_wraps(&mut inner);
+        Ok(summary)
     }
 
     pub fn user_disable(&self, req: UserDisableRequest) -> Result<UserSummary> {

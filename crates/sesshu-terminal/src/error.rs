@@ -128,6 +128,10 @@ pub enum Error {
     LedgerMissing,
     #[error("台帳が新しい版のsesshuで作られています。この端末のsesshuを更新してください。")]
     LedgerTooNew,
+    #[error("操作ログが台帳の外に保管した基準点と一致しません（最新の記録が削除または書き換えられた可能性があります）。端末を停止しています。ファイルはそのまま残しています。システム担当に連絡してください。")]
+    AuditAnchorMismatch,
+    #[error("データの保存先がネットワーク上の場所です。台帳はこの端末のローカルディスクにしか置けません。システム担当に連絡してください。")]
+    DataDirNotLocal,
     #[error(
         "台帳への保存・読み出しに失敗しました。変更は保存されていません。もう一度お試しください。"
     )]
@@ -203,6 +207,8 @@ impl Error {
             LedgerNotEncrypted => ErrorCode::LedgerNotEncrypted,
             LedgerCorrupt => ErrorCode::LedgerCorrupt,
             LedgerTooNew => ErrorCode::LedgerTooNew,
+            AuditAnchorMismatch => ErrorCode::AuditAnchorMismatch,
+            DataDirNotLocal => ErrorCode::DataDirNotLocal,
             Internal(_) => ErrorCode::Internal,
         }
     }
@@ -229,6 +235,10 @@ impl From<LedgerError> for Error {
             LedgerError::Corrupt { .. } => Error::LedgerCorrupt,
             LedgerError::Missing { .. } => Error::LedgerMissing,
             LedgerError::TooNew { .. } => Error::LedgerTooNew,
+            e if e.is_audit_anchor() => {
+                tracing::error!(error = %e, "audit log does not match its anchor");
+                Error::AuditAnchorMismatch
+            }
             other => {
                 tracing::error!(error = %other, "ledger operation failed");
                 Error::Storage

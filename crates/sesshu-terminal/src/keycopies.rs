@@ -1,19 +1,27 @@
 //! The wrapped copies of the ledger key in `ledger.keys`: made, refreshed and pruned so that
-//! they follow the accounts, and written only after the ledger change they follow commits.
+//! they follow the accounts — a copy for each active administrator and none for anyone else
+//! ([`holds_key_copy`]) — and written only after the ledger change they follow commits.
 
 use crate::error::{Error, Result};
 use crate::terminal::{Inner, Status, Terminal};
+use sesshu_domain::account::holds_key_copy;
+use sesshu_domain::role::Role;
 use sesshu_ledger::KeyWraps;
 
 impl Terminal {
-    /// A copy of the key wraps with `login_id`'s copy (re)made under `password`; the caller
-    /// commits its change and then keeps it ([`Self::keep_wraps`]).
+    /// A copy of the key wraps with `login_id`'s copy (re)made under `password` when the
+    /// account holds one (`None` when it does not); the caller commits its change and then
+    /// keeps it ([`Self::keep_wraps`]).
     pub(crate) fn wraps_with_user(
         &self,
         inner: &Inner,
         login_id: &str,
+        roles: &[Role],
         password: &str,
-    ) -> Result<KeyWraps> {
+    ) -> Result<Option<KeyWraps>> {
+        if !holds_key_copy(roles) {
+            return Ok(None);
+        }
         let Status::Ready { wraps, .. } = &inner.status else {
             return Err(Error::Internal("key wraps"));
         };
@@ -23,7 +31,7 @@ impl Terminal {
             .ok_or(Error::Internal("ledger key"))?;
         let mut new_wraps = wraps.clone();
         new_wraps.set_user(&key, login_id, password)?;
-        Ok(new_wraps)
+        Ok(Some(new_wraps))
     }
 
     /// Adopts new key wraps after the change that needed them has committed, and writes them.
@@ -41,7 +49,16 @@ impl Terminal {
     /// After a verified sign-in: makes sure this user's wrapped key copy exists and opens with
     /// the password just verified (a user re-enabled after a disable has none; a key file
     /// write that failed after a password change left an old one).
-    pub(crate) fn refresh_own_wrap(&self, inner: &mut Inner, login_id: &str, password: &str) {
+    pub(crate) fn refresh_own_wrap(
+        &self,
+        inner: &mut Inner,
+        login_id: &str,
+        roles: &[Role],
+        password: &str,
+    ) {
+        if !holds_key_copy(roles) {
+            return;
+        }
         let Status::Ready { wraps, .. } = &mut inner.status else {
             return;
         };
@@ -62,8 +79,9 @@ impl Terminal {
     }
 
     /// Drops the wrapped key copies of users who are no longer active (disabled now, or
-    /// whose scheduled disable date has come), so their password cannot recover the ledger
-    /// key. Runs at start, at every sign-in and after a disable.
+    /// whose scheduled disable date has come) or no longer administrators, so their password
+    /// cannot recover the ledger key. Runs at start, at every sign-in and after a disable or a
+    /// role change.
     pub(crate) fn prune_inactive_wraps(&self, inner: &mut Inner) {
         let Status::Ready { ledger, wraps } = &inner.status else {
             return;
@@ -79,10 +97,9 @@ impl Terminal {
         };
         let mut new_wraps = wraps.clone();
         let mut removed = 0;
-        for u in users
-            .iter()
-            .filter(|u| !u.is_active(now, today) && wraps.has_user(&u.login_id))
-        {
+        for u in users.iter().filter(|u| {
+            (!u.is_active(now, today) || !holds_key_copy(&u.roles)) && wraps.has_user(&u.login_id)
+        }) {
             new_wraps.remove_user(&u.login_id);
             removed += 1;
         }

@@ -176,7 +176,7 @@ impl Terminal {
             return Err(Error::AccountDisabled);
         }
         self.prune_inactive_wraps(&mut inner);
-        self.refresh_own_wrap(&mut inner, &user.login_id, &req.password);
+        self.refresh_own_wrap(&mut inner, &user.login_id, &user.roles, &req.password);
         if let Some(previous) = inner.session.take() {
             audit_only(
                 &ledger,
@@ -304,7 +304,12 @@ impl Terminal {
         )?;
         let hash = hash_password(&req.new_password)?;
         // Re-wrap the ledger key under the new password; the ledger itself is not re-encrypted.
-        let new_wraps = self.wraps_with_user(&inner, actor.login_id(), &req.new_password)?;
+        let new_wraps = self.wraps_with_user(
+            &inner,
+            actor.login_id(),
+            &actor.user.roles,
+            &req.new_password,
+        )?;
         actor.ledger.mutate(|m| {
             m.set_password_hash(actor.user.id, &hash)?;
             m.set_sign_in(actor.user.id, &SignInState::default())?;
@@ -318,7 +323,9 @@ impl Terminal {
         })?;
         // The key file follows the committed change (never the other way round); if writing
         // it fails, the next sign-in finds the stale copy and re-wraps it.
-        self.keep_wraps(&mut inner, new_wraps);
+        if let Some(w) = new_wraps {
+            self.keep_wraps(&mut inner, w);
+        }
         tracing::info!(user = actor.user.id, "password changed");
         Ok(())
     }

@@ -199,7 +199,9 @@ impl Terminal {
             .ok_or(Error::Internal("demo key"))?;
         let hash = hash_password(DEMO_PASSWORD)?;
         for (login_id, name, roles) in DEMO_USERS {
-            wraps.set_user(&key, login_id, DEMO_PASSWORD)?;
+            if sesshu_domain::account::holds_key_copy(roles) {
+                wraps.set_user(&key, login_id, DEMO_PASSWORD)?;
+            }
             ledger.mutate(|m| {
                 m.insert_user(&NewUser {
                     login_id,

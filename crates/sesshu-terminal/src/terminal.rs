@@ -202,6 +202,11 @@ fn detect(
     clock: &Arc<dyn Clock>,
     ids: &Arc<dyn IdGen>,
 ) -> Status {
+    // A ledger on a share would leave this machine with every backup of the share, and its
+    // locking is not safe over the network (SQLite's own advice).
+    if sesshu_ledger::fsutil::is_network_location(&paths.data_dir) {
+        return Status::Fatal(Error::DataDirNotLocal);
+    }
     let ledger_exists = paths.ledger.exists();
     if !ledger_exists && paths.partial.exists() {
         // Setup was interrupted before the ledger moved into place: its files hold nothing

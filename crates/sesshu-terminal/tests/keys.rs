@@ -442,10 +442,11 @@ fn a_scheduled_disable_removes_the_key_copy_once_the_date_comes() {
     assert!(!wraps_at(&path).has_user("admin02"));
     assert!(wraps_at(&path).has_user(ADMIN));
     // And at start, without anyone signing in.
-    create_user(&t.state, "keyer09", "入力 九郎", &[Role::Keyer]);
+    create_user(&t.state, "admin09", "予備 九郎", &[Role::Administrator]);
+    assert!(wraps_at(&path).has_user("admin09"));
     t.state
         .user_disable(UserDisableRequest {
-            login_id: "keyer09".into(),
+            login_id: "admin09".into(),
             from: chrono::NaiveDate::from_ymd_opt(2026, 12, 2),
         })
         .unwrap();
@@ -453,7 +454,54 @@ fn a_scheduled_disable_removes_the_key_copy_once_the_date_comes() {
     drop(t.state);
     t.clock.advance(chrono::Duration::days(1));
     let _state = start(t.dir.path(), &t.keystore, &t.clock);
-    assert!(!wraps_at(&path).has_user("keyer09"));
+    assert!(!wraps_at(&path).has_user("admin09"));
+}
+
+#[test]
+fn only_administrators_hold_a_key_copy_and_a_keyers_password_opens_nothing() {
+    let t = terminal();
+    let path = sesshu_terminal::Paths::in_dir(t.dir.path()).keys;
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    create_user(&t.state, "verify01", "確認 二郎", &[Role::Verifier, Role::SyncOperator]);
+    let w = wraps_at(&path);
+    assert!(w.has_user(ADMIN));
+    assert!(!w.has_user("keyer01") && !w.has_user("verify01"));
+    assert!(w.unwrap_with_password("keyer01", USER_PW).is_err());
+    // A keyer's sign-in and password change make no copy either.
+    t.state.logout().unwrap();
+    login(&t.state, "keyer01", USER_PW).unwrap();
+    t.state
+        .change_password(ChangePasswordRequest {
+            current_password: USER_PW.into(),
+            new_password: "Keyer-new-pass-2026".into(),
+        })
+        .unwrap();
+    assert!(!wraps_at(&path).has_user("keyer01"));
+    t.state.logout().unwrap();
+    // An administrator who becomes a keyer loses the copy at once; a keyer made
+    // administrator gets one at the next sign-in.
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    create_user(&t.state, "admin02", "予備 管理", &[Role::Administrator]);
+    assert!(wraps_at(&path).has_user("admin02"));
+    t.state
+        .user_set_roles(UserSetRolesRequest {
+            login_id: "admin02".into(),
+            roles: vec![Role::Keyer],
+        })
+        .unwrap();
+    assert!(!wraps_at(&path).has_user("admin02"));
+    t.state
+        .user_set_roles(UserSetRolesRequest {
+            login_id: "keyer01".into(),
+            roles: vec![Role::Keyer, Role::Administrator],
+        })
+        .unwrap();
+    assert!(!wraps_at(&path).has_user("keyer01"));
+    t.state.logout().unwrap();
+    login(&t.state, "keyer01", "Keyer-new-pass-2026").unwrap();
+    assert!(wraps_at(&path)
+        .unwrap_with_password("keyer01", "Keyer-new-pass-2026")
+        .is_ok());
 }
 
 fn wraps_at(path: &std::path::Path) -> KeyWraps {
