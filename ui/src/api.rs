@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sesshu_ipc::{Command, CommandError, ErrorCode};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -90,4 +91,62 @@ pub async fn call<C: Command>(req: &C::Request) -> Result<C::Response, CommandEr
         js_sys::Object::new().into()
     };
     invoke(C::NAME, args).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `window.__TAURI__.event.listen(name, handler)`: resolves to the function that stops
+    /// listening. Plain function with `catch`, for the same reason as [`tauri_invoke`].
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
+    fn tauri_listen(
+        event: &str,
+        handler: &Closure<dyn FnMut(JsValue)>,
+    ) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// A live event listener; dropping it stops listening.
+pub struct Subscription {
+    unlisten: Option<js_sys::Function>,
+    _handler: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(f) = self.unlisten.take() {
+            let _ = f.call0(&JsValue::NULL);
+        }
+    }
+}
+
+/// Listens to the backend's [`sesshu_ipc::IMPORT_PROGRESS_EVENT`]s until the returned value
+/// is dropped. `None` when events cannot be received (outside Tauri): the import still runs,
+/// only without its progress bar.
+pub async fn listen_import_progress(
+    on_progress: impl Fn(sesshu_ipc::ImportProgressEvent) + 'static,
+) -> Option<Subscription> {
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload")).ok();
+        if let Some(p) = payload.and_then(|p| serde_wasm_bindgen::from_value(p).ok()) {
+            on_progress(p);
+        }
+    });
+    let promise = tauri_listen(sesshu_ipc::IMPORT_PROGRESS_EVENT, &handler).ok()?;
+    let unlisten = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(Subscription {
+        unlisten: unlisten.dyn_into::<js_sys::Function>().ok(),
+        _handler: handler,
+    })
+}
+
+/// The bytes of a file the user chose.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, CommandError> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| {
+            CommandError::new(
+                ErrorCode::InvalidInput,
+                "ファイルを読み込めませんでした。ファイルを選び直してください。",
+            )
+        })?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

@@ -13,8 +13,8 @@ use yew::prelude::*;
 use crate::api;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
-    AuditPage, FatalPage, HomePage, KeyRecoveryPage, LockPage, LoginPage, PasswordPage,
-    RecoveryKeyPage, SettingsPage, SetupPage, UsersPage,
+    AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, LockPage, LoginPage,
+    PasswordPage, RecoveryKeyPage, SettingsPage, SetupPage, UsersPage,
 };
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
@@ -139,6 +139,8 @@ pub fn App() -> Html {
             Page::Users => html! { <UsersPage /> },
             Page::Settings => html! { <SettingsPage /> },
             Page::Audit => html! { <AuditPage /> },
+            Page::Import => html! { <ImportPage /> },
+            Page::Batches => html! { <BatchesPage /> },
             Page::Password => html! { <PasswordPage /> },
         },
     };

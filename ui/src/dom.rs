@@ -33,3 +33,17 @@ pub fn focus_id(id: &str) {
         let _ = el.focus();
     }
 }
+
+/// The file chosen in a file input, if any.
+pub fn chosen_file(node: &NodeRef) -> Option<web_sys::File> {
+    node.cast::<web_sys::HtmlInputElement>()
+        .and_then(|i| i.files())
+        .and_then(|files| files.get(0))
+}
+
+/// The selected value of a `<select>`.
+pub fn read_select(node: &NodeRef) -> String {
+    node.cast::<web_sys::HtmlSelectElement>()
+        .map(|s| s.value())
+        .unwrap_or_default()
+}

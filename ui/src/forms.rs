@@ -6,12 +6,14 @@
 
 use chrono::NaiveDate;
 use sesshu_domain::account::{validate_login_id, PolicyError, SecurityPolicy};
-use sesshu_domain::ids::MunicipalityCode;
+use sesshu_domain::batch::{BatchError, BatchInput, ClaimMonth};
+use sesshu_domain::date::{parse_keyed_date, DateFieldRules, Era};
+use sesshu_domain::ids::{ClinicCode, MunicipalityCode};
 use sesshu_domain::normalize::normalize_free_text;
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
-    ChangePasswordRequest, LogLevel, LoginRequest, SettingsUpdateRequest, SetupRequest,
-    UserCreateRequest,
+    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, LogLevel, LoginRequest,
+    SettingsUpdateRequest, SetupRequest, UserCreateRequest,
 };
 
 /// A problem with one field: `field` is the input's element id.
@@ -307,6 +309,122 @@ pub fn log_level_label(level: LogLevel) -> &'static str {
     }
 }
 
+/// `<select>` value of the 文字コード choice.
+pub fn parse_encoding(value: &str) -> FileEncoding {
+    match value {
+        "utf8" => FileEncoding::Utf8,
+        "cp932" => FileEncoding::Cp932,
+        _ => FileEncoding::Auto,
+    }
+}
+
+/// The inline check of a 医療機関コード while it is typed: `None` while too short to judge,
+/// else the domain's verdict (its message names the check digit it expected).
+pub fn clinic_code_check(value: &str) -> Option<Result<String, String>> {
+    let digits = normalize_free_text(value);
+    if digits.chars().count() < 10 {
+        return None;
+    }
+    Some(
+        ClinicCode::parse(&digits)
+            .map(|c| c.as_str().to_string())
+            .map_err(|e| e.to_string()),
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchFormInput {
+    pub clinic_code: String,
+    pub received_on: String,
+    pub claim_month: String,
+    pub programme: String,
+    pub declared_forms: String,
+    pub note: String,
+}
+
+/// The field a batch rule belongs to.
+fn batch_error_field(e: &BatchError) -> &'static str {
+    match e {
+        BatchError::Clinic(_) => "batch-clinic",
+        BatchError::ReceivedInFuture => "batch-received",
+        BatchError::ClaimMonthInvalid
+        | BatchError::ClaimYearOutOfRange
+        | BatchError::ClaimMonthTooLate => "batch-claim-month",
+        BatchError::ProgrammeEmpty | BatchError::ProgrammeInvalid { .. } => "batch-programme",
+        BatchError::DeclaredZero | BatchError::DeclaredTooMany { .. } => "batch-declared",
+        _ => "batch-note",
+    }
+}
+
+/// 受付バッチ registration on `today`: each field is read on its own (so every bad field gets
+/// its message), then the domain's rules decide, as the backend will.
+pub fn validate_batch(
+    input: &BatchFormInput,
+    today: NaiveDate,
+) -> Result<BatchRegisterRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if let Err(e) = ClinicCode::parse(&normalize_free_text(&input.clinic_code)) {
+        errors.push(err("batch-clinic", e.to_string()));
+    }
+    let rules = DateFieldRules {
+        default_era: Some(Era::Reiwa),
+        latest: Some(today),
+        earliest: None,
+    };
+    let received_on = match parse_keyed_date(&input.received_on, &rules) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(err("batch-received", e.to_string()));
+            None
+        }
+    };
+    let claim = match ClaimMonth::parse(normalize_free_text(&input.claim_month).trim()) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let message = if input.claim_month.trim().is_empty() {
+                "請求月を入力してください（例: 2026-11）".to_string()
+            } else {
+                format!("{e}（例: 2026-11）")
+            };
+            errors.push(err("batch-claim-month", message));
+            None
+        }
+    };
+    required(
+        &mut errors,
+        "batch-programme",
+        &input.programme,
+        "事業（ワクチン）コード",
+    );
+    let declared = number(&mut errors, "batch-declared", &input.declared_forms);
+    let (Some(received_on), Some(claim)) = (received_on, claim) else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let batch = BatchInput {
+        clinic_code: normalize_free_text(&input.clinic_code),
+        received_on,
+        claim_year: claim.year,
+        claim_month: claim.month,
+        programme: input.programme.clone(),
+        declared_forms: declared,
+        note: input.note.clone(),
+    };
+    match batch.validate(today) {
+        Ok(ok) => Ok(BatchRegisterRequest {
+            clinic_code: ok.clinic.as_str().to_string(),
+            received_on: ok.received_on,
+            claim_month: ok.claim_month.to_text(),
+            programme: ok.programme,
+            declared_forms: ok.declared_forms,
+            note: ok.note,
+        }),
+        Err(e) => Err(vec![err(batch_error_field(&e), e.to_string())]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,5 +556,107 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
         );
         assert!(parse_date_input("d", "").is_err());
+    }
+
+    fn batch_input() -> BatchFormInput {
+        BatchFormInput {
+            clinic_code: "1310123458".into(),
+            received_on: "R8.11.20".into(),
+            claim_month: "2026-11".into(),
+            programme: "mr".into(),
+            declared_forms: "２５".into(),
+            note: String::new(),
+        }
+    }
+
+    fn nov_29() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+    }
+
+    #[test]
+    fn a_batch_registration_is_normalised() {
+        let req = validate_batch(&batch_input(), nov_29()).unwrap();
+        assert_eq!(req.clinic_code, "1310123458");
+        assert_eq!(
+            req.received_on,
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+        );
+        assert_eq!(req.claim_month, "2026-11");
+        assert_eq!(req.programme, "MR");
+        assert_eq!(req.declared_forms, 25);
+    }
+
+    #[test]
+    fn every_bad_batch_field_gets_its_message() {
+        let input = BatchFormInput {
+            clinic_code: "1310123459".into(),
+            received_on: "R8.13.1".into(),
+            claim_month: "2026/11".into(),
+            programme: String::new(),
+            declared_forms: "x".into(),
+            note: String::new(),
+        };
+        let errors = validate_batch(&input, nov_29()).unwrap_err();
+        for field in [
+            "batch-clinic",
+            "batch-received",
+            "batch-claim-month",
+            "batch-programme",
+            "batch-declared",
+        ] {
+            assert!(error_for(&errors, field).is_some(), "{field}: {errors:?}");
+        }
+        assert!(
+            error_for(&errors, "batch-clinic").unwrap().contains('8'),
+            "the expected check digit is named"
+        );
+    }
+
+    #[test]
+    fn cross_field_batch_rules_land_on_their_field() {
+        let future = BatchFormInput {
+            received_on: "2026-12-01".into(),
+            ..batch_input()
+        };
+        assert!(error_for(
+            &validate_batch(&future, nov_29()).unwrap_err(),
+            "batch-received"
+        )
+        .is_some());
+        let late = BatchFormInput {
+            claim_month: "2027-03".into(),
+            ..batch_input()
+        };
+        assert!(error_for(
+            &validate_batch(&late, nov_29()).unwrap_err(),
+            "batch-claim-month"
+        )
+        .is_some());
+        let zero = BatchFormInput {
+            declared_forms: "0".into(),
+            ..batch_input()
+        };
+        assert!(error_for(
+            &validate_batch(&zero, nov_29()).unwrap_err(),
+            "batch-declared"
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn clinic_codes_are_checked_while_typed() {
+        assert_eq!(clinic_code_check("131012"), None);
+        assert_eq!(
+            clinic_code_check("1310123458"),
+            Some(Ok("1310123458".into()))
+        );
+        assert!(matches!(clinic_code_check("1310123450"), Some(Err(_))));
+    }
+
+    #[test]
+    fn encodings_map_from_the_select() {
+        assert_eq!(parse_encoding("auto"), FileEncoding::Auto);
+        assert_eq!(parse_encoding("utf8"), FileEncoding::Utf8);
+        assert_eq!(parse_encoding("cp932"), FileEncoding::Cp932);
     }
 }

@@ -1,8 +1,10 @@
 //! One component per screen. What they share lives in `components`, `hooks` and `dom`.
 
 mod audit;
+mod batches;
 mod fatal;
 mod home;
+mod import;
 mod key_recovery;
 mod lock;
 mod login;
@@ -13,8 +15,10 @@ mod setup;
 mod users;
 
 pub use audit::AuditPage;
+pub use batches::BatchesPage;
 pub use fatal::FatalPage;
 pub use home::HomePage;
+pub use import::ImportPage;
 pub use key_recovery::KeyRecoveryPage;
 pub use lock::LockPage;
 pub use login::LoginPage;

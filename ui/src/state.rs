@@ -23,13 +23,19 @@ pub enum Page {
     Users,
     Settings,
     Audit,
+    /// 住民データ取込 (resident extract and code tables).
+    Import,
+    /// 受付バッチ.
+    Batches,
     Password,
 }
 
 impl Page {
     /// The navigation bar's order.
-    pub const ALL: [Page; 5] = [
+    pub const ALL: [Page; 7] = [
         Page::Home,
+        Page::Batches,
+        Page::Import,
         Page::Users,
         Page::Settings,
         Page::Audit,
@@ -43,6 +49,8 @@ impl Page {
             Page::Users => "利用者管理",
             Page::Settings => "設定",
             Page::Audit => "操作ログ",
+            Page::Import => "住民データ取込",
+            Page::Batches => "受付バッチ",
             Page::Password => "パスワード変更",
         }
     }
@@ -54,6 +62,8 @@ impl Page {
             Page::Users => "nav-users",
             Page::Settings => "nav-settings",
             Page::Audit => "nav-audit",
+            Page::Import => "nav-import",
+            Page::Batches => "nav-batches",
             Page::Password => "nav-password",
         }
     }
@@ -65,6 +75,8 @@ impl Page {
             Page::Users => any_grants(roles, Permission::ManageUsers),
             Page::Settings => any_grants(roles, Permission::ManageSettings),
             Page::Audit => any_grants(roles, Permission::ViewAudit),
+            Page::Import => any_grants(roles, Permission::ImportReferenceData),
+            Page::Batches => any_grants(roles, Permission::ManageBatches),
         }
     }
 }
@@ -548,6 +560,38 @@ mod tests {
             Page::Audit
         );
         assert_eq!(reduce(sync, Action::Navigate(Page::Users)).page, Page::Home);
+    }
+
+    #[test]
+    fn import_and_batches_follow_their_permissions() {
+        let admin = signed_in(vec![Role::Administrator]);
+        assert_eq!(
+            reduce(admin.clone(), Action::Navigate(Page::Import)).page,
+            Page::Import
+        );
+        assert_eq!(
+            reduce(admin, Action::Navigate(Page::Batches)).page,
+            Page::Home,
+            "administrators do not handle batches"
+        );
+        let sync = signed_in(vec![Role::SyncOperator]);
+        assert_eq!(
+            reduce(sync, Action::Navigate(Page::Import)).page,
+            Page::Import
+        );
+        for roles in [vec![Role::Keyer], vec![Role::Verifier]] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s.clone(), Action::Navigate(Page::Batches)).page,
+                Page::Batches,
+                "{roles:?}"
+            );
+            assert_eq!(
+                reduce(s, Action::Navigate(Page::Import)).page,
+                Page::Home,
+                "{roles:?}"
+            );
+        }
     }
 
     #[test]

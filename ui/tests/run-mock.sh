@@ -48,13 +48,15 @@ flow() {
 }
 shot() {
     local name="$1" query="$2"
-    chrome --screenshot="$shots/$name.png" "http://127.0.0.1:$port/index.html?$query" >/dev/null
+    chrome --screenshot="$shots/$name.png" "${@:3}" "http://127.0.0.1:$port/index.html?$query" >/dev/null
     echo "screenshot: $shots/$name.png"
 }
 
 flow full "drive=full"
 flow fatal "phase=fatal&drive=fatal"
 flow recover "phase=key_missing&drive=recover"
+flow import "phase=ready&drive=import"
+flow batches "phase=ready&drive=batches"
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
@@ -81,5 +83,11 @@ shot 08-lock "drive=full&stop=lock"
 shot 09-fatal "phase=fatal"
 shot 10-key-recovery "phase=key_missing&drive=recover&stop=recover"
 shot 11-home-keyer "phase=ready&session=active&roles=keyer&demo=0"
+shot 12-import-progress "phase=ready&drive=import&stop=import-progress"
+shot 13-import-result "phase=ready&drive=import&stop=import-result"
+shot 13-import-rejected "phase=ready&drive=import&stop=import-rejected"
+shot 14-batches "phase=ready&drive=batches&stop=batches-verifier&top=1"
+# The whole page (a later --window-size wins): the register form sits below the table.
+shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
 
 exit "$failed"
