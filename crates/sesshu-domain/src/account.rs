@@ -228,6 +228,14 @@ pub fn is_lasting_administrator(
         && disabled_from.is_none()
 }
 
+/// The one form of a login id: trimmed, NFKC (full-width letters and digits fold to ASCII) and
+/// lower case, so "Admin01", "admin01" and "ａｄｍｉｎ０１" are one id — never two accounts
+/// that look alike. Stored in this form and looked up in it.
+pub fn canonical_login_id(typed: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    typed.trim().nfkc().collect::<String>().to_lowercase()
+}
+
 /// Checks a password someone chose to replace `current`: the policy, and not the same as
 /// the password it replaces (a "change" that keeps the password changes nothing).
 pub fn check_new_password(
@@ -332,6 +340,13 @@ mod tests {
             disable_when(Some(yesterday), today),
             Err(DisableDateError::InThePast)
         );
+    }
+
+    #[test]
+    fn login_ids_are_one_case_and_width() {
+        assert_eq!(canonical_login_id(" Admin01 "), "admin01");
+        assert_eq!(canonical_login_id("ＡＤＭＩＮ０１"), "admin01");
+        assert_eq!(canonical_login_id("keyer.02"), "keyer.02");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::setup::name_field;
 use crate::terminal::{Inner, Terminal};
 use chrono::{DateTime, Utc};
 use sesshu_domain::account::{
-    disable_when, is_lasting_administrator, validate_login_id, DisableWhen,
+    canonical_login_id, disable_when, is_lasting_administrator, validate_login_id, DisableWhen,
 };
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::{normalize_roles, Role};
@@ -34,7 +34,7 @@ fn summary(u: User, now: DateTime<Utc>, today: chrono::NaiveDate) -> UserSummary
 
 fn find(ledger: &Ledger, login_id: &str) -> Result<User> {
     ledger
-        .read(|r| r.user_by_login(login_id.trim()))?
+        .read(|r| r.user_by_login(&canonical_login_id(login_id)))?
         .ok_or(Error::UserNotFound)
 }
 
@@ -83,7 +83,7 @@ impl Terminal {
     pub fn user_create(&self, req: UserCreateRequest) -> Result<UserSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::UserCreate>(&mut inner)?;
-        let login_id = req.login_id.trim().to_owned();
+        let login_id = canonical_login_id(&req.login_id);
         validate_login_id(&login_id)?;
         let display_name = name_field(&req.display_name, Field::DisplayName)?;
         let roles = normalize_roles(&req.roles)?;
@@ -92,7 +92,12 @@ impl Terminal {
         if actor.ledger.read(|r| r.user_by_login(&login_id))?.is_some() {
             return Err(Error::LoginIdTaken);
         }
-        let hash = new_password_hash(&actor.ledger, &req.initial_password, &login_id)?;
+        let hash = new_password_hash(
+            self.deriver.as_ref(),
+            &actor.ledger,
+            &req.initial_password,
+            &login_id,
+        )?;
         let new_wraps = self.wraps_with_user(&inner, &login_id, &roles, &req.initial_password)?;
         let user = actor.ledger.mutate(|m| {
             let u = m.insert_user(&NewUser {

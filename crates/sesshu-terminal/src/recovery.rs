@@ -6,7 +6,7 @@ use crate::terminal::{Status, Terminal};
 use sesshu_domain::account::{may_recover_key, SecurityPolicy, SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_ipc::{cmd, RecoverKeyRequest};
-use sesshu_ledger::accounts::verify_password;
+use sesshu_ledger::accounts::verify_password_with;
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::{KeyWraps, Ledger, LedgerKey, RecoveryKey};
 use std::sync::Arc;
@@ -101,8 +101,11 @@ impl Terminal {
                 (wraps.unwrap_with_recovery(&rk)?, None, Method::RecoveryKey)
             }
             RecoverKeyRequest::Administrator { login_id, password } => (
-                wraps.unwrap_with_password(login_id.trim(), password)?,
-                Some(login_id.trim().to_owned()),
+                wraps.unwrap_with_password(
+                    &sesshu_domain::account::canonical_login_id(login_id),
+                    password,
+                )?,
+                Some(sesshu_domain::account::canonical_login_id(login_id)),
                 Method::Administrator,
             ),
         };
@@ -126,7 +129,7 @@ impl Terminal {
                         &u.roles,
                         u.is_active(now, today),
                         u.sign_in.before_attempt(now),
-                    ) && verify_password(&u.password_hash, password)
+                    ) && verify_password_with(self.deriver.as_ref(), &u.password_hash, password)
                 });
             if !ok {
                 return Err(Error::RecoveryRejected);

@@ -4,11 +4,12 @@ use crate::authz::{session_info, Actor};
 use crate::error::{Error, Result};
 use crate::terminal::{audit_only, ready, Inner, Session, Terminal};
 use chrono::{DateTime, Utc};
-use sesshu_domain::account::{validate_login_id, SignInDecision, SignInState};
+use sesshu_domain::account::{canonical_login_id, validate_login_id, SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_ipc::{cmd, ChangePasswordRequest, LoginRequest, SessionInfo, UnlockRequest};
-use sesshu_ledger::accounts::{dummy_verify, hash_password, verify_password, User};
+use sesshu_ledger::accounts::{dummy_verify_with, hash_password_with, verify_password_with, User};
 use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::kdf::Deriver;
 use sesshu_ledger::Ledger;
 
 /// Outcome of checking a password against an account, with the lockout rules applied and
@@ -20,6 +21,7 @@ enum Check {
 }
 
 fn check_password(
+    deriver: &dyn Deriver,
     ledger: &Ledger,
     user: &User,
     password: &str,
@@ -28,6 +30,8 @@ fn check_password(
     let now = ledger.clock().now();
     let policy = ledger.read(|r| r.security_policy())?;
     if let SignInDecision::Locked { until } = user.sign_in.before_attempt(now) {
+        // The same derivation as a real check: a locked account answers no faster.
+        dummy_verify_with(deriver, password);
         audit_only(
             ledger,
             AuditRecord::new(
@@ -40,7 +44,7 @@ fn check_password(
         )?;
         return Ok(Check::Locked(until));
     }
-    if verify_password(&user.password_hash, password) {
+    if verify_password_with(deriver, &user.password_hash, password) {
         // The failure counter is reset by the caller, in the transaction that records the success.
         return Ok(Check::Ok);
     }
@@ -95,13 +99,20 @@ fn record_success(ledger: &Ledger, user: &User, rec: AuditRecord) -> Result<()> 
 /// Checks the signed-in user's own password (unlock, password change). A locked-out account
 /// loses its session.
 fn session_password(
+    deriver: &dyn Deriver,
     inner: &mut Inner,
     actor: &Actor,
     password: &str,
     failure_action: AuditAction,
     wrong: Error,
 ) -> Result<()> {
-    match check_password(&actor.ledger, &actor.user, password, failure_action)? {
+    match check_password(
+        deriver,
+        &actor.ledger,
+        &actor.user,
+        password,
+        failure_action,
+    )? {
         Check::Ok => Ok(()),
         Check::Locked(until) => {
             inner.session = None;
@@ -116,26 +127,37 @@ fn session_password(
 }
 
 /// A new password checked against the terminal's policy, hashed.
-pub(crate) fn new_password_hash(ledger: &Ledger, password: &str, login_id: &str) -> Result<String> {
+pub(crate) fn new_password_hash(
+    deriver: &dyn Deriver,
+    ledger: &Ledger,
+    password: &str,
+    login_id: &str,
+) -> Result<String> {
     let policy = ledger.read(|r| r.security_policy())?;
     policy.check_password(password, login_id)?;
-    Ok(hash_password(password)?)
+    Ok(hash_password_with(deriver, password)?)
 }
 
 impl Terminal {
+    /// Signs in. Unknown id, wrong password, locked account and disabled account all answer
+    /// the same [`Error::InvalidCredentials`] after the same single password derivation, so
+    /// neither the answer nor its timing tells which ids exist or what state they are in; the
+    /// audit log records the real reason.
     pub fn login(&self, req: LoginRequest) -> Result<SessionInfo> {
         let mut inner = self.lock();
         self.authorize::<cmd::Login>(&mut inner)?;
         let ledger = ready(&inner)?;
-        let login_id = req.login_id.trim();
+        let login_id = canonical_login_id(&req.login_id);
         let now = self.now();
-        let user = ledger.read(|r| r.user_by_login(login_id))?;
+        let user = ledger.read(|r| r.user_by_login(&login_id))?;
         let Some(user) = user else {
-            dummy_verify(&req.password);
+            dummy_verify_with(self.deriver.as_ref(), &req.password);
             // The typed id is kept in the encrypted audit log (never in the text log), and only
             // when it has the shape of an id: a password typed into the id field by mistake
             // must not be stored anywhere.
-            let typed = validate_login_id(login_id).is_ok().then_some(login_id);
+            let typed = validate_login_id(&login_id)
+                .is_ok()
+                .then_some(login_id.as_str());
             audit_only(
                 &ledger,
                 AuditRecord::new(None, AuditAction::LoginFailed, typed, AuditOutcome::Failed)
@@ -144,10 +166,16 @@ impl Terminal {
             tracing::info!("sign-in refused: unknown id");
             return Err(Error::InvalidCredentials);
         };
-        match check_password(&ledger, &user, &req.password, AuditAction::LoginFailed)? {
-            Check::Locked(until) => {
+        match check_password(
+            self.deriver.as_ref(),
+            &ledger,
+            &user,
+            &req.password,
+            AuditAction::LoginFailed,
+        )? {
+            Check::Locked(_) => {
                 tracing::info!(user = user.id, "sign-in refused: account locked");
-                return Err(Error::AccountLocked { until });
+                return Err(Error::InvalidCredentials);
             }
             Check::Wrong { now_locked } => {
                 tracing::info!(
@@ -155,9 +183,6 @@ impl Terminal {
                     now_locked,
                     "sign-in refused: wrong password"
                 );
-                if now_locked {
-                    return Err(locked_now(&ledger)?);
-                }
                 return Err(Error::InvalidCredentials);
             }
             Check::Ok => {}
@@ -173,7 +198,8 @@ impl Terminal {
                 )
                 .with_detail(serde_json::json!({ "reason": "disabled" })),
             )?;
-            return Err(Error::AccountDisabled);
+            tracing::info!(user = user.id, "sign-in refused: account disabled");
+            return Err(Error::InvalidCredentials);
         }
         self.prune_inactive_wraps(&mut inner);
         self.refresh_own_wrap(&mut inner, &user.login_id, &user.roles, &req.password);
@@ -253,6 +279,7 @@ impl Terminal {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::UnlockSession>(&mut inner)?;
         session_password(
+            self.deriver.as_ref(),
             &mut inner,
             &actor,
             &req.password,
@@ -289,6 +316,7 @@ impl Terminal {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::ChangePassword>(&mut inner)?;
         session_password(
+            self.deriver.as_ref(),
             &mut inner,
             &actor,
             &req.current_password,
@@ -302,7 +330,7 @@ impl Terminal {
             &req.new_password,
             actor.login_id(),
         )?;
-        let hash = hash_password(&req.new_password)?;
+        let hash = hash_password_with(self.deriver.as_ref(), &req.new_password)?;
         // Re-wrap the ledger key under the new password; the ledger itself is not re-encrypted.
         let new_wraps = self.wraps_with_user(
             &inner,

@@ -8,7 +8,7 @@ use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::Role;
 use sesshu_domain::text::single_line;
 use sesshu_ipc::{cmd, SetupRequest, SetupResponse, TerminalInfo};
-use sesshu_ledger::accounts::{hash_password, NewUser};
+use sesshu_ledger::accounts::{hash_password_with, NewUser};
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::terminal::Terminal as TerminalRow;
 use sesshu_ledger::{KeyWraps, Ledger, LedgerKey, RecoveryKey};
@@ -55,7 +55,7 @@ impl Terminal {
         let municipality_name = name_field(&req.municipality_name, Field::MunicipalityName)?;
         let municipality_code = municipality_code(&req.municipality_code)?;
         let terminal_name = name_field(&req.terminal_name, Field::TerminalName)?;
-        let login_id = req.admin_login_id.trim().to_owned();
+        let login_id = sesshu_domain::account::canonical_login_id(&req.admin_login_id);
         validate_login_id(&login_id)?;
         let display_name = name_field(&req.admin_display_name, Field::DisplayName)?;
         let policy = SecurityPolicy::default();
@@ -68,7 +68,7 @@ impl Terminal {
         let mut wraps = KeyWraps::new(&ledger_id);
         wraps.set_recovery(&key, &recovery)?;
         wraps.set_user(&key, &login_id, &req.admin_password)?;
-        let password_hash = hash_password(&req.admin_password)?;
+        let password_hash = hash_password_with(self.deriver.as_ref(), &req.admin_password)?;
 
         // The key store first: if it refuses, nothing has been written anywhere.
         self.keystore.set(&ledger_id, &key)?;
@@ -197,7 +197,7 @@ impl Terminal {
             .keystore
             .get(wraps.ledger_id())?
             .ok_or(Error::Internal("demo key"))?;
-        let hash = hash_password(DEMO_PASSWORD)?;
+        let hash = hash_password_with(self.deriver.as_ref(), DEMO_PASSWORD)?;
         for (login_id, name, roles) in DEMO_USERS {
             if sesshu_domain::account::holds_key_copy(roles) {
                 wraps.set_user(&key, login_id, DEMO_PASSWORD)?;

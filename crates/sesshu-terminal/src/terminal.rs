@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sesshu_domain::account::SignInState;
 use sesshu_ipc::{AppStatus, LogLevel, Phase, TerminalInfo};
 use sesshu_ledger::audit::AuditRecord;
+use sesshu_ledger::kdf::{Argon2Deriver, Deriver};
 use sesshu_ledger::{Clock, IdGen, KeyStore, KeyWraps, Ledger};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -62,6 +63,8 @@ pub struct Terminal {
     pub(crate) ids: Arc<dyn IdGen>,
     pub(crate) demo: bool,
     pub(crate) log_level: Option<LogLevelSetter>,
+    /// Every password derivation (sign-in, hashes) goes through it: tests count them.
+    pub(crate) deriver: Arc<dyn Deriver>,
     pub(crate) progress: Mutex<Option<crate::reference::ProgressSink>>,
     inner: Mutex<Inner>,
 }
@@ -70,6 +73,11 @@ impl Terminal {
     /// Looks at the files and the key store and decides the phase. Never creates, deletes or
     /// repairs a ledger; only leftovers of an interrupted setup are removed.
     pub fn start(env: Environment) -> Terminal {
+        Self::start_with_deriver(env, Arc::new(Argon2Deriver::default()))
+    }
+
+    /// [`Terminal::start`] with another password deriver (tests count derivations with it).
+    pub fn start_with_deriver(env: Environment, deriver: Arc<dyn Deriver>) -> Terminal {
         let Environment {
             paths,
             keystore,
@@ -98,6 +106,7 @@ impl Terminal {
             ids,
             demo,
             log_level,
+            deriver,
             progress: Mutex::new(None),
             inner: Mutex::new(Inner {
                 status,

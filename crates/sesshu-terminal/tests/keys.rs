@@ -462,7 +462,12 @@ fn only_administrators_hold_a_key_copy_and_a_keyers_password_opens_nothing() {
     let t = terminal();
     let path = sesshu_terminal::Paths::in_dir(t.dir.path()).keys;
     create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
-    create_user(&t.state, "verify01", "確認 二郎", &[Role::Verifier, Role::SyncOperator]);
+    create_user(
+        &t.state,
+        "verify01",
+        "確認 二郎",
+        &[Role::Verifier, Role::SyncOperator],
+    );
     let w = wraps_at(&path);
     assert!(w.has_user(ADMIN));
     assert!(!w.has_user("keyer01") && !w.has_user("verify01"));

@@ -8,6 +8,7 @@ use common::*;
 use sesshu_domain::account::SecurityPolicy;
 use sesshu_domain::role::Role;
 use sesshu_ipc::*;
+use std::sync::Arc;
 
 #[test]
 fn five_failures_lock_the_account_for_fifteen_minutes() {
@@ -23,13 +24,13 @@ fn five_failures_lock_the_account_for_fifteen_minutes() {
     }
     assert_eq!(
         code(login(&t.state, "keyer01", "wrong-password")),
-        ErrorCode::AccountLocked
+        ErrorCode::InvalidCredentials
     );
     // Even the right password is refused while locked.
     t.clock.advance(Duration::minutes(14));
     assert_eq!(
         code(login(&t.state, "keyer01", USER_PW)),
-        ErrorCode::AccountLocked
+        ErrorCode::InvalidCredentials
     );
     t.clock.advance(Duration::minutes(1));
     let s = login(&t.state, "keyer01", USER_PW).unwrap();
@@ -77,12 +78,12 @@ fn lockout_threshold_and_duration_are_settable() {
     }
     assert_eq!(
         code(login(&t.state, "keyer01", "nope")),
-        ErrorCode::AccountLocked
+        ErrorCode::InvalidCredentials
     );
     t.clock.advance(Duration::minutes(59));
     assert_eq!(
         code(login(&t.state, "keyer01", USER_PW)),
-        ErrorCode::AccountLocked
+        ErrorCode::InvalidCredentials
     );
     t.clock.advance(Duration::minutes(1));
     login(&t.state, "keyer01", USER_PW).unwrap();
@@ -201,7 +202,7 @@ fn disabled_users_cannot_sign_in_and_ids_are_never_reused() {
     t.state.logout().unwrap();
     assert_eq!(
         code(login(&t.state, "keyer01", USER_PW)),
-        ErrorCode::AccountDisabled
+        ErrorCode::InvalidCredentials
     );
     login(&t.state, ADMIN, ADMIN_PW).unwrap();
     t.state
@@ -241,7 +242,7 @@ fn a_disable_date_in_the_future_takes_effect_on_that_date() {
     assert_eq!(code(t.state.session_activity()), ErrorCode::AccountDisabled);
     assert_eq!(
         code(login(&t.state, "keyer01", USER_PW)),
-        ErrorCode::AccountDisabled
+        ErrorCode::InvalidCredentials
     );
 }
 
@@ -449,4 +450,82 @@ fn shutdown_records_the_sign_out_and_leaves_one_self_contained_file() {
         |e| e.action_code == sesshu_domain::audit::AuditAction::Logout.code()
             && e.actor.as_deref() == Some(ADMIN)
     ));
+}
+
+#[test]
+fn sign_in_answers_alike_for_unknown_wrong_locked_and_disabled_after_one_derivation_each() {
+    use sesshu_ledger::kdf::{CountingDeriver, TEST_POLICY};
+    use sesshu_terminal::{Environment, Paths, Terminal};
+    let dir = tempfile::tempdir().unwrap();
+    let deriver = Arc::new(CountingDeriver::new(TEST_POLICY));
+    let clock = Arc::new(sesshu_ledger::FixedClock::new(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 0, 0, 0).unwrap(),
+    ));
+    let t = Terminal::start_with_deriver(
+        Environment {
+            paths: Paths::in_dir(dir.path()),
+            keystore: Arc::new(sesshu_ledger::MemKeyStore::new()),
+            clock: clock.clone(),
+            ids: Arc::new(sesshu_ledger::UuidV7Gen),
+            demo: false,
+            log_level: None,
+        },
+        deriver.clone(),
+    );
+    t.setup(setup_request()).unwrap();
+    login(&t, ADMIN, ADMIN_PW).unwrap();
+    create_user(&t, "locked01", "錠 一郎", &[Role::Keyer]);
+    create_user(&t, "gone01", "去 二郎", &[Role::Keyer]);
+    t.user_disable(UserDisableRequest {
+        login_id: "gone01".into(),
+        from: None,
+    })
+    .unwrap();
+    t.logout().unwrap();
+    for _ in 0..5 {
+        let _ = login(&t, "locked01", "wrong-password");
+    }
+    let cases: [(&str, &str); 5] = [
+        ("nobody01", USER_PW),          // unknown id
+        ("locked01", USER_PW),          // locked out (right password)
+        ("gone01", USER_PW),            // disabled (right password)
+        (ADMIN, "wrong-password-here"), // wrong password
+        ("Nobody01", "x"),              // unknown, another spelling
+    ];
+    let mut answers = Vec::new();
+    for (id, pw) in cases {
+        let before = deriver.count();
+        let e = login(&t, id, pw).unwrap_err();
+        assert_eq!(deriver.count() - before, 1, "{id}: one derivation");
+        answers.push((e.code(), e.to_string()));
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "the same answer every time: {answers:?}"
+    );
+    assert_eq!(answers[0].0, ErrorCode::InvalidCredentials);
+}
+
+#[test]
+fn login_ids_are_unique_whatever_their_case_or_width() {
+    let t = terminal();
+    create_user(&t.state, "Keyer01", "入力 一郎", &[Role::Keyer]);
+    let again = t.state.user_create(UserCreateRequest {
+        login_id: "keyer01".into(),
+        display_name: "別 人".into(),
+        roles: vec![Role::Keyer],
+        initial_password: USER_PW.into(),
+    });
+    assert_eq!(code(again), ErrorCode::LoginIdTaken);
+    let wide = t.state.user_create(UserCreateRequest {
+        login_id: "ＫＥＹＥＲ０１".into(),
+        display_name: "別 人".into(),
+        roles: vec![Role::Keyer],
+        initial_password: USER_PW.into(),
+    });
+    assert_eq!(code(wide), ErrorCode::LoginIdTaken);
+    t.state.logout().unwrap();
+    // Signed in with any spelling, it is the one account.
+    let s = login(&t.state, "KEYER01", USER_PW).unwrap();
+    assert_eq!(s.login_id, "keyer01");
 }
