@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh run
 scripts/build-ui.sh
-cargo build -p sesshu-desktop
+cargo build -p sesshu-desktop --features demo
 export SESSHU_PROFILE=demo
 export SESSHU_DATA_DIR="${SESSHU_DATA_DIR:-$PWD/.demo}"
 mkdir -p "$SESSHU_DATA_DIR"

@@ -100,6 +100,7 @@ s_clippy() {
   cargo clippy -p sesshu-ui --target wasm32-unknown-unknown -- -D warnings || rc=1
   cargo clippy -p sesshu-tests --features e2e --all-targets -- -D warnings || rc=1
   cargo clippy -p sesshu-cli --features os-keyring-tests --all-targets -- -D warnings || rc=1
+  cargo clippy -p sesshu-desktop --features demo --all-targets -- -D warnings || rc=1
   without_ui_fails && return "$rc"
 }
 
@@ -127,6 +128,8 @@ s_test() {
   local ws=(--workspace)
   passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
   cargo test "${ws[@]}" 2>&1 | tee -a "$STEP_LOG" || return 1
+  # The demo profile exists only in builds with the `demo` feature: its own test run.
+  cargo test -p sesshu-terminal --features demo --test demo 2>&1 | tee -a "$STEP_LOG" || return 1
   without_ui_fails
 }
 

@@ -18,11 +18,13 @@ use tauri::{Emitter, Manager};
 /// Where the terminal keeps its files: `SESSHU_DATA_DIR` when set (tests, demo), else the
 /// platform's *local* app data directory — on Windows `%LOCALAPPDATA%`, never the roaming
 /// profile, which would carry the ledger to the profile server and other PCs.
-fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
+fn data_dir(app: &tauri::App, demo: bool) -> Result<PathBuf, Box<dyn std::error::Error>> {
     if let Some(d) = std::env::var_os("SESSHU_DATA_DIR") {
         return Ok(PathBuf::from(d));
     }
-    Ok(app.path().app_local_data_dir()?)
+    let dir = app.path().app_local_data_dir()?;
+    // The demo never shares a folder with a real terminal.
+    Ok(if demo { dir.join("demo") } else { dir })
 }
 
 /// The app's context (config, assets, ACL) for any runtime: the real one, or Tauri's mock
@@ -36,7 +38,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let demo = std::env::var("SESSHU_PROFILE").is_ok_and(|p| p == "demo");
     let app = commands::register(tauri::Builder::default())
         .setup(move |app| {
-            let dir = data_dir(app)?;
+            let dir = data_dir(app, demo)?;
             // 0700 on Unix: another OS user must not read even the encrypted files.
             sesshu_ledger::fsutil::create_private_dir(&dir)?;
             let paths = Paths::in_dir(&dir);
@@ -58,6 +60,7 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                     tracing::warn!(error = %e, "progress event not sent");
                 }
             }));
+            #[cfg(feature = "demo")]
             if demo {
                 if let Err(e) = terminal.seed_demo() {
                     tracing::error!(code = ?e.code(), "demo profile could not be prepared");

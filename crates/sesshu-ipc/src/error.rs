@@ -48,6 +48,8 @@ pub enum ErrorCode {
     /// The audit log does not match the anchor kept outside the ledger (entries removed or
     /// rewritten): the terminal stops until an administrator has it checked.
     AuditAnchorMismatch,
+    /// The demo profile or a demo ledger in a build without the demo feature.
+    DemoNotAvailable,
     /// The data directory is on a network share or a roaming profile; the terminal refuses it.
     DataDirNotLocal,
     /// The recovery key or password did not unwrap the ledger key.
@@ -67,7 +69,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -90,6 +92,7 @@ impl ErrorCode {
         ErrorCode::LedgerTooNew,
         ErrorCode::AuditAnchorMismatch,
         ErrorCode::DataDirNotLocal,
+        ErrorCode::DemoNotAvailable,
         ErrorCode::RecoveryFailed,
         ErrorCode::ImportRejected,
         ErrorCode::BatchNotFound,
@@ -110,6 +113,7 @@ impl ErrorCode {
                 | ErrorCode::LedgerTooNew
                 | ErrorCode::AuditAnchorMismatch
                 | ErrorCode::DataDirNotLocal
+                | ErrorCode::DemoNotAvailable
         )
     }
 }

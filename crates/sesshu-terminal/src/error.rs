@@ -130,6 +130,10 @@ pub enum Error {
     LedgerTooNew,
     #[error("操作ログが台帳の外に保管した基準点と一致しません（最新の記録が削除または書き換えられた可能性があります）。端末を停止しています。ファイルはそのまま残しています。システム担当に連絡してください。")]
     AuditAnchorMismatch,
+    #[error("この版のsesshuにはデモ環境がありません（SESSHU_PROFILE=demo は使えません）。デモはデモ用の版（scripts/run-demo.sh）で動かしてください。")]
+    DemoNotInThisBuild,
+    #[error("この台帳はデモ環境のものです。本番用の版では開きません。ファイルはそのまま残しています。システム担当に連絡してください。")]
+    DemoLedger,
     #[error("データの保存先がネットワーク上の場所です。台帳はこの端末のローカルディスクにしか置けません。システム担当に連絡してください。")]
     DataDirNotLocal,
     #[error(
@@ -208,6 +212,7 @@ impl Error {
             LedgerCorrupt => ErrorCode::LedgerCorrupt,
             LedgerTooNew => ErrorCode::LedgerTooNew,
             AuditAnchorMismatch => ErrorCode::AuditAnchorMismatch,
+            DemoNotInThisBuild | DemoLedger => ErrorCode::DemoNotAvailable,
             DataDirNotLocal => ErrorCode::DataDirNotLocal,
             Internal(_) => ErrorCode::Internal,
         }

@@ -17,6 +17,8 @@ mod authz;
 pub mod batches;
 pub mod codes;
 pub mod csv_text;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
 mod keycopies;
 pub mod logging;
@@ -32,4 +34,4 @@ mod terminal;
 pub use error::{Error, Result};
 pub use paths::Paths;
 pub use reference::ProgressSink;
-pub use terminal::{Environment, LogLevelSetter, Terminal};
+pub use terminal::{Environment, LogLevelSetter, Terminal, DEMO_BUILD, DEMO_MARKER};

@@ -39,6 +39,13 @@ pub(crate) struct Inner {
     pub recovery_attempts: SignInState,
 }
 
+/// The setting that marks a demo ledger (key, value): written by the demo profile at its
+/// first start and never removed.
+pub const DEMO_MARKER: (&str, &str) = ("profile", "demo");
+
+/// Whether this build has the demo profile (cargo feature `demo`).
+pub const DEMO_BUILD: bool = cfg!(feature = "demo");
+
 /// Applies a new log level to the running subscriber (the shell owns the subscriber).
 pub type LogLevelSetter = Arc<dyn Fn(LogLevel) + Send + Sync>;
 
@@ -86,7 +93,21 @@ impl Terminal {
             demo,
             log_level,
         } = env;
-        let status = detect(&paths, keystore.as_ref(), &clock, &ids);
+        let mut status = detect(&paths, keystore.as_ref(), &clock, &ids);
+        // A demo can never become production: the profile exists only in demo builds, and a
+        // demo ledger opens only there (and then always shows the demo band).
+        let marked_demo = match &status {
+            Status::Ready { ledger, .. } => ledger
+                .read(|r| r.setting(DEMO_MARKER.0))
+                .ok()
+                .flatten()
+                .is_some_and(|v| v == DEMO_MARKER.1),
+            _ => false,
+        };
+        if let Err(e) = demo_allowed(demo, marked_demo, DEMO_BUILD) {
+            status = Status::Fatal(e);
+        }
+        let demo = demo || marked_demo;
         match &status {
             Status::NeedsSetup => tracing::info!(phase = "needs_setup", "terminal started"),
             Status::KeyMissing { .. } => tracing::warn!(phase = "key_missing", "terminal started"),
@@ -205,6 +226,16 @@ impl Terminal {
     }
 }
 
+/// Whether this build may run: a requested demo profile or a ledger marked as demo needs a
+/// build with the demo feature.
+fn demo_allowed(requested: bool, marked: bool, demo_build: bool) -> Result<()> {
+    match (demo_build, marked, requested) {
+        (true, _, _) | (false, false, false) => Ok(()),
+        (false, true, _) => Err(Error::DemoLedger),
+        (false, false, true) => Err(Error::DemoNotInThisBuild),
+    }
+}
+
 fn detect(
     paths: &Paths,
     keystore: &dyn KeyStore,
@@ -287,4 +318,22 @@ pub(crate) fn terminal_info(ledger: &Ledger) -> Result<Option<TerminalInfo>> {
 pub(crate) fn audit_only(ledger: &Ledger, rec: AuditRecord) -> Result<()> {
     ledger.mutate(|m| m.audit(rec).map(|_| ()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_needs_a_demo_build() {
+        assert_eq!(demo_allowed(false, false, false), Ok(()));
+        assert_eq!(demo_allowed(true, false, true), Ok(()));
+        assert_eq!(demo_allowed(false, true, true), Ok(()));
+        assert_eq!(
+            demo_allowed(true, false, false),
+            Err(Error::DemoNotInThisBuild)
+        );
+        assert_eq!(demo_allowed(false, true, false), Err(Error::DemoLedger));
+        assert_eq!(demo_allowed(true, true, false), Err(Error::DemoLedger));
+    }
 }

@@ -1,4 +1,6 @@
 //! The demo profile: staff, code tables, a resident extract and batches ready to work on.
+//! Built only with `--features demo` (scripts/test.sh runs it so).
+#![cfg(feature = "demo")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,7 +10,7 @@ use common::*;
 use sesshu_domain::resident::LookupPurpose;
 use sesshu_ipc::*;
 use sesshu_ledger::{FixedClock, MemKeyStore, UuidV7Gen};
-use sesshu_terminal::setup::DEMO_PASSWORD;
+use sesshu_terminal::demo::DEMO_PASSWORD;
 use sesshu_terminal::{Environment, Paths, Terminal};
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ fn the_demo_profile_has_staff_reference_data_and_batches() {
     t.seed_demo().unwrap();
     // Seeding twice changes nothing (the profile is set up).
     t.seed_demo().unwrap();
+    assert!(t.app_status().unwrap().demo);
 
     login(&t, "admin01", DEMO_PASSWORD).unwrap();
     let status = t.residents_status().unwrap();
@@ -77,4 +80,26 @@ fn the_demo_profile_has_staff_reference_data_and_batches() {
         .unwrap_err();
     assert_eq!(refused.code(), ErrorCode::BatchNotClosable);
     assert!(refused.to_string().contains("申告"), "{refused}");
+}
+
+#[test]
+fn a_demo_ledger_shows_the_demo_band_even_when_started_without_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystore = Arc::new(MemKeyStore::new());
+    let env = |demo| Environment {
+        paths: Paths::in_dir(dir.path()),
+        keystore: keystore.clone(),
+        clock: Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap(),
+        )),
+        ids: Arc::new(UuidV7Gen),
+        demo,
+        log_level: None,
+    };
+    Terminal::start(env(true)).seed_demo().unwrap();
+    let again = Terminal::start(env(false));
+    assert!(
+        again.app_status().unwrap().demo,
+        "a demo ledger is demo for ever"
+    );
 }

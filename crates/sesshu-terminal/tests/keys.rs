@@ -512,3 +512,24 @@ fn only_administrators_hold_a_key_copy_and_a_keyers_password_opens_nothing() {
 fn wraps_at(path: &std::path::Path) -> KeyWraps {
     KeyWraps::load(path).unwrap().unwrap()
 }
+
+#[cfg(not(feature = "demo"))]
+#[test]
+fn a_build_without_the_demo_feature_refuses_the_demo_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = sesshu_terminal::Terminal::start(sesshu_terminal::Environment {
+        paths: sesshu_terminal::Paths::in_dir(dir.path()),
+        keystore: std::sync::Arc::new(sesshu_ledger::MemKeyStore::new()),
+        clock: std::sync::Arc::new(sesshu_ledger::SystemClock),
+        ids: std::sync::Arc::new(sesshu_ledger::UuidV7Gen),
+        demo: true,
+        log_level: None,
+    });
+    let status = t.app_status().unwrap();
+    assert!(
+        matches!(&status.phase, Phase::Fatal { code, .. } if *code == ErrorCode::DemoNotAvailable),
+        "{status:?}"
+    );
+    assert_eq!(code(t.setup(setup_request())), ErrorCode::DemoNotAvailable);
+    assert!(!dir.path().join("ledger.db").exists());
+}
