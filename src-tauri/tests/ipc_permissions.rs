@@ -31,6 +31,8 @@ mod names {
     pub const USER_SET_ROLES: &str = "user_set_roles";
     pub const USER_DISABLE: &str = "user_disable";
     pub const USER_ENABLE: &str = "user_enable";
+    pub const USER_UNLOCK: &str = "user_unlock";
+    pub const USER_RESET_PASSWORD: &str = "user_reset_password";
     pub const SETTINGS_GET: &str = "settings_get";
     pub const SETTINGS_UPDATE: &str = "settings_update";
     pub const AUDIT_LIST: &str = "audit_list";
@@ -74,15 +76,27 @@ fn login(state: &Terminal, id: &str, pw: &str) {
         .unwrap();
 }
 
+/// Creates a user and completes its first sign-in (the administrator's password is changed
+/// to [`USER_PW`]); the administrator is signed in again afterwards.
 fn create_user(state: &Terminal, id: &str, roles: &[Role]) {
     state
         .user_create(UserCreateRequest {
             login_id: id.into(),
             display_name: "試験 太郎".into(),
             roles: roles.to_vec(),
-            initial_password: USER_PW.into(),
+            initial_password: "Initial-pass-2026".into(),
         })
         .unwrap();
+    state.logout().unwrap();
+    login(state, id, "Initial-pass-2026");
+    state
+        .change_password(sesshu_ipc::ChangePasswordRequest {
+            current_password: "Initial-pass-2026".into(),
+            new_password: USER_PW.into(),
+        })
+        .unwrap();
+    state.logout().unwrap();
+    login(state, ADMIN, ADMIN_PW);
 }
 
 /// A set-up terminal with the administrator signed in.
@@ -116,6 +130,10 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::USER_SET_ROLES => json!({ "login_id": ADMIN, "roles": ["keyer"] }),
         names::USER_DISABLE => json!({ "login_id": ADMIN, "from": null }),
         names::USER_ENABLE => json!({ "login_id": ADMIN }),
+        names::USER_UNLOCK => json!({ "login_id": ADMIN }),
+        names::USER_RESET_PASSWORD => {
+            json!({ "login_id": "admin02", "temporary_password": "Temporary-pass-2026" })
+        }
         names::SETTINGS_UPDATE => {
             json!({ "policy": { "password_min_len": 12, "lockout_threshold": 5, "lockout_minutes": 15, "idle_lock_minutes": 10 }, "log_level": "info" })
         }
@@ -214,6 +232,8 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::USER_SET_ROLES, &[Administrator]),
         (names::USER_DISABLE, &[Administrator]),
         (names::USER_ENABLE, &[Administrator]),
+        (names::USER_UNLOCK, &[Administrator]),
+        (names::USER_RESET_PASSWORD, &[Administrator]),
         (names::SETTINGS_GET, &[Administrator]),
         (names::SETTINGS_UPDATE, &[Administrator]),
         (names::AUDIT_LIST, &[SyncOperator, Administrator]),

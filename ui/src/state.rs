@@ -68,6 +68,15 @@ impl Page {
         }
     }
 
+    /// Whether the signed-in user may open the page now: with a password set by an
+    /// administrator still to be changed, only the password page (the backend refuses the rest).
+    pub fn open_to(self, session: &SessionInfo) -> bool {
+        if session.must_change_password {
+            return self == Page::Password;
+        }
+        self.allowed(&session.roles)
+    }
+
     /// Whether a user holding `roles` may open the page.
     pub fn allowed(self, roles: &[Role]) -> bool {
         match self {
@@ -179,7 +188,9 @@ impl AppState {
             SessionState::Active => Screen::Work,
             SessionState::Locked => Screen::Lock,
         };
-        if !self.page.allowed(&session.roles) {
+        if session.must_change_password {
+            self.page = Page::Password;
+        } else if !self.page.allowed(&session.roles) {
             self.page = Page::Home;
         }
         self.session = Some(session);
@@ -341,7 +352,8 @@ impl AppState {
             },
             Action::SignedOut => cur.signed_out(None),
             Action::Navigate(page) => {
-                if cur.screen == Screen::Work && page.allowed(cur.roles()) {
+                let open = cur.session.as_ref().is_some_and(|s| page.open_to(s));
+                if cur.screen == Screen::Work && open {
                     AppState {
                         page,
                         notice: None,
@@ -407,7 +419,22 @@ mod tests {
                 .with_ymd_and_hms(2026, 11, 23, 1, 0, 0)
                 .single()
                 .unwrap_or_default(),
+            must_change_password: false,
         }
+    }
+
+    #[test]
+    fn a_password_set_by_an_administrator_keeps_the_user_on_the_password_page() {
+        let mut forced = session(vec![Role::Keyer], SessionState::Active);
+        forced.must_change_password = true;
+        let s = reduce(AppState::default(), Action::SessionUpdated(forced.clone()));
+        assert_eq!(s.page, Page::Password);
+        let s = reduce(s, Action::Navigate(Page::Batches));
+        assert_eq!(s.page, Page::Password, "no way around the change");
+        forced.must_change_password = false;
+        let s = reduce(s, Action::SessionUpdated(forced));
+        let s = reduce(s, Action::Navigate(Page::Batches));
+        assert_eq!(s.page, Page::Batches);
     }
 
     fn status(phase: Phase, s: Option<SessionInfo>) -> AppStatus {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sesshu_domain::role::Role;
-use sesshu_ipc::{LoginRequest, SetupRequest, UserCreateRequest};
+use sesshu_ipc::{ChangePasswordRequest, LoginRequest, SetupRequest, UserCreateRequest};
 use sesshu_ledger::{OsKeyStore, SystemClock, UuidV7Gen};
 use sesshu_terminal::{Environment, Paths, Terminal};
 use std::io::Write;
@@ -47,7 +47,25 @@ fn set_up(dir: &std::path::Path) {
             login_id: id.into(),
             display_name: "試験 太郎".into(),
             roles,
-            initial_password: pw.into(),
+            initial_password: "Initial-pass-2026".into(),
+        })
+        .unwrap();
+        // The first sign-in changes the password the administrator set.
+        t.logout().unwrap();
+        t.login(LoginRequest {
+            login_id: id.into(),
+            password: "Initial-pass-2026".into(),
+        })
+        .unwrap();
+        t.change_password(ChangePasswordRequest {
+            current_password: "Initial-pass-2026".into(),
+            new_password: pw.into(),
+        })
+        .unwrap();
+        t.logout().unwrap();
+        t.login(LoginRequest {
+            login_id: "admin01".into(),
+            password: ADMIN_PW.into(),
         })
         .unwrap();
     }

@@ -29,6 +29,8 @@ pub enum AuditAction {
     UserEnabled = 2003,
     UserDisableScheduled = 2004,
     UserPasswordReset = 2005,
+    /// An administrator lifted a lockout.
+    UserUnlocked = 2006,
 
     // 3xxx: terminal and settings
     TerminalSetUp = 3000,
@@ -57,7 +59,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -73,6 +75,7 @@ impl AuditAction {
         AuditAction::UserEnabled,
         AuditAction::UserDisableScheduled,
         AuditAction::UserPasswordReset,
+        AuditAction::UserUnlocked,
         AuditAction::TerminalSetUp,
         AuditAction::SettingsChanged,
         AuditAction::ResidentsImported,
@@ -117,6 +120,7 @@ impl AuditAction {
             AuditAction::UserEnabled => "利用者再開",
             AuditAction::UserDisableScheduled => "利用者停止予約",
             AuditAction::UserPasswordReset => "パスワード再設定",
+            AuditAction::UserUnlocked => "ロックの解除（管理者）",
             AuditAction::TerminalSetUp => "端末初期設定",
             AuditAction::SettingsChanged => "設定変更",
             AuditAction::ResidentsImported => "住民抽出の取込",

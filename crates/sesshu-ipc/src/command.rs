@@ -46,6 +46,9 @@ pub struct SessionInfo {
     /// Minutes of inactivity after which the session locks.
     pub idle_lock_minutes: u32,
     pub signed_in_at: DateTime<Utc>,
+    /// The password was set by an administrator: the UI shows only the password change until
+    /// it is done (and the backend refuses everything else).
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +136,22 @@ pub struct UserDisableRequest {
     pub login_id: String,
     /// `None`: now. `Some(date)`: from that date on (e.g. the date of transfer).
     pub from: Option<NaiveDate>,
+}
+
+/// An administrator sets a temporary password (the holder must change it at sign-in).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResetPasswordRequest {
+    pub login_id: String,
+    pub temporary_password: String,
+}
+
+impl std::fmt::Debug for UserResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserResetPasswordRequest")
+            .field("login_id", &self.login_id)
+            .field("temporary_password", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

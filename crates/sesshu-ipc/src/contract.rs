@@ -70,6 +70,8 @@ macro_rules! with_commands {
             UserSetRoles = user_set_roles [Permission(ManageUsers)] ($crate::UserSetRolesRequest) -> $crate::UserSummary;
             UserDisable = user_disable [Permission(ManageUsers)] ($crate::UserDisableRequest) -> $crate::UserSummary;
             UserEnable = user_enable [Permission(ManageUsers)] ($crate::UserRef) -> $crate::UserSummary;
+            UserUnlock = user_unlock [Permission(ManageUsers)] ($crate::UserRef) -> $crate::UserSummary;
+            UserResetPassword = user_reset_password [Permission(ManageUsers)] ($crate::UserResetPasswordRequest) -> $crate::UserSummary;
             SettingsGet = settings_get [Permission(ManageSettings)] () -> $crate::Settings;
             SettingsUpdate = settings_update [Permission(ManageSettings)] ($crate::SettingsUpdateRequest) -> $crate::Settings;
             AuditList = audit_list [Permission(ViewAudit)] ($crate::AuditListRequest) -> Vec<$crate::AuditEntryView>;

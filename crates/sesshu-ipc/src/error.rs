@@ -24,6 +24,8 @@ pub enum ErrorCode {
     AccountLocked,
     /// The account is disabled.
     AccountDisabled,
+    /// The password was set by an administrator and must be changed before anything else.
+    PasswordChangeRequired,
     /// The new password does not meet the policy.
     PasswordPolicy,
     /// The login id exists (ids are never reused, even for disabled accounts).
@@ -69,7 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -79,6 +81,7 @@ impl ErrorCode {
         ErrorCode::InvalidCredentials,
         ErrorCode::AccountLocked,
         ErrorCode::AccountDisabled,
+        ErrorCode::PasswordChangeRequired,
         ErrorCode::PasswordPolicy,
         ErrorCode::LoginIdTaken,
         ErrorCode::UserNotFound,

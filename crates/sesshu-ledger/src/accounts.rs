@@ -23,6 +23,8 @@ pub struct User {
     pub disabled_from: Option<NaiveDate>,
     pub sign_in: SignInState,
     pub roles: Vec<Role>,
+    /// The password was set by someone else and must be changed at the next sign-in.
+    pub must_change_password: bool,
 }
 
 impl User {
@@ -137,7 +139,7 @@ fn opt_time(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
 }
 
 const USER_COLUMNS: &str =
-    "id, login_id, display_name, password_hash, created_at, disabled_at, disabled_from, failed_attempts, locked_until";
+    "id, login_id, display_name, password_hash, created_at, disabled_at, disabled_from, failed_attempts, locked_until, must_change_password";
 
 fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let created: String = r.get(4)?;
@@ -166,6 +168,7 @@ fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
             locked_until: opt_time(r.get(8)?)?,
         },
         roles: Vec::new(),
+        must_change_password: r.get::<_, i64>(9)? != 0,
     })
 }
 
@@ -232,14 +235,16 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub password_hash: &'a str,
     pub roles: &'a [Role],
+    /// Set by someone else: to be changed at the holder's first sign-in.
+    pub must_change_password: bool,
 }
 
 impl Mutation<'_> {
     /// Inserts an account. The caller checks that the login id is free (inside this transaction).
     pub fn insert_user(&mut self, u: &NewUser<'_>) -> Result<User, LedgerError> {
         self.tx.execute(
-            "INSERT INTO user (login_id, display_name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![u.login_id, u.display_name, u.password_hash, crate::audit::canonical_time(self.now)],
+            "INSERT INTO user (login_id, display_name, password_hash, created_at, must_change_password) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![u.login_id, u.display_name, u.password_hash, crate::audit::canonical_time(self.now), u.must_change_password],
         )?;
         let id = self.tx.last_insert_rowid();
         self.replace_roles(id, u.roles)?;
@@ -272,10 +277,16 @@ impl Mutation<'_> {
         Ok(())
     }
 
-    pub fn set_password_hash(&mut self, user_id: i64, hash: &str) -> Result<(), LedgerError> {
+    /// A new password: `must_change` when someone other than its holder set it.
+    pub fn set_password_hash(
+        &mut self,
+        user_id: i64,
+        hash: &str,
+        must_change: bool,
+    ) -> Result<(), LedgerError> {
         self.tx.execute(
-            "UPDATE user SET password_hash = ?2 WHERE id = ?1",
-            params![user_id, hash],
+            "UPDATE user SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
+            params![user_id, hash, must_change],
         )?;
         Ok(())
     }

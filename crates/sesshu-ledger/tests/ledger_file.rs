@@ -29,6 +29,7 @@ fn create(path: &Path, key: &LedgerKey) -> Ledger {
         })?;
         let hash = hash_password("Sesshu-2026-pass")?;
         m.insert_user(&NewUser {
+            must_change_password: false,
             login_id: "admin01",
             display_name: KNOWN,
             password_hash: &hash,

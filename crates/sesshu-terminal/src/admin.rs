@@ -6,13 +6,15 @@ use crate::session::new_password_hash;
 use crate::setup::name_field;
 use crate::terminal::{Inner, Terminal};
 use chrono::{DateTime, Utc};
+use sesshu_domain::account::SignInState;
 use sesshu_domain::account::{
     canonical_login_id, disable_when, is_lasting_administrator, validate_login_id, DisableWhen,
 };
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
-    cmd, UserCreateRequest, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary,
+    cmd, UserCreateRequest, UserDisableRequest, UserRef, UserResetPasswordRequest,
+    UserSetRolesRequest, UserSummary,
 };
 use sesshu_ledger::accounts::{NewUser, User};
 use sesshu_ledger::audit::{AuditEntry, AuditRecord};
@@ -101,6 +103,8 @@ impl Terminal {
         let new_wraps = self.wraps_with_user(&inner, &login_id, &roles, &req.initial_password)?;
         let user = actor.ledger.mutate(|m| {
             let u = m.insert_user(&NewUser {
+                // The administrator chose it: the holder changes it at the first sign-in.
+                must_change_password: true,
                 login_id: &login_id,
                 display_name: &display_name,
                 password_hash: &hash,
@@ -219,6 +223,56 @@ impl Terminal {
                 AuditOutcome::Success,
             ))
         })
+    }
+
+    /// Lifts a lockout at once (an administrator who checked who is asking).
+    pub fn user_unlock(&self, req: UserRef) -> Result<UserSummary> {
+        let mut inner = self.lock();
+        let actor = self.actor::<cmd::UserUnlock>(&mut inner)?;
+        let target = find(&actor.ledger, &req.login_id)?;
+        self.mutate_user(&actor, &target, |m| {
+            m.set_sign_in(target.id, &SignInState::default())?;
+            m.audit(AuditRecord::new(
+                Some(actor.login_id()),
+                AuditAction::UserUnlocked,
+                Some(&target.login_id),
+                AuditOutcome::Success,
+            ))
+        })
+    }
+
+    /// Sets a temporary password for someone who forgot theirs: the lockout is lifted and the
+    /// holder must change it at the next sign-in. An administrator's key copy follows it.
+    pub fn user_reset_password(&self, req: UserResetPasswordRequest) -> Result<UserSummary> {
+        let mut inner = self.lock();
+        let actor = self.actor::<cmd::UserResetPassword>(&mut inner)?;
+        let target = find(&actor.ledger, &req.login_id)?;
+        let hash = new_password_hash(
+            self.deriver.as_ref(),
+            &actor.ledger,
+            &req.temporary_password,
+            &target.login_id,
+        )?;
+        let new_wraps = self.wraps_with_user(
+            &inner,
+            &target.login_id,
+            &target.roles,
+            &req.temporary_password,
+        )?;
+        let summary = self.mutate_user(&actor, &target, |m| {
+            m.set_password_hash(target.id, &hash, true)?;
+            m.set_sign_in(target.id, &SignInState::default())?;
+            m.audit(AuditRecord::new(
+                Some(actor.login_id()),
+                AuditAction::UserPasswordReset,
+                Some(&target.login_id),
+                AuditOutcome::Success,
+            ))
+        })?;
+        if let Some(w) = new_wraps {
+            self.keep_wraps(&mut inner, w);
+        }
+        Ok(summary)
     }
 
     fn mutate_user(

@@ -6,11 +6,18 @@ use crate::error::{Error, Result};
 use crate::terminal::{audit_only, ready, Inner, Session, Terminal};
 use chrono::{DateTime, Utc};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
-use sesshu_ipc::{Access, Command, SessionInfo, SessionState};
+use sesshu_ipc::{cmd, Access, Command, SessionInfo, SessionState};
 use sesshu_ledger::accounts::User;
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::Ledger;
 use std::sync::Arc;
+
+/// What a session may do while its password (set by an administrator) waits to be changed.
+const WHILE_PASSWORD_CHANGE_PENDING: [&str; 3] = [
+    <cmd::ChangePassword as Command>::NAME,
+    <cmd::SessionActivity as Command>::NAME,
+    <cmd::LockSession as Command>::NAME,
+];
 
 /// A caller that passed [`Terminal::authorize`].
 pub(crate) struct Actor {
@@ -67,6 +74,7 @@ pub(crate) fn session_info(ledger: &Ledger, session: &Session) -> Result<Session
         },
         idle_lock_minutes: policy.idle_lock_minutes,
         signed_in_at: session.signed_in_at,
+        must_change_password: user.must_change_password,
     })
 }
 
@@ -97,6 +105,9 @@ impl Terminal {
             Access::Permission(p) => {
                 if session.locked {
                     return Err(Error::SessionLocked);
+                }
+                if user.must_change_password && !WHILE_PASSWORD_CHANGE_PENDING.contains(&C::NAME) {
+                    return Err(Error::PasswordChangeRequired);
                 }
                 if !sesshu_domain::role::any_grants(&user.roles, p) {
                     audit_only(

@@ -78,6 +78,7 @@ impl Terminal {
             }
             ledger.mutate(|m| {
                 m.insert_user(&NewUser {
+                    must_change_password: false,
                     login_id,
                     display_name: name,
                     password_hash: &hash,

@@ -93,6 +93,9 @@ pub enum Error {
     #[error("パスワードを{threshold}回続けて間違えたため、このアカウントを{minutes}分間ロックしました。")]
     AccountLockedNow { threshold: u32, minutes: u32 },
 
+    #[error("管理者が設定したパスワードのままです。先にパスワードを変更してください。")]
+    PasswordChangeRequired,
+
     // Accounts.
     #[error("このログインIDは既に使われています（停止中の利用者を含め、IDは再利用できません）。")]
     LoginIdTaken,
@@ -199,6 +202,7 @@ impl Error {
             }
             AccountLocked { .. } | AccountLockedNow { .. } => ErrorCode::AccountLocked,
             LoginIdTaken => ErrorCode::LoginIdTaken,
+            PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             UserNotFound => ErrorCode::UserNotFound,
             LastAdministrator => ErrorCode::LastAdministrator,
             RecoveryBlocked { .. } | RecoveryKeyFormat | RecoveryRejected => {

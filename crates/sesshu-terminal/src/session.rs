@@ -339,7 +339,7 @@ impl Terminal {
             &req.new_password,
         )?;
         actor.ledger.mutate(|m| {
-            m.set_password_hash(actor.user.id, &hash)?;
+            m.set_password_hash(actor.user.id, &hash, false)?;
             m.set_sign_in(actor.user.id, &SignInState::default())?;
             m.audit(AuditRecord::new(
                 Some(actor.login_id()),

@@ -87,6 +87,7 @@ impl Terminal {
                 m.put_security_policy(&policy)?;
                 m.put_setting(sesshu_ledger::settings::LOG_LEVEL, "info")?;
                 m.insert_user(&NewUser {
+                    must_change_password: false,
                     login_id: &login_id,
                     display_name: &display_name,
                     password_hash: &password_hash,

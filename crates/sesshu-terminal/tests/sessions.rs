@@ -529,3 +529,93 @@ fn login_ids_are_unique_whatever_their_case_or_width() {
     let s = login(&t.state, "KEYER01", USER_PW).unwrap();
     assert_eq!(s.login_id, "keyer01");
 }
+
+#[test]
+fn a_password_set_by_an_administrator_must_be_changed_before_anything_else() {
+    let t = terminal();
+    t.state
+        .user_create(UserCreateRequest {
+            login_id: "keyer05".into(),
+            display_name: "入力 五郎".into(),
+            roles: vec![Role::Keyer, Role::Verifier],
+            initial_password: INITIAL_PW.into(),
+        })
+        .unwrap();
+    t.state.logout().unwrap();
+    let s = login(&t.state, "keyer05", INITIAL_PW).unwrap();
+    assert!(s.must_change_password);
+    // Everything but the change itself (and locking the screen) is refused.
+    assert_eq!(
+        code(t.state.batches_list()),
+        ErrorCode::PasswordChangeRequired
+    );
+    t.state
+        .change_password(ChangePasswordRequest {
+            current_password: INITIAL_PW.into(),
+            new_password: "My-own-pass-2026".into(),
+        })
+        .unwrap();
+    assert!(!t.state.session_activity().unwrap().must_change_password);
+    t.state.batches_list().unwrap();
+}
+
+#[test]
+fn an_administrator_unlocks_an_account_and_resets_its_password() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    t.state.logout().unwrap();
+    for _ in 0..5 {
+        let _ = login(&t.state, "keyer01", "wrong-password");
+    }
+    // Locked: even the right password is refused.
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::InvalidCredentials
+    );
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    let u = t
+        .state
+        .user_unlock(UserRef {
+            login_id: "keyer01".into(),
+        })
+        .unwrap();
+    assert_eq!(u.locked_until, None);
+    t.state.logout().unwrap();
+    login(&t.state, "keyer01", USER_PW).unwrap();
+    t.state.logout().unwrap();
+    // A forgotten password: a temporary one, to be changed at the next sign-in.
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+    assert_eq!(
+        code(t.state.user_reset_password(UserResetPasswordRequest {
+            login_id: "keyer01".into(),
+            temporary_password: "short".into(),
+        })),
+        ErrorCode::PasswordPolicy
+    );
+    t.state
+        .user_reset_password(UserResetPasswordRequest {
+            login_id: "keyer01".into(),
+            temporary_password: "Temporary-pass-2026".into(),
+        })
+        .unwrap();
+    t.state.logout().unwrap();
+    assert_eq!(
+        code(login(&t.state, "keyer01", USER_PW)),
+        ErrorCode::InvalidCredentials
+    );
+    let s = login(&t.state, "keyer01", "Temporary-pass-2026").unwrap();
+    assert!(s.must_change_password);
+    // Only an administrator may unlock or reset.
+    t.state
+        .change_password(ChangePasswordRequest {
+            current_password: "Temporary-pass-2026".into(),
+            new_password: USER_PW.into(),
+        })
+        .unwrap();
+    assert_eq!(
+        code(t.state.user_unlock(UserRef {
+            login_id: ADMIN.into()
+        })),
+        ErrorCode::PermissionDenied
+    );
+}

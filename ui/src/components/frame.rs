@@ -53,7 +53,7 @@ pub fn Frame(props: &FrameProps) -> Html {
     let nav = signed_in_user.map(|session| {
         let items = Page::ALL
             .into_iter()
-            .filter(|p| p.allowed(&session.roles))
+            .filter(|p| p.open_to(session))
             .map(|page| {
                 let app = app.clone();
                 let current = app.page == page;

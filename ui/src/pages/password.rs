@@ -51,6 +51,10 @@ pub fn PasswordPage() -> Html {
                             write(r, "");
                         }
                         done.set(true);
+                        // A forced change is over: the session may use the other screens now.
+                        if let Ok(session) = api::call::<cmd::SessionActivity>(&()).await {
+                            app.dispatch(crate::state::Action::SessionUpdated(session));
+                        }
                     }
                     Err(e) => form.fail(&app, e),
                 }
@@ -59,9 +63,17 @@ pub fn PasswordPage() -> Html {
     };
 
     let fe = |id: &str| form.field(id);
+    let forced = use_context::<AppContext>()
+        .and_then(|a| a.session.as_ref().map(|s| s.must_change_password))
+        .unwrap_or(false);
     html! {
         <Frame title="パスワード変更">
             <form class="form narrow" {onsubmit} novalidate=true>
+                if forced {
+                    <p class="notice" id="password-forced">
+                        {"管理者が設定したパスワードでログインしています。ほかの画面を使う前に、ご自身だけが知るパスワードに変更してください。"}
+                    </p>
+                }
                 <FormError error={form.error()} />
                 if *done {
                     <Success id="password-done" text="パスワードを変更しました。次回から新しいパスワードでログインしてください。" />

@@ -76,7 +76,7 @@
   if (q.get("session")) {
     s.session = { login_id: "admin01", display_name: "管理 太郎",
       roles: (q.get("roles") || "administrator").split(","), state: q.get("session"),
-      idle_lock_minutes: 10, signed_in_at: now };
+      idle_lock_minutes: 10, signed_in_at: now, must_change_password: false };
   }
 
   function fail(code, message) {
@@ -171,7 +171,8 @@
       audit(A.LoginSucceeded, req.login_id, req.login_id, "success");
       s.session = { login_id: req.login_id, display_name: user ? user.display_name : "管理 太郎",
         roles: user ? user.roles : ["administrator"],
-        state: "active", idle_lock_minutes: s.policy.idle_lock_minutes, signed_in_at: now };
+        state: "active", idle_lock_minutes: s.policy.idle_lock_minutes, signed_in_at: now,
+        must_change_password: false };
       return s.session;
     },
     logout: () => { if (s.session) audit(A.Logout, s.session.login_id, null, "success"); s.session = null; return null; },
@@ -208,6 +209,17 @@
       if (req.login_id === s.session.login_id) fail("LAST_ADMINISTRATOR", "有効な管理者がいなくなるため停止できません");
       if (req.from) u.disabled_from = req.from; else { u.active = false; u.disabled_at = now; }
       return u;
+    },
+    user_unlock: ({ req }) => {
+      needSession();
+      const u = s.users.find((x) => x.login_id === req.login_id) || fail("USER_NOT_FOUND", "利用者が見つかりません");
+      u.locked_until = null; audit(A.UserUnlocked, s.session.login_id, req.login_id, "success"); return u;
+    },
+    user_reset_password: ({ req }) => {
+      needSession();
+      const u = s.users.find((x) => x.login_id === req.login_id) || fail("USER_NOT_FOUND", "利用者が見つかりません");
+      s.passwords[req.login_id] = req.temporary_password; u.locked_until = null;
+      audit(A.UserPasswordReset, s.session.login_id, req.login_id, "success"); return u;
     },
     user_enable: ({ req }) => {
       needSession();

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 pub const ADMIN: &str = "admin01";
 pub const ADMIN_PW: &str = "Admin-pass-2026";
+/// A user's own password, after the first sign-in's change.
 pub const USER_PW: &str = "User-pass-2026!";
+/// The temporary password an administrator sets when creating an account.
+pub const INITIAL_PW: &str = "Initial-pass-2026";
 pub const ADMIN_NAME: &str = "管理 花子";
 
 pub struct Terminal {
@@ -74,15 +77,29 @@ pub fn login(state: &Service, id: &str, pw: &str) -> Result<SessionInfo, Error> 
     })
 }
 
+/// Creates a user as the signed-in administrator ([`ADMIN`]) and completes the user's first
+/// sign-in (the password an administrator set must be changed): afterwards the user's password
+/// is [`USER_PW`] and [`ADMIN`] is signed in again.
 pub fn create_user(state: &Service, id: &str, name: &str, roles: &[Role]) -> UserSummary {
-    state
+    let created = state
         .user_create(UserCreateRequest {
             login_id: id.into(),
             display_name: name.into(),
             roles: roles.to_vec(),
-            initial_password: USER_PW.into(),
+            initial_password: INITIAL_PW.into(),
         })
-        .unwrap()
+        .unwrap();
+    state.logout().unwrap();
+    login(state, id, INITIAL_PW).unwrap();
+    state
+        .change_password(ChangePasswordRequest {
+            current_password: INITIAL_PW.into(),
+            new_password: USER_PW.into(),
+        })
+        .unwrap();
+    state.logout().unwrap();
+    login(state, ADMIN, ADMIN_PW).unwrap();
+    created
 }
 
 pub fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> ErrorCode {
