@@ -60,7 +60,7 @@ pub struct AppStatus {
     pub demo: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupRequest {
     pub municipality_name: String,
     /// 全国地方公共団体コード: 6 digits with check digit.
@@ -79,25 +79,25 @@ pub struct SetupResponse {
     pub terminal: TerminalInfo,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum RecoverKeyRequest {
     RecoveryKey { recovery_key: String },
     Administrator { login_id: String, password: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub login_id: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnlockRequest {
     pub password: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
@@ -117,7 +117,7 @@ pub struct UserSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserCreateRequest {
     pub login_id: String,
     pub display_name: String,
@@ -394,4 +394,73 @@ pub struct BatchRegisterRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchRef {
     pub batch_id: i64,
+}
+
+/// `Debug` for requests that carry a secret: the listed fields are printed, every secret is
+/// `<redacted>` — a debug print or a panic message never shows a password or recovery key.
+macro_rules! redacted_debug {
+    ($ty:ident { $($shown:ident),* } hides { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    $(.field(stringify!($secret), &"<redacted>"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(SetupRequest { municipality_name, municipality_code, terminal_name, admin_login_id, admin_display_name } hides { admin_password });
+redacted_debug!(LoginRequest { login_id } hides { password });
+redacted_debug!(UnlockRequest {} hides { password });
+redacted_debug!(ChangePasswordRequest {} hides { current_password, new_password });
+redacted_debug!(UserCreateRequest { login_id, display_name, roles } hides { initial_password });
+
+impl std::fmt::Debug for RecoverKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecoverKeyRequest::RecoveryKey { .. } => f
+                .debug_struct("RecoveryKey")
+                .field("recovery_key", &"<redacted>")
+                .finish(),
+            RecoverKeyRequest::Administrator { login_id, .. } => f
+                .debug_struct("Administrator")
+                .field("login_id", login_id)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let printed = format!(
+            "{:?} {:?} {:?} {:?}",
+            LoginRequest {
+                login_id: "admin01".into(),
+                password: "Secret-pass-1".into()
+            },
+            ChangePasswordRequest {
+                current_password: "Secret-pass-2".into(),
+                new_password: "Secret-pass-3".into()
+            },
+            RecoverKeyRequest::RecoveryKey {
+                recovery_key: "SECRET-RECOVERY".into()
+            },
+            UserResetPasswordRequest {
+                login_id: "keyer01".into(),
+                temporary_password: "Secret-pass-4".into()
+            },
+        );
+        assert!(
+            !printed.contains("Secret") && !printed.contains("SECRET"),
+            "{printed}"
+        );
+        assert!(printed.contains("admin01") && printed.contains("<redacted>"));
+    }
 }
