@@ -52,6 +52,11 @@ pub fn percent(done: u64, total: u64) -> u64 {
         .unwrap_or(0)
 }
 
+/// Now, from the browser's clock (for display decisions only; the backend keeps its own).
+pub fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
 /// Today in Japan, from the browser's clock (the backend checks dates again with its own).
 pub fn today() -> NaiveDate {
     let millis = js_sys::Date::now() as i64;

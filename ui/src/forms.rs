@@ -13,7 +13,7 @@ use sesshu_domain::normalize::normalize_free_text;
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
     BatchRegisterRequest, ChangePasswordRequest, FileEncoding, LogLevel, LoginRequest,
-    SettingsUpdateRequest, SetupRequest, UserCreateRequest,
+    SettingsUpdateRequest, SetupRequest, UserCreateRequest, UserResetPasswordRequest,
 };
 
 /// A problem with one field: `field` is the input's element id.
@@ -204,6 +204,32 @@ pub fn validate_user_create(input: &UserCreateInput) -> Result<UserCreateRequest
         display_name: input.display_name.trim().to_string(),
         roles,
         initial_password: input.initial_password.clone(),
+    })
+}
+
+/// パスワードの再設定 by an administrator: the temporary password follows the same rules as
+/// an initial password (the holder changes it at the next sign-in).
+pub fn validate_password_reset(
+    login_id: &str,
+    temporary: &str,
+    confirm: &str,
+) -> Result<UserResetPasswordRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if let Err(e) = shared_password_rules().check_password(temporary, login_id) {
+        errors.push(err("user-reset-password", e.to_string()));
+    }
+    if temporary != confirm {
+        errors.push(err(
+            "user-reset-password-confirm",
+            "確認用のパスワードが一致しません",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(UserResetPasswordRequest {
+        login_id: login_id.to_string(),
+        temporary_password: temporary.to_string(),
     })
 }
 
@@ -520,6 +546,29 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ok.roles, vec![Role::Keyer, Role::Verifier]);
+    }
+
+    #[test]
+    fn password_reset_uses_the_initial_password_rules() {
+        let errors = validate_password_reset("keyer01", "short", "short").unwrap_err();
+        assert!(error_for(&errors, "user-reset-password").is_some());
+        assert!(error_for(&errors, "user-reset-password-confirm").is_none());
+        let errors =
+            validate_password_reset("keyer01", "keyer01-Temp-9", "keyer01-Temp-9").unwrap_err();
+        assert!(
+            error_for(&errors, "user-reset-password").is_some(),
+            "contains the login id"
+        );
+        let errors =
+            validate_password_reset("keyer01", "Temporary-Pass-7", "Temporary-Pass-8").unwrap_err();
+        assert_eq!(
+            error_for(&errors, "user-reset-password-confirm"),
+            Some("確認用のパスワードが一致しません")
+        );
+        let req =
+            validate_password_reset("keyer01", "Temporary-Pass-7", "Temporary-Pass-7").unwrap();
+        assert_eq!(req.login_id, "keyer01");
+        assert_eq!(req.temporary_password, "Temporary-Pass-7");
     }
 
     #[test]

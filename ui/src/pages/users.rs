@@ -1,4 +1,5 @@
-//! 利用者管理: list, create, change roles, disable (now or from a date), enable.
+//! 利用者管理: list, create, change roles, unlock, reset a password, disable (now or from a
+//! date), enable.
 //!
 //! The page keeps the list, the selected user and the last error or success, and shows each
 //! beside the section it belongs to; the sections are components of their own.
@@ -111,7 +112,8 @@ pub fn UsersPage() -> Html {
                     { success_at(Spot::Edit) }
                     <UserEditor key={user.login_id.clone()} user={user.clone()} error={error_at(Spot::Edit)}
                         on_error={on_error.reform(|e| (Spot::Edit, e))}
-                        on_done={on_done.reform(|t| (Spot::Edit, t))} />
+                        on_done={on_done.reform(|t| (Spot::Edit, t))}
+                        on_changed={reload.clone()} />
                 </section>
             } else {
                 { success_at(Spot::Edit) }

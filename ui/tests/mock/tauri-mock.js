@@ -40,6 +40,10 @@
         disabled_at: now, disabled_from: null, locked_until: null, created_at: now },
       { login_id: "verify02", display_name: "確認 三咲", roles: ["verifier"], active: true,
         disabled_at: null, disabled_from: null, locked_until: null, created_at: now },
+      // Locked out by failed sign-ins until a quarter of an hour from the browser's now.
+      { login_id: "keyer03", display_name: "入力 四郎", roles: ["keyer"], active: true,
+        disabled_at: null, disabled_from: null, locked_until: new Date(Date.now() + 15 * 60000).toISOString(),
+        created_at: now },
     ],
     audit: [],
     // The resident extract now on the terminal (a city of a million).
@@ -428,6 +432,29 @@
         await click("user-edit-keyer01");
         await waitFor(() => $("#user-edit-heading"), "editor");
       }],
+      ["users-admin", async () => {
+        await click("user-edit-keyer03");
+        await waitFor(() => $("#user-locked"), "lock notice for a locked user");
+        await click("user-unlock");
+        await waitFor(() => $("#users-done") && $("#users-done").textContent.includes("ロックを解除しました"), "unlocked");
+        await waitFor(() => !$("#user-locked"), "lock notice gone after the list is read again");
+        check(window.__calls.some((c) => c.cmd === "user_unlock" && c.args.req.login_id === "keyer03"), "unlock sent");
+        check($("#user-reset-note").textContent.includes("次回ログイン時に本人が変更します"), "reset note");
+        await type("user-reset-password", "Short-1");
+        await type("user-reset-password-confirm", "Short-1");
+        await click("user-reset-submit");
+        await waitFor(() => $("#user-reset-password-error"), "too short refused beside the field");
+        await formError("INVALID_INPUT");
+        check(!window.__calls.some((c) => c.cmd === "user_reset_password"), "nothing sent for a bad password");
+        await type("user-reset-password", "Temporary-Pass-7");
+        await type("user-reset-password-confirm", "Temporary-Pass-7");
+        await click("user-reset-submit");
+        await waitFor(() => $("#user-reset-done"), "reset done");
+        check(!$("#user-reset-password-error") && !$("#form-error"), "errors cleared");
+        check($("#user-reset-password").value === "", "fields cleared");
+        check(s.passwords.keyer03 === "Temporary-Pass-7", "temporary password set");
+        $("#user-edit-heading").scrollIntoView();
+      }],
       ["settings", async () => {
         await click("nav-settings");
         await onPage("設定");
@@ -468,6 +495,7 @@
       ["import-open", async () => {
         await signIn("admin01", "Correct-Horse-9");
         check(!document.getElementById("nav-batches"), "administrators have no batch menu");
+        check(!$("#home-batches"), "nor a batch panel on the home screen");
         await click("nav-import");
         await onPage("住民データ取込");
         await waitFor(() => $("#residents-count") && $("#residents-count").textContent === "1,000,000 人", "current extract");
@@ -509,10 +537,16 @@
     ],
     // phase=ready: a keyer registers a batch; a verifier tries to close an incomplete one.
     batches: [
-      ["batches-keyer", async () => {
+      ["batches-home", async () => {
         await signIn("keyer01", "Keyer-Pass-01");
+        await waitFor(() => $("#home-batches-count"), "open batches on the home screen");
+        check($("#home-batches-count").textContent === "3", "three open batches");
+        check($("#home-batch-2") && $("#home-batch-2").textContent.includes("神田内科医院"), "clinic named");
+        check($("#home-batch-2").textContent.includes("完了 85 / 申告 120 枚"), "progress shown");
+      }],
+      ["batches-keyer", async () => {
         check(!document.getElementById("nav-import"), "keyers have no import menu");
-        await click("nav-batches");
+        await click("home-batches-open");
         await onPage("受付バッチ");
         await waitFor(() => $("#batches-table tbody tr"), "batch rows");
         check(!$("#batch-close-2"), "keyers cannot close");

@@ -1,17 +1,21 @@
-//! The editor of one account: change roles, disable now or from a date, enable again.
+//! The editor of one account: unlock after failed sign-ins, change roles, set a temporary
+//! password, disable now or from a date, enable again.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use sesshu_domain::role::Role;
 use sesshu_ipc::{CommandError, UserDisableRequest, UserRef, UserSetRolesRequest, UserSummary};
+
+use super::list::is_locked;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use crate::api;
-use crate::components::{FormError, RoleChecks, Submit, TextField};
-use crate::dom::{focus_id, read};
-use crate::forms::{parse_date_input, validate_roles};
+use crate::components::{FormError, RoleChecks, Submit, Success, TextField};
+use crate::dom::{focus_id, read, write};
+use crate::format::{now, wareki_time};
+use crate::forms::{parse_date_input, validate_password_reset, validate_roles};
 use crate::hooks::{page_error, use_form, FormState};
 use crate::AppContext;
 use sesshu_ipc::cmd;
@@ -23,6 +27,8 @@ pub struct UserEditorProps {
     pub error: Option<CommandError>,
     pub on_error: Callback<CommandError>,
     pub on_done: Callback<String>,
+    /// The user changed without a page-level message (the list is read again).
+    pub on_changed: Callback<()>,
 }
 
 /// A command for this user, already started.
@@ -162,6 +168,73 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
         })
     };
 
+    let on_unlock = {
+        let (run, form, login_id) = (run.clone(), form.clone(), login_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Some(req) = form.start(Ok(UserRef {
+                login_id: login_id.clone(),
+            })) else {
+                return;
+            };
+            run(
+                Box::pin(async move { api::call::<cmd::UserUnlock>(&req).await }),
+                "ロックを解除しました。",
+            );
+        })
+    };
+    // The reset keeps its result beside its own fields: the section sits low on the page and
+    // the administrator has to read it before telling the holder the temporary password.
+    let reset_refs = use_memo((), |_| <[NodeRef; 2]>::default());
+    let reset_done = use_state(|| Option::<String>::None);
+    let on_reset = {
+        let (app, form, login_id, reset_refs, reset_done) = (
+            app.clone(),
+            form.clone(),
+            login_id.clone(),
+            reset_refs.clone(),
+            reset_done.clone(),
+        );
+        let (on_error, on_changed) = (props.on_error.clone(), props.on_changed.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(app) = app.clone() else { return };
+            reset_done.set(None);
+            let checked =
+                validate_password_reset(&login_id, &read(&reset_refs[0]), &read(&reset_refs[1]));
+            let Some(req) = form.start(checked) else {
+                return;
+            };
+            let (form, reset_refs, reset_done, on_error, on_changed) = (
+                form.clone(),
+                reset_refs.clone(),
+                reset_done.clone(),
+                on_error.clone(),
+                on_changed.clone(),
+            );
+            spawn_local(async move {
+                let result = api::call::<cmd::UserResetPassword>(&req).await;
+                form.finish();
+                match result {
+                    Ok(u) => {
+                        for r in reset_refs.iter() {
+                            write(r, "");
+                        }
+                        reset_done.set(Some(format!(
+                            "{}（{}）の仮パスワードを設定しました。本人に直接伝えてください。次回ログイン時に本人が変更します。",
+                            u.display_name, u.login_id
+                        )));
+                        on_changed.emit(());
+                    }
+                    Err(e) => {
+                        if let Some(e) = page_error(&app, e) {
+                            on_error.emit(e);
+                        }
+                    }
+                }
+            });
+        })
+    };
+
     let on_role_change = {
         let roles = roles.clone();
         Callback::from(move |next: Vec<Role>| roles.set(next))
@@ -169,13 +242,37 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
     let error = form.error().or_else(|| props.error.clone());
     let u = &props.user;
     let can_enable = !u.active || u.disabled_from.is_some();
+    let locked = is_locked(u, now());
     html! {
         <div class="editor">
             <FormError {error} />
+            if let (true, Some(until)) = (locked, u.locked_until) {
+                <div class="lock-notice" id="user-locked">
+                    <p><strong>{ "ロック中" }</strong>{ format!("：ログインの失敗が続いたため、{}までログインできません。", wareki_time(until)) }</p>
+                    <p class="hint">{ "本人であることを確かめてから解除してください。パスワードを忘れたときは、下の「パスワードを再設定」を使います。" }</p>
+                    <div class="actions">
+                        <button type="button" id="user-unlock" class="button primary" onclick={on_unlock}>{ "ロックを解除" }</button>
+                    </div>
+                </div>
+            }
             <form class="form" onsubmit={on_roles} novalidate=true>
                 <RoleChecks id="user-edit-roles" legend="ロール" prefix="user-edit-role"
                     selected={(*roles).clone()} onchange={on_role_change} error={form.field("user-edit-roles")} />
                 <div class="actions"><Submit id="user-roles-save" label="ロールを保存" busy={form.busy()} /></div>
+            </form>
+            <form class="form" onsubmit={on_reset} novalidate=true>
+                <fieldset id="user-reset">
+                    <legend>{ "パスワードを再設定" }</legend>
+                    <p class="hint" id="user-reset-note">{ "仮のパスワードを設定します。次回ログイン時に本人が変更します。" }</p>
+                    if let Some(text) = &*reset_done {
+                        <Success id="user-reset-done" text={text.clone()} />
+                    }
+                    <TextField id="user-reset-password" label="仮パスワード" kind="password" node_ref={reset_refs[0].clone()}
+                        autocomplete="new-password" hint="設定の最小文字数以上で、英字・数字・記号のうち2種類以上。ログインIDは含められません。" error={form.field("user-reset-password")} />
+                    <TextField id="user-reset-password-confirm" label="仮パスワード（確認）" kind="password" node_ref={reset_refs[1].clone()}
+                        autocomplete="new-password" error={form.field("user-reset-password-confirm")} />
+                    <div class="actions"><Submit id="user-reset-submit" label="パスワードを再設定" busy={form.busy()} secondary=true /></div>
+                </fieldset>
             </form>
             <form class="form" onsubmit={on_disable_from} novalidate=true>
                 <fieldset>

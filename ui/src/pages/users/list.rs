@@ -1,9 +1,15 @@
 //! The table of user accounts, with a 変更 button per row that selects it for the editor.
 
+use chrono::{DateTime, Utc};
 use sesshu_domain::date::{format_wareki_with_year, to_jst};
 use sesshu_domain::role::Role;
 use sesshu_ipc::UserSummary;
 use yew::prelude::*;
+
+/// Whether the account is locked out by failed sign-ins at `now` (an expired lock is over).
+pub fn is_locked(u: &UserSummary, now: DateTime<Utc>) -> bool {
+    u.locked_until.is_some_and(|until| until > now)
+}
 
 /// 状態 column: words (and a shape) for the account's state.
 pub fn user_state_label(u: &UserSummary) -> String {
@@ -102,6 +108,22 @@ mod tests {
             locked_until: None,
             created_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         }
+    }
+
+    #[test]
+    fn only_a_future_lock_counts() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 1, 15, 0).unwrap();
+        assert!(!is_locked(&user(), now));
+        let u = UserSummary {
+            locked_until: Some(now + chrono::Duration::minutes(10)),
+            ..user()
+        };
+        assert!(is_locked(&u, now));
+        let u = UserSummary {
+            locked_until: Some(now - chrono::Duration::minutes(1)),
+            ..user()
+        };
+        assert!(!is_locked(&u, now));
     }
 
     #[test]
