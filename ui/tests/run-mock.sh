@@ -87,7 +87,10 @@ shot 12-import-progress "phase=ready&drive=import&stop=import-progress"
 shot 13-import-result "phase=ready&drive=import&stop=import-result"
 shot 13-import-rejected "phase=ready&drive=import&stop=import-rejected"
 shot 14-batches "phase=ready&drive=batches&stop=batches-verifier&top=1"
-shot 15-user-unlock-reset "drive=full&stop=users-admin"
+# The editor sits below the list, and headless Chromium paints a scrolled page blank above
+# the fold: the whole page instead (a later --window-size wins), top first.
+shot 15-user-locked "drive=full&stop=users-locked&top=1" --window-size=1280,1700
+shot 15-user-unlock-reset "drive=full&stop=users-admin&top=1" --window-size=1280,1700
 shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 # The whole page (a later --window-size wins): the register form sits below the table.
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500

@@ -87,7 +87,7 @@ fn BatchesPanel(props: &BatchesPanelProps) -> Html {
                     .collect::<Html>();
                 html! {
                     <>
-                        <p class="count"><span id="home-batches-count">{ count }</span>{ " 件が受付中" }</p>
+                        <p class="count">{ "受付中 " }<span id="home-batches-count">{ count }</span>{ " 件" }</p>
                         <ul class="home-batches">{ items }</ul>
                         if count > first.len() {
                             <p class="hint">{ format!("ほか {} 件", count - first.len()) }</p>
@@ -189,10 +189,10 @@ pub fn HomePage() -> Html {
                 { user.unwrap_or_default() }
                 { terminal.unwrap_or_default() }
             </div>
+            if can_batches {
+                <BatchesPanel batches={(*batches).clone()} error={(*batches_error).clone()} />
+            }
             <div class="columns three">
-                if can_batches {
-                    <BatchesPanel batches={(*batches).clone()} error={(*batches_error).clone()} />
-                }
                 <EmptySection id="home-my-work" title="自分の作業" note="入力や確認を待っている作業がここに並びます。" />
                 <EmptySection id="home-sync" title="送信状況" note="本庁システムへの送信の状況がここに表示されます。" />
             </div>

@@ -431,10 +431,14 @@
         await waitFor(() => document.getElementById("user-edit-keyer02"), "new row");
         await click("user-edit-keyer01");
         await waitFor(() => $("#user-edit-heading"), "editor");
+        check(!$("#user-locked") && !$("#user-unlock"), "no unlock for a user who is not locked");
       }],
-      ["users-admin", async () => {
+      ["users-locked", async () => {
         await click("user-edit-keyer03");
         await waitFor(() => $("#user-locked"), "lock notice for a locked user");
+        check($("#user-unlock"), "unlock button for a locked user");
+      }],
+      ["users-admin", async () => {
         await click("user-unlock");
         await waitFor(() => $("#users-done") && $("#users-done").textContent.includes("ロックを解除しました"), "unlocked");
         await waitFor(() => !$("#user-locked"), "lock notice gone after the list is read again");
@@ -453,7 +457,6 @@
         check(!$("#user-reset-password-error") && !$("#form-error"), "errors cleared");
         check($("#user-reset-password").value === "", "fields cleared");
         check(s.passwords.keyer03 === "Temporary-Pass-7", "temporary password set");
-        $("#user-edit-heading").scrollIntoView();
       }],
       ["settings", async () => {
         await click("nav-settings");
