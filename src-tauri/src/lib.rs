@@ -61,10 +61,8 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }));
             #[cfg(feature = "demo")]
-            if demo {
-                if let Err(e) = terminal.seed_demo() {
-                    tracing::error!(code = ?e.code(), "demo profile could not be prepared");
-                }
+            if demo && let Err(e) = terminal.seed_demo() {
+                tracing::error!(code = ?e.code(), "demo profile could not be prepared");
             }
             app.manage(terminal);
             Ok(())

@@ -570,7 +570,7 @@ pub fn delta_rows(
     cfg: &SynthConfig,
     base_count: u64,
     spec: DeltaSpec,
-) -> impl Iterator<Item = (DeltaKind, SynthResident)> {
+) -> impl Iterator<Item = (DeltaKind, SynthResident)> + use<> {
     let cfg = *cfg;
     // Changed and removed residents are distinct existing indices: walk the base with a stride
     // coprime to it, changes first, then removals.

@@ -225,10 +225,10 @@ async fn setup_logout_refusal_login_and_home_in_the_real_window() {
     login(&c, "admin01", "Wrong-pass-0000").await;
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(e) = c.find(Locator::Id("form-error")).await {
-            if e.attr("data-code").await.unwrap().as_deref() == Some("INVALID_CREDENTIALS") {
-                break;
-            }
+        if let Ok(e) = c.find(Locator::Id("form-error")).await
+            && e.attr("data-code").await.unwrap().as_deref() == Some("INVALID_CREDENTIALS")
+        {
+            break;
         }
         assert!(
             Instant::now() < deadline,

@@ -157,15 +157,15 @@ pub enum DateError {
 /// Parses a keyed date in any of the accepted forms and checks it against the field's rules.
 pub fn parse_keyed_date(input: &str, rules: &DateFieldRules) -> Result<NaiveDate, DateError> {
     let date = parse_unbounded(input, rules.default_era)?;
-    if let Some(latest) = rules.latest {
-        if date > latest {
-            return Err(DateError::AfterLatest { latest });
-        }
+    if let Some(latest) = rules.latest
+        && date > latest
+    {
+        return Err(DateError::AfterLatest { latest });
     }
-    if let Some(earliest) = rules.earliest {
-        if date < earliest {
-            return Err(DateError::BeforeEarliest { earliest });
-        }
+    if let Some(earliest) = rules.earliest
+        && date < earliest
+    {
+        return Err(DateError::BeforeEarliest { earliest });
     }
     Ok(date)
 }
@@ -235,10 +235,10 @@ fn split_era(s: &str) -> (Option<Era>, &str) {
         if let Some(e) = Era::ALL.into_iter().find(|e| e.short_kanji() == c) {
             return (Some(e), chars.as_str());
         }
-        if c.is_ascii_alphabetic() {
-            if let Some(e) = Era::from_letter(c) {
-                return (Some(e), chars.as_str());
-            }
+        if c.is_ascii_alphabetic()
+            && let Some(e) = Era::from_letter(c)
+        {
+            return (Some(e), chars.as_str());
         }
     }
     (None, s)

@@ -92,10 +92,10 @@ impl QuestionSets {
             if !ids.insert(q.id.as_str()) {
                 return Err(QuestionSetError::DuplicateId(q.id.clone()));
             }
-            if let AnswerKind::Choice { options } = &q.answer {
-                if options.is_empty() {
-                    return Err(QuestionSetError::NoOptions(q.id.clone()));
-                }
+            if let AnswerKind::Choice { options } = &q.answer
+                && options.is_empty()
+            {
+                return Err(QuestionSetError::NoOptions(q.id.clone()));
             }
         }
         Ok(sets)
@@ -180,13 +180,13 @@ pub fn check_answers(
         if !kind_ok {
             issues.push(AnswerIssue::WrongKind(q.text_ja.clone()));
         }
-        if let Answer::YesWithText(t) | Answer::Text(t) = a {
-            if let Err(source) = screen_free_text(t) {
-                issues.push(AnswerIssue::FreeText {
-                    question: q.text_ja.clone(),
-                    source,
-                });
-            }
+        if let Answer::YesWithText(t) | Answer::Text(t) = a
+            && let Err(source) = screen_free_text(t)
+        {
+            issues.push(AnswerIssue::FreeText {
+                question: q.text_ja.clone(),
+                source,
+            });
         }
     }
     for id in answers.keys() {

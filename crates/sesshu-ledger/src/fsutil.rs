@@ -86,10 +86,10 @@ pub fn write_private_atomic(path: &Path, tmp_ext: &str, bytes: &[u8]) -> io::Res
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            fsync_dir(dir)?;
-        }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        fsync_dir(dir)?;
     }
     Ok(())
 }

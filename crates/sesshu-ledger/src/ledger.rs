@@ -549,12 +549,12 @@ impl Ledger {
     /// Moves the audit anchor to the head a commit wrote. Called while the writer lock is
     /// held, so anchors are written in commit order.
     fn anchor_head(&self, head: Option<(i64, [u8; 32])>) {
-        if let Some((seq, hash)) = head {
-            if let Err(e) = anchor::write(&self.anchor_path, &self.anchor_key, seq, &hash) {
-                // The change is committed; the next open finds the log ahead of the anchor,
-                // verifies the newer entries and moves the anchor forward.
-                tracing::warn!(error = %e, seq, "audit anchor write failed");
-            }
+        if let Some((seq, hash)) = head
+            && let Err(e) = anchor::write(&self.anchor_path, &self.anchor_key, seq, &hash)
+        {
+            // The change is committed; the next open finds the log ahead of the anchor,
+            // verifies the newer entries and moves the anchor forward.
+            tracing::warn!(error = %e, seq, "audit anchor write failed");
         }
     }
 

@@ -263,11 +263,10 @@ impl Mutation<'_> {
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'resident' AND sql IS NOT NULL ORDER BY name",
                 )
                 .map_err(LedgerError::from)?;
-            let v = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(LedgerError::from)?;
-            v
+                .map_err(LedgerError::from)?
         };
         for (name, _) in &indexes {
             self.tx

@@ -51,7 +51,7 @@ pub fn subscriber(
     level: LogLevel,
 ) -> Result<
     (
-        impl tracing::Subscriber + Send + Sync,
+        impl tracing::Subscriber + Send + Sync + use<>,
         LogGuard,
         crate::LogLevelSetter,
     ),

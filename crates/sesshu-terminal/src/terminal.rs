@@ -165,13 +165,11 @@ impl Terminal {
 
     fn apply_stored_log_level(&self) {
         let inner = self.lock();
-        if let (Status::Ready { ledger, .. }, Some(set)) = (&inner.status, &self.log_level) {
-            if let Ok(Some(level)) = ledger.read(|r| r.setting(sesshu_ledger::settings::LOG_LEVEL))
-            {
-                if let Some(l) = LogLevel::parse(&level) {
-                    set(l);
-                }
-            }
+        if let (Status::Ready { ledger, .. }, Some(set)) = (&inner.status, &self.log_level)
+            && let Ok(Some(level)) = ledger.read(|r| r.setting(sesshu_ledger::settings::LOG_LEVEL))
+            && let Some(l) = LogLevel::parse(&level)
+        {
+            set(l);
         }
     }
 

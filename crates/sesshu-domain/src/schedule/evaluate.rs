@@ -488,17 +488,17 @@ impl Context<'_> {
         r: &SeriesRule,
         started_with: Option<&str>,
     ) -> Option<(ReasonCode, String)> {
-        if let Some(sex) = r.sex {
-            if sex != self.sex {
-                return Some((
-                    ReasonCode::SexNotEligible,
-                    format!(
-                        "{}は{}のみが定期接種の対象です",
-                        self.vaccine,
-                        sex.label_ja()
-                    ),
-                ));
-            }
+        if let Some(sex) = r.sex
+            && sex != self.sex
+        {
+            return Some((
+                ReasonCode::SexNotEligible,
+                format!(
+                    "{}は{}のみが定期接種の対象です",
+                    self.vaccine,
+                    sex.label_ja()
+                ),
+            ));
         }
         let born_before = r.birth_from.is_some_and(|b| self.birth < b);
         let born_after = r.birth_to.is_some_and(|b| self.birth > b);
@@ -508,17 +508,17 @@ impl Context<'_> {
                 "生年月日が対象の範囲外です".into(),
             ));
         }
-        if let Some(started) = &r.started_with {
-            if !started_with.is_some_and(|p| started.iter().any(|s| s == p)) {
-                return Some((
-                    ReasonCode::ProductNotRoutine,
-                    format!(
-                        "{}は{}で接種を開始した人のみ定期接種の対象です",
-                        self.vaccine,
-                        started.join("・")
-                    ),
-                ));
-            }
+        if let Some(started) = &r.started_with
+            && !started_with.is_some_and(|p| started.iter().any(|s| s == p))
+        {
+            return Some((
+                ReasonCode::ProductNotRoutine,
+                format!(
+                    "{}は{}で接種を開始した人のみ定期接種の対象です",
+                    self.vaccine,
+                    started.join("・")
+                ),
+            ));
         }
         if let Some(range) = &r.prior_dose_between {
             let has = self
@@ -672,14 +672,14 @@ impl Context<'_> {
         for rule in intervals {
             self.interval(rule, &assigned, on, f);
         }
-        if let Some(n) = s.expects_prior {
-            if (assigned.len() as u32) < n {
-                f.push(
-                    ReasonCode::PriorDosesMissing,
-                    Verdict::Warning,
-                    format!("前の期の接種（{n}回）が済んでいません"),
-                );
-            }
+        if let Some(n) = s.expects_prior
+            && (assigned.len() as u32) < n
+        {
+            f.push(
+                ReasonCode::PriorDosesMissing,
+                Verdict::Warning,
+                format!("前の期の接種（{n}回）が済んでいません"),
+            );
         }
     }
 
@@ -728,45 +728,44 @@ impl Context<'_> {
             Some(n) => format!("{n}回目"),
             None => "前回".to_string(),
         };
-        if let Some(min) = &rule.min {
-            if let Some(earliest) = min.earliest_after(anchor) {
-                if on < earliest {
-                    f.block(
-                        ReasonCode::IntervalTooShort,
-                        format!(
-                            "{which}（{}）から{}以上の間隔が必要です（{}から接種できます）",
-                            ja(anchor),
-                            min.label_ja(),
-                            ja(earliest)
-                        ),
-                        Some(earliest),
-                    );
-                }
-            }
+        if let Some(min) = &rule.min
+            && let Some(earliest) = min.earliest_after(anchor)
+            && on < earliest
+        {
+            f.block(
+                ReasonCode::IntervalTooShort,
+                format!(
+                    "{which}（{}）から{}以上の間隔が必要です（{}から接種できます）",
+                    ja(anchor),
+                    min.label_ja(),
+                    ja(earliest)
+                ),
+                Some(earliest),
+            );
         }
-        if let Some(smin) = &rule.standard_min {
-            if smin.earliest_after(anchor).is_some_and(|e| on < e) {
-                f.push(
-                    ReasonCode::IntervalBelowStandard,
-                    Verdict::Warning,
-                    format!(
-                        "{which}からの間隔が標準（{}以上）より短いです",
-                        smin.label_ja()
-                    ),
-                );
-            }
+        if let Some(smin) = &rule.standard_min
+            && smin.earliest_after(anchor).is_some_and(|e| on < e)
+        {
+            f.push(
+                ReasonCode::IntervalBelowStandard,
+                Verdict::Warning,
+                format!(
+                    "{which}からの間隔が標準（{}以上）より短いです",
+                    smin.label_ja()
+                ),
+            );
         }
-        if let Some(smax) = &rule.standard_max {
-            if smax.latest_after(anchor).is_some_and(|l| on > l) {
-                f.push(
-                    ReasonCode::IntervalAboveStandard,
-                    Verdict::Warning,
-                    format!(
-                        "{which}からの間隔が標準（{}まで）を超えています",
-                        smax.label_ja()
-                    ),
-                );
-            }
+        if let Some(smax) = &rule.standard_max
+            && smax.latest_after(anchor).is_some_and(|l| on > l)
+        {
+            f.push(
+                ReasonCode::IntervalAboveStandard,
+                Verdict::Warning,
+                format!(
+                    "{which}からの間隔が標準（{}まで）を超えています",
+                    smax.label_ja()
+                ),
+            );
         }
     }
 

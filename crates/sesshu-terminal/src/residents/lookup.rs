@@ -48,12 +48,12 @@ pub fn lookup_by_ticket(
 ) -> Result<Option<ResidentView>, LookupError> {
     let ticket = TicketOcrLine::parse(ocr_line).map_err(LookupError::Ticket)?;
     let own = ledger.read(|r| r.terminal())?;
-    if let Some(t) = own {
-        if t.municipality_code != ticket.municipality.as_str() {
-            return Err(LookupError::OtherMunicipality {
-                found: ticket.municipality.as_str().to_owned(),
-            });
-        }
+    if let Some(t) = own
+        && t.municipality_code != ticket.municipality.as_str()
+    {
+        return Err(LookupError::OtherMunicipality {
+            found: ticket.municipality.as_str().to_owned(),
+        });
     }
     let printed = AtenaNumber::parse(&ticket.ticket_number).map_err(LookupError::Atena)?;
     if let Some(v) = ledger.view_resident(actor_login, purpose, LookupKey::TicketOcr, &printed)? {
