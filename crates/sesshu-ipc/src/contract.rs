@@ -1,7 +1,7 @@
 //! The typed command contract: one definition per command — its name, who may call it, its
 //! request and its response. The backend's permission check ([`Command::ACCESS`]), the shell's
 //! dispatch (one arm per command, a compile error without a service method) and the UI's typed
-//! call are all derived from [`with_commands!`]; nothing else lists the commands.
+//! call are all derived from [`with_commands!`](crate::with_commands); nothing else lists the commands.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
