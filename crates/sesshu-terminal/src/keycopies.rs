@@ -34,12 +34,14 @@ impl Terminal {
         Ok(Some(new_wraps))
     }
 
-    /// Adopts new key wraps after the change that needed them has committed, and writes them.
-    /// A failed write is logged, not returned: the change itself stands, and the copy is
-    /// repaired at that user's next sign-in ([`Self::refresh_own_wrap`]).
+    /// Writes new key wraps after the change that needed them has committed, and only then
+    /// adopts them in memory, so memory and disk never disagree. A failed write is logged, not
+    /// returned: the change itself stands, and the copy is repaired at that user's next
+    /// sign-in ([`Self::refresh_own_wrap`]) or the next prune.
     pub(crate) fn keep_wraps(&self, inner: &mut Inner, new_wraps: KeyWraps) {
         if let Err(e) = new_wraps.save(&self.paths.keys) {
             tracing::error!(error = %e, "key file not updated; it is repaired at next sign-in");
+            return;
         }
         if let Status::Ready { wraps, .. } = &mut inner.status {
             *wraps = new_wraps;

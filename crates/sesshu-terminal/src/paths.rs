@@ -10,6 +10,8 @@ pub struct Paths {
     pub keys: PathBuf,
     /// Where setup builds the ledger before moving it into place.
     pub partial: PathBuf,
+    /// Where setup writes the key file before moving it into place (after the ledger).
+    pub partial_keys: PathBuf,
     pub logs: PathBuf,
 }
 
@@ -20,6 +22,7 @@ impl Paths {
             ledger: dir.join("ledger.db"),
             keys: dir.join("ledger.keys"),
             partial: dir.join("ledger.db.setup"),
+            partial_keys: dir.join("ledger.keys.setup"),
             logs: dir.join("logs"),
         }
     }

@@ -115,21 +115,31 @@ impl Terminal {
             })?;
             ledger.checkpoint()?;
             drop(ledger);
-            wraps.save(&self.paths.keys)?;
-            std::fs::rename(&self.paths.partial, &self.paths.ledger).map_err(|e| {
-                tracing::error!(error = %e, "cannot move the new ledger into place");
-                Error::Internal("ledger rename")
-            })?;
+            // Both files are built under setup names and moved into place ledger first: an
+            // interruption leaves either setup leftovers (discarded at the next start) or the
+            // ledger with its key file still to be moved (finished at the next start) — never
+            // a reason to delete a real `ledger.keys`.
+            wraps.save(&self.paths.partial_keys)?;
+            for (from, to) in [
+                (&self.paths.partial, &self.paths.ledger),
+                (&self.paths.partial_keys, &self.paths.keys),
+            ] {
+                std::fs::rename(from, to).map_err(|e| {
+                    tracing::error!(error = %e, "cannot move a new file into place");
+                    Error::Internal("setup rename")
+                })?;
+            }
+            if let Err(e) = sesshu_ledger::fsutil::fsync_dir(&self.paths.data_dir) {
+                tracing::warn!(error = %e, "data directory not synced after setup");
+            }
             Ok(terminal)
         };
         let terminal = match build() {
             Ok(t) => t,
             Err(e) => {
-                // Undo only what this call created.
+                // Undo only what this call created (the setup names), never a real file.
                 remove_with_sidecars(&self.paths.partial);
-                if !self.paths.ledger.exists() {
-                    let _ = std::fs::remove_file(&self.paths.keys);
-                }
+                let _ = std::fs::remove_file(&self.paths.partial_keys);
                 let _ = self.keystore.delete(&ledger_id);
                 return Err(e);
             }

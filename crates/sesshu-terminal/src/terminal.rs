@@ -247,11 +247,18 @@ fn detect(
     }
     let ledger_exists = paths.ledger.exists();
     if !ledger_exists && paths.partial.exists() {
-        // Setup was interrupted before the ledger moved into place: its files hold nothing
-        // but the setup itself, so they are discarded and setup starts over.
+        // Setup was interrupted before the ledger moved into place: its files (under their
+        // setup names) hold nothing but the setup itself, so they are discarded and setup
+        // starts over. A real `ledger.keys` is never touched here.
         tracing::warn!("removing the leftovers of an interrupted setup");
         remove_with_sidecars(&paths.partial);
-        let _ = std::fs::remove_file(&paths.keys);
+        let _ = std::fs::remove_file(&paths.partial_keys);
+    }
+    if ledger_exists && !paths.keys.exists() && paths.partial_keys.exists() {
+        // Setup moved the ledger into place and was interrupted before its key file: finish.
+        if let Err(e) = std::fs::rename(&paths.partial_keys, &paths.keys) {
+            tracing::error!(error = %e, "cannot finish an interrupted setup");
+        }
     }
     let wraps = match KeyWraps::load(&paths.keys) {
         Ok(w) => w,
@@ -268,13 +275,24 @@ fn detect(
         (false, Some(_)) => Status::Fatal(Error::LedgerMissing),
         (true, None) => Status::Fatal(Error::KeyFileMissing),
         (true, Some(wraps)) => match keystore.get(wraps.ledger_id()) {
+            // An entry that is not a ledger key, or none: an administrator's recovery puts the
+            // right key back (recovery proves it by opening the ledger).
+            Err(sesshu_ledger::KeyStoreError::Malformed) | Ok(None) => {
+                tracing::warn!("ledger key missing or unreadable in the key store");
+                Status::KeyMissing { wraps }
+            }
             Err(e) => Status::Fatal(e.into()),
-            Ok(None) => Status::KeyMissing { wraps },
             Ok(Some(key)) => match Ledger::open(&paths.ledger, &key, clock.clone(), ids.clone()) {
                 Ok(ledger) => Status::Ready {
                     ledger: Arc::new(ledger),
                     wraps,
                 },
+                // The stored key does not open this ledger (replaced entry): recovery as well.
+                // The file stays exactly as it is; the recovered key is proven on it.
+                Err(sesshu_ledger::LedgerError::KeyRejected { .. }) => {
+                    tracing::warn!("the key store's key does not open the ledger");
+                    Status::KeyMissing { wraps }
+                }
                 Err(e) => Status::Fatal(e.into()),
             },
         },

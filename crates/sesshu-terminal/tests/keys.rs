@@ -265,7 +265,7 @@ fn an_unreachable_key_store_stops_the_terminal_with_a_clear_error() {
 }
 
 #[test]
-fn a_wrong_key_in_the_store_is_fatal_and_leaves_the_ledger_untouched() {
+fn a_wrong_key_in_the_store_offers_recovery_and_leaves_the_ledger_untouched() {
     let t = terminal();
     let ledger_id = wraps(&t).ledger_id().to_owned();
     let Terminal {
@@ -282,22 +282,63 @@ fn a_wrong_key_in_the_store_is_fatal_and_leaves_the_ledger_untouched() {
         .set(&ledger_id, &sesshu_ledger::LedgerKey::generate().unwrap())
         .unwrap();
     let state = start(dir.path(), &keystore, &clock);
-    assert!(matches!(
-        state.app_status().unwrap().phase,
-        Phase::Fatal {
-            code: ErrorCode::LedgerKeyRejected,
-            ..
-        }
-    ));
+    assert_eq!(state.app_status().unwrap().phase, Phase::KeyMissing);
     assert!(
         std::fs::read(&path).unwrap() == before,
         "never recreated or repaired"
     );
     assert_eq!(
         code(state.setup(setup_request())),
-        ErrorCode::LedgerKeyRejected,
+        ErrorCode::AlreadySetUp,
         "no re-setup over it"
     );
+    // A wrong recovery key changes nothing; the right one puts the right key back.
+    assert_eq!(
+        code(state.recover_key(RecoverKeyRequest::Administrator {
+            login_id: ADMIN.into(),
+            password: "wrong-password".into()
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    state
+        .recover_key(RecoverKeyRequest::Administrator {
+            login_id: ADMIN.into(),
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    assert_eq!(state.app_status().unwrap().phase, Phase::Ready);
+}
+
+#[test]
+fn a_stale_setup_file_never_deletes_a_real_key_file() {
+    let t = terminal();
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        ..
+    } = t;
+    drop(state);
+    let paths = Paths::in_dir(dir.path());
+    let keys_before = std::fs::read(&paths.keys).unwrap();
+    // The ledger went missing (moved away by hand) and a stale setup file lies beside the keys.
+    std::fs::rename(&paths.ledger, dir.path().join("moved-away.db")).unwrap();
+    std::fs::write(&paths.partial, b"stale").unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    assert!(matches!(
+        state.app_status().unwrap().phase,
+        Phase::Fatal {
+            code: ErrorCode::LedgerMissing,
+            ..
+        }
+    ));
+    assert_eq!(
+        std::fs::read(&paths.keys).unwrap(),
+        keys_before,
+        "ledger.keys kept"
+    );
+    assert!(!paths.partial.exists(), "the setup leftover is gone");
 }
 
 #[test]
