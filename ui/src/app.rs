@@ -14,7 +14,7 @@ use crate::api;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
     AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, LockPage, LoginPage,
-    PasswordPage, RecoveryKeyPage, SettingsPage, SetupPage, UsersPage,
+    PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
 };
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
@@ -141,6 +141,7 @@ pub fn App() -> Html {
             Page::Audit => html! { <AuditPage /> },
             Page::Import => html! { <ImportPage /> },
             Page::Batches => html! { <BatchesPage /> },
+            Page::Residents => html! { <ResidentsPage /> },
             Page::Password => html! { <PasswordPage /> },
         },
     };

@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use sesshu_domain::account::{validate_login_id, PolicyError, SecurityPolicy};
 use sesshu_domain::batch::{BatchError, BatchInput, ClaimMonth};
 use sesshu_domain::date::{parse_keyed_date, DateFieldRules, Era};
-use sesshu_domain::ids::{ClinicCode, MunicipalityCode};
-use sesshu_domain::normalize::normalize_free_text;
+use sesshu_domain::ids::{ClinicCode, MunicipalityCode, TicketOcrLine};
+use sesshu_domain::normalize::{kana_search_key, normalize_free_text};
+use sesshu_domain::resident::{parse_sex, AtenaNumber, Sex};
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
-    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, LogLevel, LoginRequest,
+    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, LogLevel, LoginRequest, ResidentKey,
     SettingsUpdateRequest, SetupRequest, UserCreateRequest, UserResetPasswordRequest,
 };
 
@@ -451,6 +452,106 @@ pub fn validate_batch(
     }
 }
 
+/// The 18 digits of a scanned 接種券 OCR line, when `value` is one (its municipality code's
+/// check digit verified by the domain); a scanner "types" them, so the lookup runs at once.
+pub fn scanned_ocr_line(value: &str) -> Option<String> {
+    TicketOcrLine::parse(value)
+        .ok()
+        .map(|line| line.to_digits())
+}
+
+/// The 宛名番号 / 接種券 field of the resident lookup: an 18-digit OCR line is looked up by its
+/// ticket (never mistaken for a 宛名番号, which has at most 15 digits), anything else as a
+/// 宛名番号.
+pub fn validate_lookup_id(field: &'static str, value: &str) -> Result<ResidentKey, FieldError> {
+    if value.trim().is_empty() {
+        return Err(err(
+            field,
+            "宛名番号または接種券の番号（18桁）を入力してください",
+        ));
+    }
+    if let Some(ocr_line) = scanned_ocr_line(value) {
+        return Ok(ResidentKey::Ticket { ocr_line });
+    }
+    let digits = normalize_free_text(value)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count();
+    if digits == 18 {
+        // 18 digits that the OCR rules refuse: say why rather than "too long for a 宛名番号".
+        let message = TicketOcrLine::parse(value)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(err(field, message));
+    }
+    AtenaNumber::parse(value)
+        .map(|a| ResidentKey::Atena {
+            atena: a.as_str().to_string(),
+        })
+        .map_err(|e| err(field, e.to_string()))
+}
+
+/// What the kana + 生年月日 lookup form holds (element ids `{prefix}-kana`, `-birth`, `-sex`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KanaLookupInput {
+    pub kana: String,
+    pub birth_date: String,
+    /// `""` (any), `"1"` or `"2"`.
+    pub sex: String,
+}
+
+/// The kana prefix + date of birth (+ sex) lookup. The date is 和暦 with its era or 西暦 (no
+/// era is guessed for a birth date) and not after `today`.
+pub fn validate_kana_lookup(
+    fields: [&'static str; 2],
+    input: &KanaLookupInput,
+    today: NaiveDate,
+) -> Result<ResidentKey, Vec<FieldError>> {
+    let [kana_field, birth_field] = fields;
+    let mut errors = Vec::new();
+    let kana = if input.kana.trim().is_empty() {
+        errors.push(err(
+            kana_field,
+            "カナ氏名（先頭の数文字でも可）を入力してください",
+        ));
+        None
+    } else {
+        match kana_search_key(&input.kana) {
+            Ok(_) => Some(input.kana.trim().to_string()),
+            Err(e) => {
+                errors.push(err(kana_field, e.to_string()));
+                None
+            }
+        }
+    };
+    let rules = DateFieldRules {
+        default_era: None,
+        latest: Some(today),
+        earliest: None,
+    };
+    let birth_date = match parse_keyed_date(&input.birth_date, &rules) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(err(
+                birth_field,
+                format!("{e}（例: S45.3.3、昭和45年3月3日、1970-03-03）"),
+            ));
+            None
+        }
+    };
+    // The select offers only valid codes; anything else is "any".
+    let sex: Option<Sex> = parse_sex(&input.sex).ok();
+    match (kana, birth_date) {
+        (Some(kana), Some(birth_date)) if errors.is_empty() => Ok(ResidentKey::KanaBirth {
+            kana,
+            birth_date,
+            sex,
+        }),
+        _ => Err(errors),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,5 +808,76 @@ mod tests {
         assert_eq!(parse_encoding("auto"), FileEncoding::Auto);
         assert_eq!(parse_encoding("utf8"), FileEncoding::Utf8);
         assert_eq!(parse_encoding("cp932"), FileEncoding::Cp932);
+    }
+
+    #[test]
+    fn lookup_id_tells_a_ticket_from_an_atena() {
+        // 131016 is a valid municipality code (check digit 6).
+        assert_eq!(
+            validate_lookup_id("f", "111310160000000017"),
+            Ok(ResidentKey::Ticket {
+                ocr_line: "111310160000000017".into()
+            })
+        );
+        assert_eq!(
+            validate_lookup_id("f", " ０００１７ "),
+            Ok(ResidentKey::Atena {
+                atena: "00017".into()
+            })
+        );
+        assert!(validate_lookup_id("f", "").is_err());
+        assert!(validate_lookup_id("f", "12ab").is_err());
+        // A bad municipality check digit: refused as an OCR line, not sent.
+        let e = validate_lookup_id("f", "111310150000000017").unwrap_err();
+        assert_eq!(e.field, "f");
+        assert_eq!(scanned_ocr_line("111310150000000017"), None);
+        assert_eq!(
+            scanned_ocr_line("11131016000000001"),
+            None,
+            "17 digits: still typing"
+        );
+        assert_eq!(
+            scanned_ocr_line("111310160000000017").as_deref(),
+            Some("111310160000000017")
+        );
+    }
+
+    #[test]
+    fn kana_lookup_parses_wareki_and_refuses_bad_fields() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let input = KanaLookupInput {
+            kana: "ﾔﾏﾀﾞ".into(),
+            birth_date: "S33.4.12".into(),
+            sex: "1".into(),
+        };
+        assert_eq!(
+            validate_kana_lookup(["k", "b"], &input, today),
+            Ok(ResidentKey::KanaBirth {
+                kana: "ﾔﾏﾀﾞ".into(),
+                birth_date: NaiveDate::from_ymd_opt(1958, 4, 12).unwrap(),
+                sex: Some(Sex::Male),
+            })
+        );
+        let any_sex = KanaLookupInput {
+            sex: String::new(),
+            ..input.clone()
+        };
+        assert!(matches!(
+            validate_kana_lookup(["k", "b"], &any_sex, today),
+            Ok(ResidentKey::KanaBirth { sex: None, .. })
+        ));
+        let bad = KanaLookupInput {
+            kana: " ".into(),
+            birth_date: "33.4.12".into(),
+            sex: String::new(),
+        };
+        let errors = validate_kana_lookup(["k", "b"], &bad, today).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["k", "b"], "no era guessed for a birth date");
+        let future = KanaLookupInput {
+            birth_date: "2027-01-01".into(),
+            ..input
+        };
+        assert!(validate_kana_lookup(["k", "b"], &future, today).is_err());
     }
 }

@@ -27,14 +27,17 @@ pub enum Page {
     Import,
     /// 受付バッチ.
     Batches,
+    /// 住民検索 (resident lookup).
+    Residents,
     Password,
 }
 
 impl Page {
     /// The navigation bar's order.
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Home,
         Page::Batches,
+        Page::Residents,
         Page::Import,
         Page::Users,
         Page::Settings,
@@ -51,6 +54,7 @@ impl Page {
             Page::Audit => "操作ログ",
             Page::Import => "住民データ取込",
             Page::Batches => "受付バッチ",
+            Page::Residents => "住民検索",
             Page::Password => "パスワード変更",
         }
     }
@@ -64,6 +68,7 @@ impl Page {
             Page::Audit => "nav-audit",
             Page::Import => "nav-import",
             Page::Batches => "nav-batches",
+            Page::Residents => "nav-residents",
             Page::Password => "nav-password",
         }
     }
@@ -86,6 +91,7 @@ impl Page {
             Page::Audit => any_grants(roles, Permission::ViewAudit),
             Page::Import => any_grants(roles, Permission::ImportReferenceData),
             Page::Batches => any_grants(roles, Permission::ManageBatches),
+            Page::Residents => any_grants(roles, Permission::LookupResident),
         }
     }
 }
@@ -587,6 +593,26 @@ mod tests {
             Page::Audit
         );
         assert_eq!(reduce(sync, Action::Navigate(Page::Users)).page, Page::Home);
+    }
+
+    #[test]
+    fn resident_lookup_is_for_keyers_and_verifiers() {
+        for roles in [vec![Role::Keyer], vec![Role::Verifier]] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s, Action::Navigate(Page::Residents)).page,
+                Page::Residents,
+                "{roles:?}"
+            );
+        }
+        for roles in [vec![Role::Administrator], vec![Role::SyncOperator]] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s, Action::Navigate(Page::Residents)).page,
+                Page::Home,
+                "{roles:?}"
+            );
+        }
     }
 
     #[test]
