@@ -12,6 +12,8 @@ pub struct Paths {
     pub partial: PathBuf,
     /// Where setup writes the key file before moving it into place (after the ledger).
     pub partial_keys: PathBuf,
+    /// Failed key recoveries (the ledger cannot hold them while its key is lost).
+    pub recovery_attempts: PathBuf,
     pub logs: PathBuf,
 }
 
@@ -23,6 +25,7 @@ impl Paths {
             keys: dir.join("ledger.keys"),
             partial: dir.join("ledger.db.setup"),
             partial_keys: dir.join("ledger.keys.setup"),
+            recovery_attempts: dir.join("ledger.recovery"),
             logs: dir.join("logs"),
         }
     }

@@ -35,6 +35,41 @@ struct Recovered {
     method: Method,
 }
 
+/// The attempt counter of key recovery, kept beside the ledger (which cannot be read while its
+/// key is lost) so that a restart does not reset it. A missing or unreadable file counts as no
+/// failures: the limit slows guessing at the screen; the recovery key's 160 bits and the
+/// administrators' Argon2id copies are what resist offline guessing.
+pub(crate) fn load_attempts(path: &std::path::Path) -> SignInState {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return SignInState::default();
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return SignInState::default();
+    };
+    SignInState {
+        failed_attempts: v["failed_attempts"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+        locked_until: v["locked_until"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&chrono::Utc)),
+    }
+}
+
+fn save_attempts(path: &std::path::Path, s: &SignInState) {
+    let json = serde_json::json!({
+        "failed_attempts": s.failed_attempts,
+        "locked_until": s.locked_until.map(|t| t.to_rfc3339()),
+    });
+    if let Err(e) =
+        sesshu_ledger::fsutil::write_private_atomic(path, "tmp", json.to_string().as_bytes())
+    {
+        tracing::error!(error = %e, "recovery attempt counter not saved");
+    }
+}
+
 impl Terminal {
     pub fn recover_key(&self, req: RecoverKeyRequest) -> Result<()> {
         let mut inner = self.lock();
@@ -59,6 +94,7 @@ impl Terminal {
                         .recovery_attempts
                         .after_failure(&SecurityPolicy::default(), now);
                     inner.recovery_attempts = next;
+                    save_attempts(&self.paths.recovery_attempts, &next);
                     tracing::warn!(now_locked, "key recovery attempt failed");
                 }
                 return Err(e);
@@ -85,6 +121,7 @@ impl Terminal {
             "ledger key restored to the key store"
         );
         inner.recovery_attempts = SignInState::default();
+        let _ = std::fs::remove_file(&self.paths.recovery_attempts);
         inner.status = Status::Ready {
             ledger: Arc::new(found.ledger),
             wraps,

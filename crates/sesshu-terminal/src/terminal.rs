@@ -35,7 +35,8 @@ pub(crate) struct Session {
 pub(crate) struct Inner {
     pub status: Status,
     pub session: Option<Session>,
-    /// Failed key recoveries since start (the ledger cannot record them until it opens).
+    /// Failed key recoveries (also kept in `ledger.recovery`: the ledger cannot record them
+    /// until it opens, and a restart must not reset the limit).
     pub recovery_attempts: SignInState,
 }
 
@@ -108,6 +109,7 @@ impl Terminal {
             status = Status::Fatal(e);
         }
         let demo = demo || marked_demo;
+        let recovery_attempts = crate::recovery::load_attempts(&paths.recovery_attempts);
         match &status {
             Status::NeedsSetup => tracing::info!(phase = "needs_setup", "terminal started"),
             Status::KeyMissing { .. } => tracing::warn!(phase = "key_missing", "terminal started"),
@@ -132,7 +134,7 @@ impl Terminal {
             inner: Mutex::new(Inner {
                 status,
                 session: None,
-                recovery_attempts: Default::default(),
+                recovery_attempts,
             }),
         };
         terminal.apply_stored_log_level();

@@ -371,7 +371,7 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
     let t = terminal();
     let ledger_id = wraps(&t).ledger_id().to_owned();
     let Terminal {
-        dir: _dir,
+        dir,
         keystore,
         clock,
         state,
@@ -402,6 +402,17 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
         "{refused}"
     );
     assert!(keystore.get(&ledger_id).unwrap().is_none());
+    // A restart does not reset the limit.
+    drop(state);
+    let state = start(dir.path(), &keystore, &clock);
+    assert!(matches!(
+        state
+            .recover_key(RecoverKeyRequest::RecoveryKey {
+                recovery_key: recovery_key.clone(),
+            })
+            .unwrap_err(),
+        sesshu_terminal::Error::RecoveryBlocked { .. }
+    ));
     clock.advance(chrono::Duration::minutes(15));
     state
         .recover_key(RecoverKeyRequest::RecoveryKey { recovery_key })
