@@ -32,6 +32,7 @@ mod names {
     pub const USER_DISABLE: &str = "user_disable";
     pub const USER_ENABLE: &str = "user_enable";
     pub const USER_UNLOCK: &str = "user_unlock";
+    pub const KEY_ROTATE: &str = "key_rotate";
     pub const USER_RESET_PASSWORD: &str = "user_reset_password";
     pub const SETTINGS_GET: &str = "settings_get";
     pub const SETTINGS_UPDATE: &str = "settings_update";
@@ -131,6 +132,7 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::USER_DISABLE => json!({ "login_id": ADMIN, "from": null }),
         names::USER_ENABLE => json!({ "login_id": ADMIN }),
         names::USER_UNLOCK => json!({ "login_id": ADMIN }),
+        names::KEY_ROTATE => json!({ "password": USER_PW }),
         names::USER_RESET_PASSWORD => {
             json!({ "login_id": "admin02", "temporary_password": "Temporary-pass-2026" })
         }
@@ -233,6 +235,7 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::USER_DISABLE, &[Administrator]),
         (names::USER_ENABLE, &[Administrator]),
         (names::USER_UNLOCK, &[Administrator]),
+        (names::KEY_ROTATE, &[Administrator]),
         (names::USER_RESET_PASSWORD, &[Administrator]),
         (names::SETTINGS_GET, &[Administrator]),
         (names::SETTINGS_UPDATE, &[Administrator]),

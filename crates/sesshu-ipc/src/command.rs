@@ -396,6 +396,25 @@ pub struct BatchRef {
     pub batch_id: i64,
 }
 
+/// An administrator rotates the ledger key (e.g. after another administrator left).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotateRequest {
+    /// The acting administrator's password (proves the person and unwraps the current key).
+    pub password: String,
+}
+
+/// The new recovery key, shown once (the old one opens nothing any more).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotateResponse {
+    pub recovery_key: String,
+}
+
+impl std::fmt::Debug for KeyRotateResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRotateResponse { recovery_key: <redacted> }")
+    }
+}
+
 /// `Debug` for requests that carry a secret: the listed fields are printed, every secret is
 /// `<redacted>` — a debug print or a panic message never shows a password or recovery key.
 macro_rules! redacted_debug {
@@ -413,6 +432,7 @@ macro_rules! redacted_debug {
 
 redacted_debug!(SetupRequest { municipality_name, municipality_code, terminal_name, admin_login_id, admin_display_name } hides { admin_password });
 redacted_debug!(LoginRequest { login_id } hides { password });
+redacted_debug!(KeyRotateRequest {} hides { password });
 redacted_debug!(UnlockRequest {} hides { password });
 redacted_debug!(ChangePasswordRequest {} hides { current_password, new_password });
 redacted_debug!(UserCreateRequest { login_id, display_name, roles } hides { initial_password });

@@ -76,6 +76,7 @@ macro_rules! with_commands {
             SettingsUpdate = settings_update [Permission(ManageSettings)] ($crate::SettingsUpdateRequest) -> $crate::Settings;
             AuditList = audit_list [Permission(ViewAudit)] ($crate::AuditListRequest) -> Vec<$crate::AuditEntryView>;
             AuditVerify = audit_verify [Permission(VerifyIntegrity)] () -> $crate::AuditVerifyReport;
+            KeyRotate = key_rotate [Permission(ManageUsers)] ($crate::KeyRotateRequest) -> $crate::KeyRotateResponse;
             ResidentsStatus = residents_status [Permission(ImportReferenceData)] () -> $crate::ResidentsStatus;
             ResidentsImport = residents_import [Permission(ImportReferenceData)] ($crate::ResidentsImportRequest) -> $crate::ResidentsImportReport;
             ResidentLookup = resident_lookup [Permission(LookupResident)] ($crate::ResidentLookupRequest) -> Vec<sesshu_domain::resident::ResidentView>;

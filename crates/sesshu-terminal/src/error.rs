@@ -117,6 +117,8 @@ pub enum Error {
     KeystoreMalformed,
     #[error("鍵ファイルの読み書きに失敗しました。システム担当に連絡してください。")]
     KeyFile,
+    #[error("台帳鍵の更新に失敗しました。台帳は元の鍵のまま（または更新後の鍵で）開いています。システム担当に連絡してください。")]
+    KeyRotationFailed,
     #[error("鍵ファイル（ledger.keys）が見つかりません。台帳ファイルはそのまま残しています。バックアップからの復元についてシステム担当に連絡してください。")]
     KeyFileMissing,
 
@@ -209,7 +211,7 @@ impl Error {
                 ErrorCode::RecoveryFailed
             }
             KeystoreUnavailable | KeystoreMalformed => ErrorCode::KeystoreUnavailable,
-            KeyFile | Storage => ErrorCode::Storage,
+            KeyFile | Storage | KeyRotationFailed => ErrorCode::Storage,
             KeyFileMissing | LedgerMissing => ErrorCode::LedgerMissing,
             LedgerKeyRejected => ErrorCode::LedgerKeyRejected,
             LedgerNotEncrypted => ErrorCode::LedgerNotEncrypted,

@@ -26,6 +26,7 @@ mod paths;
 mod recovery;
 mod reference;
 pub mod residents;
+mod rotation;
 mod session;
 mod settings;
 pub mod setup;

@@ -98,7 +98,7 @@ fn record_success(ledger: &Ledger, user: &User, rec: AuditRecord) -> Result<()> 
 
 /// Checks the signed-in user's own password (unlock, password change). A locked-out account
 /// loses its session.
-fn session_password(
+pub(crate) fn check_session_password(
     deriver: &dyn Deriver,
     inner: &mut Inner,
     actor: &Actor,
@@ -278,7 +278,7 @@ impl Terminal {
     pub fn unlock_session(&self, req: UnlockRequest) -> Result<SessionInfo> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::UnlockSession>(&mut inner)?;
-        session_password(
+        check_session_password(
             self.deriver.as_ref(),
             &mut inner,
             &actor,
@@ -315,7 +315,7 @@ impl Terminal {
     pub fn change_password(&self, req: ChangePasswordRequest) -> Result<()> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::ChangePassword>(&mut inner)?;
-        session_password(
+        check_session_password(
             self.deriver.as_ref(),
             &mut inner,
             &actor,

@@ -585,3 +585,48 @@ fn a_build_without_the_demo_feature_refuses_the_demo_profile() {
     assert_eq!(code(t.setup(setup_request())), ErrorCode::DemoNotAvailable);
     assert!(!dir.path().join("ledger.db").exists());
 }
+
+#[test]
+fn an_administrator_rotates_the_key_and_the_old_recovery_key_opens_nothing() {
+    let t = terminal();
+    let paths = Paths::in_dir(t.dir.path());
+    let old_keys = std::fs::read(&paths.keys).unwrap();
+    let old_recovery = t.recovery_key.clone();
+    assert_eq!(
+        code(t.state.key_rotate(KeyRotateRequest {
+            password: "wrong-password".into()
+        })),
+        ErrorCode::InvalidCredentials
+    );
+    let new = t
+        .state
+        .key_rotate(KeyRotateRequest {
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    assert_ne!(new.recovery_key, old_recovery);
+    assert_ne!(std::fs::read(&paths.keys).unwrap(), old_keys);
+    // The terminal goes on working with the new key; the rotation is audited.
+    let log = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 20,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log.iter().any(|e| e.action_code == 9002));
+    // Lose the key: the old recovery key opens nothing, the new one does.
+    let t = restart_with_lost_key(t);
+    assert_eq!(
+        code(t.state.recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: old_recovery
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    t.state
+        .recover_key(RecoverKeyRequest::RecoveryKey {
+            recovery_key: new.recovery_key,
+        })
+        .unwrap();
+    login(&t.state, ADMIN, ADMIN_PW).unwrap();
+}

@@ -242,6 +242,12 @@
       if (req.from) u.disabled_from = req.from; else { u.active = false; u.disabled_at = now; }
       return u;
     },
+    key_rotate: ({ req }) => {
+      needSession();
+      if (s.passwords[s.session.login_id] !== req.password) fail("INVALID_CREDENTIALS", "パスワードが正しくありません");
+      audit(A.LedgerKeyRotated, s.session.login_id, null, "success");
+      return { recovery_key: "M3TD-8QKA-2WXN-F7LC-4HPR-VB6E-J9GS-5YUZ" };
+    },
     user_unlock: ({ req }) => {
       needSession();
       const u = s.users.find((x) => x.login_id === req.login_id) || fail("USER_NOT_FOUND", "利用者が見つかりません");
