@@ -127,7 +127,8 @@ S_TEST="unit, integration and command tests"
 s_test() {
   local ws=(--workspace)
   passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
-  cargo test "${ws[@]}" 2>&1 | tee -a "$STEP_LOG" || return 1
+  # --no-fail-fast: one failing test binary must not hide the results of the others.
+  cargo test --no-fail-fast "${ws[@]}" 2>&1 | tee -a "$STEP_LOG" || return 1
   # The demo profile exists only in builds with the `demo` feature: its own test run.
   cargo test -p sesshu-terminal --features demo --test demo 2>&1 | tee -a "$STEP_LOG" || return 1
   without_ui_fails
