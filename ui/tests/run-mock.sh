@@ -95,6 +95,6 @@ shot 15-user-unlock-reset "drive=full&stop=users-admin&top=1" --window-size=1280
 shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 # The whole page (a later --window-size wins): the register form sits below the table.
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
-shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted"
+shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
 
 exit "$failed"

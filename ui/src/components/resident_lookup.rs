@@ -328,17 +328,18 @@ pub fn ResidentLookup(props: &ResidentLookupProps) -> Html {
                         class={classes!("lookup-item", selected.then_some("active"), r.restricted.then_some("restricted"))}
                         aria-selected={if selected { "true" } else { "false" }}
                         data-atena={r.atena.as_str().to_string()} {onclick} {onmouseenter}>
+                        // First, so the keyer reads it before anything else of this resident.
+                        if r.restricted {
+                            <p class="restricted-warning" role="note">
+                                <span class="icon" aria-hidden="true">{ "⚠" }</span>{ RESTRICTED_WARNING }
+                            </p>
+                        }
                         <span class="mono atena">{ r.atena.as_str() }</span>
                         <span class="names"><span class="kana">{ &r.kana }</span><span class="name">{ &r.name }</span></span>
                         <span class="sex">{ r.sex.label_ja() }</span>
                         <span class="birth nowrap">{ wareki_date(r.birth_date) }</span>
                         <span class={classes!("address", r.restricted.then_some("withheld"))}>{ address_text(r) }</span>
                         { resident_badges(r) }
-                        if r.restricted {
-                            <p class="restricted-warning" role="note">
-                                <span class="icon" aria-hidden="true">{ "⚠" }</span>{ RESTRICTED_WARNING }
-                            </p>
-                        }
                     </li>
                 }
             });
@@ -364,9 +365,10 @@ pub fn ResidentLookup(props: &ResidentLookupProps) -> Html {
             <FormError error={(*error).clone()} />
             <div class="lookup-forms">
                 <form class="lookup-form" onsubmit={on_id_submit} novalidate=true>
-                    <div class="field">
+                    <div class="lookup-row">
+                    <div class="field wide">
                         <label for={ID_FIELD}>{ "宛名番号 または 接種券" }</label>
-                        <p class="hint" id="lookup-id-hint">{ "宛名番号を入力して Enter。接種券はOCR行（18桁）を読み取ると自動で検索します" }</p>
+                        <p class="hint" id="lookup-id-hint">{ "宛名番号は入力して Enter。接種券のOCR行（18桁）は読み取ると自動で検索します" }</p>
                         <input id={ID_FIELD} class={input_class(ID_FIELD, true)} ref={id_ref}
                             autocomplete="off" inputmode="numeric" spellcheck="false" maxlength="40"
                             aria-describedby="lookup-id-hint"
@@ -375,8 +377,10 @@ pub fn ResidentLookup(props: &ResidentLookupProps) -> Html {
                         { error_line(ID_FIELD) }
                     </div>
                     <button type="submit" id="lookup-id-submit" class="button secondary small">{ "番号で検索" }</button>
+                    </div>
                 </form>
                 <form class="lookup-form" onsubmit={on_kana_submit} novalidate=true>
+                    <div class="lookup-row">
                     <div class="field">
                         <label for={KANA_FIELD}>{ "カナ氏名（先頭から）" }</label>
                         <input id={KANA_FIELD} class={input_class(KANA_FIELD, false)} ref={kana_ref}
@@ -401,7 +405,8 @@ pub fn ResidentLookup(props: &ResidentLookupProps) -> Html {
                             <option value="2">{ "女" }</option>
                         </select>
                     </div>
-                    <button type="submit" id="lookup-kana-submit" class="button secondary small">{ "カナと生年月日で検索" }</button>
+                    <button type="submit" id="lookup-kana-submit" class="button secondary small">{ "カナ・生年月日で検索" }</button>
+                    </div>
                 </form>
             </div>
             if *busy {

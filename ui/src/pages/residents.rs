@@ -80,6 +80,11 @@ pub fn ResidentsPage() -> Html {
                 <ResidentLookup purpose={LookupPurpose::Keying} {on_select} />
                 if let Some(r) = &*chosen {
                     <ResidentCard resident={r.clone()} {on_clear} />
+                } else {
+                    <section class="resident-card empty-card" id="resident-card-empty">
+                        <h2>{ "選んだ住民" }</h2>
+                        <p class="hint">{ "検索結果から選ぶと、ここに表示します。用紙の記載と見比べてください。" }</p>
+                    </section>
                 }
             </div>
         </Frame>
