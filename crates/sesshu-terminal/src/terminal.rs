@@ -8,7 +8,8 @@ use sesshu_domain::account::SignInState;
 use sesshu_ipc::{AppStatus, LogLevel, Phase, TerminalInfo};
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::kdf::{Argon2Deriver, Deriver};
-use sesshu_ledger::{Clock, IdGen, KeyStore, KeyWraps, Ledger};
+use sesshu_ledger::rotate::{open_with_keystore, LedgerFiles, RotateError};
+use sesshu_ledger::{Clock, IdGen, KeyStore, KeyStoreError, KeyWraps, Ledger, LedgerError};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -276,28 +277,48 @@ fn detect(
         }
         (false, Some(_)) => Status::Fatal(Error::LedgerMissing),
         (true, None) => Status::Fatal(Error::KeyFileMissing),
-        (true, Some(wraps)) => match keystore.get(wraps.ledger_id()) {
-            // An entry that is not a ledger key, or none: an administrator's recovery puts the
-            // right key back (recovery proves it by opening the ledger).
-            Err(sesshu_ledger::KeyStoreError::Malformed) | Ok(None) => {
-                tracing::warn!("ledger key missing or unreadable in the key store");
-                Status::KeyMissing { wraps }
-            }
-            Err(e) => Status::Fatal(e.into()),
-            Ok(Some(key)) => match Ledger::open(&paths.ledger, &key, clock.clone(), ids.clone()) {
-                Ok(ledger) => Status::Ready {
-                    ledger: Arc::new(ledger),
-                    wraps,
+        (true, Some(wraps)) => {
+            // Through the rotation-aware open: a key rotation interrupted by a crash is
+            // finished (or discarded, if it stopped before the rekey) before anything else.
+            let files = LedgerFiles {
+                db: paths.ledger.clone(),
+                keys: paths.keys.clone(),
+            };
+            match open_with_keystore(
+                &files,
+                wraps.ledger_id(),
+                keystore,
+                clock.clone(),
+                ids.clone(),
+            ) {
+                Ok(ledger) => match KeyWraps::load(&paths.keys) {
+                    Ok(Some(wraps)) => Status::Ready {
+                        ledger: Arc::new(ledger),
+                        wraps,
+                    },
+                    Ok(None) => Status::Fatal(Error::KeyFileMissing),
+                    Err(e) => Status::Fatal(e.into()),
                 },
-                // The stored key does not open this ledger (replaced entry): recovery as well.
-                // The file stays exactly as it is; the recovered key is proven on it.
-                Err(sesshu_ledger::LedgerError::KeyRejected { .. }) => {
-                    tracing::warn!("the key store's key does not open the ledger");
+                // No key, an entry that is not a ledger key, or one that does not open this
+                // ledger (replaced entry): an administrator's recovery puts the right key
+                // back, proving it on the file, which stays exactly as it is.
+                Err(
+                    RotateError::NoKey
+                    | RotateError::KeyStore(KeyStoreError::Malformed)
+                    | RotateError::Ledger(LedgerError::KeyRejected { .. }),
+                ) => {
+                    tracing::warn!("ledger key missing, unreadable or wrong in the key store");
                     Status::KeyMissing { wraps }
                 }
-                Err(e) => Status::Fatal(e.into()),
-            },
-        },
+                Err(RotateError::KeyStore(e)) => Status::Fatal(e.into()),
+                Err(RotateError::Ledger(e)) => Status::Fatal(e.into()),
+                Err(RotateError::Wrap(e)) => Status::Fatal(e.into()),
+                Err(e) => {
+                    tracing::error!(error = %e, "interrupted key rotation could not be finished");
+                    Status::Fatal(Error::KeyRotationFailed)
+                }
+            }
+        }
     }
 }
 
