@@ -13,8 +13,9 @@ use sesshu_domain::normalize::{kana_search_key, normalize_free_text};
 use sesshu_domain::resident::{parse_sex, AtenaNumber, Sex};
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_ipc::{
-    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, LogLevel, LoginRequest, ResidentKey,
-    SettingsUpdateRequest, SetupRequest, UserCreateRequest, UserResetPasswordRequest,
+    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, KeyRotateRequest, LogLevel,
+    LoginRequest, ResidentKey, SettingsUpdateRequest, SetupRequest, UserCreateRequest,
+    UserResetPasswordRequest,
 };
 
 /// A problem with one field: `field` is the input's element id.
@@ -130,6 +131,19 @@ pub fn validate_login(login_id: &str, password: &str) -> Result<LoginRequest, Ve
     }
     Ok(LoginRequest {
         login_id: login_id.trim().to_string(),
+        password: password.to_string(),
+    })
+}
+
+/// 台帳鍵の更新: the acting administrator's current password (checked by the backend).
+pub fn validate_key_rotate(password: &str) -> Result<KeyRotateRequest, Vec<FieldError>> {
+    if password.is_empty() {
+        return Err(vec![err(
+            "key-rotate-password",
+            "現在のパスワードを入力してください",
+        )]);
+    }
+    Ok(KeyRotateRequest {
         password: password.to_string(),
     })
 }
@@ -555,6 +569,17 @@ pub fn validate_kana_lookup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_rotate_needs_the_password_as_typed() {
+        let errors = validate_key_rotate("").unwrap_err();
+        assert_eq!(errors[0].field, "key-rotate-password");
+        // Passwords are never trimmed: spaces may be part of them.
+        assert_eq!(
+            validate_key_rotate(" Correct-Horse-9 ").unwrap().password,
+            " Correct-Horse-9 "
+        );
+    }
 
     fn good_setup() -> SetupInput {
         SetupInput {

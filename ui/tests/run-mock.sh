@@ -58,6 +58,7 @@ flow recover "phase=key_missing&drive=recover"
 flow import "phase=ready&drive=import"
 flow batches "phase=ready&drive=batches"
 flow residents "phase=ready&drive=residents"
+flow rotate "phase=ready&drive=rotate"
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
@@ -96,5 +97,6 @@ shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 # The whole page (a later --window-size wins): the register form sits below the table.
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
 shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
+shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
 
 exit "$failed"

@@ -1,4 +1,5 @@
-//! 回復キーの記録: the one-time display of the recovery key after setup.
+//! 回復キーの記録: the one-time display of a recovery key — after setup, and after an
+//! administrator rotates the ledger key (設定 → 台帳鍵の更新).
 
 use yew::prelude::*;
 
@@ -16,6 +17,34 @@ pub struct RecoveryKeyProps {
 #[component]
 pub fn RecoveryKeyPage(props: &RecoveryKeyProps) -> Html {
     let app = use_context::<AppContext>();
+    let on_continue = Callback::from(move |()| {
+        if let Some(app) = &app {
+            app.dispatch(Action::RecoveryKeyAcknowledged);
+        }
+    });
+    html! {
+        <Frame title="回復キーの記録">
+            <RecoveryKeyRecord recovery_key={props.recovery_key.clone()}
+                continue_label="ログイン画面へ進む" {on_continue} />
+        </Frame>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct RecoveryKeyRecordProps {
+    pub recovery_key: AttrValue,
+    /// The button that leaves the display, enabled once the key is marked as written down.
+    pub continue_label: AttrValue,
+    pub on_continue: Callback<()>,
+    /// An extra sentence under the warning (e.g. that the previous key is now void).
+    #[prop_or_default]
+    pub note: Option<AttrValue>,
+}
+
+/// The key shown once, with the instruction to write it down and a tick box that must be
+/// ticked before leaving: the key cannot be shown again, so leaving by accident loses it.
+#[component]
+pub fn RecoveryKeyRecord(props: &RecoveryKeyRecordProps) -> Html {
     let acknowledged = use_state(|| false);
     let missing_ack = use_state(|| false);
     let key_ref = use_node_ref();
@@ -32,11 +61,10 @@ pub fn RecoveryKeyPage(props: &RecoveryKeyProps) -> Html {
     };
     let oncontinue = {
         let (acknowledged, missing_ack) = (acknowledged.clone(), missing_ack.clone());
+        let on_continue = props.on_continue.clone();
         Callback::from(move |_: MouseEvent| {
             if *acknowledged {
-                if let Some(app) = &app {
-                    app.dispatch(Action::RecoveryKeyAcknowledged);
-                }
+                on_continue.emit(());
             } else {
                 missing_ack.set(true);
                 focus_id("recovery-key-ack");
@@ -50,12 +78,15 @@ pub fn RecoveryKeyPage(props: &RecoveryKeyProps) -> Html {
     });
 
     html! {
-        <Frame title="回復キーの記録">
+        <>
             <div class="warning-box" role="note">
                 <span class="icon" aria-hidden="true">{ "▲" }</span>
                 <div>
                     <p><strong>{ "この回復キーは今回しか表示されません。" }</strong></p>
                     <p>{ "紙に書き写すか印刷し、鍵のかかる場所に保管してください。この端末の鍵保管庫から台帳の鍵が失われたとき、このキーで回復します。" }</p>
+                    if let Some(note) = &props.note {
+                        <p id="recovery-key-note">{ note }</p>
+                    }
                 </div>
             </div>
             <section class="panel" aria-labelledby="recovery-key-label">
@@ -74,10 +105,10 @@ pub fn RecoveryKeyPage(props: &RecoveryKeyProps) -> Html {
                 <div class="actions">
                     <button type="button" id="recovery-key-continue" class="button primary"
                         aria-disabled={(!*acknowledged).then_some("true")} onclick={oncontinue}>
-                        { "ログイン画面へ進む" }
+                        { &props.continue_label }
                     </button>
                 </div>
             </div>
-        </Frame>
+        </>
     }
 }

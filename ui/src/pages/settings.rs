@@ -1,5 +1,9 @@
-//! 設定: the security policy and the log level (administrators).
+//! 設定: the security policy and the log level (administrators), and 台帳鍵の更新 (rotating
+//! the ledger key, e.g. after an administrator left).
 
+use std::cell::{Cell, RefCell};
+
+use sesshu_domain::role::{any_grants, Permission};
 use sesshu_ipc::{CommandError, LogLevel, Settings};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -7,14 +11,57 @@ use yew::prelude::*;
 use crate::api;
 use crate::components::{terminal_facts, FormError, Frame, Submit, Success, TextField};
 use crate::dom::{focus, read, write};
-use crate::forms::{log_level_label, validate_settings, SettingsInput};
+use crate::forms::{log_level_label, validate_key_rotate, validate_settings, SettingsInput};
 use crate::hooks::{page_error, use_form};
+use crate::pages::recovery_key::RecoveryKeyRecord;
+use crate::state::{Action, Page};
 use crate::AppContext;
 use sesshu_ipc::cmd;
+
+thread_local! {
+    /// Set by [`open_key_rotation`]: the settings page then starts at 台帳鍵の更新.
+    static KEY_ROTATION_REQUESTED: Cell<bool> = const { Cell::new(false) };
+    /// The new recovery key not yet marked as written down, with the administrator who
+    /// rotated. Kept outside the page so the screen lock (which unmounts the page) or a click
+    /// on the menu does not lose the only copy; cleared once acknowledged.
+    static UNRECORDED_KEY: RefCell<Option<(String, AttrValue)>> = const { RefCell::new(None) };
+}
+
+/// The unrecorded key of `login_id` (only the administrator who rotated sees it).
+fn unrecorded_key(login_id: Option<&str>) -> Option<AttrValue> {
+    UNRECORDED_KEY.with(|k| {
+        k.borrow()
+            .as_ref()
+            .filter(|(who, _)| Some(who.as_str()) == login_id)
+            .map(|(_, key)| key.clone())
+    })
+}
+
+/// Opens the settings page at 台帳鍵の更新 (its password field takes the focus, which scrolls
+/// the section into view) — from the notice after an administrator was disabled.
+pub fn open_key_rotation(app: &AppContext) {
+    KEY_ROTATION_REQUESTED.with(|r| r.set(true));
+    app.dispatch(Action::Navigate(Page::Settings));
+}
 
 #[component]
 pub fn SettingsPage() -> Html {
     let app = use_context::<AppContext>();
+    // Read once per visit: a later visit from the menu starts at the top again.
+    let rotate_first = *use_state(|| KEY_ROTATION_REQUESTED.with(|r| r.replace(false)));
+    let may_rotate = app
+        .as_ref()
+        .and_then(|a| a.session.as_ref())
+        .is_some_and(|s| any_grants(&s.roles, Permission::ManageUsers));
+    let login_id = app
+        .as_ref()
+        .and_then(|a| a.session.as_ref())
+        .map(|s| s.login_id.clone());
+    // The new recovery key after a rotation: shown in place of the page until acknowledged.
+    let new_key = {
+        let login_id = login_id.clone();
+        use_state(move || unrecorded_key(login_id.as_deref()))
+    };
     let settings = use_state(|| Option::<Settings>::None);
     let load_error = use_state(|| Option::<CommandError>::None);
     {
@@ -32,11 +79,39 @@ pub fn SettingsPage() -> Html {
             });
         });
     }
+    if let Some(key) = &*new_key {
+        let on_continue = {
+            let new_key = new_key.clone();
+            Callback::from(move |()| {
+                UNRECORDED_KEY.with(|k| k.replace(None));
+                new_key.set(None);
+            })
+        };
+        return html! {
+            <Frame title="新しい回復キーの記録">
+                <RecoveryKeyRecord recovery_key={key.clone()} continue_label="設定に戻る" {on_continue}
+                    note="台帳鍵を更新しました。以前の回復キーと、これまでのバックアップに含まれる鍵の写しでは、もう台帳を開けません。" />
+            </Frame>
+        };
+    }
+    let on_rotated = {
+        let new_key = new_key.clone();
+        Callback::from(move |key: String| {
+            let key = AttrValue::from(key);
+            if let Some(who) = &login_id {
+                UNRECORDED_KEY.with(|k| k.replace(Some((who.clone(), key.clone()))));
+            }
+            new_key.set(Some(key));
+        })
+    };
     html! {
         <Frame title="設定">
             <FormError error={(*load_error).clone()} />
             if let Some(s) = &*settings {
-                <SettingsForm settings={s.clone()} />
+                <SettingsForm settings={s.clone()} focus_first={!rotate_first} />
+                if may_rotate {
+                    <KeyRotateSection focus={rotate_first} {on_rotated} />
+                }
             } else if load_error.is_none() {
                 <p class="loading" role="status">{ "読み込み中…" }</p>
             }
@@ -47,6 +122,8 @@ pub fn SettingsPage() -> Html {
 #[derive(Properties, PartialEq)]
 struct SettingsFormProps {
     settings: Settings,
+    /// Focus the first field on arrival (not when the page was opened at 台帳鍵の更新).
+    focus_first: bool,
 }
 
 const LEVELS: [LogLevel; 4] = [
@@ -66,6 +143,7 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
     // Initial values are written once into the uncontrolled inputs, then left to the user.
     {
         let (refs, level_ref) = (refs.clone(), level_ref.clone());
+        let focus_first = props.focus_first;
         let initial =
             SettingsInput::from_settings(&props.settings.policy, props.settings.log_level);
         use_effect_with((), move |_| {
@@ -76,7 +154,9 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
             if let Some(select) = level_ref.cast::<web_sys::HtmlSelectElement>() {
                 select.set_value(&initial.log_level);
             }
-            focus(&refs[0]);
+            if focus_first {
+                focus(&refs[0]);
+            }
         });
     }
 
@@ -158,5 +238,75 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
                 { terminal_facts(t) }
             </section>
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct KeyRotateProps {
+    /// Take the focus on arrival (the page was opened at this section).
+    focus: bool,
+    /// The new recovery key, once the rotation succeeded.
+    on_rotated: Callback<String>,
+}
+
+/// 台帳鍵の更新: the acting administrator confirms with their password; the new recovery key
+/// is then shown once by the page.
+#[component]
+fn KeyRotateSection(props: &KeyRotateProps) -> Html {
+    let app = use_context::<AppContext>();
+    let password_ref = use_node_ref();
+    let form = use_form();
+    {
+        let (password_ref, focus_it) = (password_ref.clone(), props.focus);
+        use_effect_with((), move |_| {
+            if focus_it {
+                focus(&password_ref);
+            }
+        });
+    }
+    let onsubmit = {
+        let (password_ref, form, on_rotated) =
+            (password_ref.clone(), form.clone(), props.on_rotated.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(app) = app.clone() else { return };
+            let Some(req) = form.start(validate_key_rotate(&read(&password_ref))) else {
+                return;
+            };
+            let (password_ref, form, on_rotated) =
+                (password_ref.clone(), form.clone(), on_rotated.clone());
+            spawn_local(async move {
+                let result = api::call::<cmd::KeyRotate>(&req).await;
+                form.finish();
+                // The password never stays in the field, whatever the outcome.
+                write(&password_ref, "");
+                match result {
+                    Ok(resp) => on_rotated.emit(resp.recovery_key),
+                    Err(e) => {
+                        form.fail(&app, e);
+                        focus(&password_ref);
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <section class="panel" id="key-rotate" aria-labelledby="key-rotate-heading">
+            <h2 id="key-rotate-heading">{ "台帳鍵の更新" }</h2>
+            <p id="key-rotate-why">{ "管理者が異動・退職したとき、またはバックアップが外部に出たおそれがあるときに、台帳を暗号化している鍵を新しくします。" }</p>
+            <ul class="hint" id="key-rotate-what">
+                <li>{ "更新すると新しい回復キーが一度だけ表示されます。その場で書き写すか印刷し、鍵のかかる場所に保管してください。" }</li>
+                <li>{ "以前の回復キーと、これまでのバックアップに含まれる鍵の写しでは、台帳を開けなくなります。" }</li>
+                <li>{ "ほかの管理者の鍵の写しはいったん無効になり、その管理者が次にログインしたときに作り直されます。" }</li>
+            </ul>
+            <form class="form" {onsubmit} novalidate=true>
+                <FormError error={form.error()} />
+                <TextField id="key-rotate-password" label="あなたの現在のパスワード" kind="password" node_ref={password_ref.clone()}
+                    autocomplete="current-password" hint="本人確認のため、ログイン中の管理者のパスワードを入力します。" error={form.field("key-rotate-password")} />
+                <div class="actions">
+                    <Submit id="key-rotate-submit" label="台帳鍵を更新する" busy={form.busy()} />
+                </div>
+            </form>
+        </section>
     }
 }

@@ -728,6 +728,80 @@
         check(!window.__calls.some((c) => c.cmd === "resident_lookup" && c.args.req.key.ocr_line === "111310150000204455"), "not sent");
       }],
     ],
+    // phase=ready: an administrator disables another administrator and rotates the ledger key.
+    rotate: [
+      ["rotate-advice", async () => {
+        await signIn("admin01", "Correct-Horse-9");
+        await click("nav-users");
+        await onPage("利用者管理");
+        await click("user-edit-keyer01");
+        await waitFor(() => $("#user-edit-heading"), "editor");
+        await click("user-disable-now");
+        await waitFor(() => $("#users-done") && $("#users-done").textContent.includes("利用を停止しました"), "keyer disabled");
+        check(!$("#user-rotate-advice"), "no advice after disabling a keyer");
+        await click("user-edit-verify02");
+        await waitFor(() => $("#user-edit-heading") && $("#user-edit-heading").textContent.includes("verify02"), "editor of verify02");
+        await click("user-edit-role-administrator");
+        await click("user-roles-save");
+        await waitFor(() => s.users.find((u) => u.login_id === "verify02").roles.includes("administrator"), "made an administrator");
+        await waitFor(() => $("#users-done") && $("#users-done").textContent.includes("ロールを変更しました"), "roles saved");
+        check(!$("#user-rotate-advice"), "no advice before the disable");
+        await click("user-disable-now");
+        await waitFor(() => $("#user-rotate-advice"), "rotation advised after disabling an administrator");
+        check($("#user-rotate-advice").textContent.includes("台帳鍵の更新"), "advice names the rotation");
+      }],
+      ["rotate-open", async () => {
+        await click("user-rotate-open");
+        await onPage("設定");
+        await waitFor(() => document.activeElement && document.activeElement.id === "key-rotate-password", "the rotation section takes the focus");
+        check($("#key-rotate-what").textContent.includes("次にログインしたときに作り直されます"), "other administrators' copies explained");
+        await click("key-rotate-submit");
+        await waitFor(() => $("#key-rotate-password-error"), "a password is required");
+        await formError("INVALID_INPUT");
+        check(!window.__calls.some((c) => c.cmd === "key_rotate"), "nothing sent without a password");
+      }],
+      ["rotate-wrong", async () => {
+        await type("key-rotate-password", "wrong-password");
+        await click("key-rotate-submit");
+        await formError("INVALID_CREDENTIALS");
+        check($("#key-rotate-password").value === "", "password cleared after a failure");
+        check(!$("#recovery-key"), "no key after a failure");
+      }],
+      ["rotate-key", async () => {
+        await type("key-rotate-password", "Correct-Horse-9");
+        await click("key-rotate-submit");
+        await onPage("新しい回復キーの記録");
+        check($("#recovery-key").textContent === "M3TD-8QKA-2WXN-F7LC-4HPR-VB6E-J9GS-5YUZ", "new key shown");
+        check(window.__calls.some((c) => c.cmd === "key_rotate" && c.args.req.password === "Correct-Horse-9"), "rotation sent");
+        check($("#recovery-key-note").textContent.includes("以前の回復キー"), "the old key is void");
+      }],
+      ["rotate-done", async () => {
+        // The screen lock or a menu click does not lose the only copy of the key.
+        await click("nav-lock");
+        await onPage("画面ロック中");
+        await type("unlock-password", "Correct-Horse-9");
+        await click("unlock-submit");
+        await onPage("新しい回復キーの記録");
+        await click("nav-home");
+        await onPage("ホーム");
+        await click("nav-settings");
+        await onPage("新しい回復キーの記録");
+        check($("#recovery-key").textContent === "M3TD-8QKA-2WXN-F7LC-4HPR-VB6E-J9GS-5YUZ", "key still shown");
+        await click("recovery-key-continue");
+        await waitFor(() => $("#recovery-key-ack-error"), "must tick first");
+        check(title() === "新しい回復キーの記録", "still on the key");
+        await click("recovery-key-ack");
+        await click("recovery-key-continue");
+        await onPage("設定");
+        await waitFor(() => $("#key-rotate-password"), "back on the settings page");
+        check(!$("#recovery-key"), "the key is gone once recorded");
+        await click("nav-home");
+        await onPage("ホーム");
+        await click("nav-settings");
+        await waitFor(() => $("#key-rotate-password"), "settings again");
+        check(!$("#recovery-key"), "the key is never shown again");
+      }],
+    ],
     fatal: [["fatal", async () => {
       await onPage("起動できません");
       check($("#fatal-code").textContent === "KEYSTORE_UNAVAILABLE", "fatal code");

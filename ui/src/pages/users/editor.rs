@@ -17,6 +17,7 @@ use crate::dom::{focus_id, read, write};
 use crate::format::{now, wareki_time};
 use crate::forms::{parse_date_input, validate_password_reset, validate_roles};
 use crate::hooks::{page_error, use_form, FormState};
+use crate::pages::settings::open_key_rotation;
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -58,6 +59,20 @@ fn report(
     });
 }
 
+/// Disables an account; when it was an administrator's, advises rotating the ledger key.
+fn disable(req: UserDisableRequest, rotate_advised: UseStateHandle<bool>) -> Pending {
+    Box::pin(async move {
+        let result = api::call::<cmd::UserDisable>(&req).await;
+        if result
+            .as_ref()
+            .is_ok_and(|u| u.roles.contains(&Role::Administrator))
+        {
+            rotate_advised.set(true);
+        }
+        result
+    })
+}
+
 #[component]
 pub fn UserEditor(props: &UserEditorProps) -> Html {
     let app = use_context::<AppContext>();
@@ -66,6 +81,9 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
     // One form state for the editor's forms: a second press while a command runs is ignored,
     // and client-side check failures show beside their field and in the error box.
     let form = use_form();
+    // Set once an administrator was disabled here: the ledger key should then be rotated, as
+    // the departing administrator may still hold the recovery key or a backup.
+    let rotate_advised = use_state(|| false);
     {
         use_effect_with((), move |_| {
             focus_id(&format!("user-edit-role-{}", Role::ALL[0].code()));
@@ -114,7 +132,12 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
         })
     };
     let on_disable_now = {
-        let (run, form, login_id) = (run.clone(), form.clone(), login_id.clone());
+        let (run, form, login_id, rotate_advised) = (
+            run.clone(),
+            form.clone(),
+            login_id.clone(),
+            rotate_advised.clone(),
+        );
         Callback::from(move |_: MouseEvent| {
             let req = UserDisableRequest {
                 login_id: login_id.clone(),
@@ -123,18 +146,16 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
             let Some(req) = form.start(Ok(req)) else {
                 return;
             };
-            run(
-                Box::pin(async move { api::call::<cmd::UserDisable>(&req).await }),
-                "利用を停止しました。",
-            );
+            run(disable(req, rotate_advised.clone()), "利用を停止しました。");
         })
     };
     let on_disable_from = {
-        let (run, form, login_id, date_ref) = (
+        let (run, form, login_id, date_ref, rotate_advised) = (
             run.clone(),
             form.clone(),
             login_id.clone(),
             date_ref.clone(),
+            rotate_advised.clone(),
         );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
@@ -148,7 +169,7 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
                 return;
             };
             run(
-                Box::pin(async move { api::call::<cmd::UserDisable>(&req).await }),
+                disable(req, rotate_advised.clone()),
                 "指定した日からの利用停止を登録しました。",
             );
         })
@@ -239,6 +260,14 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
         let roles = roles.clone();
         Callback::from(move |next: Vec<Role>| roles.set(next))
     };
+    let on_open_rotation = {
+        let app = app.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(app) = &app {
+                open_key_rotation(app);
+            }
+        })
+    };
     let error = form.error().or_else(|| props.error.clone());
     let u = &props.user;
     let can_enable = !u.active || u.disabled_from.is_some();
@@ -246,6 +275,15 @@ pub fn UserEditor(props: &UserEditorProps) -> Html {
     html! {
         <div class="editor">
             <FormError {error} />
+            if *rotate_advised {
+                <div class="lock-notice" id="user-rotate-advice" role="status">
+                    <p><strong>{ "台帳鍵の更新をおすすめします" }</strong>{ "：管理者の利用を停止しました。この管理者が回復キーやバックアップを持ち出している場合に備え、台帳を暗号化している鍵を新しくしてください。" }</p>
+                    <p class="hint">{ "更新すると新しい回復キーが一度だけ表示されます。ほかの管理者の鍵の写しは、次のログイン時に作り直されます。" }</p>
+                    <div class="actions">
+                        <button type="button" id="user-rotate-open" class="button primary" onclick={on_open_rotation}>{ "台帳鍵の更新へ進む" }</button>
+                    </div>
+                </div>
+            }
             if let (true, Some(until)) = (locked, u.locked_until) {
                 <div class="lock-notice" id="user-locked">
                     <p><strong>{ "ロック中" }</strong>{ format!("：ログインの失敗が続いたため、{}までログインできません。", wareki_time(until)) }</p>
