@@ -122,6 +122,7 @@ fn sample_request(cmd: &str) -> Option<Value> {
     Some(match cmd {
         names::SETUP => serde_json::to_value(setup_request()).unwrap(),
         names::RECOVER_KEY => json!({ "method": "recovery_key", "recovery_key": "AAAA" }),
+        "audit_anchor_repair" => json!({ "login_id": ADMIN, "password": "x" }),
         names::LOGIN => json!({ "login_id": "x", "password": "y" }),
         names::UNLOCK_SESSION => json!({ "password": "y" }),
         names::CHANGE_PASSWORD => json!({ "current_password": "a", "new_password": "b" }),
@@ -357,6 +358,7 @@ fn the_hand_written_names_are_the_contracts_names() {
         names::LOGOUT,
         names::UNLOCK_SESSION,
         "app_status",
+        "audit_anchor_repair",
     ];
     mine.extend(EXPECTED.iter().map(|(c, _)| *c));
     mine.sort_unstable();

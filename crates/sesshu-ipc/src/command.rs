@@ -415,6 +415,14 @@ impl std::fmt::Debug for KeyRotateResponse {
     }
 }
 
+/// An administrator confirms the audit log after `AUDIT_ANCHOR_MISMATCH` and re-anchors it
+/// (the repair itself is an audit entry naming what was found).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnchorRepairRequest {
+    pub login_id: String,
+    pub password: String,
+}
+
 /// `Debug` for requests that carry a secret: the listed fields are printed, every secret is
 /// `<redacted>` — a debug print or a panic message never shows a password or recovery key.
 macro_rules! redacted_debug {
@@ -433,6 +441,7 @@ macro_rules! redacted_debug {
 redacted_debug!(SetupRequest { municipality_name, municipality_code, terminal_name, admin_login_id, admin_display_name } hides { admin_password });
 redacted_debug!(LoginRequest { login_id } hides { password });
 redacted_debug!(KeyRotateRequest {} hides { password });
+redacted_debug!(AnchorRepairRequest { login_id } hides { password });
 redacted_debug!(UnlockRequest {} hides { password });
 redacted_debug!(ChangePasswordRequest {} hides { current_password, new_password });
 redacted_debug!(UserCreateRequest { login_id, display_name, roles } hides { initial_password });

@@ -60,6 +60,7 @@ macro_rules! with_commands {
             Setup = setup [Open] ($crate::SetupRequest) -> $crate::SetupResponse;
             RecoverKey = recover_key [Open] ($crate::RecoverKeyRequest) -> ();
             Login = login [Open] ($crate::LoginRequest) -> $crate::SessionInfo;
+            AuditAnchorRepair = audit_anchor_repair [Open] ($crate::AnchorRepairRequest) -> ();
             Logout = logout [AnySession] () -> ();
             UnlockSession = unlock_session [AnySession] ($crate::UnlockRequest) -> $crate::SessionInfo;
             LockSession = lock_session [Permission(ViewOwnWork)] () -> ();

@@ -72,6 +72,8 @@ pub enum Error {
     LedgerKeyMissing,
     #[error("台帳鍵の復旧は必要ありません。")]
     RecoveryNotNeeded,
+    #[error("操作ログの修復は必要ありません。")]
+    AnchorRepairNotNeeded,
 
     // Sessions.
     #[error("ログインしてください。")]
@@ -184,6 +186,7 @@ impl Error {
             | InvalidPolicy(_)
             | InvalidDisableDate(_)
             | RecoveryNotNeeded
+            | AnchorRepairNotNeeded
             | MalformedRequest => ErrorCode::InvalidInput,
             PasswordPolicy(_) => ErrorCode::PasswordPolicy,
             ImportRejected { .. } => ErrorCode::ImportRejected,

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::terminal::{Status, Terminal};
 use sesshu_domain::account::{may_recover_key, SecurityPolicy, SignInDecision, SignInState};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
-use sesshu_ipc::{cmd, RecoverKeyRequest};
+use sesshu_ipc::{cmd, AnchorRepairRequest, RecoverKeyRequest};
 use sesshu_ledger::accounts::verify_password_with;
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::{KeyWraps, Ledger, LedgerKey, RecoveryKey};
@@ -127,6 +127,73 @@ impl Terminal {
             wraps,
         };
         Ok(())
+    }
+
+    /// After `AUDIT_ANCHOR_MISMATCH`: an active administrator (id and password, checked on the
+    /// opened ledger before anything is written) accepts the audit log as it is now; the repair
+    /// is audited (9003, with what was found) and the terminal opens. Failed attempts count
+    /// towards the same limit as key recovery.
+    pub fn audit_anchor_repair(&self, req: AnchorRepairRequest) -> Result<()> {
+        let mut inner = self.lock();
+        self.authorize::<cmd::AuditAnchorRepair>(&mut inner)?;
+        if !matches!(inner.status, Status::Fatal(Error::AuditAnchorMismatch)) {
+            return Err(Error::AnchorRepairNotNeeded);
+        }
+        let now = self.now();
+        if let SignInDecision::Locked { until } = inner.recovery_attempts.before_attempt(now) {
+            return Err(Error::RecoveryBlocked { until });
+        }
+        let wraps = KeyWraps::load(&self.paths.keys)?.ok_or(Error::KeyFileMissing)?;
+        let key = self
+            .keystore
+            .get(wraps.ledger_id())?
+            .ok_or(Error::LedgerKeyMissing)?;
+        let login_id = sesshu_domain::account::canonical_login_id(&req.login_id);
+        let today = self.today();
+        let deriver = self.deriver.clone();
+        let repaired = Ledger::repair_audit_anchor(
+            &self.paths.ledger,
+            &key,
+            self.clock.clone(),
+            self.ids.clone(),
+            |r| {
+                let ok = r.user_by_login(&login_id)?.is_some_and(|u| {
+                    may_recover_key(
+                        &u.roles,
+                        u.is_active(now, today),
+                        u.sign_in.before_attempt(now),
+                    ) && verify_password_with(deriver.as_ref(), &u.password_hash, &req.password)
+                });
+                if ok {
+                    Ok(login_id.clone())
+                } else {
+                    Err(sesshu_ledger::LedgerError::InvalidData(
+                        "not an active administrator's password".into(),
+                    ))
+                }
+            },
+        );
+        match repaired {
+            Ok(ledger) => {
+                tracing::warn!("audit anchor repaired by an administrator");
+                inner.recovery_attempts = SignInState::default();
+                let _ = std::fs::remove_file(&self.paths.recovery_attempts);
+                inner.status = Status::Ready {
+                    ledger: Arc::new(ledger),
+                    wraps,
+                };
+                Ok(())
+            }
+            Err(sesshu_ledger::LedgerError::InvalidData(_)) => {
+                let (next, _) = inner
+                    .recovery_attempts
+                    .after_failure(&SecurityPolicy::default(), now);
+                inner.recovery_attempts = next;
+                save_attempts(&self.paths.recovery_attempts, &next);
+                Err(Error::RecoveryRejected)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Unwraps the ledger key with what the person typed and proves it by opening the ledger.

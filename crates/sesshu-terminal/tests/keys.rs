@@ -630,3 +630,65 @@ fn an_administrator_rotates_the_key_and_the_old_recovery_key_opens_nothing() {
         .unwrap();
     login(&t.state, ADMIN, ADMIN_PW).unwrap();
 }
+
+#[test]
+fn a_missing_audit_anchor_stops_the_terminal_until_an_administrator_repairs_it() {
+    let t = terminal();
+    create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
+    let Terminal {
+        dir,
+        keystore,
+        clock,
+        state,
+        ..
+    } = t;
+    state.shutdown();
+    drop(state);
+    // Someone removed the anchor kept outside the ledger (or truncated the log behind it).
+    std::fs::remove_file(dir.path().join("ledger.anchor")).unwrap();
+    let state = start(dir.path(), &keystore, &clock);
+    assert!(matches!(
+        state.app_status().unwrap().phase,
+        Phase::Fatal {
+            code: ErrorCode::AuditAnchorMismatch,
+            ..
+        }
+    ));
+    assert_eq!(
+        code(login(&state, ADMIN, ADMIN_PW)),
+        ErrorCode::AuditAnchorMismatch
+    );
+    // Only an active administrator may accept the log as it is.
+    assert_eq!(
+        code(state.audit_anchor_repair(AnchorRepairRequest {
+            login_id: "keyer01".into(),
+            password: USER_PW.into(),
+        })),
+        ErrorCode::RecoveryFailed
+    );
+    state
+        .audit_anchor_repair(AnchorRepairRequest {
+            login_id: ADMIN.into(),
+            password: ADMIN_PW.into(),
+        })
+        .unwrap();
+    assert_eq!(state.app_status().unwrap().phase, Phase::Ready);
+    login(&state, ADMIN, ADMIN_PW).unwrap();
+    let log = state
+        .audit_list(AuditListRequest {
+            limit: 10,
+            before_seq: None,
+        })
+        .unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action_code == 9003 && e.actor.as_deref() == Some(ADMIN)));
+    // Nothing to repair any more.
+    assert_eq!(
+        code(state.audit_anchor_repair(AnchorRepairRequest {
+            login_id: ADMIN.into(),
+            password: ADMIN_PW.into(),
+        })),
+        ErrorCode::InvalidInput
+    );
+}

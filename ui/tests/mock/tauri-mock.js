@@ -120,6 +120,8 @@
     if (s.session.state === "locked") fail("SESSION_LOCKED", "画面がロックされています");
   }
   function phase() {
+    if (s.phase === "fatal" && q.get("fatal") === "anchor") return { kind: "fatal", code: "AUDIT_ANCHOR_MISMATCH",
+      message: "操作ログが台帳の外に保管した基準点と一致しません（最新の記録が削除または書き換えられた可能性があります）。" };
     if (s.phase === "fatal") return { kind: "fatal", code: "KEYSTORE_UNAVAILABLE",
       message: "OSの鍵保管庫に接続できません。台帳は開いていません。" };
     return { kind: s.phase };
@@ -241,6 +243,11 @@
       if (req.login_id === s.session.login_id) fail("LAST_ADMINISTRATOR", "有効な管理者がいなくなるため停止できません");
       if (req.from) u.disabled_from = req.from; else { u.active = false; u.disabled_at = now; }
       return u;
+    },
+    audit_anchor_repair: ({ req }) => {
+      if (s.phase !== "fatal") fail("INVALID_INPUT", "操作ログの修復は必要ありません。");
+      if (s.passwords[req.login_id] !== req.password) fail("RECOVERY_FAILED", "回復キーまたは管理者のID・パスワードが正しくありません。");
+      s.phase = "ready"; audit(A.AuditAnchorRepaired, req.login_id, null, "success"); return null;
     },
     key_rotate: ({ req }) => {
       needSession();
@@ -805,6 +812,19 @@
     fatal: [["fatal", async () => {
       await onPage("起動できません");
       check($("#fatal-code").textContent === "KEYSTORE_UNAVAILABLE", "fatal code");
+      check(!$("#anchor-repair-submit"), "no way forward for a key store failure");
+    }]],
+    anchor: [["anchor", async () => {
+      await onPage("起動できません");
+      check($("#fatal-code").textContent === "AUDIT_ANCHOR_MISMATCH", "anchor code");
+      await type("anchor-repair-login-id", "admin01");
+      await type("anchor-repair-password", "wrong");
+      await click("anchor-repair-submit");
+      await formError("RECOVERY_FAILED");
+    }], ["anchor-repaired", async () => {
+      await type("anchor-repair-password", "Correct-Horse-9");
+      await click("anchor-repair-submit");
+      await onPage("ログイン");
     }]],
     recover: [["recover", async () => {
       await onPage("台帳の鍵の回復");
