@@ -1,7 +1,7 @@
 //! Audit (操作ログ) action codes.
 //!
 //! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
-//! 4xxx resident extract, 5xxx batches and code tables, 9xxx ledger maintenance). A code is
+//! 4xxx resident extract, 5xxx batches and code tables, 6xxx keying and verification, 9xxx ledger maintenance). A code is
 //! never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
@@ -51,6 +51,32 @@ pub enum AuditAction {
     ClinicsImported = 5010,
     ProductsImported = 5011,
 
+    // 6xxx: keying, mismatch resolution, verification, corrections
+    /// A first pass (or a re-keying after rejection) was saved (target: form uid).
+    FirstPassSaved = 6000,
+    /// A second pass was saved and compared (detail: matched, mismatched fields).
+    SecondPassSaved = 6001,
+    /// The sampling rule chose no second pass for this form.
+    SecondPassSkipped = 6002,
+    /// Both passes were shown side by side to a resolver.
+    MismatchViewed = 6003,
+    /// The resolver keyed the disputed fields from the paper (detail: attribution).
+    MismatchResolved = 6004,
+    /// A record was shown to a verifier.
+    RecordViewed = 6005,
+    /// Approved: locked and written to the outbox (detail: record id).
+    RecordApproved = 6006,
+    /// Returned to the first keyer with per-field comments.
+    RecordRejected = 6007,
+    CorrectionRequested = 6008,
+    DeletionRequested = 6009,
+    /// A second person confirmed a correction or deletion (written to the outbox).
+    ChangeConfirmed = 6010,
+    ChangeRefused = 6011,
+    /// The batch control sheet was produced for printing (an export of personal data).
+    BatchReportPrinted = 6012,
+    StatisticsViewed = 6013,
+
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
@@ -59,7 +85,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 44] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -86,6 +112,20 @@ impl AuditAction {
         AuditAction::BatchFormWithdrawn,
         AuditAction::ClinicsImported,
         AuditAction::ProductsImported,
+        AuditAction::FirstPassSaved,
+        AuditAction::SecondPassSaved,
+        AuditAction::SecondPassSkipped,
+        AuditAction::MismatchViewed,
+        AuditAction::MismatchResolved,
+        AuditAction::RecordViewed,
+        AuditAction::RecordApproved,
+        AuditAction::RecordRejected,
+        AuditAction::CorrectionRequested,
+        AuditAction::DeletionRequested,
+        AuditAction::ChangeConfirmed,
+        AuditAction::ChangeRefused,
+        AuditAction::BatchReportPrinted,
+        AuditAction::StatisticsViewed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -131,6 +171,21 @@ impl AuditAction {
             AuditAction::BatchFormWithdrawn => "受付票の取下げ",
             AuditAction::ClinicsImported => "医療機関コード表の取込",
             AuditAction::ProductsImported => "ワクチン製品表の取込",
+            AuditAction::FirstPassSaved => "1回目入力",
+            AuditAction::SecondPassSaved => "2回目入力",
+            AuditAction::SecondPassSkipped => "2回目入力の省略（抽出）",
+            AuditAction::MismatchViewed => "不一致の表示",
+            AuditAction::MismatchResolved => "不一致の解消",
+            AuditAction::RecordViewed => "記録の表示（確認）",
+            AuditAction::RecordApproved => "承認",
+            AuditAction::RecordRejected => "差戻し",
+            AuditAction::CorrectionRequested => "修正申請",
+            AuditAction::DeletionRequested => "削除申請",
+            AuditAction::ChangeConfirmed => "修正・削除の確認",
+            AuditAction::ChangeRefused => "修正・削除の却下",
+            AuditAction::BatchReportPrinted => "受付バッチ管理票の出力",
+            AuditAction::StatisticsViewed => "入力統計の表示",
+
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
             AuditAction::LedgerKeyRotated => "台帳鍵の更新",
@@ -199,6 +254,8 @@ mod tests {
         assert_eq!(AuditAction::BatchRegistered.code(), 5000);
         assert_eq!(AuditAction::BatchClosed.code(), 5001);
         assert_eq!(AuditAction::BatchFormWithdrawn.code(), 5002);
+        assert_eq!(AuditAction::FirstPassSaved.code(), 6000);
+        assert_eq!(AuditAction::RecordApproved.code(), 6006);
         assert_eq!(AuditAction::ClinicsImported.code(), 5010);
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);

@@ -114,6 +114,8 @@ pub struct Workflow {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     KeySecondPass,
+    /// The verification sampling chose no second pass for this form.
+    SkipSecondPass,
     /// Result of the double-entry comparison (see [`crate::double_entry::ComparisonReport::matched`]).
     Compare {
         matched: bool,
@@ -143,6 +145,7 @@ impl Action {
     pub fn label_ja(&self) -> &'static str {
         match self {
             Action::KeySecondPass => "2回目入力",
+            Action::SkipSecondPass => "2回目入力の省略",
             Action::Compare { .. } => "照合",
             Action::Resolve => "不一致の解消",
             Action::Approve => "承認",
@@ -167,7 +170,7 @@ pub enum LifecycleError {
     SameKeyerBothPasses,
     #[error("自分が入力した記録の不一致は解消できません")]
     ResolveOwnKeying,
-    #[error("自分が入力または解消した記録は承認・差戻しできません")]
+    #[error("自分が入力した記録は承認・差戻しできません")]
     CheckOwnWork,
     #[error("差し戻された記録は1回目の入力者が入力し直します")]
     NotFirstKeyer,
@@ -209,10 +212,12 @@ impl Workflow {
         })
     }
 
-    fn keyed_or_resolved_by(&self, user: &UserId) -> bool {
-        self.first_keyer == *user
-            || self.second_keyer.as_ref() == Some(user)
-            || self.resolver.as_ref() == Some(user)
+    /// Whether `user` keyed a pass of this record. The resolver is not counted: they keyed
+    /// from the paper only the fields the two keyers disputed, so the supervisor who settled a
+    /// mismatch may still approve the record (the acceptance flow of the keying issue: "user C
+    /// resolves … and, as supervisor, approves"). A keyer never approves their own keying.
+    fn keyed_by_user(&self, user: &UserId) -> bool {
+        self.first_keyer == *user || self.second_keyer.as_ref() == Some(user)
     }
 
     /// Applies `action` by `actor`, returning the new workflow or why it is refused.
@@ -232,6 +237,15 @@ impl Workflow {
                 next.second_keyer = Some(actor.user.clone());
                 next.state = S::KeyedTwice;
             }
+            (S::KeyedOnce, Action::SkipSecondPass) => {
+                // The caller decides from the profile's sampling rule; the first keyer's own
+                // save is the only one that can skip.
+                require(actor, &[Permission::KeyForms])?;
+                if *actor.user != self.first_keyer {
+                    return Err(LifecycleError::NotFirstKeyer);
+                }
+                next.state = S::Matched;
+            }
             (S::KeyedTwice, Action::Compare { matched }) => {
                 require(actor, &[Permission::KeyForms, Permission::Verify])?;
                 next.state = if *matched { S::Matched } else { S::Mismatched };
@@ -247,7 +261,7 @@ impl Workflow {
             }
             (S::Matched | S::Resolved, Action::Approve) => {
                 require(actor, &[Permission::Verify])?;
-                if self.keyed_or_resolved_by(actor.user) {
+                if self.keyed_by_user(actor.user) {
                     return Err(LifecycleError::CheckOwnWork);
                 }
                 next.approver = Some(actor.user.clone());
@@ -255,7 +269,7 @@ impl Workflow {
             }
             (S::Matched | S::Resolved, Action::Reject { reason }) => {
                 require(actor, &[Permission::Verify])?;
-                if self.keyed_or_resolved_by(actor.user) {
+                if self.keyed_by_user(actor.user) {
                     return Err(LifecycleError::CheckOwnWork);
                 }
                 if reason.trim().is_empty() {
@@ -403,9 +417,15 @@ mod tests {
         let w = w.apply(act(&r, VERIFIER), &Action::Resolve).unwrap();
         assert_eq!(w.state, RecordState::Resolved);
         assert_eq!(
-            w.apply(act(&r, VERIFIER), &Action::Approve),
+            w.apply(act(&a, BOTH), &Action::Approve),
             Err(LifecycleError::CheckOwnWork),
-            "the resolver may not approve"
+            "a keyer may not approve their own keying"
+        );
+        assert_eq!(
+            w.apply(act(&r, VERIFIER), &Action::Approve)
+                .map(|w| w.state),
+            Ok(RecordState::Approved),
+            "the resolver settled only the disputed fields and may approve"
         );
         let rejected = w
             .apply(

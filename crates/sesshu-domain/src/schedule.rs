@@ -42,6 +42,7 @@ mod evaluate;
 mod tests;
 
 pub use evaluate::{
+    EligibilityCategory,
     evaluate, DoseRecord, EvaluateError, Evaluation, Reason, ReasonCode, VaccinationCase, Verdict,
 };
 

@@ -814,3 +814,13 @@ impl Context<'_> {
         }
     }
 }
+
+/// The B類 eligibility box (placeholder until the rule lands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EligibilityCategory {
+    #[serde(rename = "age_65_or_over")]
+    Age65OrOver,
+    #[serde(rename = "age_60_to_64_disability")]
+    Age60To64Disability,
+}
