@@ -11,6 +11,7 @@ pub mod date;
 pub mod double_entry;
 pub mod ids;
 pub mod interval;
+pub mod keystats;
 pub mod keying;
 pub mod lifecycle;
 pub mod normalize;

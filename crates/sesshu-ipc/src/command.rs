@@ -209,6 +209,20 @@ pub struct AuditListRequest {
     pub limit: u32,
     /// Only entries with a sequence number below this (for paging back).
     pub before_seq: Option<i64>,
+    /// Filters (all optional, combined with AND): the acting login id …
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// … the resident (宛名番号) an entry concerns …
+    #[serde(default)]
+    pub resident: Option<String>,
+    /// … the action code …
+    #[serde(default)]
+    pub action: Option<u16>,
+    /// … and the JST days, inclusive.
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,6 +86,26 @@ macro_rules! with_commands {
             BatchesList = batches_list [Permission(ManageBatches)] () -> Vec<$crate::BatchView>;
             BatchRegister = batch_register [Permission(ManageBatches)] ($crate::BatchRegisterRequest) -> $crate::BatchView;
             BatchClose = batch_close [Permission(Verify)] ($crate::BatchRef) -> $crate::BatchView;
+            FormLayout = form_layout [Permission(ViewOwnWork)] ($crate::BatchRef) -> $crate::FormLayoutView;
+            KeyingNext = keying_next [Permission(KeyForms)] ($crate::BatchRef) -> $crate::KeyingNext;
+            KeyingCheck = keying_check [Permission(KeyForms)] ($crate::KeyingCheckRequest) -> $crate::FormCheck;
+            KeyingSave = keying_save [Permission(KeyForms)] ($crate::KeyingSaveRequest) -> $crate::KeyingSaved;
+            KeyingVerifyField = keying_verify_field [Permission(KeyForms)] ($crate::FieldVerifyRequest) -> $crate::FieldVerifyResult;
+            MismatchList = mismatch_list [Permission(ResolveMismatch)] () -> Vec<$crate::FormSummary>;
+            MismatchGet = mismatch_get [Permission(ResolveMismatch)] ($crate::FormRef) -> $crate::MismatchView;
+            MismatchResolve = mismatch_resolve [Permission(ResolveMismatch)] ($crate::ResolveRequest) -> $crate::FormSummary;
+            VerificationQueue = verification_queue [Permission(Verify)] () -> Vec<$crate::FormSummary>;
+            VerificationGet = verification_get [Permission(Verify)] ($crate::FormRef) -> $crate::RecordView;
+            VerificationApprove = verification_approve [Permission(Verify)] ($crate::FormRef) -> $crate::FormSummary;
+            VerificationReject = verification_reject [Permission(Verify)] ($crate::RejectRequest) -> $crate::FormSummary;
+            BatchForms = batch_forms [Permission(ManageBatches)] ($crate::BatchRef) -> Vec<$crate::FormSummary>;
+            CorrectionRequest = correction_request [Permission(ManageBatches)] ($crate::CorrectionRequest) -> $crate::FormSummary;
+            DeletionRequest = deletion_request [Permission(ManageBatches)] ($crate::DeletionRequest) -> $crate::FormSummary;
+            ChangePendingList = change_pending_list [Permission(ConfirmCorrection)] () -> Vec<$crate::PendingChangeView>;
+            ChangeConfirm = change_confirm [Permission(ConfirmCorrection)] ($crate::FormRef) -> $crate::FormSummary;
+            ChangeRefuse = change_refuse [Permission(ConfirmCorrection)] ($crate::FormRef) -> $crate::FormSummary;
+            OperatorStats = operator_stats [Permission(ViewOwnWork)] ($crate::StatsRequest) -> Vec<$crate::OperatorDayView>;
+            BatchReport = batch_report [Permission(ManageBatches)] ($crate::BatchRef) -> $crate::BatchReport;
         }
     };
 }

@@ -63,6 +63,19 @@ pub enum ErrorCode {
     BatchNotFound,
     /// The 受付バッチ cannot be closed yet (the message gives the counts).
     BatchNotClosable,
+    /// The form does not exist.
+    FormNotFound,
+    /// A keyed form has invalid fields (the message names the first); nothing was saved.
+    FormInvalid,
+    /// The rules check says violation: saving needs an override reason from the profile.
+    OverrideRequired,
+    /// One person may not do both: key both passes, resolve or approve their own keying,
+    /// confirm their own correction (the message says which).
+    SecondPersonRequired,
+    /// The form's state does not allow this step (the message names the state).
+    InvalidTransition,
+    /// A blind (independent) second pass: nothing about the first pass is revealed.
+    BlindSecondPass,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -71,7 +84,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -100,6 +113,12 @@ impl ErrorCode {
         ErrorCode::ImportRejected,
         ErrorCode::BatchNotFound,
         ErrorCode::BatchNotClosable,
+        ErrorCode::FormNotFound,
+        ErrorCode::FormInvalid,
+        ErrorCode::OverrideRequired,
+        ErrorCode::SecondPersonRequired,
+        ErrorCode::InvalidTransition,
+        ErrorCode::BlindSecondPass,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

@@ -10,7 +10,9 @@
 pub mod command;
 pub mod contract;
 pub mod error;
+pub mod keying;
 
 pub use command::*;
+pub use keying::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
