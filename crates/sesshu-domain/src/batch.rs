@@ -279,6 +279,22 @@ impl FormState {
         FormState::ALL.into_iter().find(|s| s.code() == code)
     }
 
+    /// The batch's coarse view of a record's life-cycle state: what the batch's counts and
+    /// its close rule see. A confirmed deletion takes the form out of the batch.
+    pub fn of_record(state: crate::lifecycle::RecordState) -> FormState {
+        use crate::lifecycle::RecordState as R;
+        match state {
+            R::KeyedOnce => FormState::KeyedOnce,
+            R::KeyedTwice | R::Matched | R::Resolved => FormState::KeyedTwice,
+            R::Mismatched => FormState::Mismatched,
+            R::Approved | R::Queued | R::Synced | R::CorrectionPending | R::DeletionPending => {
+                FormState::Approved
+            }
+            R::Rejected => FormState::Rejected,
+            R::DeletionQueued | R::Deleted => FormState::Withdrawn,
+        }
+    }
+
     pub fn label_ja(self) -> &'static str {
         match self {
             FormState::KeyedOnce => "1回目入力済み",

@@ -171,6 +171,34 @@ pub enum Error {
     UnknownClinic(String),
     #[error("受付バッチ{0}はありません。")]
     BatchNotFound(i64),
+
+    // Keying, verification, corrections.
+    #[error("自治体プロファイルが不正です: {0}。システム担当に連絡してください。")]
+    ProfileInvalid(String),
+    #[error("事業「{0}」は自治体プロファイルにありません。受付バッチの事業コードを確認してください。")]
+    UnknownProgramme(String),
+    #[error("受付票{0}はありません。")]
+    FormNotFound(i64),
+    #[error("{label}: {message}。保存していません。")]
+    FormInvalid { label: String, message: String },
+    #[error("接種ルールの確認結果が「違反」です。上書き理由を一覧から選んでください。保存していません。")]
+    OverrideRequired,
+    #[error("上書き理由が自治体プロファイルの一覧にありません。")]
+    UnknownOverrideReason,
+    #[error("{0}。")]
+    Lifecycle(#[from] sesshu_domain::lifecycle::LifecycleError),
+    #[error("独立入力（ブラインド）の2回目入力では、1回目の値との照合はできません。")]
+    BlindSecondPass,
+    #[error("受付バッチ{0}は締め済みのため入力できません。")]
+    BatchClosedForKeying(i64),
+    #[error("受付バッチの票数（{0}枚）をすべて入力済みです。")]
+    BatchFull(u32),
+    #[error("{0}を入力してください。")]
+    NoteRequired(&'static str),
+    #[error("{0}は1行・200文字以内で入力してください。")]
+    NoteTooLong(&'static str),
+    #[error("集計期間は開始日から終了日まで{0}日以内で指定してください。")]
+    StatsPeriod(i64),
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
 }
@@ -194,6 +222,29 @@ impl Error {
                 ErrorCode::InvalidInput
             }
             BatchNotClosable(_) => ErrorCode::BatchNotClosable,
+            FormNotFound(_) => ErrorCode::FormNotFound,
+            FormInvalid { .. } => ErrorCode::FormInvalid,
+            OverrideRequired => ErrorCode::OverrideRequired,
+            UnknownOverrideReason
+            | UnknownProgramme(_)
+            | ProfileInvalid(_)
+            | NoteRequired(_)
+            | NoteTooLong(_)
+            | StatsPeriod(_) => ErrorCode::InvalidInput,
+            BlindSecondPass => ErrorCode::BlindSecondPass,
+            BatchClosedForKeying(_) | BatchFull(_) => ErrorCode::InvalidTransition,
+            Lifecycle(e) => {
+                use sesshu_domain::lifecycle::LifecycleError as L;
+                match e {
+                    L::MissingPermission { .. } | L::NotFirstKeyer => ErrorCode::PermissionDenied,
+                    L::SameKeyerBothPasses
+                    | L::ResolveOwnKeying
+                    | L::CheckOwnWork
+                    | L::ConfirmOwnRequest => ErrorCode::SecondPersonRequired,
+                    L::ReasonRequired | L::NoChanges => ErrorCode::InvalidInput,
+                    L::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+                }
+            }
             BatchNotFound(_) => ErrorCode::BatchNotFound,
             NotSetUp => ErrorCode::NotSetUp,
             AlreadySetUp | ProfileNotEmpty => ErrorCode::AlreadySetUp,

@@ -20,6 +20,7 @@ pub mod csv_text;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod keying;
 mod keycopies;
 pub mod logging;
 mod paths;

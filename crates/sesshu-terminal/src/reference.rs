@@ -49,7 +49,7 @@ fn text_encoding(e: FileEncoding) -> TextEncoding {
     }
 }
 
-fn batch_view(b: Batch) -> BatchView {
+pub(crate) fn batch_view(b: Batch) -> BatchView {
     BatchView {
         id: b.id,
         clinic_code: b.clinic_code,
