@@ -18,7 +18,9 @@ use sesshu_domain::ids::{
 use sesshu_domain::interval::Span;
 use sesshu_domain::normalize::{normalize_kana, normalize_lot, normalize_name};
 use sesshu_domain::record::Sex;
-use sesshu_domain::schedule::{evaluate, DoseRecord, RulesTable, VaccinationCase};
+use sesshu_domain::schedule::{
+    evaluate, DoseRecord, EligibilityCategory, ReasonCode, RulesTable, VaccinationCase, Verdict,
+};
 
 fn date_in(from: NaiveDate, days: u32) -> impl Strategy<Value = NaiveDate> {
     (0..days).prop_map(move |n| from + Duration::days(i64::from(n)))
@@ -26,6 +28,13 @@ fn date_in(from: NaiveDate, days: u32) -> impl Strategy<Value = NaiveDate> {
 
 fn modern_date() -> impl Strategy<Value = NaiveDate> {
     date_in(NaiveDate::from_ymd_opt(1873, 1, 1).unwrap(), 120_000)
+}
+
+fn eligibility_box() -> impl Strategy<Value = Option<EligibilityCategory>> {
+    prop_oneof![
+        Just(None),
+        proptest::sample::select(EligibilityCategory::ALL.to_vec()).prop_map(Some)
+    ]
 }
 
 fn era() -> impl Strategy<Value = Option<Era>> {
@@ -205,6 +214,7 @@ proptest! {
         female in any::<bool>(),
         history in proptest::collection::vec((0usize..22, 0i64..30_000), 0..6),
         proposed in (0usize..22, 0i64..36_000),
+        eligibility in eligibility_box(),
     ) {
         let table = RulesTable::default_profile().unwrap();
         let code = |i: usize| table.vaccines[i % table.vaccines.len()].code.clone();
@@ -213,6 +223,7 @@ proptest! {
             sex: if female { Sex::Female } else { Sex::Male },
             history: history.iter().map(|(i, off)| DoseRecord { vaccine: code(*i), date: birth + Duration::days(*off) }).collect(),
             proposed: DoseRecord { vaccine: code(proposed.0), date: birth + Duration::days(proposed.1) },
+            eligibility,
         };
         let e = evaluate(&table, &case).unwrap();
         prop_assert!(e.dose >= 1);
@@ -222,7 +233,50 @@ proptest! {
             later.proposed.date = earliest;
             // Doses after the proposed date are not part of its history; drop them for the re-check.
             later.history.retain(|h| h.date <= case.proposed.date);
-            prop_assert_ne!(evaluate(&table, &later).unwrap().verdict, sesshu_domain::schedule::Verdict::Violation);
+            prop_assert_ne!(evaluate(&table, &later).unwrap().verdict, Verdict::Violation);
+        }
+    }
+
+    /// B類 with the box: a keyed box never leaves the eligibility open; 65歳以上 is never more
+    /// permissive than 60–64歳（障害）; a blank box's warning dates the age alone, and on that date
+    /// the blank case no longer needs the box.
+    #[test]
+    fn the_eligibility_box_decides(
+        birth in date_in(NaiveDate::from_ymd_opt(1925, 1, 1).unwrap(), 20_000),
+        vaccine in proptest::sample::select(vec!["FLU", "PPSV23", "COVID", "HZ-LIVE", "HZ-RZV"]),
+        age_days in 20_000i64..27_000,
+    ) {
+        let table = RulesTable::default_profile().unwrap();
+        let blank = VaccinationCase {
+            birth_date: birth,
+            sex: Sex::Female,
+            history: vec![],
+            proposed: DoseRecord { vaccine: vaccine.to_string(), date: birth + Duration::days(age_days) },
+            eligibility: None,
+        };
+        let with = |b: EligibilityCategory| {
+            evaluate(&table, &VaccinationCase { eligibility: Some(b), ..blank.clone() }).unwrap()
+        };
+        let by_age = with(EligibilityCategory::Age65OrOver);
+        let disability = with(EligibilityCategory::Age60To64Disability);
+        for e in [&by_age, &disability] {
+            prop_assert!(!e.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation));
+        }
+        prop_assert!(by_age.verdict >= disability.verdict);
+        let e = evaluate(&table, &blank).unwrap();
+        if e.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation) {
+            // The conditional window is open: the disability box makes it legal.
+            prop_assert_ne!(disability.verdict, Verdict::Violation);
+            prop_assert_eq!(by_age.verdict, Verdict::Violation);
+            if e.verdict == Verdict::Warning {
+                prop_assert_eq!(e.earliest_date, by_age.earliest_date);
+            }
+            if let Some(d) = e.earliest_date {
+                let later = VaccinationCase { proposed: DoseRecord { date: d, ..blank.proposed.clone() }, ..blank.clone() };
+                let again = evaluate(&table, &later).unwrap();
+                prop_assert!(!again.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation));
+                prop_assert_ne!(again.verdict, Verdict::Violation);
+            }
         }
     }
 
