@@ -11,11 +11,15 @@ pub mod date;
 pub mod double_entry;
 pub mod ids;
 pub mod interval;
+/// Operator statistics: keying time without idle pauses, keystrokes per hour, error rates.
+pub mod keystats;
 pub mod lifecycle;
 pub mod normalize;
 pub mod questionnaire;
 pub mod record;
 pub mod resident;
 pub mod role;
+/// Verification sampling: which forms get a second keying pass, from the keyer's measured quality.
+pub mod sampling;
 pub mod schedule;
 pub mod text;
