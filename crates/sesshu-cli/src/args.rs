@@ -28,7 +28,8 @@ USAGE:
 rules check input (stdin):
   {\"birth_date\":\"YYYY-MM-DD\",\"sex\":\"M\"|\"F\",
    \"history\":[{\"vaccine\":CODE,\"date\":\"YYYY-MM-DD\"}],
-   \"proposed\":{\"vaccine\":CODE,\"date\":\"YYYY-MM-DD\"}}
+   \"proposed\":{\"vaccine\":CODE,\"date\":\"YYYY-MM-DD\"},
+   \"eligibility\":\"age_65_or_over\"|\"age_60_to_64_disability\"}   (optional: the B類 box)
 output (stdout):
   {\"verdict\":\"ok\"|\"warning\"|\"violation\",\"dose\":N,\"reasons\":[CODE],\"earliest_date\":\"YYYY-MM-DD\"|null}
 

@@ -8,7 +8,9 @@ use std::io::Read;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sesshu_domain::record::Sex;
-use sesshu_domain::schedule::{evaluate, DoseRecord, RulesTable, VaccinationCase, Verdict};
+use sesshu_domain::schedule::{
+    evaluate, DoseRecord, EligibilityCategory, RulesTable, VaccinationCase, Verdict,
+};
 
 use crate::Outcome;
 
@@ -27,12 +29,23 @@ struct CaseIn {
     #[serde(default)]
     history: Vec<DoseIn>,
     proposed: DoseIn,
+    /// The B類 予診票's eligibility box; absent or null = left blank.
+    #[serde(default)]
+    eligibility: Option<EligibilityIn>,
 }
 
 #[derive(Debug, Deserialize)]
 enum SexIn {
     M,
     F,
+}
+
+#[derive(Debug, Deserialize)]
+enum EligibilityIn {
+    #[serde(rename = "age_65_or_over")]
+    Age65OrOver,
+    #[serde(rename = "age_60_to_64_disability")]
+    Age60To64Disability,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +95,10 @@ pub(crate) fn check(rules_file: Option<&str>) -> Outcome {
         },
         history: case.history.into_iter().map(dose).collect(),
         proposed: dose(case.proposed),
+        eligibility: case.eligibility.map(|e| match e {
+            EligibilityIn::Age65OrOver => EligibilityCategory::Age65OrOver,
+            EligibilityIn::Age60To64Disability => EligibilityCategory::Age60To64Disability,
+        }),
     };
     let e = match evaluate(&table, &case) {
         Ok(e) => e,

@@ -61,6 +61,26 @@ fn rules_check_table() {
             r#"{"birth_date":"2024-12-31","sex":"M","proposed":{"vaccine":"DPT-IPV-HIB","date":"2025-02-27"}}"#,
             r#"{"verdict":"violation","dose":1,"reasons":["BEFORE_ELIGIBLE_AGE"],"earliest_date":"2025-02-28"}"#,
         ),
+        (
+            // B類 at 64, eligibility box blank: a warning dated by the age alone (the 65 date)
+            r#"{"birth_date":"1960-04-02","sex":"F","proposed":{"vaccine":"FLU","date":"2025-03-31"}}"#,
+            r#"{"verdict":"warning","dose":1,"reasons":["ELIGIBILITY_NEEDS_CONFIRMATION"],"earliest_date":"2025-04-01"}"#,
+        ),
+        (
+            // the box ticked 60–64歳（障害）: definite, legal
+            r#"{"birth_date":"1960-04-02","sex":"F","proposed":{"vaccine":"FLU","date":"2025-03-31"},"eligibility":"age_60_to_64_disability"}"#,
+            r#"{"verdict":"ok","dose":1,"reasons":[],"earliest_date":null}"#,
+        ),
+        (
+            // the box ticked 65歳以上 at 64: definite, not yet
+            r#"{"birth_date":"1960-04-02","sex":"F","eligibility":"age_65_or_over","proposed":{"vaccine":"FLU","date":"2025-03-31"}}"#,
+            r#"{"verdict":"violation","dose":1,"reasons":["BEFORE_ELIGIBLE_AGE"],"earliest_date":"2025-04-01"}"#,
+        ),
+        (
+            // an explicit null is a blank box
+            r#"{"birth_date":"1960-04-02","sex":"F","eligibility":null,"proposed":{"vaccine":"FLU","date":"2025-03-31"}}"#,
+            r#"{"verdict":"warning","dose":1,"reasons":["ELIGIBILITY_NEEDS_CONFIRMATION"],"earliest_date":"2025-04-01"}"#,
+        ),
     ];
     for (input, want) in cases {
         let o = sesshu(&["rules", "check"], Some(input));
@@ -90,6 +110,7 @@ fn rules_check_refuses_unreadable_input_with_exit_2() {
         r#"{"birth_date":"2024-01-01","sex":"M","history":[],"proposed":{"vaccine":"MUMPS","date":"2025-06-02"}}"#,
         r#"{"birth_date":"2024-01-01","sex":"M","history":[],"proposed":{"vaccine":"MR","date":"2025-06-02"},"extra":1}"#,
         r#"{"birth_date":"2024-01-01","sex":"M","history":[]}"#,
+        r#"{"birth_date":"1960-04-02","sex":"F","proposed":{"vaccine":"FLU","date":"2025-03-31"},"eligibility":"disabled"}"#,
     ];
     for input in bad {
         let o = sesshu(&["rules", "check"], Some(input));

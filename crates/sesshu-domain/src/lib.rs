@@ -11,8 +11,9 @@ pub mod date;
 pub mod double_entry;
 pub mod ids;
 pub mod interval;
-pub mod keystats;
 pub mod keying;
+/// Operator statistics: keying time without idle pauses, keystrokes per hour, error rates.
+pub mod keystats;
 pub mod lifecycle;
 pub mod normalize;
 pub mod profile;
@@ -20,6 +21,7 @@ pub mod questionnaire;
 pub mod record;
 pub mod resident;
 pub mod role;
+/// Verification sampling: which forms get a second keying pass, from the keyer's measured quality.
 pub mod sampling;
 pub mod schedule;
 pub mod text;

@@ -15,7 +15,7 @@
 //! - a rule applies to some proposed codes, in a date range, optionally for one sex, a birth cohort,
 //!   people who started with given products, or people with a prior dose in a date range;
 //! - a rule's `eligible` age windows (any of them) are the legal target ages; `conditional` windows are
-//!   legal only with a condition this data cannot see (60–64歳 with a disability) and give a warning;
+//!   legal only with a condition (60–64歳 with a disability): a warning unless the eligibility box says;
 //! - a plan (chosen by the product and age of the first dose) lists dose slots; each slot may have its
 //!   own window (期), a `give_by` age after which it is skipped, intervals from the previous dose or from a
 //!   numbered dose, and standard ranges that only warn;
@@ -33,7 +33,14 @@
 //! - ロタ windows end on 出生24週0日後 / 32週0日後 inclusive; "by 14週6日" for the first dose is standard.
 //! - 日本脳炎 特例 cohorts use the ordinary minimum intervals; the 2007-04-02–2009-10-01 cohort may
 //!   complete 1期 at any age below 13 as the reference states it.
-//! - 60–64歳 with a disability (B類) cannot be seen in the data: `ELIGIBILITY_NEEDS_CONFIRMATION` warning.
+//! - 60–64歳 with a disability (B類) shows only in the 予診票's eligibility box
+//!   ([`EligibilityCategory`], [`VaccinationCase::eligibility`]). Keyed, the verdict is definite:
+//!   `age_65_or_over` needs the age-alone (`eligible`) window, else `BEFORE_ELIGIBLE_AGE` /
+//!   `AFTER_ELIGIBLE_AGE`; `age_60_to_64_disability` is legal in the `conditional` window (or where
+//!   the age alone suffices), else the same violations. Blank, a conditional age gives the
+//!   `ELIGIBILITY_NEEDS_CONFIRMATION` warning whose `clears_on` (and the evaluation's
+//!   `earliest_date`) is the date from which the age alone suffices. Series without a conditional
+//!   window (A類) ignore the box.
 //! - Start dates the reference does not give (9価HPV 2023-04-01, PPSV23 2014-10-01 with FY cohorts,
 //!   BCG/MR/JE/DT/FLU open-ended) are background knowledge and must be checked against 実施要領.
 
@@ -42,8 +49,8 @@ mod evaluate;
 mod tests;
 
 pub use evaluate::{
-    EligibilityCategory,
-    evaluate, DoseRecord, EvaluateError, Evaluation, Reason, ReasonCode, VaccinationCase, Verdict,
+    evaluate, DoseRecord, EligibilityCategory, EvaluateError, Evaluation, Reason, ReasonCode,
+    VaccinationCase, Verdict,
 };
 
 use std::collections::HashSet;

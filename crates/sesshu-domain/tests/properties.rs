@@ -16,9 +16,15 @@ use sesshu_domain::ids::{
     municipality_check_digit, screen_free_text, ClinicCode, MunicipalityCode, TicketOcrLine,
 };
 use sesshu_domain::interval::Span;
+use sesshu_domain::keystats::{active_ms, KeyingTotals, IDLE_GAP_MS};
 use sesshu_domain::normalize::{normalize_kana, normalize_lot, normalize_name};
 use sesshu_domain::record::Sex;
-use sesshu_domain::schedule::{evaluate, DoseRecord, RulesTable, VaccinationCase};
+use sesshu_domain::sampling::{
+    needs_second_pass, second_pass_rate, validate, KeyerQuality, SamplingPolicy,
+};
+use sesshu_domain::schedule::{
+    evaluate, DoseRecord, EligibilityCategory, ReasonCode, RulesTable, VaccinationCase, Verdict,
+};
 
 fn date_in(from: NaiveDate, days: u32) -> impl Strategy<Value = NaiveDate> {
     (0..days).prop_map(move |n| from + Duration::days(i64::from(n)))
@@ -26,6 +32,13 @@ fn date_in(from: NaiveDate, days: u32) -> impl Strategy<Value = NaiveDate> {
 
 fn modern_date() -> impl Strategy<Value = NaiveDate> {
     date_in(NaiveDate::from_ymd_opt(1873, 1, 1).unwrap(), 120_000)
+}
+
+fn eligibility_box() -> impl Strategy<Value = Option<EligibilityCategory>> {
+    prop_oneof![
+        Just(None),
+        proptest::sample::select(EligibilityCategory::ALL.to_vec()).prop_map(Some)
+    ]
 }
 
 fn era() -> impl Strategy<Value = Option<Era>> {
@@ -205,6 +218,7 @@ proptest! {
         female in any::<bool>(),
         history in proptest::collection::vec((0usize..22, 0i64..30_000), 0..6),
         proposed in (0usize..22, 0i64..36_000),
+        eligibility in eligibility_box(),
     ) {
         let table = RulesTable::default_profile().unwrap();
         let code = |i: usize| table.vaccines[i % table.vaccines.len()].code.clone();
@@ -213,6 +227,7 @@ proptest! {
             sex: if female { Sex::Female } else { Sex::Male },
             history: history.iter().map(|(i, off)| DoseRecord { vaccine: code(*i), date: birth + Duration::days(*off) }).collect(),
             proposed: DoseRecord { vaccine: code(proposed.0), date: birth + Duration::days(proposed.1) },
+            eligibility,
         };
         let e = evaluate(&table, &case).unwrap();
         prop_assert!(e.dose >= 1);
@@ -222,7 +237,50 @@ proptest! {
             later.proposed.date = earliest;
             // Doses after the proposed date are not part of its history; drop them for the re-check.
             later.history.retain(|h| h.date <= case.proposed.date);
-            prop_assert_ne!(evaluate(&table, &later).unwrap().verdict, sesshu_domain::schedule::Verdict::Violation);
+            prop_assert_ne!(evaluate(&table, &later).unwrap().verdict, Verdict::Violation);
+        }
+    }
+
+    /// B類 with the box: a keyed box never leaves the eligibility open; 65歳以上 is never more
+    /// permissive than 60–64歳（障害）; a blank box's warning dates the age alone, and on that date
+    /// the blank case no longer needs the box.
+    #[test]
+    fn the_eligibility_box_decides(
+        birth in date_in(NaiveDate::from_ymd_opt(1925, 1, 1).unwrap(), 20_000),
+        vaccine in proptest::sample::select(vec!["FLU", "PPSV23", "COVID", "HZ-LIVE", "HZ-RZV"]),
+        age_days in 20_000i64..27_000,
+    ) {
+        let table = RulesTable::default_profile().unwrap();
+        let blank = VaccinationCase {
+            birth_date: birth,
+            sex: Sex::Female,
+            history: vec![],
+            proposed: DoseRecord { vaccine: vaccine.to_string(), date: birth + Duration::days(age_days) },
+            eligibility: None,
+        };
+        let with = |b: EligibilityCategory| {
+            evaluate(&table, &VaccinationCase { eligibility: Some(b), ..blank.clone() }).unwrap()
+        };
+        let by_age = with(EligibilityCategory::Age65OrOver);
+        let disability = with(EligibilityCategory::Age60To64Disability);
+        for e in [&by_age, &disability] {
+            prop_assert!(!e.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation));
+        }
+        prop_assert!(by_age.verdict >= disability.verdict);
+        let e = evaluate(&table, &blank).unwrap();
+        if e.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation) {
+            // The conditional window is open: the disability box makes it legal.
+            prop_assert_ne!(disability.verdict, Verdict::Violation);
+            prop_assert_eq!(by_age.verdict, Verdict::Violation);
+            if e.verdict == Verdict::Warning {
+                prop_assert_eq!(e.earliest_date, by_age.earliest_date);
+            }
+            if let Some(d) = e.earliest_date {
+                let later = VaccinationCase { proposed: DoseRecord { date: d, ..blank.proposed.clone() }, ..blank.clone() };
+                let again = evaluate(&table, &later).unwrap();
+                prop_assert!(!again.reason_codes().contains(&ReasonCode::EligibilityNeedsConfirmation));
+                prop_assert_ne!(again.verdict, Verdict::Violation);
+            }
         }
     }
 
@@ -265,4 +323,176 @@ fn the_first_modern_date_is_meiji_6() {
     let d = NaiveDate::from_ymd_opt(1873, 1, 1).unwrap();
     assert_eq!(format_wareki(d).as_deref(), Some("明治6年1月1日"));
     assert_eq!(d.year(), 1873);
+}
+
+fn policy() -> impl Strategy<Value = SamplingPolicy> {
+    (1u8..=100, 1u32..1_000, 0u32..50, 0u32..1_000).prop_map(|(rate, min, max, extra)| {
+        SamplingPolicy {
+            reduced_rate_percent: rate,
+            min_records: min,
+            max_errors_per_1000_fields: max,
+            window_records: min + extra,
+        }
+    })
+}
+
+fn quality() -> impl Strategy<Value = KeyerQuality> {
+    (0u32..2_000, 0u64..100_000, 0u64..2_000).prop_map(|(records, fields, errors)| KeyerQuality {
+        records_compared: records,
+        fields_verified: fields,
+        errors_attributed: errors,
+    })
+}
+
+fn totals() -> impl Strategy<Value = KeyingTotals> {
+    (
+        any::<u32>(),
+        any::<u32>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u32>(),
+        any::<u32>(),
+    )
+        .prop_map(
+            |(forms, fields, keystrokes, active_ms, e1, e2)| KeyingTotals {
+                forms,
+                fields,
+                keystrokes,
+                active_ms,
+                errors_first: e1,
+                errors_second: e2,
+            },
+        )
+}
+
+/// Ascending keystroke times: a start and gaps, some of them idle.
+fn key_times() -> impl Strategy<Value = Vec<u64>> {
+    (
+        0u64..1_000_000,
+        proptest::collection::vec(
+            prop_oneof![4 => 0u64..5_000, 1 => 0u64..(3 * IDLE_GAP_MS)],
+            0..60,
+        ),
+    )
+        .prop_map(|(start, gaps)| {
+            let mut t = start;
+            let mut v = vec![t];
+            for g in gaps {
+                t += g;
+                v.push(t);
+            }
+            v
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn sampling_policies_of_the_strategy_are_valid(p in policy()) {
+        prop_assert_eq!(validate(&p), Ok(()));
+    }
+
+    #[test]
+    fn the_default_policy_always_double_keys(q in quality(), key in any::<u64>()) {
+        let p = SamplingPolicy::default();
+        prop_assert_eq!(second_pass_rate(&p, &q), 100);
+        prop_assert!(needs_second_pass(&p, &q, key));
+    }
+
+    #[test]
+    fn too_few_records_or_too_many_errors_mean_100(p in policy(), q in quality(), key in any::<u64>()) {
+        let few = KeyerQuality { records_compared: q.records_compared % p.min_records, ..q };
+        prop_assert_eq!(second_pass_rate(&p, &few), 100);
+        prop_assert!(needs_second_pass(&p, &few, key));
+        // At or above the threshold: errors * 1000 >= max * fields.
+        let fields = q.fields_verified.max(1);
+        let at_least = (u64::from(p.max_errors_per_1000_fields) * fields).div_ceil(1000);
+        let sloppy = KeyerQuality {
+            records_compared: p.min_records.max(q.records_compared),
+            fields_verified: fields,
+            errors_attributed: at_least + q.errors_attributed,
+        };
+        prop_assert_eq!(second_pass_rate(&p, &sloppy), 100);
+    }
+
+    #[test]
+    fn the_rate_is_never_below_the_reduced_rate_nor_zero(p in policy(), q in quality()) {
+        let r = second_pass_rate(&p, &q);
+        prop_assert!(r >= p.reduced_rate_percent);
+        prop_assert!((1..=100).contains(&r));
+        prop_assert!(r == 100 || r == p.reduced_rate_percent);
+    }
+
+    #[test]
+    fn more_errors_never_lower_the_rate(p in policy(), q in quality(), more in 0u64..1_000) {
+        let worse = KeyerQuality { errors_attributed: q.errors_attributed + more, ..q };
+        prop_assert!(second_pass_rate(&p, &worse) >= second_pass_rate(&p, &q));
+    }
+
+    #[test]
+    fn the_fraction_chosen_is_the_rate(rate in 1u8..=100, base in any::<u64>()) {
+        let p = SamplingPolicy { reduced_rate_percent: rate, min_records: 1, max_errors_per_1000_fields: 5, window_records: 1 };
+        let q = KeyerQuality { records_compared: 1, fields_verified: 1_000, errors_attributed: 0 };
+        prop_assert_eq!(second_pass_rate(&p, &q), rate);
+        // Consecutive keys (as UUIDv7 prefixes of forms keyed in a row would be).
+        let n = 10_000u64;
+        let chosen = (0..n).filter(|i| needs_second_pass(&p, &q, base.wrapping_add(*i))).count();
+        let expected = f64::from(rate) / 100.0 * n as f64;
+        // 5 standard deviations of a binomial draw (at least 30 forms).
+        let tolerance = (5.0 * (expected * (1.0 - f64::from(rate) / 100.0)).sqrt()).max(30.0);
+        prop_assert!((chosen as f64 - expected).abs() <= tolerance, "{} chosen at {}%", chosen, rate);
+        // Deterministic: the same keys, the same choice.
+        let again = (0..n).filter(|i| needs_second_pass(&p, &q, base.wrapping_add(*i))).count();
+        prop_assert_eq!(chosen, again);
+    }
+
+    #[test]
+    fn active_time_never_exceeds_the_span(times in key_times()) {
+        let span = times.last().unwrap() - times.first().unwrap();
+        prop_assert!(active_ms(&times) <= span);
+        let mut shuffled = times.clone();
+        shuffled.reverse();
+        prop_assert_eq!(active_ms(&shuffled), active_ms(&times));
+    }
+
+    #[test]
+    fn idle_gaps_add_no_keying_time(a in key_times(), b in key_times(), idle in (IDLE_GAP_MS + 1)..(10 * IDLE_GAP_MS)) {
+        // Two sessions separated by an idle gap count as their sum.
+        let end = *a.last().unwrap();
+        let start_b = *b.first().unwrap();
+        let joined: Vec<u64> = a.iter().copied().chain(b.iter().map(|t| t - start_b + end + idle)).collect();
+        prop_assert_eq!(active_ms(&joined), active_ms(&a) + active_ms(&b));
+        // Lengthening an idle gap changes nothing.
+        let longer: Vec<u64> = a.iter().copied().chain(b.iter().map(|t| t - start_b + end + idle + 12_345)).collect();
+        prop_assert_eq!(active_ms(&longer), active_ms(&joined));
+    }
+
+    #[test]
+    fn totals_add_associatively_and_commutatively(a in totals(), b in totals(), c in totals()) {
+        let mut ab = a;
+        ab.add(&b);
+        let mut ba = b;
+        ba.add(&a);
+        prop_assert_eq!(ab, ba);
+        let mut ab_c = ab;
+        ab_c.add(&c);
+        let mut bc = b;
+        bc.add(&c);
+        let mut a_bc = a;
+        a_bc.add(&bc);
+        prop_assert_eq!(ab_c, a_bc);
+        let mut zero = a;
+        zero.add(&KeyingTotals::default());
+        prop_assert_eq!(zero, a);
+    }
+
+    #[test]
+    fn error_rate_is_rounded_to_tenths(errors in 0u32..10_000, keystrokes in 1u64..10_000_000) {
+        let t = KeyingTotals { keystrokes, errors_first: errors, ..KeyingTotals::default() };
+        let r = t.errors_per_1000_keystrokes().unwrap();
+        let exact = f64::from(errors) * 1000.0 / keystrokes as f64;
+        prop_assert!((r - exact).abs() <= 0.05 + 1e-9, "{} vs {}", r, exact);
+        prop_assert!(((r * 10.0).round() - r * 10.0).abs() < 1e-6);
+    }
 }

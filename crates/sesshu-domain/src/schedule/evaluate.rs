@@ -27,6 +27,52 @@ pub struct VaccinationCase {
     #[serde(default)]
     pub history: Vec<DoseRecord>,
     pub proposed: DoseRecord,
+    /// The B類 予診票's eligibility box (対象者区分) as keyed; `None` = left blank. Only series with
+    /// a conditional age window (60–64歳 with a disability) read it; A類 series ignore it.
+    #[serde(default)]
+    pub eligibility: Option<EligibilityCategory>,
+}
+
+/// The eligibility box of the B類 予診票 (influenza for the elderly, PPSV23, 帯状疱疹, COVID):
+/// the clinic ticks whether the person is eligible by age or as 60–64歳 with a certified
+/// disability (身体障害者手帳1級相当). With it keyed the eligibility verdict is definite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EligibilityCategory {
+    /// 65歳以上 (the age-alone window of the rule in force).
+    // Spelled out: serde's snake_case would write `age65_or_over`.
+    #[serde(rename = "age_65_or_over")]
+    Age65OrOver,
+    /// 60歳以上65歳未満で、障害を有する者 (the conditional window).
+    #[serde(rename = "age_60_to_64_disability")]
+    Age60To64Disability,
+}
+
+impl EligibilityCategory {
+    pub const ALL: [EligibilityCategory; 2] = [
+        EligibilityCategory::Age65OrOver,
+        EligibilityCategory::Age60To64Disability,
+    ];
+
+    /// Stable storage code (the same text as the JSON form).
+    pub fn code(self) -> &'static str {
+        match self {
+            EligibilityCategory::Age65OrOver => "age_65_or_over",
+            EligibilityCategory::Age60To64Disability => "age_60_to_64_disability",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<EligibilityCategory> {
+        EligibilityCategory::ALL
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            EligibilityCategory::Age65OrOver => "65歳以上",
+            EligibilityCategory::Age60To64Disability => "60〜64歳（障害）",
+        }
+    }
 }
 
 /// Overall verdict, ordered by severity.
@@ -110,7 +156,8 @@ pub struct Reason {
     pub severity: Verdict,
     /// Explanation for the screen (Japanese).
     pub message_ja: String,
-    /// For a blocking age/interval/start-date finding: the first date it no longer applies.
+    /// For a blocking age/interval/start-date finding: the first date it no longer applies. For
+    /// `ELIGIBILITY_NEEDS_CONFIRMATION`: the date from which the age alone makes the person eligible.
     pub clears_on: Option<NaiveDate>,
 }
 
@@ -122,7 +169,9 @@ pub struct Evaluation {
     pub dose: u32,
     /// Violations first, then warnings; each code at most once.
     pub reasons: Vec<Reason>,
-    /// For a violation that an age, interval or rule start blocks: the earliest legal date.
+    /// For a violation that an age, interval or rule start blocks: the earliest legal date. For a
+    /// warning that only the blank eligibility box causes (`ELIGIBILITY_NEEDS_CONFIRMATION`): the
+    /// date from which the person is eligible by age alone.
     pub earliest_date: Option<NaiveDate>,
     pub series: String,
     /// The rule version applied, if one did.
@@ -177,23 +226,41 @@ pub fn evaluate(table: &RulesTable, case: &VaccinationCase) -> Result<Evaluation
         sex: case.sex,
         history: &history,
         vaccine: &case.proposed.vaccine,
+        eligibility: case.eligibility,
     };
-    let first = ctx.at(case.proposed.date);
+    let on = case.proposed.date;
+    let first = ctx.at(on);
     let verdict = first.verdict();
-    let mut earliest_date = None;
-    if verdict == Verdict::Violation {
-        let mut candidate = first.blocking_until();
-        for _ in 0..EARLIEST_SEARCH_STEPS {
-            let Some(c) = candidate else { break };
-            let next = ctx.at(c);
-            if next.verdict() != Verdict::Violation {
-                earliest_date = Some(c);
-                break;
+    let mut earliest_date = if verdict == Verdict::Violation {
+        earliest_legal(&ctx, &first)
+    } else {
+        None
+    };
+    let mut reasons = first.reasons;
+    if reasons
+        .iter()
+        .any(|r| r.code == ReasonCode::EligibilityNeedsConfirmation)
+    {
+        // The date the age alone suffices is the earliest legal date of the same case with the box
+        // ticked 65歳以上: the same search, so rule versions and cohorts count as they would then.
+        let by_age = Context {
+            eligibility: Some(EligibilityCategory::Age65OrOver),
+            ..ctx
+        };
+        let age_alone = earliest_legal(&by_age, &by_age.at(on));
+        for r in reasons
+            .iter_mut()
+            .filter(|r| r.code == ReasonCode::EligibilityNeedsConfirmation)
+        {
+            r.clears_on = age_alone;
+            if let Some(d) = age_alone {
+                r.message_ja = format!("{}（年齢のみでは{}から対象です）", r.message_ja, ja(d));
             }
-            candidate = next.blocking_until().filter(|n| *n > c);
+        }
+        if verdict == Verdict::Warning {
+            earliest_date = age_alone;
         }
     }
-    let mut reasons = first.reasons;
     reasons.sort_by_key(|r| std::cmp::Reverse(r.severity));
     let mut seen = Vec::new();
     reasons.retain(|r| {
@@ -215,6 +282,22 @@ pub fn evaluate(table: &RulesTable, case: &VaccinationCase) -> Result<Evaluation
     })
 }
 
+/// The first date after `on` (the date `first` was found on) on which the case is no longer a
+/// violation, when every blocking finding says when it clears.
+fn earliest_legal(ctx: &Context<'_>, first: &Findings) -> Option<NaiveDate> {
+    let mut candidate = first.blocking_until();
+    for _ in 0..EARLIEST_SEARCH_STEPS {
+        let c = candidate?;
+        let next = ctx.at(c);
+        if next.verdict() != Verdict::Violation {
+            return Some(c);
+        }
+        candidate = next.blocking_until().filter(|n| *n > c);
+    }
+    None
+}
+
+#[derive(Clone, Copy)]
 struct Context<'a> {
     table: &'a RulesTable,
     series: &'a SeriesDef,
@@ -222,6 +305,8 @@ struct Context<'a> {
     sex: Sex,
     history: &'a [&'a DoseRecord],
     vaccine: &'a str,
+    /// The eligibility box as keyed (see [`EligibilityCategory`]).
+    eligibility: Option<EligibilityCategory>,
 }
 
 struct Findings {
@@ -353,7 +438,29 @@ impl Context<'_> {
             .conditional
             .as_ref()
             .unwrap_or(&self.series.conditional);
-        if !eligible.is_empty() {
+        // The box only means something where a conditional window exists (B類); A類 ignores it.
+        let stated = if conditional.is_empty() {
+            None
+        } else {
+            self.eligibility
+        };
+        if eligible.is_empty() {
+            // No age limit at all: nothing to check.
+        } else if let Some(stated) = stated {
+            // With the box keyed the verdict is definite: 65歳以上 needs the age-alone window;
+            // 60–64歳（障害） is legal in the conditional window, and the age alone still suffices
+            // where it holds (the box then over-states, but the vaccination is 定期 either way).
+            let windows: Vec<AgeWindow> = match stated {
+                EligibilityCategory::Age65OrOver => eligible.clone(),
+                EligibilityCategory::Age60To64Disability => {
+                    eligible.iter().chain(conditional).cloned().collect()
+                }
+            };
+            match fit(&windows, self.birth, on, rule.valid_to) {
+                WindowFit::Inside => {}
+                outside => self.age_violation(outside, &mut f),
+            }
+        } else {
             match fit(eligible, self.birth, on, rule.valid_to) {
                 WindowFit::Inside => {}
                 outside => {
@@ -451,6 +558,11 @@ impl Context<'_> {
             let conditional = r.conditional.as_ref().unwrap_or(&self.series.conditional);
             if eligible.is_empty() {
                 return Vec::new();
+            }
+            // A box ticked 65歳以上 rules out the conditional ages when choosing the rule.
+            if !conditional.is_empty() && self.eligibility == Some(EligibilityCategory::Age65OrOver)
+            {
+                return eligible.clone();
             }
             eligible.iter().chain(conditional).cloned().collect()
         };
@@ -813,14 +925,4 @@ impl Context<'_> {
             }
         }
     }
-}
-
-/// The B類 eligibility box (placeholder until the rule lands).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EligibilityCategory {
-    #[serde(rename = "age_65_or_over")]
-    Age65OrOver,
-    #[serde(rename = "age_60_to_64_disability")]
-    Age60To64Disability,
 }

@@ -43,13 +43,25 @@ fn case_of(c: &Case) -> VaccinationCase {
             vaccine: c.proposed.0.to_string(),
             date: d(c.proposed.1),
         },
+        eligibility: None,
     }
 }
 
 fn run(cases: &[Case]) {
+    let unboxed: Vec<(Option<EligibilityCategory>, &Case)> =
+        cases.iter().map(|c| (None, c)).collect();
+    run_boxed(&unboxed);
+}
+
+/// Like [`run`], each case with the 予診票's eligibility box as keyed.
+fn run_boxed(cases: &[(Option<EligibilityCategory>, &Case)]) {
     let t = table();
-    for c in cases {
-        let e = evaluate(&t, &case_of(c)).unwrap_or_else(|err| panic!("{}: {err}", c.name));
+    for (eligibility, c) in cases {
+        let case = VaccinationCase {
+            eligibility: *eligibility,
+            ..case_of(c)
+        };
+        let e = evaluate(&t, &case).unwrap_or_else(|err| panic!("{}: {err}", c.name));
         let mut got: Vec<&str> = e.reasons.iter().map(|r| r.code.as_str()).collect();
         got.sort_unstable();
         let mut want: Vec<&str> = c.reasons.to_vec();
@@ -422,7 +434,7 @@ fn day_before_birthday_ages() {
             verdict: WARN,
             dose: 1,
             reasons: &["ELIGIBILITY_NEEDS_CONFIRMATION"],
-            earliest: None,
+            earliest: Some("2025-04-01"),
         },
         Case {
             name: "influenza at 59: earliest is the 60 (conditional) date",
@@ -881,7 +893,7 @@ fn ppsv23_once_in_a_lifetime() {
             verdict: WARN,
             dose: 1,
             reasons: &["ELIGIBILITY_NEEDS_CONFIRMATION"],
-            earliest: None,
+            earliest: Some("2025-06-09"),
         },
         Case {
             name: "before 2024-04: 年度末年齢 70 cohort",
@@ -917,6 +929,285 @@ fn ppsv23_once_in_a_lifetime() {
             earliest: None,
         },
     ]);
+}
+
+/// The B類 予診票's eligibility box (65歳以上 / 60–64歳（障害）): keyed, the eligibility verdict is
+/// definite; blank, a conditional age warns and names the date the age alone suffices.
+#[test]
+fn b_class_eligibility_box() {
+    use EligibilityCategory::{Age60To64Disability as DISABILITY, Age65OrOver as AGE65};
+    let flu_at_64 = Case {
+        name: "FLU at 64",
+        birth: "1960-04-02",
+        sex: "F",
+        history: &[],
+        proposed: ("FLU", "2025-03-31"),
+        verdict: OK,
+        dose: 1,
+        reasons: &[],
+        earliest: None,
+    };
+    let flu_at_64_by_age = Case {
+        name: "FLU at 64 ticked 65歳以上: before the eligible age, legal on the 65 date",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2025-04-01"),
+        ..flu_at_64
+    };
+    let flu_at_64_blank = Case {
+        name: "FLU at 64, box blank: warning, eligible by age from the 65 date",
+        verdict: WARN,
+        reasons: &["ELIGIBILITY_NEEDS_CONFIRMATION"],
+        earliest: Some("2025-04-01"),
+        ..flu_at_64
+    };
+    let flu_at_65 = Case {
+        name: "FLU on the 65 date ticked 65歳以上",
+        proposed: ("FLU", "2025-04-01"),
+        ..flu_at_64
+    };
+    let flu_at_59 = Case {
+        name: "FLU at 59 ticked 60–64歳（障害）: too young, legal on the 60 date",
+        birth: "1965-04-02",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2025-04-01"),
+        ..flu_at_64
+    };
+    let flu_at_59_by_age = Case {
+        name: "FLU at 59 ticked 65歳以上: legal on the 65 date",
+        earliest: Some("2030-04-01"),
+        ..flu_at_59
+    };
+    let flu_at_75 = Case {
+        name: "FLU at 75 ticked 60–64歳（障害）: the age alone suffices",
+        birth: "1950-01-01",
+        proposed: ("FLU", "2025-10-10"),
+        ..flu_at_64
+    };
+    let ppsv_at_64 = Case {
+        name: "PPSV23 at 64 ticked 60–64歳（障害）",
+        birth: "1960-06-10",
+        sex: "M",
+        history: &[],
+        proposed: ("PPSV23", "2025-06-08"),
+        verdict: OK,
+        dose: 1,
+        reasons: &[],
+        earliest: None,
+    };
+    let ppsv_at_64_by_age = Case {
+        name: "PPSV23 at 64 ticked 65歳以上",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2025-06-09"),
+        ..ppsv_at_64
+    };
+    let ppsv_at_66 = Case {
+        name: "PPSV23 aged 66 ticked 60–64歳（障害）: past every window",
+        proposed: ("PPSV23", "2026-06-09"),
+        verdict: VIOL,
+        reasons: &["AFTER_ELIGIBLE_AGE"],
+        ..ppsv_at_64
+    };
+    let ppsv_at_66_by_age = Case {
+        name: "PPSV23 aged 66 ticked 65歳以上: past the window",
+        ..ppsv_at_66
+    };
+    let hz_at_62 = Case {
+        name: "zoster at 62 ticked 60–64歳（障害）",
+        birth: "1963-01-01",
+        sex: "M",
+        history: &[],
+        proposed: ("HZ-LIVE", "2025-06-01"),
+        verdict: OK,
+        dose: 1,
+        reasons: &[],
+        earliest: None,
+    };
+    let hz_at_62_by_age = Case {
+        name: "zoster at 62 ticked 65歳以上: from the 年度 of 65",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2027-04-01"),
+        ..hz_at_62
+    };
+    let hz_at_59_blank = Case {
+        name: "zoster at 59, box blank: the 60 date is the earliest legal date",
+        birth: "1966-01-01",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2025-12-31"),
+        ..hz_at_62
+    };
+    let covid_at_61 = Case {
+        name: "COVID at 61 ticked 60–64歳（障害）",
+        birth: "1964-01-01",
+        sex: "F",
+        history: &[],
+        proposed: ("COVID", "2025-10-10"),
+        verdict: OK,
+        dose: 1,
+        reasons: &[],
+        earliest: None,
+    };
+    let covid_at_61_by_age = Case {
+        name: "COVID at 61 ticked 65歳以上",
+        verdict: VIOL,
+        reasons: &["BEFORE_ELIGIBLE_AGE"],
+        earliest: Some("2028-12-31"),
+        ..covid_at_61
+    };
+    let covid_at_61_blank = Case {
+        name: "COVID at 61, box blank",
+        verdict: WARN,
+        reasons: &["ELIGIBILITY_NEEDS_CONFIRMATION"],
+        earliest: Some("2028-12-31"),
+        ..covid_at_61
+    };
+    run_boxed(&[
+        (Some(DISABILITY), &flu_at_64),
+        (Some(AGE65), &flu_at_64_by_age),
+        (None, &flu_at_64_blank),
+        (Some(AGE65), &flu_at_65),
+        (Some(DISABILITY), &flu_at_65),
+        (None, &flu_at_65),
+        (Some(DISABILITY), &flu_at_59),
+        (Some(AGE65), &flu_at_59_by_age),
+        (Some(DISABILITY), &flu_at_75),
+        (Some(AGE65), &flu_at_75),
+        (Some(DISABILITY), &ppsv_at_64),
+        (Some(AGE65), &ppsv_at_64_by_age),
+        (Some(DISABILITY), &ppsv_at_66),
+        (Some(AGE65), &ppsv_at_66_by_age),
+        (Some(DISABILITY), &hz_at_62),
+        (Some(AGE65), &hz_at_62_by_age),
+        (None, &hz_at_59_blank),
+        (Some(DISABILITY), &hz_at_59_blank),
+        (Some(DISABILITY), &covid_at_61),
+        (Some(AGE65), &covid_at_61_by_age),
+        (None, &covid_at_61_blank),
+    ]);
+}
+
+/// The blank box's warning names the age-alone date in its `clears_on` and its message.
+#[test]
+fn blank_eligibility_box_names_the_age_alone_date() {
+    let t = table();
+    let c = VaccinationCase {
+        birth_date: d("1960-04-02"),
+        sex: Sex::Female,
+        history: vec![],
+        proposed: DoseRecord {
+            vaccine: "FLU".into(),
+            date: d("2025-03-31"),
+        },
+        eligibility: None,
+    };
+    let e = evaluate(&t, &c).unwrap();
+    assert_eq!(e.reasons.len(), 1);
+    assert_eq!(e.reasons[0].code, ReasonCode::EligibilityNeedsConfirmation);
+    assert_eq!(e.reasons[0].clears_on, Some(d("2025-04-01")));
+    assert!(
+        e.reasons[0].message_ja.contains("令和7年4月1日"),
+        "{}",
+        e.reasons[0].message_ja
+    );
+    // An interval violation as well: the earliest date is the violation's, the reason keeps its own.
+    let blocked = VaccinationCase {
+        history: vec![DoseRecord {
+            vaccine: "MR".into(),
+            date: d("2025-03-20"),
+        }],
+        proposed: DoseRecord {
+            vaccine: "HZ-LIVE".into(),
+            date: d("2025-04-01"),
+        },
+        birth_date: d("1963-01-01"),
+        ..c
+    };
+    let e = evaluate(&t, &blocked).unwrap();
+    assert_eq!(e.verdict, Verdict::Violation);
+    assert_eq!(e.earliest_date, Some(d("2025-04-17")));
+    let why = e
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::EligibilityNeedsConfirmation)
+        .expect("the blank box still warns");
+    assert_eq!(why.clears_on, Some(d("2027-04-01")));
+}
+
+/// A類 series have no conditional window: the box changes nothing.
+#[test]
+fn a_class_ignores_the_eligibility_box() {
+    let t = table();
+    let cases = [
+        ("2024-04-10", "MR", "2025-06-02"),
+        ("2024-04-10", "MR", "2025-03-02"),
+        ("2024-12-31", "DPT-IPV-HIB", "2025-02-27"),
+        ("2010-05-01", "HPV9", "2024-06-01"),
+    ];
+    for (birth, vaccine, date) in cases {
+        let blank = VaccinationCase {
+            birth_date: d(birth),
+            sex: Sex::Female,
+            history: vec![],
+            proposed: DoseRecord {
+                vaccine: vaccine.into(),
+                date: d(date),
+            },
+            eligibility: None,
+        };
+        let want = evaluate(&t, &blank).unwrap();
+        for b in EligibilityCategory::ALL {
+            let boxed = VaccinationCase {
+                eligibility: Some(b),
+                ..blank.clone()
+            };
+            assert_eq!(
+                evaluate(&t, &boxed).unwrap(),
+                want,
+                "{vaccine} {date} {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn eligibility_category_codes_labels_and_json() {
+    for c in EligibilityCategory::ALL {
+        assert_eq!(EligibilityCategory::from_code(c.code()), Some(c));
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            format!("\"{}\"", c.code())
+        );
+    }
+    assert_eq!(EligibilityCategory::Age65OrOver.code(), "age_65_or_over");
+    assert_eq!(
+        EligibilityCategory::Age60To64Disability.code(),
+        "age_60_to_64_disability"
+    );
+    assert_eq!(EligibilityCategory::Age65OrOver.label_ja(), "65歳以上");
+    assert_eq!(
+        EligibilityCategory::Age60To64Disability.label_ja(),
+        "60〜64歳（障害）"
+    );
+    assert_eq!(EligibilityCategory::from_code("65"), None);
+    // The field is optional in JSON and unknown keys are still refused.
+    let json =
+        r#"{"birth_date":"1960-04-02","sex":"F","proposed":{"vaccine":"FLU","date":"2025-03-31"}}"#;
+    let c: VaccinationCase = serde_json::from_str(json).unwrap();
+    assert_eq!(c.eligibility, None);
+    let boxed = json.replacen('{', r#"{"eligibility":"age_60_to_64_disability","#, 1);
+    let c: VaccinationCase = serde_json::from_str(&boxed).unwrap();
+    assert_eq!(
+        c.eligibility,
+        Some(EligibilityCategory::Age60To64Disability)
+    );
+    let bad = json.replacen('{', r#"{"eligibility":"disabled","#, 1);
+    assert!(serde_json::from_str::<VaccinationCase>(&bad).is_err());
+    let extra = json.replacen('{', r#"{"box":1,"#, 1);
+    assert!(serde_json::from_str::<VaccinationCase>(&extra).is_err());
 }
 
 /// §3.4 帯状疱疹 from 2025-04-01: 年度末年齢 65; 70/75/…/100 in FY2025–FY2029; all ≥100 in FY2025;
@@ -1066,7 +1357,7 @@ fn zoster_fiscal_year_cohorts() {
             verdict: WARN,
             dose: 1,
             reasons: &["ELIGIBILITY_NEEDS_CONFIRMATION"],
-            earliest: None,
+            earliest: Some("2027-04-01"),
         },
         Case {
             name: "zoster live after MR within 27 days (injectable live)",
@@ -1677,6 +1968,7 @@ fn replacement_tables_are_validated() {
             vaccine: "BCG".into(),
             date: d("2025-07-01"),
         },
+        eligibility: None,
     };
     assert_eq!(evaluate(&t, &c).unwrap().verdict, Verdict::Ok);
     let e = evaluate(&t2, &c).unwrap();
