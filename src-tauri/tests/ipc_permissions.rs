@@ -46,6 +46,26 @@ mod names {
     pub const BATCHES_LIST: &str = "batches_list";
     pub const BATCH_REGISTER: &str = "batch_register";
     pub const BATCH_CLOSE: &str = "batch_close";
+    pub const FORM_LAYOUT: &str = "form_layout";
+    pub const KEYING_NEXT: &str = "keying_next";
+    pub const KEYING_CHECK: &str = "keying_check";
+    pub const KEYING_SAVE: &str = "keying_save";
+    pub const KEYING_VERIFY_FIELD: &str = "keying_verify_field";
+    pub const MISMATCH_LIST: &str = "mismatch_list";
+    pub const MISMATCH_GET: &str = "mismatch_get";
+    pub const MISMATCH_RESOLVE: &str = "mismatch_resolve";
+    pub const VERIFICATION_QUEUE: &str = "verification_queue";
+    pub const VERIFICATION_GET: &str = "verification_get";
+    pub const VERIFICATION_APPROVE: &str = "verification_approve";
+    pub const VERIFICATION_REJECT: &str = "verification_reject";
+    pub const BATCH_FORMS: &str = "batch_forms";
+    pub const CORRECTION_REQUEST: &str = "correction_request";
+    pub const DELETION_REQUEST: &str = "deletion_request";
+    pub const CHANGE_PENDING_LIST: &str = "change_pending_list";
+    pub const CHANGE_CONFIRM: &str = "change_confirm";
+    pub const CHANGE_REFUSE: &str = "change_refuse";
+    pub const OPERATOR_STATS: &str = "operator_stats";
+    pub const BATCH_REPORT: &str = "batch_report";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -154,6 +174,23 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::BATCH_REGISTER => json!({ "clinic_code": "0110113719", "received_on": "2026-11-20",
             "claim_month": "2026-11", "programme": "MR", "declared_forms": 3, "note": "" }),
         names::BATCH_CLOSE => json!({ "batch_id": 1 }),
+        names::FORM_LAYOUT => json!({ "batch_id": 1 }),
+        names::KEYING_NEXT => json!({ "batch_id": 1 }),
+        names::KEYING_CHECK => json!({ "batch_id": 1, "values": { "atena": "12345" } }),
+        names::KEYING_SAVE => json!({ "batch_id": 1, "form_id": null, "values": {}, "override_reason": null, "metrics": { "keystrokes": 0, "active_ms": 0 } }),
+        names::KEYING_VERIFY_FIELD => json!({ "form_id": 1, "key": "lot", "value": "A1" }),
+        names::MISMATCH_GET => json!({ "form_id": 1 }),
+        names::MISMATCH_RESOLVE => json!({ "form_id": 1, "values": {} }),
+        names::VERIFICATION_GET => json!({ "form_id": 1 }),
+        names::VERIFICATION_APPROVE => json!({ "form_id": 1 }),
+        names::VERIFICATION_REJECT => json!({ "form_id": 1, "comments": [{ "key": "lot", "comment": "読めない" }] }),
+        names::BATCH_FORMS => json!({ "batch_id": 1 }),
+        names::CORRECTION_REQUEST => json!({ "form_id": 1, "changes": { "lot": "A1" }, "reason": "転記誤り", "evidence": "束1" }),
+        names::DELETION_REQUEST => json!({ "form_id": 1, "reason": "重複", "evidence": "束1" }),
+        names::CHANGE_CONFIRM => json!({ "form_id": 1 }),
+        names::CHANGE_REFUSE => json!({ "form_id": 1 }),
+        names::OPERATOR_STATS => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
+        names::BATCH_REPORT => json!({ "batch_id": 1 }),
         _ => return None,
     })
 }
@@ -250,6 +287,26 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::BATCHES_LIST, &[Keyer, Verifier]),
         (names::BATCH_REGISTER, &[Keyer, Verifier]),
         (names::BATCH_CLOSE, &[Verifier]),
+        (names::FORM_LAYOUT, EVERYONE),
+        (names::KEYING_NEXT, &[Keyer]),
+        (names::KEYING_CHECK, &[Keyer]),
+        (names::KEYING_SAVE, &[Keyer]),
+        (names::KEYING_VERIFY_FIELD, &[Keyer]),
+        (names::MISMATCH_LIST, &[Verifier]),
+        (names::MISMATCH_GET, &[Verifier]),
+        (names::MISMATCH_RESOLVE, &[Verifier]),
+        (names::VERIFICATION_QUEUE, &[Verifier]),
+        (names::VERIFICATION_GET, &[Verifier]),
+        (names::VERIFICATION_APPROVE, &[Verifier]),
+        (names::VERIFICATION_REJECT, &[Verifier]),
+        (names::BATCH_FORMS, &[Keyer, Verifier]),
+        (names::CORRECTION_REQUEST, &[Keyer, Verifier]),
+        (names::DELETION_REQUEST, &[Keyer, Verifier]),
+        (names::CHANGE_PENDING_LIST, &[Verifier]),
+        (names::CHANGE_CONFIRM, &[Verifier]),
+        (names::CHANGE_REFUSE, &[Verifier]),
+        (names::OPERATOR_STATS, EVERYONE),
+        (names::BATCH_REPORT, &[Keyer, Verifier]),
     ]
 };
 
@@ -330,6 +387,7 @@ fn refused_attempts_are_audited() {
         .audit_list(sesshu_ipc::AuditListRequest {
             limit: 50,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(

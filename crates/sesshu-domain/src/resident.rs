@@ -104,6 +104,16 @@ pub enum Sex {
     Female = 2,
 }
 
+/// The extract codes sex as 住民記録 does (1/2); the schedule rules take the record's form.
+impl From<Sex> for crate::record::Sex {
+    fn from(s: Sex) -> crate::record::Sex {
+        match s {
+            Sex::Male => crate::record::Sex::Male,
+            Sex::Female => crate::record::Sex::Female,
+        }
+    }
+}
+
 impl Sex {
     pub fn code(self) -> u8 {
         self as u8

@@ -203,7 +203,7 @@ pub struct SettingsUpdateRequest {
     pub log_level: LogLevel,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditListRequest {
     /// Newest first; at most this many (capped at 500).
     pub limit: u32,

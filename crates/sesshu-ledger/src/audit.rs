@@ -175,6 +175,8 @@ impl Reader<'_> {
     }
 
     /// Newest first, at most `limit`, below `before_seq` when given.
+    ///
+    /// See [`Self::audit_page_filtered`] for the audit viewer's filters.
     pub fn audit_page(
         &self,
         limit: u32,
@@ -185,6 +187,39 @@ impl Reader<'_> {
         ))?;
         let rows = stmt
             .query_map(params![before_seq.unwrap_or(i64::MAX), limit], row_to_entry)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// [`Self::audit_page`] with filters (combined with AND). The resident filter matches the
+    /// entry's target (resident views) or the `resident` of its detail (keying work).
+    pub fn audit_page_filtered(
+        &self,
+        limit: u32,
+        before_seq: Option<i64>,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM audit_entry WHERE seq < ?1 \
+             AND (?3 IS NULL OR actor = ?3) \
+             AND (?4 IS NULL OR target = ?4 OR json_extract(detail, '$.resident') = ?4) \
+             AND (?5 IS NULL OR action = ?5) \
+             AND (?6 IS NULL OR at >= ?6) AND (?7 IS NULL OR at < ?7) \
+             ORDER BY seq DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    before_seq.unwrap_or(i64::MAX),
+                    limit,
+                    filter.actor,
+                    filter.resident,
+                    filter.action,
+                    filter.from.map(canonical_time),
+                    filter.until.map(canonical_time),
+                ],
+                row_to_entry,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -275,4 +310,17 @@ impl Mutation<'_> {
         self.head = Some((e.seq, e.hash));
         Ok(e)
     }
+}
+
+/// Filters of the audit viewer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// 宛名番号.
+    pub resident: Option<String>,
+    pub action: Option<u16>,
+    /// From this instant, inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this instant.
+    pub until: Option<DateTime<Utc>>,
 }

@@ -371,7 +371,7 @@ fn check_values(
             .collect();
         let case = VaccinationCase {
             birth_date: r.birth_date,
-            sex: r.sex,
+            sex: r.sex.into(),
             history,
             proposed: DoseRecord {
                 vaccine: f.record.vaccine.clone(),

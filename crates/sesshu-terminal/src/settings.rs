@@ -70,9 +70,27 @@ impl Terminal {
     pub fn audit_list(&self, req: AuditListRequest) -> Result<Vec<AuditEntryView>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::AuditList>(&mut inner)?;
-        let entries = actor
-            .ledger
-            .read(|r| r.audit_page(req.limit.clamp(1, AUDIT_PAGE_MAX), req.before_seq))?;
+        let jst_start = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(sesshu_domain::date::jst()).single())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let text = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let filter = sesshu_ledger::audit::AuditFilter {
+            actor: text(&req.actor),
+            resident: text(&req.resident),
+            action: req.action,
+            from: req.from.and_then(jst_start),
+            until: req.to.and_then(|d| d.succ_opt()).and_then(jst_start),
+        };
+        let entries = actor.ledger.read(|r| {
+            r.audit_page_filtered(req.limit.clamp(1, AUDIT_PAGE_MAX), req.before_seq, &filter)
+        })?;
         Ok(entries
             .into_iter()
             .map(|e| AuditEntryView {

@@ -200,6 +200,7 @@ fn an_administrator_password_recovers_the_key_but_not_a_keyers() {
         .audit_list(AuditListRequest {
             limit: 20,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log
@@ -422,6 +423,7 @@ fn key_recovery_stops_after_five_failures_for_fifteen_minutes() {
         .audit_list(AuditListRequest {
             limit: 20,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log.iter().any(|e| e.action_code == 9000));
@@ -612,6 +614,7 @@ fn an_administrator_rotates_the_key_and_the_old_recovery_key_opens_nothing() {
         .audit_list(AuditListRequest {
             limit: 20,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log.iter().any(|e| e.action_code == 9002));
@@ -678,6 +681,7 @@ fn a_missing_audit_anchor_stops_the_terminal_until_an_administrator_repairs_it()
         .audit_list(AuditListRequest {
             limit: 10,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log

@@ -43,6 +43,7 @@ fn five_failures_lock_the_account_for_fifteen_minutes() {
         .audit_list(AuditListRequest {
             limit: 100,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log
@@ -296,6 +297,7 @@ fn role_changes_apply_to_a_signed_in_user_at_once() {
         .audit_list(AuditListRequest {
             limit: 5,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
 }
@@ -404,6 +406,7 @@ fn an_unknown_id_is_audited_only_when_it_looks_like_an_id() {
         .audit_list(AuditListRequest {
             limit: 50,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     let failed: Vec<_> = log
@@ -444,6 +447,7 @@ fn shutdown_records_the_sign_out_and_leaves_one_self_contained_file() {
         .audit_list(AuditListRequest {
             limit: 10,
             before_seq: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(log.iter().any(
