@@ -8,7 +8,7 @@
 //! the reduction as soon as the window shows it.
 //!
 //! The choice for one form is deterministic (no randomness in the domain): the caller passes a
-//! `sample_key` derived from the form's UUID ([`sample_key`]), so the same form always gets the same
+//! `sample_key` derived from the form's UUID ([`sample_key`](crate::sampling::sample_key)), so the same form always gets the same
 //! answer on every terminal and on every re-evaluation.
 
 use serde::{Deserialize, Serialize};
