@@ -177,15 +177,21 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::FORM_LAYOUT => json!({ "batch_id": 1 }),
         names::KEYING_NEXT => json!({ "batch_id": 1 }),
         names::KEYING_CHECK => json!({ "batch_id": 1, "values": { "atena": "12345" } }),
-        names::KEYING_SAVE => json!({ "batch_id": 1, "form_id": null, "values": {}, "override_reason": null, "metrics": { "keystrokes": 0, "active_ms": 0 } }),
+        names::KEYING_SAVE => {
+            json!({ "batch_id": 1, "form_id": null, "values": {}, "override_reason": null, "metrics": { "keystrokes": 0, "active_ms": 0 } })
+        }
         names::KEYING_VERIFY_FIELD => json!({ "form_id": 1, "key": "lot", "value": "A1" }),
         names::MISMATCH_GET => json!({ "form_id": 1 }),
         names::MISMATCH_RESOLVE => json!({ "form_id": 1, "values": {} }),
         names::VERIFICATION_GET => json!({ "form_id": 1 }),
         names::VERIFICATION_APPROVE => json!({ "form_id": 1 }),
-        names::VERIFICATION_REJECT => json!({ "form_id": 1, "comments": [{ "key": "lot", "comment": "読めない" }] }),
+        names::VERIFICATION_REJECT => {
+            json!({ "form_id": 1, "comments": [{ "key": "lot", "comment": "読めない" }] })
+        }
         names::BATCH_FORMS => json!({ "batch_id": 1 }),
-        names::CORRECTION_REQUEST => json!({ "form_id": 1, "changes": { "lot": "A1" }, "reason": "転記誤り", "evidence": "束1" }),
+        names::CORRECTION_REQUEST => {
+            json!({ "form_id": 1, "changes": { "lot": "A1" }, "reason": "転記誤り", "evidence": "束1" })
+        }
         names::DELETION_REQUEST => json!({ "form_id": 1, "reason": "重複", "evidence": "束1" }),
         names::CHANGE_CONFIRM => json!({ "form_id": 1 }),
         names::CHANGE_REFUSE => json!({ "form_id": 1 }),

@@ -344,7 +344,11 @@ fn keyed(raw: Option<&String>) -> Option<&str> {
 /// The one check of a field as keyed: `Ok(None)` for an allowed blank, `Ok(Some(value))` with
 /// the normalised value, or the message for the keyer. `today` bounds dates (no future
 /// vaccination). Cross-field rules are in [`build_form`].
-pub fn check_field(field: &FormField, raw: &str, today: NaiveDate) -> Result<Option<String>, String> {
+pub fn check_field(
+    field: &FormField,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<Option<String>, String> {
     if raw.trim().is_empty() {
         return if field.required {
             Err(format!("{}を入力してください", field.label_ja))
@@ -619,7 +623,10 @@ mod tests {
         assert_eq!(layout[0].key, "atena");
         assert_eq!(layout[1].key, "temperature");
         assert!(layout[2].key.starts_with(ANSWER_PREFIX));
-        assert!(!layout.iter().any(|f| f.key == "eligibility"), "A類 has no box");
+        assert!(
+            !layout.iter().any(|f| f.key == "eligibility"),
+            "A類 has no box"
+        );
         let flu = form_layout(&p, p.programme("FLU").unwrap(), &q);
         assert_eq!(flu[1].key, "eligibility");
         assert!(layout.iter().any(|f| f.key == "clinic" && f.carry_forward));

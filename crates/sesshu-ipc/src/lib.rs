@@ -13,6 +13,6 @@ pub mod error;
 pub mod keying;
 
 pub use command::*;
-pub use keying::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
+pub use keying::*;

@@ -137,13 +137,26 @@ const RECORD_COLUMNS: &str = "r.form_id, f.uid, r.batch_id, r.form_no, r.program
 type RawRecord = (
     (i64, String, i64, i64, String, String),
     (Option<String>, String, Option<String>, Option<String>),
-    (String, String, Option<String>, Option<String>, Option<String>),
+    (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
     (Option<String>, String),
 );
 
 fn raw_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     Ok((
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ),
         (r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
         (r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?),
         (r.get(15)?, r.get(16)?),
@@ -381,7 +394,9 @@ impl Reader<'_> {
                 "SELECT actor, payload FROM form_entry WHERE form_id = ?1 AND kind = ?2 \
                  ORDER BY seq DESC LIMIT 1",
             )?
-            .query_row(params![form_id, kind.code()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![form_id, kind.code()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?)
     }
 
@@ -538,7 +553,11 @@ impl Mutation<'_> {
     }
 
     /// Replaces the profile in force.
-    pub fn set_municipality_profile(&mut self, version: &str, json: &str) -> Result<(), LedgerError> {
+    pub fn set_municipality_profile(
+        &mut self,
+        version: &str,
+        json: &str,
+    ) -> Result<(), LedgerError> {
         self.tx.execute(
             "INSERT INTO municipality_profile (id, version, json, installed_at) VALUES (1, ?1, ?2, ?3) \
              ON CONFLICT (id) DO UPDATE SET version = excluded.version, json = excluded.json, \

@@ -61,4 +61,20 @@ impl Reader<'_> {
             |r| r.get::<_, i64>(0),
         )? as u64)
     }
+
+    /// Items not yet acknowledged, counted per stream.
+    pub fn outbox_pending_by_stream(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT stream, count(*) FROM outbox WHERE acked_at IS NULL GROUP BY stream",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
 }

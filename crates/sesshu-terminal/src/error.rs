@@ -175,7 +175,9 @@ pub enum Error {
     // Keying, verification, corrections.
     #[error("自治体プロファイルが不正です: {0}。システム担当に連絡してください。")]
     ProfileInvalid(String),
-    #[error("事業「{0}」は自治体プロファイルにありません。受付バッチの事業コードを確認してください。")]
+    #[error(
+        "事業「{0}」は自治体プロファイルにありません。受付バッチの事業コードを確認してください。"
+    )]
     UnknownProgramme(String),
     #[error("受付票{0}はありません。")]
     FormNotFound(i64),

@@ -89,8 +89,9 @@ pub fn profile(ledger: &Ledger) -> Result<MunicipalityProfile> {
         Some((_, json)) => {
             MunicipalityProfile::from_json(&json).map_err(|e| Error::ProfileInvalid(e.to_string()))
         }
-        None => MunicipalityProfile::default_profile()
-            .map_err(|e| Error::ProfileInvalid(e.to_string())),
+        None => {
+            MunicipalityProfile::default_profile().map_err(|e| Error::ProfileInvalid(e.to_string()))
+        }
     }
 }
 
@@ -438,12 +439,15 @@ fn pass_payload(values: &Keying, override_reason: &Option<String>) -> Result<Str
         .map_err(|_| Error::Internal("pass payload"))
 }
 
-/// A deterministic sample key from a form's UUID (its random tail), so the same form always
-/// gets the same sampling answer.
+/// The sampling rule's key of a form: from its UUID's bytes, so the same form always gets the
+/// same answer.
 fn sample_key(uid: &str) -> u64 {
-    let hex: String = uid.chars().filter(char::is_ascii_hexdigit).collect();
-    let tail = hex.get(hex.len().saturating_sub(16)..).unwrap_or("0");
-    u64::from_str_radix(tail, 16).unwrap_or(0)
+    let hex: String = uid.chars().filter(|c| *c != '-').collect();
+    let mut bytes = [0u8; 16];
+    match hex::decode_to_slice(&hex, &mut bytes) {
+        Ok(()) => sesshu_domain::sampling::sample_key(&bytes),
+        Err(_) => 0,
+    }
 }
 
 fn agreed_values(specs: &[FieldSpec], first: &Keying, report: &ComparisonReport) -> Keying {
@@ -487,6 +491,38 @@ fn single_line(text: &str, what: &'static str) -> Result<String> {
 }
 
 impl Terminal {
+    /// Installs a municipality profile (administrators; the CLI's `sesshu profile install`).
+    /// The profile is checked whole before anything is stored; audited as a settings change.
+    pub fn profile_install(&self, json: &str) -> Result<String> {
+        let mut inner = self.lock();
+        let actor = self.actor::<cmd::SettingsUpdate>(&mut inner)?;
+        let p = MunicipalityProfile::from_json(json)
+            .map_err(|e| Error::ProfileInvalid(e.to_string()))?;
+        let login = actor.login_id().to_owned();
+        actor.ledger.mutate(|m| {
+            m.set_municipality_profile(&p.version, json)?;
+            m.audit(
+                AuditRecord::new(
+                    Some(&login),
+                    AuditAction::SettingsChanged,
+                    Some("municipality_profile"),
+                    AuditOutcome::Success,
+                )
+                .with_detail(json!({ "profile": p.profile, "version": p.version })),
+            )
+            .map(|_| ())
+        })?;
+        Ok(p.version)
+    }
+
+    /// Outbox items waiting for the hub, per stream (`records`, `corrections`, `deletions`,
+    /// `audit`): what the sync screen will show. Integrity permission (IT, administrators).
+    pub fn outbox_pending(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        let mut inner = self.lock();
+        let actor = self.actor::<cmd::AuditVerify>(&mut inner)?;
+        Ok(actor.ledger.read(|r| r.outbox_pending_by_stream())?)
+    }
+
     pub fn form_layout(&self, req: BatchRef) -> Result<FormLayoutView> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::FormLayout>(&mut inner)?;
@@ -527,8 +563,10 @@ impl Terminal {
                 batch: view,
             });
         }
-        let rejected = ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::Rejected))?;
-        let second = ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::KeyedOnce))?;
+        let rejected =
+            ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::Rejected))?;
+        let second =
+            ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::KeyedOnce))?;
         let task = if let Some(rec) = rejected.iter().find(|r| r.workflow.first_keyer.0 == me) {
             Some(KeyingTask {
                 batch: view.clone(),
@@ -619,9 +657,12 @@ impl Terminal {
             return Err(e);
         }
         let reason = override_reason(&s, &checked, req.override_reason.as_deref())?;
-        let form = checked.form.as_ref().ok_or(Error::Internal("checked form"))?;
-        let warnings = serde_json::to_string(&checked.warnings())
-            .map_err(|_| Error::Internal("warnings"))?;
+        let form = checked
+            .form
+            .as_ref()
+            .ok_or(Error::Internal("checked form"))?;
+        let warnings =
+            serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
         let metrics = PassMetrics {
             fields: keyed_field_count(&req.values),
             keystrokes: req.metrics.keystrokes,
@@ -635,6 +676,7 @@ impl Terminal {
                 let p = &s.profile.sampling;
                 let (records, fields, errors) =
                     ledger.read(|r| r.keyer_quality(&login, p.window_records))?;
+                // (The ledger sums over the same newest-records window the domain rule uses.)
                 Some(sesshu_domain::sampling::KeyerQuality {
                     records_compared: records,
                     fields_verified: fields,
@@ -846,9 +888,9 @@ impl Terminal {
             })
             .collect();
         let login = actor.login_id().to_owned();
-        actor.ledger.mutate(|m| {
-            audit_form(m, &login, AuditAction::MismatchViewed, &rec, json!({}))
-        })?;
+        actor
+            .ledger
+            .mutate(|m| audit_form(m, &login, AuditAction::MismatchViewed, &rec, json!({})))?;
         Ok(MismatchView {
             form: summary(&rec, true),
             fields,
@@ -889,7 +931,10 @@ impl Terminal {
         if let Some(e) = checked.first_problem(&s) {
             return Err(e);
         }
-        let form = checked.form.as_ref().ok_or(Error::Internal("checked form"))?;
+        let form = checked
+            .form
+            .as_ref()
+            .ok_or(Error::Internal("checked form"))?;
         let login = actor.login_id().to_owned();
         let first_keyer = rec.workflow.first_keyer.0.clone();
         let second_keyer = rec
@@ -929,15 +974,16 @@ impl Terminal {
         }
         let errors_first = errors.iter().filter(|e| e.2 == 1).count();
         let errors_second = errors.len() - errors_first;
-        let payload = serde_json::to_string(&json!({ "values": paper, "resolutions": resolutions }))
-            .map_err(|_| Error::Internal("resolution payload"))?;
+        let payload =
+            serde_json::to_string(&json!({ "values": paper, "resolutions": resolutions }))
+                .map_err(|_| Error::Internal("resolution payload"))?;
         rec.workflow = next;
         rec.final_values = Some(final_values);
         rec.atena = Some(form.record.atena_no.clone());
         rec.vaccine = Some(form.record.vaccine.clone());
         rec.vaccinated_on = Some(form.record.date.to_string());
-        rec.warnings = serde_json::to_string(&checked.warnings())
-            .map_err(|_| Error::Internal("warnings"))?;
+        rec.warnings =
+            serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
         let today = day(&ledger);
         let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
             m.update_form_record(&rec)?;
@@ -998,7 +1044,10 @@ impl Terminal {
         purpose: LookupPurpose,
     ) -> Result<RecordView> {
         let s = setting(&actor.ledger, rec.batch_id)?;
-        let values = rec.final_values.clone().unwrap_or_else(|| rec.first_values.clone());
+        let values = rec
+            .final_values
+            .clone()
+            .unwrap_or_else(|| rec.first_values.clone());
         let fields = s
             .layout
             .iter()
@@ -1040,7 +1089,9 @@ impl Terminal {
             .clone()
             .ok_or(Error::Internal("approved without agreed values"))?;
         let checked = check_values(&ledger, &s, &values, Some(rec.form_id), None)?;
-        let form = checked.form.ok_or(Error::Internal("approved form invalid"))?;
+        let form = checked
+            .form
+            .ok_or(Error::Internal("approved form invalid"))?;
         let login = actor.login_id().to_owned();
         let terminal_id = ledger
             .read(|r| r.terminal())?
@@ -1114,7 +1165,11 @@ impl Terminal {
                 label: c.key.clone(),
                 message: "この予診票にない項目です".into(),
             })?;
-            comments.push((c.key.clone(), single_line(&c.comment, "差戻しのコメント")?, field));
+            comments.push((
+                c.key.clone(),
+                single_line(&c.comment, "差戻しのコメント")?,
+                field,
+            ));
         }
         let reason = comments
             .iter()
@@ -1125,8 +1180,7 @@ impl Terminal {
         rec.workflow = rec
             .workflow
             .apply(life(&me, &actor), &Action::Reject { reason })?;
-        let pairs: Vec<(String, String)> =
-            comments.into_iter().map(|(k, c, _)| (k, c)).collect();
+        let pairs: Vec<(String, String)> = comments.into_iter().map(|(k, c, _)| (k, c)).collect();
         rec.comments = serde_json::to_string(&pairs).map_err(|_| Error::Internal("comments"))?;
         let login = actor.login_id().to_owned();
         let today = day(&ledger);
@@ -1189,12 +1243,11 @@ impl Terminal {
                 label: key.clone(),
                 message: "この予診票にない項目です".into(),
             })?;
-            let after = check_field(field, raw, today_date).map_err(|message| {
-                Error::FormInvalid {
+            let after =
+                check_field(field, raw, today_date).map_err(|message| Error::FormInvalid {
                     label: field.label_ja.clone(),
                     message,
-                }
-            })?;
+                })?;
             let before = current
                 .get(key)
                 .filter(|v| !v.trim().is_empty())
@@ -1222,7 +1275,12 @@ impl Terminal {
                 evidence,
             },
         )?;
-        self.save_change_request(&actor, rec, EntryKind::CorrectionRequest, AuditAction::CorrectionRequested)
+        self.save_change_request(
+            &actor,
+            rec,
+            EntryKind::CorrectionRequest,
+            AuditAction::CorrectionRequested,
+        )
     }
 
     pub fn deletion_request(&self, req: DeletionRequest) -> Result<FormSummary> {
@@ -1236,7 +1294,12 @@ impl Terminal {
             life(&me, &actor),
             &Action::RequestDeletion { reason, evidence },
         )?;
-        self.save_change_request(&actor, rec, EntryKind::DeletionRequest, AuditAction::DeletionRequested)
+        self.save_change_request(
+            &actor,
+            rec,
+            EntryKind::DeletionRequest,
+            AuditAction::DeletionRequested,
+        )
     }
 
     fn save_change_request(
@@ -1323,16 +1386,16 @@ impl Terminal {
         let actor = self.actor::<cmd::ChangeConfirm>(&mut inner)?;
         let ledger = actor.ledger.clone();
         let mut rec = record(&ledger, req.form_id)?;
-        let pending = rec
-            .workflow
-            .pending
-            .clone()
-            .ok_or(Error::Lifecycle(sesshu_domain::lifecycle::LifecycleError::InvalidTransition {
+        let pending = rec.workflow.pending.clone().ok_or(Error::Lifecycle(
+            sesshu_domain::lifecycle::LifecycleError::InvalidTransition {
                 state: rec.workflow.state,
                 action: Action::ConfirmChange.label_ja(),
-            }))?;
+            },
+        ))?;
         let me = user(&actor);
-        rec.workflow = rec.workflow.apply(life(&me, &actor), &Action::ConfirmChange)?;
+        rec.workflow = rec
+            .workflow
+            .apply(life(&me, &actor), &Action::ConfirmChange)?;
         let s = setting(&ledger, rec.batch_id)?;
         let (stream, item) = match &pending.kind {
             ChangeKind::Correction { changes } => {
@@ -1347,7 +1410,10 @@ impl Terminal {
                 if let Some(e) = checked.first_problem(&s) {
                     return Err(e);
                 }
-                let form = checked.form.as_ref().ok_or(Error::Internal("corrected form"))?;
+                let form = checked
+                    .form
+                    .as_ref()
+                    .ok_or(Error::Internal("corrected form"))?;
                 rec.atena = Some(form.record.atena_no.clone());
                 rec.vaccine = Some(form.record.vaccine.clone());
                 rec.vaccinated_on = Some(form.record.date.to_string());
@@ -1412,7 +1478,9 @@ impl Terminal {
         let ledger = actor.ledger.clone();
         let mut rec = record(&ledger, req.form_id)?;
         let me = user(&actor);
-        rec.workflow = rec.workflow.apply(life(&me, &actor), &Action::RefuseChange)?;
+        rec.workflow = rec
+            .workflow
+            .apply(life(&me, &actor), &Action::RefuseChange)?;
         let login = actor.login_id().to_owned();
         let today = day(&ledger);
         let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
@@ -1506,6 +1574,9 @@ impl Terminal {
 
 fn keyed_by(rec: &FormRecord, login: &str) -> bool {
     rec.workflow.first_keyer.0 == login
-        || rec.workflow.second_keyer.as_ref().is_some_and(|u| u.0 == login)
+        || rec
+            .workflow
+            .second_keyer
+            .as_ref()
+            .is_some_and(|u| u.0 == login)
 }
-

@@ -20,8 +20,8 @@ pub mod csv_text;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
-pub mod keying;
 mod keycopies;
+pub mod keying;
 pub mod logging;
 mod paths;
 mod recovery;
