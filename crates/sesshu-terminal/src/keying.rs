@@ -18,8 +18,8 @@ use sesshu_domain::double_entry::{
     Resolution,
 };
 use sesshu_domain::keying::{
-    build_form, check_field, comparison_specs, form_layout, keyed_field_count, FieldIssue,
-    FormContext, FormField, KeyedForm,
+    build_form, check_field, comparison_specs, keyed_field_count, FieldIssue, FormContext,
+    FormField, KeyedForm,
 };
 use sesshu_domain::lifecycle::{
     Action, Actor as LifeActor, ChangeKind, FieldChange, RecordState, UserId, Workflow,
@@ -106,7 +106,7 @@ fn setting(ledger: &Ledger, batch_id: i64) -> Result<FormSetting> {
         .ok_or_else(|| Error::UnknownProgramme(batch.programme.clone()))?;
     let questions =
         QuestionSets::default_profile().map_err(|e| Error::ProfileInvalid(e.to_string()))?;
-    let layout = form_layout(&profile, &programme, &questions);
+    let layout = sesshu_domain::keying::form_layout(&profile, &programme, &questions);
     Ok(FormSetting {
         batch,
         profile,
@@ -490,29 +490,1035 @@ fn single_line(text: &str, what: &'static str) -> Result<String> {
     Ok(t)
 }
 
+/// Installs a municipality profile (administrators; the CLI's `sesshu profile install`).
+/// The profile is checked whole before anything is stored; audited as a settings change.
+pub fn profile_install(actor: &Actor, json: &str) -> Result<String> {
+    let p =
+        MunicipalityProfile::from_json(json).map_err(|e| Error::ProfileInvalid(e.to_string()))?;
+    let login = actor.login_id().to_owned();
+    actor.ledger.mutate(|m| {
+        m.set_municipality_profile(&p.version, json)?;
+        m.audit(
+            AuditRecord::new(
+                Some(&login),
+                AuditAction::SettingsChanged,
+                Some("municipality_profile"),
+                AuditOutcome::Success,
+            )
+            .with_detail(json!({ "profile": p.profile, "version": p.version })),
+        )
+        .map(|_| ())
+    })?;
+    Ok(p.version)
+}
+
+/// Outbox items waiting for the hub, per stream (`records`, `corrections`, `deletions`,
+/// `audit`): what the sync screen will show. Integrity permission (IT, administrators).
+pub fn outbox_pending(actor: &Actor) -> Result<std::collections::BTreeMap<String, u64>> {
+    Ok(actor.ledger.read(|r| r.outbox_pending_by_stream())?)
+}
+
+pub fn form_layout(actor: &Actor, req: BatchRef) -> Result<FormLayoutView> {
+    let s = setting(&actor.ledger, req.batch_id)?;
+    Ok(FormLayoutView {
+        programme: s.programme.code.clone(),
+        programme_name: s.programme.name_ja.clone(),
+        double_entry: s.profile.double_entry,
+        fields: s.layout,
+        override_reasons: s.profile.override_reasons,
+    })
+}
+
+/// What this keyer keys next in a batch: a form returned to them, then a second pass of
+/// someone else's form, then a new form while the declared count is not reached.
+pub fn keying_next(actor: &Actor, req: BatchRef) -> Result<KeyingNext> {
+    let ledger = &actor.ledger;
+    let s = setting(ledger, req.batch_id)?;
+    let me = actor.login_id().to_owned();
+    let carry: Keying = match ledger.read(|r| r.last_pass_payload(req.batch_id, &me))? {
+        Some(p) => {
+            let v: serde_json::Value = serde_json::from_str(&p).unwrap_or_default();
+            let values: Keying = serde_json::from_value(v["values"].clone()).unwrap_or_default();
+            values
+                .into_iter()
+                .filter(|(k, _)| s.field(k).is_some_and(|f| f.carry_forward))
+                .collect()
+        }
+        None => Keying::new(),
+    };
+    let view = batch_view(s.batch.clone());
+    if s.batch.status != BatchStatus::Open {
+        return Ok(KeyingNext {
+            task: None,
+            batch: view,
+        });
+    }
+    let rejected =
+        ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::Rejected))?;
+    let second = ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::KeyedOnce))?;
+    let task = if let Some(rec) = rejected.iter().find(|r| r.workflow.first_keyer.0 == me) {
+        Some(KeyingTask {
+            batch: view.clone(),
+            pass: PassKind::Rekey,
+            form: Some(FormRef {
+                form_id: rec.form_id,
+            }),
+            form_no: rec.form_no,
+            carry: Keying::new(),
+            own_values: rec.first_values.clone(),
+            comments: comments_of(rec),
+        })
+    } else if let Some(rec) = second.iter().find(|r| r.workflow.first_keyer.0 != me) {
+        Some(KeyingTask {
+            batch: view.clone(),
+            pass: PassKind::Second,
+            form: Some(FormRef {
+                form_id: rec.form_id,
+            }),
+            form_no: rec.form_no,
+            carry,
+            own_values: Keying::new(),
+            comments: Vec::new(),
+        })
+    } else {
+        let keyed = ledger.read(|r| r.batch_record_count(req.batch_id))?;
+        (keyed < s.batch.progress.declared).then(|| KeyingTask {
+            batch: view.clone(),
+            pass: PassKind::First,
+            form: None,
+            form_no: keyed + 1,
+            carry,
+            own_values: Keying::new(),
+            comments: Vec::new(),
+        })
+    };
+    Ok(KeyingNext { task, batch: view })
+}
+
+/// Inline validation of a whole keying; shows the resident (audited, purpose 入力).
+pub fn keying_check(actor: &Actor, req: KeyingCheckRequest) -> Result<FormCheck> {
+    let s = setting(&actor.ledger, req.batch_id)?;
+    let checked = check_values(
+        &actor.ledger,
+        &s,
+        &req.values,
+        None,
+        Some((actor.login_id(), LookupPurpose::Keying)),
+    )?;
+    Ok(checked.view)
+}
+
+/// Saves a pass: a new form (first pass), the second pass of someone else's form, or the
+/// re-keying of one's own rejected form.
+pub fn keying_save(actor: &Actor, req: KeyingSaveRequest) -> Result<KeyingSaved> {
+    let ledger = actor.ledger.clone();
+    let s = setting(&ledger, req.batch_id)?;
+    if s.batch.status != BatchStatus::Open {
+        return Err(Error::BatchClosedForKeying(s.batch.id));
+    }
+    let me = user(actor);
+    let existing = match req.form_id {
+        Some(id) => {
+            let rec = record(&ledger, id)?;
+            if rec.batch_id != req.batch_id {
+                return Err(Error::FormNotFound(id));
+            }
+            Some(rec)
+        }
+        None => None,
+    };
+    // The life-cycle rule first: a refusal must not depend on the values.
+    let next = match &existing {
+        None => Workflow::keyed_by(life(&me, actor))?,
+        Some(rec) => match rec.workflow.state {
+            RecordState::Rejected => rec.workflow.apply(life(&me, actor), &Action::Rekey)?,
+            _ => rec
+                .workflow
+                .apply(life(&me, actor), &Action::KeySecondPass)?,
+        },
+    };
+    let checked = check_values(&ledger, &s, &req.values, req.form_id, None)?;
+    if let Some(e) = checked.first_problem(&s) {
+        return Err(e);
+    }
+    let reason = override_reason(&s, &checked, req.override_reason.as_deref())?;
+    let form = checked
+        .form
+        .as_ref()
+        .ok_or(Error::Internal("checked form"))?;
+    let warnings =
+        serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
+    let metrics = PassMetrics {
+        fields: keyed_field_count(&req.values),
+        keystrokes: req.metrics.keystrokes,
+        active_ms: req.metrics.active_ms,
+    };
+    let today = day(&ledger);
+    let payload = pass_payload(&req.values, &reason)?;
+    let login = actor.login_id().to_owned();
+    let quality = match &existing {
+        None => {
+            let p = &s.profile.sampling;
+            let (records, fields, errors) =
+                ledger.read(|r| r.keyer_quality(&login, p.window_records))?;
+            // (The ledger sums over the same newest-records window the domain rule uses.)
+            Some(sesshu_domain::sampling::KeyerQuality {
+                records_compared: records,
+                fields_verified: fields,
+                errors_attributed: errors,
+            })
+        }
+        Some(_) => None,
+    };
+    let specs = s.specs();
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        match existing {
+            None => {
+                let form_no = m.reader().batch_record_count(s.batch.id)? + 1;
+                if form_no > s.batch.progress.declared {
+                    return Err(Error::BatchFull(s.batch.progress.declared));
+                }
+                let mut rec = FormRecord {
+                    form_id: 0,
+                    form_uid: String::new(),
+                    batch_id: s.batch.id,
+                    form_no,
+                    programme: s.programme.code.clone(),
+                    workflow: next,
+                    atena: Some(form.record.atena_no.clone()),
+                    first_values: req.values.clone(),
+                    second_values: None,
+                    final_values: None,
+                    comments: "[]".into(),
+                    warnings,
+                    override_reason: reason.clone(),
+                    vaccine: Some(form.record.vaccine.clone()),
+                    vaccinated_on: Some(form.record.date.to_string()),
+                    record_id: None,
+                    updated_at: String::new(),
+                };
+                let form_id = m.insert_form_record(&rec)?;
+                rec = m
+                    .reader()
+                    .form_record(form_id)?
+                    .ok_or(Error::Internal("form just inserted"))?;
+                m.append_form_entry(&NewEntry {
+                    form_id,
+                    kind: EntryKind::FirstPass,
+                    actor: &login,
+                    day: &today,
+                    payload: &payload,
+                    metrics,
+                })?;
+                audit_form(m, &login, AuditAction::FirstPassSaved, &rec, json!({}))?;
+                let policy = &s.profile.sampling;
+                let q = quality.unwrap_or_default();
+                if !sesshu_domain::sampling::needs_second_pass(
+                    policy,
+                    &q,
+                    sample_key(&rec.form_uid),
+                ) {
+                    rec.workflow = rec
+                        .workflow
+                        .apply(life(&me, actor), &Action::SkipSecondPass)?;
+                    rec.final_values = Some(rec.first_values.clone());
+                    m.update_form_record(&rec)?;
+                    m.append_form_entry(&NewEntry {
+                        form_id,
+                        kind: EntryKind::SecondPassSkipped,
+                        actor: &login,
+                        day: &today,
+                        payload: "{}",
+                        metrics: PassMetrics::default(),
+                    })?;
+                    audit_form(m, &login, AuditAction::SecondPassSkipped, &rec, json!({}))?;
+                }
+                Ok(rec)
+            }
+            Some(mut rec) if next.state == RecordState::KeyedOnce => {
+                // Re-keying after a rejection: a fresh first pass, compared again later.
+                rec.workflow = next;
+                rec.first_values = req.values.clone();
+                rec.second_values = None;
+                rec.final_values = None;
+                rec.comments = "[]".into();
+                rec.warnings = warnings;
+                rec.override_reason = reason.clone();
+                rec.atena = Some(form.record.atena_no.clone());
+                rec.vaccine = Some(form.record.vaccine.clone());
+                rec.vaccinated_on = Some(form.record.date.to_string());
+                m.update_form_record(&rec)?;
+                m.append_form_entry(&NewEntry {
+                    form_id: rec.form_id,
+                    kind: EntryKind::Rekey,
+                    actor: &login,
+                    day: &today,
+                    payload: &payload,
+                    metrics,
+                })?;
+                audit_form(
+                    m,
+                    &login,
+                    AuditAction::FirstPassSaved,
+                    &rec,
+                    json!({ "rekey": true }),
+                )?;
+                Ok(rec)
+            }
+            Some(mut rec) => {
+                let report = compare(&specs, &rec.first_values, &req.values);
+                let matched = report.matched();
+                rec.workflow = next.apply(life(&me, actor), &Action::Compare { matched })?;
+                rec.second_values = Some(req.values.clone());
+                if matched {
+                    rec.final_values = Some(agreed_values(&specs, &rec.first_values, &report));
+                }
+                if rec.override_reason.is_none() {
+                    rec.override_reason = reason.clone();
+                }
+                m.update_form_record(&rec)?;
+                m.append_form_entry(&NewEntry {
+                    form_id: rec.form_id,
+                    kind: EntryKind::SecondPass,
+                    actor: &login,
+                    day: &today,
+                    payload: &payload,
+                    metrics,
+                })?;
+                let differing: Vec<&str> = report.mismatches().map(|f| f.key.as_str()).collect();
+                audit_form(
+                    m,
+                    &login,
+                    AuditAction::SecondPassSaved,
+                    &rec,
+                    json!({ "matched": matched, "differing_fields": differing }),
+                )?;
+                Ok(rec)
+            }
+        }
+    })?;
+    tracing::info!(form = saved.form_id, state = ?saved.workflow.state, "keying pass saved");
+    let batch = ledger
+        .read(|r| r.batch(saved.batch_id))?
+        .ok_or(Error::BatchNotFound(saved.batch_id))?;
+    // The keyer learns the state (matched or not), never the first pass's values.
+    Ok(KeyingSaved {
+        form: summary(&saved, false),
+        batch: batch_view(batch),
+    })
+}
+
+/// Dependent mode: whether a value the second keyer typed is the first pass's. Refused in
+/// independent (blind) mode, to the first keyer, and outside a pending second pass.
+pub fn keying_verify_field(actor: &Actor, req: FieldVerifyRequest) -> Result<FieldVerifyResult> {
+    let rec = record(&actor.ledger, req.form_id)?;
+    let s = setting(&actor.ledger, rec.batch_id)?;
+    if s.profile.double_entry != sesshu_domain::profile::DoubleEntryMode::Dependent {
+        return Err(Error::BlindSecondPass);
+    }
+    let me = user(actor);
+    rec.workflow
+        .apply(life(&me, actor), &Action::KeySecondPass)?;
+    let field = s.field(&req.key).ok_or_else(|| Error::FormInvalid {
+        label: req.key.clone(),
+        message: "この予診票にない項目です".into(),
+    })?;
+    let spec = [FieldSpec::new(&field.key, field.kind.clone())];
+    let mut second = Keying::new();
+    second.insert(field.key.clone(), req.value);
+    let report = compare(&spec, &rec.first_values, &second);
+    Ok(FieldVerifyResult {
+        matches: report.matched(),
+    })
+}
+
+pub fn mismatch_list(actor: &Actor) -> Result<Vec<FormSummary>> {
+    let me = actor.login_id();
+    Ok(actor
+        .ledger
+        .read(|r| r.records_in_states(&[RecordState::Mismatched], QUEUE_LIMIT))?
+        .iter()
+        .filter(|r| !keyed_by(r, me))
+        .map(|r| summary(r, true))
+        .collect())
+}
+
+/// Both keyings side by side for a resolver (never one of the keyers); audited.
+pub fn mismatch_get(actor: &Actor, req: FormRef) -> Result<MismatchView> {
+    let rec = record(&actor.ledger, req.form_id)?;
+    let me = user(actor);
+    rec.workflow.apply(life(&me, actor), &Action::Resolve)?;
+    let s = setting(&actor.ledger, rec.batch_id)?;
+    let second = rec.second_values.clone().unwrap_or_default();
+    let report = compare(&s.specs(), &rec.first_values, &second);
+    let fields = report
+        .fields
+        .iter()
+        .map(|f| FieldComparisonView {
+            key: f.key.clone(),
+            label: s
+                .field(&f.key)
+                .map_or_else(|| f.key.clone(), |x| x.label_ja.clone()),
+            difference: f.difference,
+            difference_label: f.difference.label_ja().to_owned(),
+            first: f.first.clone(),
+            second: f.second.clone(),
+        })
+        .collect();
+    let login = actor.login_id().to_owned();
+    actor
+        .ledger
+        .mutate(|m| audit_form(m, &login, AuditAction::MismatchViewed, &rec, json!({})))?;
+    Ok(MismatchView {
+        form: summary(&rec, true),
+        fields,
+        layout: s.layout,
+    })
+}
+
+/// The resolver keys the differing fields from the paper; each error is attributed to the
+/// keyer whose value the paper does not confirm (both when it confirms neither).
+pub fn mismatch_resolve(actor: &Actor, req: ResolveRequest) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let me = user(actor);
+    let next = rec.workflow.apply(life(&me, actor), &Action::Resolve)?;
+    let s = setting(&ledger, rec.batch_id)?;
+    let specs = s.specs();
+    let second = rec.second_values.clone().unwrap_or_default();
+    let report = compare(&specs, &rec.first_values, &second);
+    let today_date = sesshu_domain::date::today_jst(ledger.clock().now());
+    let mut paper = Keying::new();
+    for f in report.mismatches() {
+        let field = s.field(&f.key).ok_or(Error::Internal("layout field"))?;
+        let raw = req.values.get(&f.key).cloned().unwrap_or_default();
+        check_field(field, &raw, today_date).map_err(|message| Error::FormInvalid {
+            label: field.label_ja.clone(),
+            message,
+        })?;
+        paper.insert(f.key.clone(), raw);
+    }
+    let resolutions = resolve_with_third(&specs, &report, &paper);
+    let mut final_values = agreed_values(&specs, &rec.first_values, &report);
+    for (k, v) in &paper {
+        final_values.insert(k.clone(), v.clone());
+    }
+    let checked = check_values(&ledger, &s, &final_values, Some(rec.form_id), None)?;
+    if let Some(e) = checked.first_problem(&s) {
+        return Err(e);
+    }
+    let form = checked
+        .form
+        .as_ref()
+        .ok_or(Error::Internal("checked form"))?;
+    let login = actor.login_id().to_owned();
+    let first_keyer = rec.workflow.first_keyer.0.clone();
+    let second_keyer = rec
+        .workflow
+        .second_keyer
+        .as_ref()
+        .map(|u| u.0.clone())
+        .unwrap_or_default();
+    let pass_day = |kind: EntryKind| -> Result<String> {
+        Ok(ledger
+            .read(|r| r.last_entry_day(rec.form_id, kind))?
+            .unwrap_or_else(|| day(&ledger)))
+    };
+    let first_day = match ledger.read(|r| r.last_entry_day(rec.form_id, EntryKind::Rekey))? {
+        Some(d) => d,
+        None => pass_day(EntryKind::FirstPass)?,
+    };
+    let second_day = pass_day(EntryKind::SecondPass)?;
+    let mut errors = Vec::new();
+    for r in &resolutions {
+        match r {
+            Resolution::Agreed {
+                key,
+                error_by: ErrorBy::FirstKeyer,
+                ..
+            } => errors.push((key.clone(), first_keyer.clone(), 1u8, first_day.clone())),
+            Resolution::Agreed {
+                key,
+                error_by: ErrorBy::SecondKeyer,
+                ..
+            } => errors.push((key.clone(), second_keyer.clone(), 2u8, second_day.clone())),
+            Resolution::NoAgreement { key } => {
+                errors.push((key.clone(), first_keyer.clone(), 1u8, first_day.clone()));
+                errors.push((key.clone(), second_keyer.clone(), 2u8, second_day.clone()));
+            }
+        }
+    }
+    let errors_first = errors.iter().filter(|e| e.2 == 1).count();
+    let errors_second = errors.len() - errors_first;
+    let payload = serde_json::to_string(&json!({ "values": paper, "resolutions": resolutions }))
+        .map_err(|_| Error::Internal("resolution payload"))?;
+    rec.workflow = next;
+    rec.final_values = Some(final_values);
+    rec.atena = Some(form.record.atena_no.clone());
+    rec.vaccine = Some(form.record.vaccine.clone());
+    rec.vaccinated_on = Some(form.record.date.to_string());
+    rec.warnings =
+        serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
+    let today = day(&ledger);
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        m.update_form_record(&rec)?;
+        let (seq, _) = m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind: EntryKind::Resolution,
+            actor: &login,
+            day: &today,
+            payload: &payload,
+            metrics: PassMetrics::default(),
+        })?;
+        m.insert_keying_errors(seq, rec.form_id, &errors)?;
+        audit_form(
+            m,
+            &login,
+            AuditAction::MismatchResolved,
+            &rec,
+            json!({ "fields": paper.len(), "errors_first": errors_first, "errors_second": errors_second }),
+        )?;
+        Ok(rec.clone())
+    })?;
+    Ok(summary(&saved, true))
+}
+
+pub fn verification_queue(actor: &Actor) -> Result<Vec<FormSummary>> {
+    let me = actor.login_id();
+    Ok(actor
+        .ledger
+        .read(|r| r.records_in_states(&[RecordState::Matched, RecordState::Resolved], QUEUE_LIMIT))?
+        .iter()
+        .filter(|r| !keyed_by(r, me))
+        .map(|r| summary(r, true))
+        .collect())
+}
+
+/// A record for the verifier (never one of its keyers), with the resident; audited.
+pub fn verification_get(actor: &Actor, req: FormRef) -> Result<RecordView> {
+    let rec = record(&actor.ledger, req.form_id)?;
+    let me = user(actor);
+    if keyed_by(&rec, &me.0) {
+        return Err(Error::Lifecycle(
+            sesshu_domain::lifecycle::LifecycleError::CheckOwnWork,
+        ));
+    }
+    record_view(actor, rec, LookupPurpose::Verification)
+}
+
+fn record_view(actor: &Actor, rec: FormRecord, purpose: LookupPurpose) -> Result<RecordView> {
+    let s = setting(&actor.ledger, rec.batch_id)?;
+    let values = rec
+        .final_values
+        .clone()
+        .unwrap_or_else(|| rec.first_values.clone());
+    let fields = s
+        .layout
+        .iter()
+        .map(|f| FieldValueView {
+            key: f.key.clone(),
+            label: f.label_ja.clone(),
+            value: display_value(f, values.get(&f.key)),
+        })
+        .collect();
+    let login = actor.login_id().to_owned();
+    let resident: Option<ResidentView> = match rec.atena.as_deref().map(AtenaNumber::parse) {
+        Some(Ok(a)) => actor
+            .ledger
+            .view_resident(&login, purpose, LookupKey::Atena, &a)?,
+        _ => None,
+    };
+    actor
+        .ledger
+        .mutate(|m| audit_form(m, &login, AuditAction::RecordViewed, &rec, json!({})))?;
+    Ok(RecordView {
+        form: summary(&rec, true),
+        fields,
+        resident,
+    })
+}
+
+/// Approves a record: it is locked, gets its record id and goes to the outbox in the same
+/// transaction.
+pub fn verification_approve(actor: &Actor, req: FormRef) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let me = user(actor);
+    rec.workflow = rec.workflow.apply(life(&me, actor), &Action::Approve)?;
+    let s = setting(&ledger, rec.batch_id)?;
+    let values = rec
+        .final_values
+        .clone()
+        .ok_or(Error::Internal("approved without agreed values"))?;
+    let checked = check_values(&ledger, &s, &values, Some(rec.form_id), None)?;
+    let form = checked
+        .form
+        .ok_or(Error::Internal("approved form invalid"))?;
+    let login = actor.login_id().to_owned();
+    let terminal_id = ledger
+        .read(|r| r.terminal())?
+        .map(|t| t.terminal_id)
+        .unwrap_or_default();
+    let today = day(&ledger);
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        let record_id = m.new_uid();
+        rec.record_id = Some(record_id.clone());
+        m.update_form_record(&rec)?;
+        let (_, entry_id) = m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind: EntryKind::Approval,
+            actor: &login,
+            day: &today,
+            payload: &serde_json::to_string(&json!({ "record_id": record_id }))
+                .map_err(|_| Error::Internal("approval payload"))?,
+            metrics: PassMetrics::default(),
+        })?;
+        let w = &rec.workflow;
+        let item = json!({
+            "kind": "record",
+            "record_id": record_id,
+            "terminal_id": terminal_id,
+            "batch_uid": s.batch.uid,
+            "form_uid": rec.form_uid,
+            "form_no": rec.form_no,
+            "programme": rec.programme,
+            "record": form.record,
+            "answers": form.answers,
+            "eligibility": form.eligibility,
+            "judgement": form.judgement,
+            "site": form.site,
+            "values": values,
+            "warnings": parse_json::<Vec<StoredWarning>>(&rec.warnings),
+            "override_reason": rec.override_reason,
+            "first_keyer": w.first_keyer.0,
+            "second_keyer": w.second_keyer.as_ref().map(|u| u.0.clone()),
+            "resolver": w.resolver.as_ref().map(|u| u.0.clone()),
+            "approver": login,
+        });
+        let payload =
+            serde_json::to_string(&item).map_err(|_| Error::Internal("record payload"))?;
+        m.enqueue_item("records", &entry_id, &payload)?;
+        audit_form(
+            m,
+            &login,
+            AuditAction::RecordApproved,
+            &rec,
+            json!({ "record_id": record_id }),
+        )?;
+        Ok(rec.clone())
+    })?;
+    tracing::info!(form = saved.form_id, "record approved");
+    Ok(summary(&saved, true))
+}
+
+/// Returns a record to its first keyer with per-field comments.
+pub fn verification_reject(actor: &Actor, req: RejectRequest) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let s = setting(&ledger, rec.batch_id)?;
+    if req.comments.is_empty() {
+        return Err(Error::NoteRequired("差戻しのコメント"));
+    }
+    let mut comments = Vec::new();
+    for c in &req.comments {
+        let field = s.field(&c.key).ok_or_else(|| Error::FormInvalid {
+            label: c.key.clone(),
+            message: "この予診票にない項目です".into(),
+        })?;
+        comments.push((
+            c.key.clone(),
+            single_line(&c.comment, "差戻しのコメント")?,
+            field,
+        ));
+    }
+    let reason = comments
+        .iter()
+        .map(|(_, c, f)| format!("{}: {c}", f.label_ja))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let me = user(actor);
+    rec.workflow = rec
+        .workflow
+        .apply(life(&me, actor), &Action::Reject { reason })?;
+    let pairs: Vec<(String, String)> = comments.into_iter().map(|(k, c, _)| (k, c)).collect();
+    rec.comments = serde_json::to_string(&pairs).map_err(|_| Error::Internal("comments"))?;
+    let login = actor.login_id().to_owned();
+    let today = day(&ledger);
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        m.update_form_record(&rec)?;
+        m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind: EntryKind::Rejection,
+            actor: &login,
+            day: &today,
+            payload: &rec.comments,
+            metrics: PassMetrics::default(),
+        })?;
+        let fields: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        audit_form(
+            m,
+            &login,
+            AuditAction::RecordRejected,
+            &rec,
+            json!({ "fields": fields }),
+        )?;
+        Ok(rec.clone())
+    })?;
+    Ok(summary(&saved, true))
+}
+
+/// The forms of a batch (the first pass's 宛名番号 hidden while a second pass is pending,
+/// except from its own keyer).
+pub fn batch_forms(actor: &Actor, req: BatchRef) -> Result<Vec<FormSummary>> {
+    let me = actor.login_id();
+    actor
+        .ledger
+        .read(|r| r.batch(req.batch_id))?
+        .ok_or(Error::BatchNotFound(req.batch_id))?;
+    Ok(actor
+        .ledger
+        .read(|r| r.batch_records(req.batch_id))?
+        .iter()
+        .map(|r| summary(r, atena_visible(r, me)))
+        .collect())
+}
+
+/// Requests a correction of an approved record (confirmed by a second person).
+pub fn correction_request(actor: &Actor, req: CorrectionRequest) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let s = setting(&ledger, rec.batch_id)?;
+    let reason = single_line(&req.reason, "修正の理由")?;
+    let evidence = single_line(&req.evidence, "根拠（予診票の所在）")?;
+    let current = rec.final_values.clone().unwrap_or_default();
+    let today_date = sesshu_domain::date::today_jst(ledger.clock().now());
+    let mut changes = Vec::new();
+    let mut after_values = current.clone();
+    for (key, raw) in &req.changes {
+        let field = s.field(key).ok_or_else(|| Error::FormInvalid {
+            label: key.clone(),
+            message: "この予診票にない項目です".into(),
+        })?;
+        let after = check_field(field, raw, today_date).map_err(|message| Error::FormInvalid {
+            label: field.label_ja.clone(),
+            message,
+        })?;
+        let before = current
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| normalize_field(&field.kind, v).unwrap_or_else(|_| v.clone()));
+        if before != after {
+            changes.push(FieldChange {
+                field: key.clone(),
+                before,
+                after,
+            });
+            after_values.insert(key.clone(), raw.clone());
+        }
+    }
+    // The corrected record must still be a valid record.
+    let checked = check_values(&ledger, &s, &after_values, Some(rec.form_id), None)?;
+    if let Some(e) = checked.first_problem(&s) {
+        return Err(e);
+    }
+    let me = user(actor);
+    rec.workflow = rec.workflow.apply(
+        life(&me, actor),
+        &Action::RequestCorrection {
+            changes: changes.clone(),
+            reason,
+            evidence,
+        },
+    )?;
+    save_change_request(
+        actor,
+        rec,
+        EntryKind::CorrectionRequest,
+        AuditAction::CorrectionRequested,
+    )
+}
+
+pub fn deletion_request(actor: &Actor, req: DeletionRequest) -> Result<FormSummary> {
+    let mut rec = record(&actor.ledger, req.form_id)?;
+    let reason = single_line(&req.reason, "削除の理由")?;
+    let evidence = single_line(&req.evidence, "根拠（予診票の所在）")?;
+    let me = user(actor);
+    rec.workflow = rec.workflow.apply(
+        life(&me, actor),
+        &Action::RequestDeletion { reason, evidence },
+    )?;
+    save_change_request(
+        actor,
+        rec,
+        EntryKind::DeletionRequest,
+        AuditAction::DeletionRequested,
+    )
+}
+
+fn save_change_request(
+    actor: &Actor,
+    rec: FormRecord,
+    kind: EntryKind,
+    action: AuditAction,
+) -> Result<FormSummary> {
+    let login = actor.login_id().to_owned();
+    let today = day(&actor.ledger);
+    let payload = serde_json::to_string(&rec.workflow.pending)
+        .map_err(|_| Error::Internal("change payload"))?;
+    let saved = actor.ledger.mutate_with(|m| -> Result<FormRecord> {
+        m.update_form_record(&rec)?;
+        m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind,
+            actor: &login,
+            day: &today,
+            payload: &payload,
+            metrics: PassMetrics::default(),
+        })?;
+        let fields: Vec<String> = match rec.workflow.pending.as_ref().map(|p| &p.kind) {
+            Some(ChangeKind::Correction { changes }) => {
+                changes.iter().map(|c| c.field.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        audit_form(m, &login, action, &rec, json!({ "fields": fields }))?;
+        Ok(rec.clone())
+    })?;
+    Ok(summary(&saved, true))
+}
+
+pub fn change_pending_list(actor: &Actor) -> Result<Vec<PendingChangeView>> {
+    let recs = actor.ledger.read(|r| {
+        r.records_in_states(
+            &[RecordState::CorrectionPending, RecordState::DeletionPending],
+            QUEUE_LIMIT,
+        )
+    })?;
+    let mut out = Vec::new();
+    for rec in recs {
+        let Some(p) = rec.workflow.pending.clone() else {
+            continue;
+        };
+        let s = setting(&actor.ledger, rec.batch_id)?;
+        let (kind, changes) = match &p.kind {
+            ChangeKind::Correction { changes } => (
+                ChangeKindView::Correction,
+                changes
+                    .iter()
+                    .map(|c| FieldChangeView {
+                        key: c.field.clone(),
+                        label: s
+                            .field(&c.field)
+                            .map_or_else(|| c.field.clone(), |f| f.label_ja.clone()),
+                        before: c.before.clone(),
+                        after: c.after.clone(),
+                    })
+                    .collect(),
+            ),
+            ChangeKind::Deletion => (ChangeKindView::Deletion, Vec::new()),
+        };
+        out.push(PendingChangeView {
+            form: summary(&rec, true),
+            kind,
+            changes,
+            reason: p.reason.clone(),
+            evidence: p.evidence.clone(),
+            requested_by: p.requested_by.0.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// A second person confirms a correction or deletion: the change goes to the outbox in the
+/// same transaction. Nothing is physically deleted on the terminal.
+pub fn change_confirm(actor: &Actor, req: FormRef) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let pending = rec.workflow.pending.clone().ok_or(Error::Lifecycle(
+        sesshu_domain::lifecycle::LifecycleError::InvalidTransition {
+            state: rec.workflow.state,
+            action: Action::ConfirmChange.label_ja(),
+        },
+    ))?;
+    let me = user(actor);
+    rec.workflow = rec
+        .workflow
+        .apply(life(&me, actor), &Action::ConfirmChange)?;
+    let s = setting(&ledger, rec.batch_id)?;
+    let (stream, item) = match &pending.kind {
+        ChangeKind::Correction { changes } => {
+            let mut values = rec.final_values.clone().unwrap_or_default();
+            for c in changes {
+                match &c.after {
+                    Some(v) => values.insert(c.field.clone(), v.clone()),
+                    None => values.remove(&c.field),
+                };
+            }
+            let checked = check_values(&ledger, &s, &values, Some(rec.form_id), None)?;
+            if let Some(e) = checked.first_problem(&s) {
+                return Err(e);
+            }
+            let form = checked
+                .form
+                .as_ref()
+                .ok_or(Error::Internal("corrected form"))?;
+            rec.atena = Some(form.record.atena_no.clone());
+            rec.vaccine = Some(form.record.vaccine.clone());
+            rec.vaccinated_on = Some(form.record.date.to_string());
+            rec.final_values = Some(values);
+            (
+                "corrections",
+                json!({
+                    "kind": "correction",
+                    "record_id": rec.record_id,
+                    "changes": changes,
+                    "record": form.record,
+                    "reason": pending.reason,
+                    "evidence": pending.evidence,
+                    "requested_by": pending.requested_by.0,
+                    "confirmed_by": me.0,
+                }),
+            )
+        }
+        ChangeKind::Deletion => (
+            "deletions",
+            json!({
+                "kind": "deletion",
+                "record_id": rec.record_id,
+                "reason": pending.reason,
+                "evidence": pending.evidence,
+                "requested_by": pending.requested_by.0,
+                "confirmed_by": me.0,
+            }),
+        ),
+    };
+    let login = actor.login_id().to_owned();
+    let today = day(&ledger);
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        m.update_form_record(&rec)?;
+        let (_, entry_id) = m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind: EntryKind::ChangeConfirmed,
+            actor: &login,
+            day: &today,
+            payload: &serde_json::to_string(&pending)
+                .map_err(|_| Error::Internal("change payload"))?,
+            metrics: PassMetrics::default(),
+        })?;
+        let payload = serde_json::to_string(&item).map_err(|_| Error::Internal("change item"))?;
+        m.enqueue_item(stream, &entry_id, &payload)?;
+        audit_form(
+            m,
+            &login,
+            AuditAction::ChangeConfirmed,
+            &rec,
+            json!({ "stream": stream, "requested_by": pending.requested_by.0 }),
+        )?;
+        Ok(rec.clone())
+    })?;
+    Ok(summary(&saved, true))
+}
+
+pub fn change_refuse(actor: &Actor, req: FormRef) -> Result<FormSummary> {
+    let ledger = actor.ledger.clone();
+    let mut rec = record(&ledger, req.form_id)?;
+    let me = user(actor);
+    rec.workflow = rec
+        .workflow
+        .apply(life(&me, actor), &Action::RefuseChange)?;
+    let login = actor.login_id().to_owned();
+    let today = day(&ledger);
+    let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
+        m.update_form_record(&rec)?;
+        m.append_form_entry(&NewEntry {
+            form_id: rec.form_id,
+            kind: EntryKind::ChangeRefused,
+            actor: &login,
+            day: &today,
+            payload: "{}",
+            metrics: PassMetrics::default(),
+        })?;
+        audit_form(m, &login, AuditAction::ChangeRefused, &rec, json!({}))?;
+        Ok(rec.clone())
+    })?;
+    Ok(summary(&saved, true))
+}
+
+/// Per user and JST day: forms, fields, keystrokes, keystrokes per hour (idle excluded by
+/// the screen's measure), errors per 1,000 keystrokes. Supervisors see everyone; others
+/// see their own rows.
+pub fn operator_stats(actor: &Actor, req: StatsRequest) -> Result<Vec<OperatorDayView>> {
+    if req.to < req.from || (req.to - req.from).num_days() >= MAX_STATS_DAYS {
+        return Err(Error::StatsPeriod(MAX_STATS_DAYS));
+    }
+    let everyone = any_grants(&actor.user.roles, Permission::Verify)
+        || any_grants(&actor.user.roles, Permission::ManageUsers);
+    let only = (!everyone).then(|| actor.login_id().to_owned());
+    let rows = actor
+        .ledger
+        .read(|r| r.operator_days(&req.from.to_string(), &req.to.to_string(), only.as_deref()))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|d| {
+            let totals = sesshu_domain::keystats::KeyingTotals {
+                forms: d.forms,
+                fields: d.fields,
+                keystrokes: d.keystrokes,
+                active_ms: d.active_ms,
+                errors_first: d.errors_first,
+                errors_second: d.errors_second,
+            };
+            Some(OperatorDayView {
+                day: d.day.parse().ok()?,
+                login_id: d.actor,
+                keystrokes_per_hour: totals.keystrokes_per_hour(),
+                errors_per_1000_keystrokes: totals.errors_per_1000_keystrokes(),
+                totals,
+            })
+        })
+        .collect())
+}
+
+/// The batch control sheet; producing it is an audited export of personal data.
+pub fn batch_report(actor: &Actor, req: BatchRef) -> Result<BatchReport> {
+    let ledger = actor.ledger.clone();
+    let batch = ledger
+        .read(|r| r.batch(req.batch_id))?
+        .ok_or(Error::BatchNotFound(req.batch_id))?;
+    let me = actor.login_id().to_owned();
+    let forms: Vec<FormSummary> = ledger
+        .read(|r| r.batch_records(req.batch_id))?
+        .iter()
+        .map(|r| summary(r, atena_visible(r, &me)))
+        .collect();
+    let n = forms.len();
+    ledger.mutate(|m| {
+        m.audit(
+            AuditRecord::new(
+                Some(&me),
+                AuditAction::BatchReportPrinted,
+                Some(&batch.uid),
+                AuditOutcome::Success,
+            )
+            .with_detail(json!({ "batch": batch.id, "forms": n })),
+        )
+        .map(|_| ())
+    })?;
+    Ok(BatchReport {
+        batch: batch_view(batch),
+        forms,
+        printed_by: me,
+        printed_at: ledger.clock().now(),
+    })
+}
+
 impl Terminal {
     /// Installs a municipality profile (administrators; the CLI's `sesshu profile install`).
     /// The profile is checked whole before anything is stored; audited as a settings change.
     pub fn profile_install(&self, json: &str) -> Result<String> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::SettingsUpdate>(&mut inner)?;
-        let p = MunicipalityProfile::from_json(json)
-            .map_err(|e| Error::ProfileInvalid(e.to_string()))?;
-        let login = actor.login_id().to_owned();
-        actor.ledger.mutate(|m| {
-            m.set_municipality_profile(&p.version, json)?;
-            m.audit(
-                AuditRecord::new(
-                    Some(&login),
-                    AuditAction::SettingsChanged,
-                    Some("municipality_profile"),
-                    AuditOutcome::Success,
-                )
-                .with_detail(json!({ "profile": p.profile, "version": p.version })),
-            )
-            .map(|_| ())
-        })?;
-        Ok(p.version)
+        profile_install(&actor, json)
     }
 
     /// Outbox items waiting for the hub, per stream (`records`, `corrections`, `deletions`,
@@ -520,20 +1526,13 @@ impl Terminal {
     pub fn outbox_pending(&self) -> Result<std::collections::BTreeMap<String, u64>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::AuditVerify>(&mut inner)?;
-        Ok(actor.ledger.read(|r| r.outbox_pending_by_stream())?)
+        outbox_pending(&actor)
     }
 
     pub fn form_layout(&self, req: BatchRef) -> Result<FormLayoutView> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::FormLayout>(&mut inner)?;
-        let s = setting(&actor.ledger, req.batch_id)?;
-        Ok(FormLayoutView {
-            programme: s.programme.code.clone(),
-            programme_name: s.programme.name_ja.clone(),
-            double_entry: s.profile.double_entry,
-            fields: s.layout,
-            override_reasons: s.profile.override_reasons,
-        })
+        form_layout(&actor, req)
     }
 
     /// What this keyer keys next in a batch: a form returned to them, then a second pass of
@@ -541,84 +1540,14 @@ impl Terminal {
     pub fn keying_next(&self, req: BatchRef) -> Result<KeyingNext> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::KeyingNext>(&mut inner)?;
-        let ledger = &actor.ledger;
-        let s = setting(ledger, req.batch_id)?;
-        let me = actor.login_id().to_owned();
-        let carry: Keying = match ledger.read(|r| r.last_pass_payload(req.batch_id, &me))? {
-            Some(p) => {
-                let v: serde_json::Value = serde_json::from_str(&p).unwrap_or_default();
-                let values: Keying =
-                    serde_json::from_value(v["values"].clone()).unwrap_or_default();
-                values
-                    .into_iter()
-                    .filter(|(k, _)| s.field(k).is_some_and(|f| f.carry_forward))
-                    .collect()
-            }
-            None => Keying::new(),
-        };
-        let view = batch_view(s.batch.clone());
-        if s.batch.status != BatchStatus::Open {
-            return Ok(KeyingNext {
-                task: None,
-                batch: view,
-            });
-        }
-        let rejected =
-            ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::Rejected))?;
-        let second =
-            ledger.read(|r| r.batch_records_in_state(req.batch_id, RecordState::KeyedOnce))?;
-        let task = if let Some(rec) = rejected.iter().find(|r| r.workflow.first_keyer.0 == me) {
-            Some(KeyingTask {
-                batch: view.clone(),
-                pass: PassKind::Rekey,
-                form: Some(FormRef {
-                    form_id: rec.form_id,
-                }),
-                form_no: rec.form_no,
-                carry: Keying::new(),
-                own_values: rec.first_values.clone(),
-                comments: comments_of(rec),
-            })
-        } else if let Some(rec) = second.iter().find(|r| r.workflow.first_keyer.0 != me) {
-            Some(KeyingTask {
-                batch: view.clone(),
-                pass: PassKind::Second,
-                form: Some(FormRef {
-                    form_id: rec.form_id,
-                }),
-                form_no: rec.form_no,
-                carry,
-                own_values: Keying::new(),
-                comments: Vec::new(),
-            })
-        } else {
-            let keyed = ledger.read(|r| r.batch_record_count(req.batch_id))?;
-            (keyed < s.batch.progress.declared).then(|| KeyingTask {
-                batch: view.clone(),
-                pass: PassKind::First,
-                form: None,
-                form_no: keyed + 1,
-                carry,
-                own_values: Keying::new(),
-                comments: Vec::new(),
-            })
-        };
-        Ok(KeyingNext { task, batch: view })
+        keying_next(&actor, req)
     }
 
     /// Inline validation of a whole keying; shows the resident (audited, purpose 入力).
     pub fn keying_check(&self, req: KeyingCheckRequest) -> Result<FormCheck> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::KeyingCheck>(&mut inner)?;
-        let s = setting(&actor.ledger, req.batch_id)?;
-        let checked = check_values(
-            &actor.ledger,
-            &s,
-            &req.values,
-            None,
-            Some((actor.login_id(), LookupPurpose::Keying)),
-        )?;
-        Ok(checked.view)
+        keying_check(&actor, req)
     }
 
     /// Saves a pass: a new form (first pass), the second pass of someone else's form, or the
@@ -626,202 +1555,7 @@ impl Terminal {
     pub fn keying_save(&self, req: KeyingSaveRequest) -> Result<KeyingSaved> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::KeyingSave>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let s = setting(&ledger, req.batch_id)?;
-        if s.batch.status != BatchStatus::Open {
-            return Err(Error::BatchClosedForKeying(s.batch.id));
-        }
-        let me = user(&actor);
-        let existing = match req.form_id {
-            Some(id) => {
-                let rec = record(&ledger, id)?;
-                if rec.batch_id != req.batch_id {
-                    return Err(Error::FormNotFound(id));
-                }
-                Some(rec)
-            }
-            None => None,
-        };
-        // The life-cycle rule first: a refusal must not depend on the values.
-        let next = match &existing {
-            None => Workflow::keyed_by(life(&me, &actor))?,
-            Some(rec) => match rec.workflow.state {
-                RecordState::Rejected => rec.workflow.apply(life(&me, &actor), &Action::Rekey)?,
-                _ => rec
-                    .workflow
-                    .apply(life(&me, &actor), &Action::KeySecondPass)?,
-            },
-        };
-        let checked = check_values(&ledger, &s, &req.values, req.form_id, None)?;
-        if let Some(e) = checked.first_problem(&s) {
-            return Err(e);
-        }
-        let reason = override_reason(&s, &checked, req.override_reason.as_deref())?;
-        let form = checked
-            .form
-            .as_ref()
-            .ok_or(Error::Internal("checked form"))?;
-        let warnings =
-            serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
-        let metrics = PassMetrics {
-            fields: keyed_field_count(&req.values),
-            keystrokes: req.metrics.keystrokes,
-            active_ms: req.metrics.active_ms,
-        };
-        let today = day(&ledger);
-        let payload = pass_payload(&req.values, &reason)?;
-        let login = actor.login_id().to_owned();
-        let quality = match &existing {
-            None => {
-                let p = &s.profile.sampling;
-                let (records, fields, errors) =
-                    ledger.read(|r| r.keyer_quality(&login, p.window_records))?;
-                // (The ledger sums over the same newest-records window the domain rule uses.)
-                Some(sesshu_domain::sampling::KeyerQuality {
-                    records_compared: records,
-                    fields_verified: fields,
-                    errors_attributed: errors,
-                })
-            }
-            Some(_) => None,
-        };
-        let specs = s.specs();
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            match existing {
-                None => {
-                    let form_no = m.reader().batch_record_count(s.batch.id)? + 1;
-                    if form_no > s.batch.progress.declared {
-                        return Err(Error::BatchFull(s.batch.progress.declared));
-                    }
-                    let mut rec = FormRecord {
-                        form_id: 0,
-                        form_uid: String::new(),
-                        batch_id: s.batch.id,
-                        form_no,
-                        programme: s.programme.code.clone(),
-                        workflow: next,
-                        atena: Some(form.record.atena_no.clone()),
-                        first_values: req.values.clone(),
-                        second_values: None,
-                        final_values: None,
-                        comments: "[]".into(),
-                        warnings,
-                        override_reason: reason.clone(),
-                        vaccine: Some(form.record.vaccine.clone()),
-                        vaccinated_on: Some(form.record.date.to_string()),
-                        record_id: None,
-                        updated_at: String::new(),
-                    };
-                    let form_id = m.insert_form_record(&rec)?;
-                    rec = m
-                        .reader()
-                        .form_record(form_id)?
-                        .ok_or(Error::Internal("form just inserted"))?;
-                    m.append_form_entry(&NewEntry {
-                        form_id,
-                        kind: EntryKind::FirstPass,
-                        actor: &login,
-                        day: &today,
-                        payload: &payload,
-                        metrics,
-                    })?;
-                    audit_form(m, &login, AuditAction::FirstPassSaved, &rec, json!({}))?;
-                    let policy = &s.profile.sampling;
-                    let q = quality.unwrap_or_default();
-                    if !sesshu_domain::sampling::needs_second_pass(
-                        policy,
-                        &q,
-                        sample_key(&rec.form_uid),
-                    ) {
-                        rec.workflow = rec
-                            .workflow
-                            .apply(life(&me, &actor), &Action::SkipSecondPass)?;
-                        rec.final_values = Some(rec.first_values.clone());
-                        m.update_form_record(&rec)?;
-                        m.append_form_entry(&NewEntry {
-                            form_id,
-                            kind: EntryKind::SecondPassSkipped,
-                            actor: &login,
-                            day: &today,
-                            payload: "{}",
-                            metrics: PassMetrics::default(),
-                        })?;
-                        audit_form(m, &login, AuditAction::SecondPassSkipped, &rec, json!({}))?;
-                    }
-                    Ok(rec)
-                }
-                Some(mut rec) if next.state == RecordState::KeyedOnce => {
-                    // Re-keying after a rejection: a fresh first pass, compared again later.
-                    rec.workflow = next;
-                    rec.first_values = req.values.clone();
-                    rec.second_values = None;
-                    rec.final_values = None;
-                    rec.comments = "[]".into();
-                    rec.warnings = warnings;
-                    rec.override_reason = reason.clone();
-                    rec.atena = Some(form.record.atena_no.clone());
-                    rec.vaccine = Some(form.record.vaccine.clone());
-                    rec.vaccinated_on = Some(form.record.date.to_string());
-                    m.update_form_record(&rec)?;
-                    m.append_form_entry(&NewEntry {
-                        form_id: rec.form_id,
-                        kind: EntryKind::Rekey,
-                        actor: &login,
-                        day: &today,
-                        payload: &payload,
-                        metrics,
-                    })?;
-                    audit_form(
-                        m,
-                        &login,
-                        AuditAction::FirstPassSaved,
-                        &rec,
-                        json!({ "rekey": true }),
-                    )?;
-                    Ok(rec)
-                }
-                Some(mut rec) => {
-                    let report = compare(&specs, &rec.first_values, &req.values);
-                    let matched = report.matched();
-                    rec.workflow = next.apply(life(&me, &actor), &Action::Compare { matched })?;
-                    rec.second_values = Some(req.values.clone());
-                    if matched {
-                        rec.final_values = Some(agreed_values(&specs, &rec.first_values, &report));
-                    }
-                    if rec.override_reason.is_none() {
-                        rec.override_reason = reason.clone();
-                    }
-                    m.update_form_record(&rec)?;
-                    m.append_form_entry(&NewEntry {
-                        form_id: rec.form_id,
-                        kind: EntryKind::SecondPass,
-                        actor: &login,
-                        day: &today,
-                        payload: &payload,
-                        metrics,
-                    })?;
-                    let differing: Vec<&str> =
-                        report.mismatches().map(|f| f.key.as_str()).collect();
-                    audit_form(
-                        m,
-                        &login,
-                        AuditAction::SecondPassSaved,
-                        &rec,
-                        json!({ "matched": matched, "differing_fields": differing }),
-                    )?;
-                    Ok(rec)
-                }
-            }
-        })?;
-        tracing::info!(form = saved.form_id, state = ?saved.workflow.state, "keying pass saved");
-        let batch = ledger
-            .read(|r| r.batch(saved.batch_id))?
-            .ok_or(Error::BatchNotFound(saved.batch_id))?;
-        // The keyer learns the state (matched or not), never the first pass's values.
-        Ok(KeyingSaved {
-            form: summary(&saved, false),
-            batch: batch_view(batch),
-        })
+        keying_save(&actor, req)
     }
 
     /// Dependent mode: whether a value the second keyer typed is the first pass's. Refused in
@@ -829,73 +1563,20 @@ impl Terminal {
     pub fn keying_verify_field(&self, req: FieldVerifyRequest) -> Result<FieldVerifyResult> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::KeyingVerifyField>(&mut inner)?;
-        let rec = record(&actor.ledger, req.form_id)?;
-        let s = setting(&actor.ledger, rec.batch_id)?;
-        if s.profile.double_entry != sesshu_domain::profile::DoubleEntryMode::Dependent {
-            return Err(Error::BlindSecondPass);
-        }
-        let me = user(&actor);
-        rec.workflow
-            .apply(life(&me, &actor), &Action::KeySecondPass)?;
-        let field = s.field(&req.key).ok_or_else(|| Error::FormInvalid {
-            label: req.key.clone(),
-            message: "この予診票にない項目です".into(),
-        })?;
-        let spec = [FieldSpec::new(&field.key, field.kind.clone())];
-        let mut second = Keying::new();
-        second.insert(field.key.clone(), req.value);
-        let report = compare(&spec, &rec.first_values, &second);
-        Ok(FieldVerifyResult {
-            matches: report.matched(),
-        })
+        keying_verify_field(&actor, req)
     }
 
     pub fn mismatch_list(&self) -> Result<Vec<FormSummary>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::MismatchList>(&mut inner)?;
-        let me = actor.login_id();
-        Ok(actor
-            .ledger
-            .read(|r| r.records_in_states(&[RecordState::Mismatched], QUEUE_LIMIT))?
-            .iter()
-            .filter(|r| !keyed_by(r, me))
-            .map(|r| summary(r, true))
-            .collect())
+        mismatch_list(&actor)
     }
 
     /// Both keyings side by side for a resolver (never one of the keyers); audited.
     pub fn mismatch_get(&self, req: FormRef) -> Result<MismatchView> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::MismatchGet>(&mut inner)?;
-        let rec = record(&actor.ledger, req.form_id)?;
-        let me = user(&actor);
-        rec.workflow.apply(life(&me, &actor), &Action::Resolve)?;
-        let s = setting(&actor.ledger, rec.batch_id)?;
-        let second = rec.second_values.clone().unwrap_or_default();
-        let report = compare(&s.specs(), &rec.first_values, &second);
-        let fields = report
-            .fields
-            .iter()
-            .map(|f| FieldComparisonView {
-                key: f.key.clone(),
-                label: s
-                    .field(&f.key)
-                    .map_or_else(|| f.key.clone(), |x| x.label_ja.clone()),
-                difference: f.difference,
-                difference_label: f.difference.label_ja().to_owned(),
-                first: f.first.clone(),
-                second: f.second.clone(),
-            })
-            .collect();
-        let login = actor.login_id().to_owned();
-        actor
-            .ledger
-            .mutate(|m| audit_form(m, &login, AuditAction::MismatchViewed, &rec, json!({})))?;
-        Ok(MismatchView {
-            form: summary(&rec, true),
-            fields,
-            layout: s.layout,
-        })
+        mismatch_get(&actor, req)
     }
 
     /// The resolver keys the differing fields from the paper; each error is attributed to the
@@ -903,175 +1584,20 @@ impl Terminal {
     pub fn mismatch_resolve(&self, req: ResolveRequest) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::MismatchResolve>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let me = user(&actor);
-        let next = rec.workflow.apply(life(&me, &actor), &Action::Resolve)?;
-        let s = setting(&ledger, rec.batch_id)?;
-        let specs = s.specs();
-        let second = rec.second_values.clone().unwrap_or_default();
-        let report = compare(&specs, &rec.first_values, &second);
-        let today_date = sesshu_domain::date::today_jst(ledger.clock().now());
-        let mut paper = Keying::new();
-        for f in report.mismatches() {
-            let field = s.field(&f.key).ok_or(Error::Internal("layout field"))?;
-            let raw = req.values.get(&f.key).cloned().unwrap_or_default();
-            check_field(field, &raw, today_date).map_err(|message| Error::FormInvalid {
-                label: field.label_ja.clone(),
-                message,
-            })?;
-            paper.insert(f.key.clone(), raw);
-        }
-        let resolutions = resolve_with_third(&specs, &report, &paper);
-        let mut final_values = agreed_values(&specs, &rec.first_values, &report);
-        for (k, v) in &paper {
-            final_values.insert(k.clone(), v.clone());
-        }
-        let checked = check_values(&ledger, &s, &final_values, Some(rec.form_id), None)?;
-        if let Some(e) = checked.first_problem(&s) {
-            return Err(e);
-        }
-        let form = checked
-            .form
-            .as_ref()
-            .ok_or(Error::Internal("checked form"))?;
-        let login = actor.login_id().to_owned();
-        let first_keyer = rec.workflow.first_keyer.0.clone();
-        let second_keyer = rec
-            .workflow
-            .second_keyer
-            .as_ref()
-            .map(|u| u.0.clone())
-            .unwrap_or_default();
-        let pass_day = |kind: EntryKind| -> Result<String> {
-            Ok(ledger
-                .read(|r| r.last_entry_day(rec.form_id, kind))?
-                .unwrap_or_else(|| day(&ledger)))
-        };
-        let first_day = match ledger.read(|r| r.last_entry_day(rec.form_id, EntryKind::Rekey))? {
-            Some(d) => d,
-            None => pass_day(EntryKind::FirstPass)?,
-        };
-        let second_day = pass_day(EntryKind::SecondPass)?;
-        let mut errors = Vec::new();
-        for r in &resolutions {
-            match r {
-                Resolution::Agreed {
-                    key,
-                    error_by: ErrorBy::FirstKeyer,
-                    ..
-                } => errors.push((key.clone(), first_keyer.clone(), 1u8, first_day.clone())),
-                Resolution::Agreed {
-                    key,
-                    error_by: ErrorBy::SecondKeyer,
-                    ..
-                } => errors.push((key.clone(), second_keyer.clone(), 2u8, second_day.clone())),
-                Resolution::NoAgreement { key } => {
-                    errors.push((key.clone(), first_keyer.clone(), 1u8, first_day.clone()));
-                    errors.push((key.clone(), second_keyer.clone(), 2u8, second_day.clone()));
-                }
-            }
-        }
-        let errors_first = errors.iter().filter(|e| e.2 == 1).count();
-        let errors_second = errors.len() - errors_first;
-        let payload =
-            serde_json::to_string(&json!({ "values": paper, "resolutions": resolutions }))
-                .map_err(|_| Error::Internal("resolution payload"))?;
-        rec.workflow = next;
-        rec.final_values = Some(final_values);
-        rec.atena = Some(form.record.atena_no.clone());
-        rec.vaccine = Some(form.record.vaccine.clone());
-        rec.vaccinated_on = Some(form.record.date.to_string());
-        rec.warnings =
-            serde_json::to_string(&checked.warnings()).map_err(|_| Error::Internal("warnings"))?;
-        let today = day(&ledger);
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            m.update_form_record(&rec)?;
-            let (seq, _) = m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind: EntryKind::Resolution,
-                actor: &login,
-                day: &today,
-                payload: &payload,
-                metrics: PassMetrics::default(),
-            })?;
-            m.insert_keying_errors(seq, rec.form_id, &errors)?;
-            audit_form(
-                m,
-                &login,
-                AuditAction::MismatchResolved,
-                &rec,
-                json!({ "fields": paper.len(), "errors_first": errors_first, "errors_second": errors_second }),
-            )?;
-            Ok(rec.clone())
-        })?;
-        Ok(summary(&saved, true))
+        mismatch_resolve(&actor, req)
     }
 
     pub fn verification_queue(&self) -> Result<Vec<FormSummary>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::VerificationQueue>(&mut inner)?;
-        let me = actor.login_id();
-        Ok(actor
-            .ledger
-            .read(|r| {
-                r.records_in_states(&[RecordState::Matched, RecordState::Resolved], QUEUE_LIMIT)
-            })?
-            .iter()
-            .filter(|r| !keyed_by(r, me))
-            .map(|r| summary(r, true))
-            .collect())
+        verification_queue(&actor)
     }
 
     /// A record for the verifier (never one of its keyers), with the resident; audited.
     pub fn verification_get(&self, req: FormRef) -> Result<RecordView> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::VerificationGet>(&mut inner)?;
-        let rec = record(&actor.ledger, req.form_id)?;
-        let me = user(&actor);
-        if keyed_by(&rec, &me.0) {
-            return Err(Error::Lifecycle(
-                sesshu_domain::lifecycle::LifecycleError::CheckOwnWork,
-            ));
-        }
-        self.record_view(&actor, rec, LookupPurpose::Verification)
-    }
-
-    fn record_view(
-        &self,
-        actor: &Actor,
-        rec: FormRecord,
-        purpose: LookupPurpose,
-    ) -> Result<RecordView> {
-        let s = setting(&actor.ledger, rec.batch_id)?;
-        let values = rec
-            .final_values
-            .clone()
-            .unwrap_or_else(|| rec.first_values.clone());
-        let fields = s
-            .layout
-            .iter()
-            .map(|f| FieldValueView {
-                key: f.key.clone(),
-                label: f.label_ja.clone(),
-                value: display_value(f, values.get(&f.key)),
-            })
-            .collect();
-        let login = actor.login_id().to_owned();
-        let resident: Option<ResidentView> = match rec.atena.as_deref().map(AtenaNumber::parse) {
-            Some(Ok(a)) => actor
-                .ledger
-                .view_resident(&login, purpose, LookupKey::Atena, &a)?,
-            _ => None,
-        };
-        actor
-            .ledger
-            .mutate(|m| audit_form(m, &login, AuditAction::RecordViewed, &rec, json!({})))?;
-        Ok(RecordView {
-            form: summary(&rec, true),
-            fields,
-            resident,
-        })
+        verification_get(&actor, req)
     }
 
     /// Approves a record: it is locked, gets its record id and goes to the outbox in the same
@@ -1079,132 +1605,14 @@ impl Terminal {
     pub fn verification_approve(&self, req: FormRef) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::VerificationApprove>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let me = user(&actor);
-        rec.workflow = rec.workflow.apply(life(&me, &actor), &Action::Approve)?;
-        let s = setting(&ledger, rec.batch_id)?;
-        let values = rec
-            .final_values
-            .clone()
-            .ok_or(Error::Internal("approved without agreed values"))?;
-        let checked = check_values(&ledger, &s, &values, Some(rec.form_id), None)?;
-        let form = checked
-            .form
-            .ok_or(Error::Internal("approved form invalid"))?;
-        let login = actor.login_id().to_owned();
-        let terminal_id = ledger
-            .read(|r| r.terminal())?
-            .map(|t| t.terminal_id)
-            .unwrap_or_default();
-        let today = day(&ledger);
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            let record_id = m.new_uid();
-            rec.record_id = Some(record_id.clone());
-            m.update_form_record(&rec)?;
-            let (_, entry_id) = m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind: EntryKind::Approval,
-                actor: &login,
-                day: &today,
-                payload: &serde_json::to_string(&json!({ "record_id": record_id }))
-                    .map_err(|_| Error::Internal("approval payload"))?,
-                metrics: PassMetrics::default(),
-            })?;
-            let w = &rec.workflow;
-            let item = json!({
-                "kind": "record",
-                "record_id": record_id,
-                "terminal_id": terminal_id,
-                "batch_uid": s.batch.uid,
-                "form_uid": rec.form_uid,
-                "form_no": rec.form_no,
-                "programme": rec.programme,
-                "record": form.record,
-                "answers": form.answers,
-                "eligibility": form.eligibility,
-                "judgement": form.judgement,
-                "site": form.site,
-                "values": values,
-                "warnings": parse_json::<Vec<StoredWarning>>(&rec.warnings),
-                "override_reason": rec.override_reason,
-                "first_keyer": w.first_keyer.0,
-                "second_keyer": w.second_keyer.as_ref().map(|u| u.0.clone()),
-                "resolver": w.resolver.as_ref().map(|u| u.0.clone()),
-                "approver": login,
-            });
-            let payload =
-                serde_json::to_string(&item).map_err(|_| Error::Internal("record payload"))?;
-            m.enqueue_item("records", &entry_id, &payload)?;
-            audit_form(
-                m,
-                &login,
-                AuditAction::RecordApproved,
-                &rec,
-                json!({ "record_id": record_id }),
-            )?;
-            Ok(rec.clone())
-        })?;
-        tracing::info!(form = saved.form_id, "record approved");
-        Ok(summary(&saved, true))
+        verification_approve(&actor, req)
     }
 
     /// Returns a record to its first keyer with per-field comments.
     pub fn verification_reject(&self, req: RejectRequest) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::VerificationReject>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let s = setting(&ledger, rec.batch_id)?;
-        if req.comments.is_empty() {
-            return Err(Error::NoteRequired("差戻しのコメント"));
-        }
-        let mut comments = Vec::new();
-        for c in &req.comments {
-            let field = s.field(&c.key).ok_or_else(|| Error::FormInvalid {
-                label: c.key.clone(),
-                message: "この予診票にない項目です".into(),
-            })?;
-            comments.push((
-                c.key.clone(),
-                single_line(&c.comment, "差戻しのコメント")?,
-                field,
-            ));
-        }
-        let reason = comments
-            .iter()
-            .map(|(_, c, f)| format!("{}: {c}", f.label_ja))
-            .collect::<Vec<_>>()
-            .join(" / ");
-        let me = user(&actor);
-        rec.workflow = rec
-            .workflow
-            .apply(life(&me, &actor), &Action::Reject { reason })?;
-        let pairs: Vec<(String, String)> = comments.into_iter().map(|(k, c, _)| (k, c)).collect();
-        rec.comments = serde_json::to_string(&pairs).map_err(|_| Error::Internal("comments"))?;
-        let login = actor.login_id().to_owned();
-        let today = day(&ledger);
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            m.update_form_record(&rec)?;
-            m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind: EntryKind::Rejection,
-                actor: &login,
-                day: &today,
-                payload: &rec.comments,
-                metrics: PassMetrics::default(),
-            })?;
-            let fields: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-            audit_form(
-                m,
-                &login,
-                AuditAction::RecordRejected,
-                &rec,
-                json!({ "fields": fields }),
-            )?;
-            Ok(rec.clone())
-        })?;
-        Ok(summary(&saved, true))
+        verification_reject(&actor, req)
     }
 
     /// The forms of a batch (the first pass's 宛名番号 hidden while a second pass is pending,
@@ -1212,171 +1620,26 @@ impl Terminal {
     pub fn batch_forms(&self, req: BatchRef) -> Result<Vec<FormSummary>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::BatchForms>(&mut inner)?;
-        let me = actor.login_id();
-        actor
-            .ledger
-            .read(|r| r.batch(req.batch_id))?
-            .ok_or(Error::BatchNotFound(req.batch_id))?;
-        Ok(actor
-            .ledger
-            .read(|r| r.batch_records(req.batch_id))?
-            .iter()
-            .map(|r| summary(r, atena_visible(r, me)))
-            .collect())
+        batch_forms(&actor, req)
     }
 
     /// Requests a correction of an approved record (confirmed by a second person).
     pub fn correction_request(&self, req: CorrectionRequest) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::CorrectionRequest>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let s = setting(&ledger, rec.batch_id)?;
-        let reason = single_line(&req.reason, "修正の理由")?;
-        let evidence = single_line(&req.evidence, "根拠（予診票の所在）")?;
-        let current = rec.final_values.clone().unwrap_or_default();
-        let today_date = sesshu_domain::date::today_jst(ledger.clock().now());
-        let mut changes = Vec::new();
-        let mut after_values = current.clone();
-        for (key, raw) in &req.changes {
-            let field = s.field(key).ok_or_else(|| Error::FormInvalid {
-                label: key.clone(),
-                message: "この予診票にない項目です".into(),
-            })?;
-            let after =
-                check_field(field, raw, today_date).map_err(|message| Error::FormInvalid {
-                    label: field.label_ja.clone(),
-                    message,
-                })?;
-            let before = current
-                .get(key)
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| normalize_field(&field.kind, v).unwrap_or_else(|_| v.clone()));
-            if before != after {
-                changes.push(FieldChange {
-                    field: key.clone(),
-                    before,
-                    after,
-                });
-                after_values.insert(key.clone(), raw.clone());
-            }
-        }
-        // The corrected record must still be a valid record.
-        let checked = check_values(&ledger, &s, &after_values, Some(rec.form_id), None)?;
-        if let Some(e) = checked.first_problem(&s) {
-            return Err(e);
-        }
-        let me = user(&actor);
-        rec.workflow = rec.workflow.apply(
-            life(&me, &actor),
-            &Action::RequestCorrection {
-                changes: changes.clone(),
-                reason,
-                evidence,
-            },
-        )?;
-        self.save_change_request(
-            &actor,
-            rec,
-            EntryKind::CorrectionRequest,
-            AuditAction::CorrectionRequested,
-        )
+        correction_request(&actor, req)
     }
 
     pub fn deletion_request(&self, req: DeletionRequest) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::DeletionRequest>(&mut inner)?;
-        let mut rec = record(&actor.ledger, req.form_id)?;
-        let reason = single_line(&req.reason, "削除の理由")?;
-        let evidence = single_line(&req.evidence, "根拠（予診票の所在）")?;
-        let me = user(&actor);
-        rec.workflow = rec.workflow.apply(
-            life(&me, &actor),
-            &Action::RequestDeletion { reason, evidence },
-        )?;
-        self.save_change_request(
-            &actor,
-            rec,
-            EntryKind::DeletionRequest,
-            AuditAction::DeletionRequested,
-        )
-    }
-
-    fn save_change_request(
-        &self,
-        actor: &Actor,
-        rec: FormRecord,
-        kind: EntryKind,
-        action: AuditAction,
-    ) -> Result<FormSummary> {
-        let login = actor.login_id().to_owned();
-        let today = day(&actor.ledger);
-        let payload = serde_json::to_string(&rec.workflow.pending)
-            .map_err(|_| Error::Internal("change payload"))?;
-        let saved = actor.ledger.mutate_with(|m| -> Result<FormRecord> {
-            m.update_form_record(&rec)?;
-            m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind,
-                actor: &login,
-                day: &today,
-                payload: &payload,
-                metrics: PassMetrics::default(),
-            })?;
-            let fields: Vec<String> = match rec.workflow.pending.as_ref().map(|p| &p.kind) {
-                Some(ChangeKind::Correction { changes }) => {
-                    changes.iter().map(|c| c.field.clone()).collect()
-                }
-                _ => Vec::new(),
-            };
-            audit_form(m, &login, action, &rec, json!({ "fields": fields }))?;
-            Ok(rec.clone())
-        })?;
-        Ok(summary(&saved, true))
+        deletion_request(&actor, req)
     }
 
     pub fn change_pending_list(&self) -> Result<Vec<PendingChangeView>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::ChangePendingList>(&mut inner)?;
-        let recs = actor.ledger.read(|r| {
-            r.records_in_states(
-                &[RecordState::CorrectionPending, RecordState::DeletionPending],
-                QUEUE_LIMIT,
-            )
-        })?;
-        let mut out = Vec::new();
-        for rec in recs {
-            let Some(p) = rec.workflow.pending.clone() else {
-                continue;
-            };
-            let s = setting(&actor.ledger, rec.batch_id)?;
-            let (kind, changes) = match &p.kind {
-                ChangeKind::Correction { changes } => (
-                    ChangeKindView::Correction,
-                    changes
-                        .iter()
-                        .map(|c| FieldChangeView {
-                            key: c.field.clone(),
-                            label: s
-                                .field(&c.field)
-                                .map_or_else(|| c.field.clone(), |f| f.label_ja.clone()),
-                            before: c.before.clone(),
-                            after: c.after.clone(),
-                        })
-                        .collect(),
-                ),
-                ChangeKind::Deletion => (ChangeKindView::Deletion, Vec::new()),
-            };
-            out.push(PendingChangeView {
-                form: summary(&rec, true),
-                kind,
-                changes,
-                reason: p.reason.clone(),
-                evidence: p.evidence.clone(),
-                requested_by: p.requested_by.0.clone(),
-            });
-        }
-        Ok(out)
+        change_pending_list(&actor)
     }
 
     /// A second person confirms a correction or deletion: the change goes to the outbox in the
@@ -1384,119 +1647,13 @@ impl Terminal {
     pub fn change_confirm(&self, req: FormRef) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::ChangeConfirm>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let pending = rec.workflow.pending.clone().ok_or(Error::Lifecycle(
-            sesshu_domain::lifecycle::LifecycleError::InvalidTransition {
-                state: rec.workflow.state,
-                action: Action::ConfirmChange.label_ja(),
-            },
-        ))?;
-        let me = user(&actor);
-        rec.workflow = rec
-            .workflow
-            .apply(life(&me, &actor), &Action::ConfirmChange)?;
-        let s = setting(&ledger, rec.batch_id)?;
-        let (stream, item) = match &pending.kind {
-            ChangeKind::Correction { changes } => {
-                let mut values = rec.final_values.clone().unwrap_or_default();
-                for c in changes {
-                    match &c.after {
-                        Some(v) => values.insert(c.field.clone(), v.clone()),
-                        None => values.remove(&c.field),
-                    };
-                }
-                let checked = check_values(&ledger, &s, &values, Some(rec.form_id), None)?;
-                if let Some(e) = checked.first_problem(&s) {
-                    return Err(e);
-                }
-                let form = checked
-                    .form
-                    .as_ref()
-                    .ok_or(Error::Internal("corrected form"))?;
-                rec.atena = Some(form.record.atena_no.clone());
-                rec.vaccine = Some(form.record.vaccine.clone());
-                rec.vaccinated_on = Some(form.record.date.to_string());
-                rec.final_values = Some(values);
-                (
-                    "corrections",
-                    json!({
-                        "kind": "correction",
-                        "record_id": rec.record_id,
-                        "changes": changes,
-                        "record": form.record,
-                        "reason": pending.reason,
-                        "evidence": pending.evidence,
-                        "requested_by": pending.requested_by.0,
-                        "confirmed_by": me.0,
-                    }),
-                )
-            }
-            ChangeKind::Deletion => (
-                "deletions",
-                json!({
-                    "kind": "deletion",
-                    "record_id": rec.record_id,
-                    "reason": pending.reason,
-                    "evidence": pending.evidence,
-                    "requested_by": pending.requested_by.0,
-                    "confirmed_by": me.0,
-                }),
-            ),
-        };
-        let login = actor.login_id().to_owned();
-        let today = day(&ledger);
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            m.update_form_record(&rec)?;
-            let (_, entry_id) = m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind: EntryKind::ChangeConfirmed,
-                actor: &login,
-                day: &today,
-                payload: &serde_json::to_string(&pending)
-                    .map_err(|_| Error::Internal("change payload"))?,
-                metrics: PassMetrics::default(),
-            })?;
-            let payload =
-                serde_json::to_string(&item).map_err(|_| Error::Internal("change item"))?;
-            m.enqueue_item(stream, &entry_id, &payload)?;
-            audit_form(
-                m,
-                &login,
-                AuditAction::ChangeConfirmed,
-                &rec,
-                json!({ "stream": stream, "requested_by": pending.requested_by.0 }),
-            )?;
-            Ok(rec.clone())
-        })?;
-        Ok(summary(&saved, true))
+        change_confirm(&actor, req)
     }
 
     pub fn change_refuse(&self, req: FormRef) -> Result<FormSummary> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::ChangeRefuse>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let mut rec = record(&ledger, req.form_id)?;
-        let me = user(&actor);
-        rec.workflow = rec
-            .workflow
-            .apply(life(&me, &actor), &Action::RefuseChange)?;
-        let login = actor.login_id().to_owned();
-        let today = day(&ledger);
-        let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
-            m.update_form_record(&rec)?;
-            m.append_form_entry(&NewEntry {
-                form_id: rec.form_id,
-                kind: EntryKind::ChangeRefused,
-                actor: &login,
-                day: &today,
-                payload: "{}",
-                metrics: PassMetrics::default(),
-            })?;
-            audit_form(m, &login, AuditAction::ChangeRefused, &rec, json!({}))?;
-            Ok(rec.clone())
-        })?;
-        Ok(summary(&saved, true))
+        change_refuse(&actor, req)
     }
 
     /// Per user and JST day: forms, fields, keystrokes, keystrokes per hour (idle excluded by
@@ -1505,70 +1662,14 @@ impl Terminal {
     pub fn operator_stats(&self, req: StatsRequest) -> Result<Vec<OperatorDayView>> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::OperatorStats>(&mut inner)?;
-        if req.to < req.from || (req.to - req.from).num_days() >= MAX_STATS_DAYS {
-            return Err(Error::StatsPeriod(MAX_STATS_DAYS));
-        }
-        let everyone = any_grants(&actor.user.roles, Permission::Verify)
-            || any_grants(&actor.user.roles, Permission::ManageUsers);
-        let only = (!everyone).then(|| actor.login_id().to_owned());
-        let rows = actor.ledger.read(|r| {
-            r.operator_days(&req.from.to_string(), &req.to.to_string(), only.as_deref())
-        })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|d| {
-                let totals = sesshu_domain::keystats::KeyingTotals {
-                    forms: d.forms,
-                    fields: d.fields,
-                    keystrokes: d.keystrokes,
-                    active_ms: d.active_ms,
-                    errors_first: d.errors_first,
-                    errors_second: d.errors_second,
-                };
-                Some(OperatorDayView {
-                    day: d.day.parse().ok()?,
-                    login_id: d.actor,
-                    keystrokes_per_hour: totals.keystrokes_per_hour(),
-                    errors_per_1000_keystrokes: totals.errors_per_1000_keystrokes(),
-                    totals,
-                })
-            })
-            .collect())
+        operator_stats(&actor, req)
     }
 
     /// The batch control sheet; producing it is an audited export of personal data.
     pub fn batch_report(&self, req: BatchRef) -> Result<BatchReport> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::BatchReport>(&mut inner)?;
-        let ledger = actor.ledger.clone();
-        let batch = ledger
-            .read(|r| r.batch(req.batch_id))?
-            .ok_or(Error::BatchNotFound(req.batch_id))?;
-        let me = actor.login_id().to_owned();
-        let forms: Vec<FormSummary> = ledger
-            .read(|r| r.batch_records(req.batch_id))?
-            .iter()
-            .map(|r| summary(r, atena_visible(r, &me)))
-            .collect();
-        let n = forms.len();
-        ledger.mutate(|m| {
-            m.audit(
-                AuditRecord::new(
-                    Some(&me),
-                    AuditAction::BatchReportPrinted,
-                    Some(&batch.uid),
-                    AuditOutcome::Success,
-                )
-                .with_detail(json!({ "batch": batch.id, "forms": n })),
-            )
-            .map(|_| ())
-        })?;
-        Ok(BatchReport {
-            batch: batch_view(batch),
-            forms,
-            printed_by: me,
-            printed_at: self.now(),
-        })
+        batch_report(&actor, req)
     }
 }
 

@@ -33,6 +33,7 @@ mod settings;
 pub mod setup;
 mod terminal;
 
+pub use authz::Actor;
 pub use error::{Error, Result};
 pub use paths::Paths;
 pub use reference::ProgressSink;
