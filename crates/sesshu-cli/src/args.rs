@@ -23,6 +23,10 @@ USAGE:
                                          and column of the first bad value
   sesshu audit verify --data DIR --login ID --password-stdin
                                          walk a terminal's audit chain (signed in; JSON out)
+  sesshu profile install FILE --data DIR --login ID --password-stdin
+                                         install a municipality profile (programmes, form
+                                         layouts, double-entry mode, override reasons; signed
+                                         in: administrator); checked whole before it is stored
   sesshu --help | --version
 
 rules check input (stdin):
@@ -80,6 +84,11 @@ pub(crate) enum Command {
     },
     /// Headless, signed in: walk the audit chain of a terminal's ledger.
     AuditVerify {
+        signin: SignIn,
+    },
+    /// Headless, signed in: install a municipality profile from a JSON file.
+    ProfileInstall {
+        file: String,
         signin: SignIn,
     },
 }
@@ -272,7 +281,16 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 signin: sign_in(&options, "audit verify")?,
             })
         }
-        ("rules" | "normalize" | "check-digit" | "audit" | "residents", _) => {
+        ("profile", "install") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
+            let file = one_value(&positional, "profile install")?;
+            Ok(Command::ProfileInstall {
+                file,
+                signin: sign_in(&options, "profile install")?,
+            })
+        }
+        ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile", _) => {
             Err(format!("{group}: unknown subcommand {sub}"))
         }
         _ => Err(format!("unknown command {group}")),
@@ -375,6 +393,36 @@ mod tests {
         assert!(p(&["normalize", "kana", "a", "--era", "R"]).is_err());
         assert!(p(&["ledger", "verify"]).is_err());
         assert!(p(&["audit", "verify", "--data", "d", "--login", "a"]).is_err());
+        assert!(p(&[
+            "profile",
+            "install",
+            "--data",
+            "d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert!(p(&["profile", "show"]).is_err());
+        assert_eq!(
+            p(&[
+                "profile",
+                "install",
+                "p.json",
+                "--data",
+                "d",
+                "--login",
+                "a",
+                "--password-stdin"
+            ]),
+            Ok(Command::ProfileInstall {
+                file: "p.json".into(),
+                signin: SignIn {
+                    data_dir: "d".into(),
+                    login: "a".into(),
+                },
+            })
+        );
         assert!(p(&[
             "residents",
             "import",

@@ -91,6 +91,17 @@ pub(crate) fn audit_verify(signin: &SignIn) -> Outcome {
     })
 }
 
+pub(crate) fn profile_install(file: &str, signin: &SignIn) -> Outcome {
+    let json = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Unusable(format!("{file}: {e}")),
+    };
+    signed_in(signin, |t| {
+        let version = t.profile_install(&json)?;
+        Ok(serde_json::json!({ "installed": version }).to_string())
+    })
+}
+
 pub(crate) fn residents_import(
     file: &str,
     signin: &SignIn,

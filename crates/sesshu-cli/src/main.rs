@@ -78,6 +78,7 @@ fn run(cmd: args::Command) -> Outcome {
         Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),
         Command::CheckDigitClinic { value } => check_digit::clinic(&value),
         Command::AuditVerify { signin } => headless::audit_verify(&signin),
+        Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
         Command::ResidentsImport {
             file,
             signin,
