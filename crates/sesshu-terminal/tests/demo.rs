@@ -34,7 +34,7 @@ fn the_demo_profile_has_staff_reference_data_and_batches() {
 
     login(&t, "admin01", DEMO_PASSWORD).unwrap();
     let status = t.residents_status().unwrap();
-    assert_eq!(status.residents, 40);
+    assert_eq!(status.residents, 48);
     assert_eq!(status.version, Some(1));
     t.logout().unwrap();
 
@@ -42,6 +42,13 @@ fn the_demo_profile_has_staff_reference_data_and_batches() {
     let batches = t.batches_list().unwrap();
     assert_eq!(batches.len(), 3);
     assert!(batches.iter().all(|b| b.clinic_name.is_some()));
+    // Every demo batch is ready to key: its programme is in the profile, a first pass waits.
+    for b in &batches {
+        let layout = t.form_layout(BatchRef { batch_id: b.id }).unwrap();
+        assert!(layout.fields.iter().any(|f| f.key == "atena"));
+        let next = t.keying_next(BatchRef { batch_id: b.id }).unwrap();
+        assert_eq!(next.task.unwrap().pass, sesshu_ipc::PassKind::First);
+    }
     assert_eq!(t.clinics_list().unwrap().len(), 4);
     let found = t
         .resident_lookup(ResidentLookupRequest {
