@@ -9,6 +9,6 @@ export XDG_DATA_HOME="$E2E_HOME/data"
 mkdir -p "$XDG_DATA_HOME"
 printf 'sesshu-e2e' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 sleep 1
-cargo test -p sesshu-tests --features e2e --test e2e -- --nocapture
+cargo test -p sesshu-tests --features e2e --test e2e --test e2e_keying -- --nocapture
 # The headless CLI against the same real Secret Service.
 cargo test -p sesshu-cli --features os-keyring-tests --test os_keyring

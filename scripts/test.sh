@@ -137,7 +137,10 @@ s_test() {
 S_APP="build the desktop app"
 s_app() {
   needs "$S_UI" || return 1
-  cargo build -p sesshu-desktop
+  # One build for both end-to-end tests: with the demo feature the app runs the ordinary
+  # first-run setup unless the demo profile is asked for (SESSHU_PROFILE=demo), which the
+  # keying test does to start from the demo's users, residents and batches.
+  cargo build -p sesshu-desktop --features demo
 }
 
 S_E2E="end-to-end in a real window (Xvfb, tauri-driver, WebKitWebDriver, Secret Service)"

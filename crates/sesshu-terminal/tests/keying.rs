@@ -589,3 +589,57 @@ fn a_rejected_form_returns_to_its_first_keyer_with_the_comments() {
         .unwrap();
     assert_eq!(task.pass, PassKind::Second);
 }
+
+#[test]
+fn sampling_lets_a_proven_keyer_skip_some_second_passes_and_never_others() {
+    let w = World::new();
+    w.as_user(ADMIN);
+    // A keyer qualifies after one compared record without errors; then half their forms skip.
+    let profile = sesshu_domain::profile::DEFAULT_PROFILE_JSON.replace(
+        "\"carry_forward\"",
+        "\"sampling\": { \"reduced_rate_percent\": 50, \"min_records\": 1, \"max_errors_per_1000_fields\": 5, \"window_records\": 10 },\n  \"carry_forward\"",
+    );
+    w.s().profile_install(&profile).unwrap();
+    let b = w.batch("MR", 30);
+    w.as_user("keyer_a");
+    let first = w
+        .save(b, None, w.values(b, INFANTS[0], "MR123"), None)
+        .unwrap();
+    assert_eq!(first.form.state, RecordState::KeyedOnce, "not yet proven");
+    w.as_user("keyer_b");
+    w.save(
+        b,
+        Some(first.form.form_id),
+        w.values(b, INFANTS[0], "MR123"),
+        None,
+    )
+    .unwrap();
+    w.as_user("keyer_a");
+    let states: Vec<RecordState> = (0..24)
+        .map(|i| {
+            w.save(b, None, w.values(b, INFANTS[i % 3], "MR123"), None)
+                .unwrap()
+                .form
+                .state
+        })
+        .collect();
+    let skipped = states
+        .iter()
+        .filter(|s| **s == RecordState::Matched)
+        .count();
+    let double = states
+        .iter()
+        .filter(|s| **s == RecordState::KeyedOnce)
+        .count();
+    // 24 forms at 50 %: all-or-nothing has a probability of 2 × 2⁻²⁴.
+    assert!(skipped > 0 && double > 0, "{states:?}");
+    assert_eq!(skipped + double, 24);
+    // B, never compared, is not sampled: every form B keys first waits for a second pass.
+    w.as_user("keyer_b");
+    for _ in 0..3 {
+        let s = w
+            .save(b, None, w.values(b, INFANTS[0], "MR123"), None)
+            .unwrap();
+        assert_eq!(s.form.state, RecordState::KeyedOnce);
+    }
+}
