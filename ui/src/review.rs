@@ -192,7 +192,7 @@ pub const CHART_PLOT_WIDTH: f64 = 220.0;
 
 /// A round upper bound for a scale: 1, 2 or 5 times a power of ten.
 pub fn nice_max(value: f64) -> f64 {
-    if !(value > 0.0) || !value.is_finite() {
+    if value.is_nan() || value <= 0.0 || !value.is_finite() {
         return 1.0;
     }
     let magnitude = 10f64.powf(value.log10().floor());
@@ -312,22 +312,22 @@ pub fn audit_filter(
     };
     let from = date("audit-from", &input.from, &mut errors);
     let to = date("audit-to", &input.to, &mut errors);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            errors.push(FieldError {
-                field: "audit-to",
-                message: "終了日は開始日と同じか後の日にしてください".into(),
-            });
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        errors.push(FieldError {
+            field: "audit-to",
+            message: "終了日は開始日と同じか後の日にしてください".into(),
+        });
     }
     let resident = optional_text(&input.resident);
-    if let Some(r) = &resident {
-        if !r.chars().all(|c| c.is_ascii_digit()) {
-            errors.push(FieldError {
-                field: "audit-resident",
-                message: "宛名番号は数字で入力してください".into(),
-            });
-        }
+    if let Some(r) = &resident
+        && !r.chars().all(|c| c.is_ascii_digit())
+    {
+        errors.push(FieldError {
+            field: "audit-resident",
+            message: "宛名番号は数字で入力してください".into(),
+        });
     }
     let action = match input.action.trim() {
         "" => None,

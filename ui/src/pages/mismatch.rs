@@ -235,7 +235,7 @@ fn Resolver(props: &ResolverProps) -> Html {
             };
             html! {
                 <tr key={f.key.clone()} class={classes!(differs.then_some("differs"))} data-field={f.key.clone()}
-                    data-difference={differs.then(|| "true")}>
+                    data-difference={differs.then_some("true")}>
                     <th scope="row">{ &f.label }</th>
                     <td>{ show(&f.first) }</td>
                     <td>{ show(&f.second) }</td>
