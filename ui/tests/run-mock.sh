@@ -108,7 +108,7 @@ shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --
 shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
 shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
 # Review screens.
-shot 22-mismatch "phase=ready&drive=mismatch&stop=mismatch-side"
+shot 22-mismatch "phase=ready&drive=mismatch&stop=mismatch-side&top=1"
 shot 23-verification "phase=ready&drive=verify&stop=verify-open&top=1"
 shot 24-correction "phase=ready&drive=correction&stop=correction-confirm&top=1"
 shot 25-statistics "phase=ready&drive=stats&stop=stats&top=1"

@@ -299,6 +299,8 @@ fn RequestForm(props: &RequestFormProps) -> Html {
 pub struct BatchFormsProps {
     pub batch_id: i64,
     pub on_back: Callback<()>,
+    /// Opens the batch's 受付バッチ管理票.
+    pub on_report: Callback<i64>,
 }
 
 /// 票の一覧 of one batch.
@@ -355,6 +357,10 @@ pub fn BatchForms(props: &BatchFormsProps) -> Html {
     let on_back = {
         let on_back = props.on_back.clone();
         Callback::from(move |_: MouseEvent| on_back.emit(()))
+    };
+    let on_report = {
+        let on_report = props.on_report.clone();
+        Callback::from(move |_: MouseEvent| on_report.emit(batch_id))
     };
 
     let table = match &*forms {
@@ -423,6 +429,7 @@ pub fn BatchForms(props: &BatchFormsProps) -> Html {
     html! {
         <Frame title="受付バッチの票">
             <div class="toolbar">
+                <button type="button" id={format!("batch-report-{batch_id}")} class="button primary small" onclick={on_report}>{ "受付バッチ管理票" }</button>
                 <button type="button" id="batch-forms-back" class="button secondary small" onclick={on_back}>{ "バッチの一覧に戻る" }</button>
                 <p class="hint">{ format!("バッチ {batch_id} の票です。承認済みの票だけ、修正・削除を申請できます。") }</p>
             </div>
@@ -431,7 +438,7 @@ pub fn BatchForms(props: &BatchFormsProps) -> Html {
                 <Success id="batch-forms-done" text={text.clone()} />
             }
             if let Some((form, kind)) = &*request {
-                <RequestForm form={form.clone()} kind={*kind} layout={(*layout).clone()} on_done={on_done.clone()} on_cancel={on_cancel.clone()} />
+                <RequestForm key={format!("{}-{:?}", form.form_id, kind)} form={form.clone()} kind={*kind} layout={(*layout).clone()} on_done={on_done.clone()} on_cancel={on_cancel.clone()} />
             }
             { table }
         </Frame>

@@ -145,7 +145,7 @@ pub fn BatchReportView(props: &BatchReportViewProps) -> Html {
             <div class="toolbar no-print">
                 <button type="button" id="report-print" class="button primary small" onclick={on_print}
                     disabled={report.is_none()}>{ "印刷" }</button>
-                <button type="button" id="report-back" class="button secondary small" onclick={on_back}>{ "バッチの一覧に戻る" }</button>
+                <button type="button" id="report-back" class="button secondary small" onclick={on_back}>{ "票の一覧に戻る" }</button>
                 <p class="hint">{ "A4 縦で印刷します。署名欄に記入して、用紙の束と一緒に保管してください。" }</p>
             </div>
             <FormError error={(*error).clone()} />

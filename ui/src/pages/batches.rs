@@ -37,9 +37,8 @@ struct BatchTableProps {
     on_close: Callback<i64>,
     /// Batch being closed right now.
     closing: Option<i64>,
-    /// 票の一覧 and 管理票 of a batch.
+    /// The forms of a batch (and from there its 管理票).
     on_forms: Callback<i64>,
-    on_report: Callback<i64>,
 }
 
 #[component]
@@ -66,14 +65,15 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                 }
             });
             let mismatch_class = classes!("num", (p.mismatched > 0).then_some("attention"));
+            // 票・管理票 (the batch's forms, with its control sheet) and, for verifiers, 締める
+            // stacked in one cell, so the table fits.
             let review = {
-                let (on_forms, on_report, id) = (props.on_forms.clone(), props.on_report.clone(), b.id);
+                let (on_forms, id) = (props.on_forms.clone(), b.id);
                 html! {
-                    <span class="row-actions">
+                    <span class="row-actions stacked">
                         <button type="button" id={format!("batch-forms-{id}")} class="button secondary small"
-                            onclick={Callback::from(move |_: MouseEvent| on_forms.emit(id))}>{ "票の一覧" }</button>
-                        <button type="button" id={format!("batch-report-{id}")} class="button secondary small"
-                            onclick={Callback::from(move |_: MouseEvent| on_report.emit(id))}>{ "管理票" }</button>
+                            onclick={Callback::from(move |_: MouseEvent| on_forms.emit(id))}>{ "票・管理票" }</button>
+                        { close.unwrap_or_default() }
                     </span>
                 }
             };
@@ -96,9 +96,6 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                     <td class="num">{ p.withdrawn }</td>
                     <td class="nowrap">{ status_cell(b) }</td>
                     <td>{ review }</td>
-                    if props.can_close {
-                        <td>{ close.unwrap_or_default() }</td>
-                    }
                 </tr>
             }
         })
@@ -122,10 +119,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                         <th scope="col" class="num">{ "差戻し" }</th>
                         <th scope="col" class="num">{ "取下げ" }</th>
                         <th scope="col">{ "状態" }</th>
-                        <th scope="col"><span class="visually-hidden">{ "票と管理票" }</span></th>
-                        if props.can_close {
-                            <th scope="col"><span class="visually-hidden">{ "操作" }</span></th>
-                        }
+                        <th scope="col"><span class="visually-hidden">{ "操作" }</span></th>
                     </tr>
                 </thead>
                 <tbody>{ rows }</tbody>
@@ -349,18 +343,22 @@ pub fn BatchesPage() -> Html {
             })
         };
         return if report {
+            let on_back = {
+                let detail = detail.clone();
+                Callback::from(move |()| detail.set(Some((batch_id, false))))
+            };
             html! { <BatchReportView {batch_id} {on_back} /> }
         } else {
-            html! { <BatchForms {batch_id} {on_back} /> }
+            let on_report = {
+                let detail = detail.clone();
+                Callback::from(move |id: i64| detail.set(Some((id, true))))
+            };
+            html! { <BatchForms {batch_id} {on_back} {on_report} /> }
         };
     }
     let on_forms = {
         let detail = detail.clone();
         Callback::from(move |id: i64| detail.set(Some((id, false))))
-    };
-    let on_report = {
-        let detail = detail.clone();
-        Callback::from(move |id: i64| detail.set(Some((id, true))))
     };
 
     html! {
@@ -371,7 +369,7 @@ pub fn BatchesPage() -> Html {
                 if let Some(text) = &*done {
                     <Success id="batches-done" text={text.clone()} />
                 }
-                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {on_forms} {on_report} />
+                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {on_forms} />
                 if can_close {
                     <p class="hint">{ "締められるのは、申告枚数のすべてが承認または取下げになったバッチだけです。" }</p>
                 }

@@ -269,9 +269,16 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
             { keyed_by_facts(form) }
             { warnings_box(form) }
             <FormError error={(*error).clone()} />
+            <div class="actions">
+                <button type="button" id="approve" class="button primary" onclick={on_approve_click}
+                    aria-keyshortcuts="A" aria-busy={busy.then_some("true")}>
+                    { "承認する" }<span class="key">{ "A" }</span>
+                </button>
+                <button type="button" id="record-back" class="button secondary" onclick={on_back}>{ "一覧に戻る" }</button>
+            </div>
             <div class="record-layout">
                 <div class="table-wrap">
-                    <table class="table" id="record-fields">
+                    <table class="table compare-table" id="record-fields">
                         <caption>{ "入力された内容（用紙の順）" }</caption>
                         <thead><tr>
                             <th scope="col">{ "項目" }</th><th scope="col">{ "値" }</th><th scope="col">{ "差戻しコメント" }</th>
@@ -280,13 +287,6 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
                     </table>
                 </div>
                 { resident_panel(&record) }
-            </div>
-            <div class="actions">
-                <button type="button" id="approve" class="button primary" onclick={on_approve_click}
-                    aria-keyshortcuts="A" aria-busy={busy.then_some("true")}>
-                    { "承認する" }<span class="key">{ "A" }</span>
-                </button>
-                <button type="button" id="record-back" class="button secondary" onclick={on_back}>{ "一覧に戻る" }</button>
             </div>
             <fieldset class="reject-box">
                 <legend>{ "差戻し（1回目の入力者に戻します）" }</legend>

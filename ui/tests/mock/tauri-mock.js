@@ -412,7 +412,7 @@
           const forms = 30 + ((n * 7 + i * 11) % 25);
           const fields = forms * 12;
           const keystrokes = fields * 6 + (n % 5) * 40;
-          const active_ms = Math.round((keystrokes / (9000 * speed)) * 3600000);
+          const active_ms = Math.round((keystrokes / (9000 * speed * (0.85 + ((n + i) % 5) * 0.07))) * 3600000);
           const errors_first = (n + i * 3) % 4 + i * 2;
           const errors_second = (n * 3 + i) % 3;
           const totals = { forms, fields, keystrokes, active_ms, errors_first, errors_second };
@@ -1270,6 +1270,8 @@
         await signIn("verify02", "Verify-Pass-02");
         await click("nav-batches");
         await onPage("受付バッチ");
+        await click("batch-forms-3");
+        await onPage("受付バッチの票");
         await click("batch-report-3");
         await onPage("受付バッチ管理票");
         await waitFor(() => $("#batch-report"), "sheet");
@@ -1278,6 +1280,7 @@
         check($("#report-signatures").textContent.includes("入力責任者") && $("#report-signatures").textContent.includes("確認者"), "signature boxes");
         await click("report-print");
         check(window.__printed === 1, "print dialog opened");
+        check(window.__calls.some((c) => c.cmd === "batch_report" && c.args.req.batch_id === 3), "sheet of batch 3");
         window.scrollTo(0, 0);
       }],
     ],
