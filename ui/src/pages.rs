@@ -7,6 +7,7 @@ mod batches;
 mod changes;
 mod fatal;
 mod home;
+mod home_review;
 mod import;
 mod key_recovery;
 mod lock;

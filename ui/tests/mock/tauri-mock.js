@@ -1117,6 +1117,8 @@
     verify: [
       ["verify-open", async () => {
         await signIn("verify02", "Verify-Pass-02");
+        await waitFor(() => $("#home-verification-count") && $("#home-verification-count").textContent === "2 件", "home counts the queue");
+        check($("#home-mismatch-count").textContent === "2 件" && $("#home-changes-count").textContent === "1 件", "home counts the other lists");
         await click("nav-verification");
         await onPage("確認");
         await waitFor(() => document.querySelectorAll("#verification-list tr[data-form-id]").length === 2, "two forms to verify");
@@ -1216,6 +1218,7 @@
     stats: [
       ["stats", async () => {
         await signIn("keyer01", "Keyer-Pass-01");
+        check(!$("#home-review"), "keyers have no review panel");
         await click("nav-stats");
         await onPage("入力統計");
         await waitFor(() => $("#stats-chart"), "chart drawn");
