@@ -64,6 +64,19 @@ pub fn keyed_values(
     }
 }
 
+/// A keyed value as the reviewer reads it: a choice field's digit with its label
+/// (`1` → `1（接種可）`), anything else as keyed.
+pub fn value_text(layout: &[FormField], key: &str, value: &str) -> String {
+    let choice = layout
+        .iter()
+        .find(|f| f.key == key)
+        .and_then(|f| f.choices.iter().find(|c| c.code == value.trim()));
+    match choice {
+        Some(c) => format!("{value}（{}）", c.label_ja),
+        None => value.to_string(),
+    }
+}
+
 /// The comments of a 差戻し: those added so far plus the one still being typed; at least one.
 pub fn reject_comments(
     added: &[FieldComment],
@@ -476,6 +489,19 @@ mod tests {
         assert_eq!(errors[0].key, "date");
         let errors = keyed_values(&layout(), &[("date".into(), "".into())], today).unwrap_err();
         assert!(errors[0].message.contains("入力してください"), "{errors:?}");
+    }
+
+    #[test]
+    fn choice_values_carry_their_label() {
+        let mut l = layout();
+        l[1].choices = vec![sesshu_domain::keying::Choice {
+            code: "1".into(),
+            label_ja: "接種可".into(),
+        }];
+        assert_eq!(value_text(&l, "lot", "1"), "1（接種可）");
+        assert_eq!(value_text(&l, "lot", "2"), "2");
+        assert_eq!(value_text(&l, "date", "1"), "1");
+        assert_eq!(value_text(&l, "unknown", "x"), "x");
     }
 
     #[test]

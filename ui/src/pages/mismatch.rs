@@ -14,7 +14,7 @@ use crate::components::{FormError, Frame, Success};
 use crate::dom::{focus, focus_id, read};
 use crate::format::{today, wareki_time};
 use crate::hooks::{invalid_input, page_error};
-use crate::review::{check_keyed, keyed_values, KeyedError};
+use crate::review::{check_keyed, keyed_values, value_text, KeyedError};
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -230,7 +230,9 @@ fn Resolver(props: &ResolverProps) -> Html {
                 html! { <td class="small muted">{ "—" }</td> }
             };
             let show = |v: &Option<String>| match v {
-                Some(v) if !v.trim().is_empty() => html! { <span class="mono">{ v }</span> },
+                Some(v) if !v.trim().is_empty() => {
+                    html! { <span class="mono">{ value_text(&view.layout, &f.key, v) }</span> }
+                }
                 _ => html! { <span class="blank">{ "（空欄）" }</span> },
             };
             html! {

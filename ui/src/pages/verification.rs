@@ -4,8 +4,11 @@
 
 use std::rc::Rc;
 
+use sesshu_domain::keying::FormField;
 use sesshu_domain::resident::RESTRICTED_WARNING;
-use sesshu_ipc::{CommandError, FieldComment, FormRef, FormSummary, RecordView, RejectRequest};
+use sesshu_ipc::{
+    BatchRef, CommandError, FieldComment, FormRef, FormSummary, RecordView, RejectRequest,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -16,7 +19,7 @@ use crate::dom::{focus_id, read, read_select, write};
 use crate::format::wareki_date;
 use crate::hooks::{invalid_input, page_error};
 use crate::pages::mismatch::{who, FormList};
-use crate::review::reject_comments;
+use crate::review::{reject_comments, value_text};
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -101,6 +104,19 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
     let busy = use_state(|| false);
     let field_ref = use_node_ref();
     let comment_ref = use_node_ref();
+    // The programme's layout names the choices (1 → 接種可); without it values show as keyed.
+    let layout = use_state(Vec::<FormField>::new);
+    {
+        let layout = layout.clone();
+        let batch_id = record.form.batch_id;
+        use_effect_with(batch_id, move |_| {
+            spawn_local(async move {
+                if let Ok(l) = api::call::<cmd::FormLayout>(&BatchRef { batch_id }).await {
+                    layout.set(l.fields);
+                }
+            });
+        });
+    }
     {
         use_effect_with(record.form.form_id, |_| focus_id("approve"));
     }
@@ -249,7 +265,7 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
             html! {
                 <tr key={f.key.clone()} data-field={f.key.clone()} class={classes!((!commented.is_empty()).then_some("commented"))}>
                     <th scope="row">{ &f.label }</th>
-                    <td class="mono">{ f.value.clone().unwrap_or_else(|| "（空欄）".into()) }</td>
+                    <td class="mono">{ f.value.as_deref().map_or_else(|| "（空欄）".to_string(), |v| value_text(&layout, &f.key, v)) }</td>
                     <td class="small">
                         { for commented.into_iter().map(|c| html! { <span class="comment-mark"><span aria-hidden="true">{ "✎ " }</span>{ c }</span> }) }
                     </td>
