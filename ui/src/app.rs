@@ -16,6 +16,7 @@ use crate::pages::{
     AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, LockPage, LoginPage,
     PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
 };
+use crate::pages::{ChangesPage, MismatchPage, StatsPage, VerificationPage};
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
 use sesshu_ipc::cmd;
@@ -143,6 +144,10 @@ pub fn App() -> Html {
             Page::Batches => html! { <BatchesPage /> },
             Page::Residents => html! { <ResidentsPage /> },
             Page::Password => html! { <PasswordPage /> },
+            Page::Mismatch => html! { <MismatchPage /> },
+            Page::Verification => html! { <VerificationPage /> },
+            Page::Changes => html! { <ChangesPage /> },
+            Page::Stats => html! { <StatsPage /> },
         },
     };
 

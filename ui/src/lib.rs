@@ -20,6 +20,7 @@ pub mod format;
 pub mod forms;
 mod hooks;
 mod pages;
+pub mod review;
 pub mod state;
 
 pub use app::App;

@@ -1,31 +1,42 @@
 //! One component per screen. What they share lives in `components`, `hooks` and `dom`.
 
 mod audit;
+mod batch_forms;
+mod batch_report;
 mod batches;
+mod changes;
 mod fatal;
 mod home;
+mod home_review;
 mod import;
 mod key_recovery;
 mod lock;
 mod login;
+mod mismatch;
 mod password;
 mod recovery_key;
 mod residents;
 mod settings;
 mod setup;
+mod stats;
 mod users;
+mod verification;
 
 pub use audit::AuditPage;
 pub use batches::BatchesPage;
+pub use changes::ChangesPage;
 pub use fatal::FatalPage;
 pub use home::HomePage;
 pub use import::ImportPage;
 pub use key_recovery::KeyRecoveryPage;
 pub use lock::LockPage;
 pub use login::LoginPage;
+pub use mismatch::MismatchPage;
 pub use password::PasswordPage;
 pub use recovery_key::RecoveryKeyPage;
 pub use residents::ResidentsPage;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;
+pub use stats::StatsPage;
 pub use users::UsersPage;
+pub use verification::VerificationPage;

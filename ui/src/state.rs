@@ -30,13 +30,27 @@ pub enum Page {
     /// 住民検索 (resident lookup).
     Residents,
     Password,
+    // Review screens (突合せ, 確認, 修正・削除の確認, 入力統計).
+    /// 突合せ: mismatched forms resolved from the paper.
+    Mismatch,
+    /// 確認: the verification queue.
+    Verification,
+    /// 修正・削除の確認 by a second person.
+    Changes,
+    /// 入力統計 (operator statistics).
+    Stats,
 }
 
 impl Page {
     /// The navigation bar's order.
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 12] = [
         Page::Home,
         Page::Batches,
+        // Review screens.
+        Page::Mismatch,
+        Page::Verification,
+        Page::Changes,
+        Page::Stats,
         Page::Residents,
         Page::Import,
         Page::Users,
@@ -56,6 +70,10 @@ impl Page {
             Page::Batches => "受付バッチ",
             Page::Residents => "住民検索",
             Page::Password => "パスワード変更",
+            Page::Mismatch => "突合せ",
+            Page::Verification => "確認",
+            Page::Changes => "修正・削除の確認",
+            Page::Stats => "入力統計",
         }
     }
 
@@ -70,6 +88,10 @@ impl Page {
             Page::Batches => "nav-batches",
             Page::Residents => "nav-residents",
             Page::Password => "nav-password",
+            Page::Mismatch => "nav-mismatch",
+            Page::Verification => "nav-verification",
+            Page::Changes => "nav-changes",
+            Page::Stats => "nav-stats",
         }
     }
 
@@ -92,6 +114,10 @@ impl Page {
             Page::Import => any_grants(roles, Permission::ImportReferenceData),
             Page::Batches => any_grants(roles, Permission::ManageBatches),
             Page::Residents => any_grants(roles, Permission::LookupResident),
+            Page::Mismatch => any_grants(roles, Permission::ResolveMismatch),
+            Page::Verification => any_grants(roles, Permission::Verify),
+            Page::Changes => any_grants(roles, Permission::ConfirmCorrection),
+            Page::Stats => any_grants(roles, Permission::ViewOwnWork),
         }
     }
 }
@@ -713,6 +739,33 @@ mod tests {
             out.notice.is_some(),
             "the user is told why they are on the login screen"
         );
+    }
+
+    #[test]
+    fn review_pages_follow_the_domain_permissions() {
+        let keyer = [Role::Keyer];
+        let verifier = [Role::Verifier];
+        let admin = [Role::Administrator];
+        for page in [Page::Mismatch, Page::Verification, Page::Changes] {
+            assert!(page.allowed(&verifier), "{page:?}");
+            assert!(!page.allowed(&keyer), "{page:?}");
+            assert!(!page.allowed(&admin), "{page:?}");
+        }
+        assert!(Page::Stats.allowed(&keyer) && Page::Stats.allowed(&admin));
+        let s = reduce(
+            signed_in(vec![Role::Keyer]),
+            Action::Navigate(Page::Verification),
+        );
+        assert_eq!(
+            s.page,
+            Page::Home,
+            "a keyer cannot open the verification queue"
+        );
+        let s = reduce(
+            signed_in(vec![Role::Verifier]),
+            Action::Navigate(Page::Verification),
+        );
+        assert_eq!(s.page, Page::Verification);
     }
 
     #[test]

@@ -60,6 +60,13 @@ flow import "phase=ready&drive=import"
 flow batches "phase=ready&drive=batches"
 flow residents "phase=ready&drive=residents"
 flow rotate "phase=ready&drive=rotate"
+# Review screens.
+flow mismatch "phase=ready&drive=mismatch"
+flow verify "phase=ready&drive=verify"
+flow correction "phase=ready&drive=correction"
+flow stats "phase=ready&drive=stats"
+flow audit-filter "phase=ready&drive=audit-filter"
+flow report "phase=ready&drive=report"
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
@@ -100,5 +107,12 @@ shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
 shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
 shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
+# Review screens.
+shot 22-mismatch "phase=ready&drive=mismatch&stop=mismatch-side&top=1"
+shot 23-verification "phase=ready&drive=verify&stop=verify-open&top=1"
+shot 24-correction "phase=ready&drive=correction&stop=correction-confirm&top=1"
+shot 25-statistics "phase=ready&drive=stats&stop=stats&top=1"
+shot 26-audit-filter "phase=ready&drive=audit-filter&stop=audit-filter&top=1"
+shot 27-batch-report "phase=ready&drive=report&top=1"
 
 exit "$failed"

@@ -13,6 +13,8 @@ use crate::dom::{read, write};
 use crate::format::{today, wareki_date};
 use crate::forms::{clinic_code_check, validate_batch, BatchFormInput};
 use crate::hooks::{page_error, use_form};
+use crate::pages::batch_forms::BatchForms;
+use crate::pages::batch_report::BatchReportView;
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -35,6 +37,8 @@ struct BatchTableProps {
     on_close: Callback<i64>,
     /// Batch being closed right now.
     closing: Option<i64>,
+    /// The forms of a batch (and from there its 管理票).
+    on_forms: Callback<i64>,
 }
 
 #[component]
@@ -61,6 +65,18 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                 }
             });
             let mismatch_class = classes!("num", (p.mismatched > 0).then_some("attention"));
+            // 票・管理票 (the batch's forms, with its control sheet) and, for verifiers, 締める
+            // stacked in one cell, so the table fits.
+            let review = {
+                let (on_forms, id) = (props.on_forms.clone(), b.id);
+                html! {
+                    <span class="row-actions stacked">
+                        <button type="button" id={format!("batch-forms-{id}")} class="button secondary small"
+                            onclick={Callback::from(move |_: MouseEvent| on_forms.emit(id))}>{ "票・管理票" }</button>
+                        { close.unwrap_or_default() }
+                    </span>
+                }
+            };
             html! {
                 <tr key={b.id} id={format!("batch-{}", b.id)} data-status={b.status.code()}>
                     <td class="num mono">{ b.id }</td>
@@ -79,9 +95,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                     <td class="num">{ p.rejected }</td>
                     <td class="num">{ p.withdrawn }</td>
                     <td class="nowrap">{ status_cell(b) }</td>
-                    if props.can_close {
-                        <td>{ close.unwrap_or_default() }</td>
-                    }
+                    <td>{ review }</td>
                 </tr>
             }
         })
@@ -105,9 +119,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                         <th scope="col" class="num">{ "差戻し" }</th>
                         <th scope="col" class="num">{ "取下げ" }</th>
                         <th scope="col">{ "状態" }</th>
-                        if props.can_close {
-                            <th scope="col"><span class="visually-hidden">{ "操作" }</span></th>
-                        }
+                        <th scope="col"><span class="visually-hidden">{ "操作" }</span></th>
                     </tr>
                 </thead>
                 <tbody>{ rows }</tbody>
@@ -236,6 +248,8 @@ pub fn BatchesPage() -> Html {
     let list_error = use_state(|| Option::<CommandError>::None);
     let done = use_state(|| Option::<String>::None);
     let closing = use_state(|| Option::<i64>::None);
+    // A batch's forms or its control sheet, shown in place of the list.
+    let detail = use_state(|| Option::<(i64, bool)>::None);
     let can_close = app
         .as_ref()
         .is_some_and(|a| any_grants(a.roles(), Permission::Verify));
@@ -320,6 +334,33 @@ pub fn BatchesPage() -> Html {
         })
     };
 
+    if let Some((batch_id, report)) = *detail {
+        let on_back = {
+            let (detail, reload) = (detail.clone(), reload.clone());
+            Callback::from(move |()| {
+                detail.set(None);
+                reload.emit(());
+            })
+        };
+        return if report {
+            let on_back = {
+                let detail = detail.clone();
+                Callback::from(move |()| detail.set(Some((batch_id, false))))
+            };
+            html! { <BatchReportView {batch_id} {on_back} /> }
+        } else {
+            let on_report = {
+                let detail = detail.clone();
+                Callback::from(move |id: i64| detail.set(Some((id, true))))
+            };
+            html! { <BatchForms {batch_id} {on_back} {on_report} /> }
+        };
+    }
+    let on_forms = {
+        let detail = detail.clone();
+        Callback::from(move |id: i64| detail.set(Some((id, false))))
+    };
+
     html! {
         <Frame title="受付バッチ">
             <section class="panel" aria-labelledby="batches-heading">
@@ -328,7 +369,7 @@ pub fn BatchesPage() -> Html {
                 if let Some(text) = &*done {
                     <Success id="batches-done" text={text.clone()} />
                 }
-                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} />
+                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {on_forms} />
                 if can_close {
                     <p class="hint">{ "締められるのは、申告枚数のすべてが承認または取下げになったバッチだけです。" }</p>
                 }

@@ -192,6 +192,7 @@ pub fn HomePage() -> Html {
             if can_batches {
                 <BatchesPanel batches={(*batches).clone()} error={(*batches_error).clone()} />
             }
+            <crate::pages::home_review::ReviewPanel />
             <div class="columns three">
                 <EmptySection id="home-my-work" title="自分の作業" note="入力や確認を待っている作業がここに並びます。" />
                 <EmptySection id="home-sync" title="送信状況" note="本庁システムへの送信の状況がここに表示されます。" />

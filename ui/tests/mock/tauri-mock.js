@@ -134,6 +134,9 @@
     manage_batches: ["keyer", "verifier"],
     verify: ["verifier"],
     lookup_resident: ["keyer", "verifier"],
+    // Review screens.
+    resolve_mismatch: ["verifier"],
+    confirm_correction: ["verifier"],
   };
   function permitted(spec) {
     const holders = spec.access && spec.access.kind === "permission" && GRANTS[spec.access.permission];
@@ -178,7 +181,258 @@
   }
   const sha = "3b7e1f0c9a2d48e6b5c1f7a09d3e2c4b8a6f1e0d7c9b2a4e6f8d0c1b3a5e7f92";
 
+  // ==== review screens (突合せ, 確認, 修正・削除, 入力統計, 管理票): in-memory forms ==========
+  // Minimal stand-ins for the keying commands too (form_layout … keying_verify_field), so the
+  // mock loads; the keying screen's own handlers, written literally in `handlers`, override them.
+  s.users.push({ login_id: "verify04", display_name: "確認 五月", roles: ["verifier"], active: true,
+    disabled_at: null, disabled_from: null, locked_until: null, created_at: now });
+  s.passwords.verify04 = "Verify-Pass-04";
+  // window.print in a headless browser: recorded instead of opening a dialog.
+  window.print = () => { window.__printed = (window.__printed || 0) + 1; };
+  const STATE_LABEL = { keyed_once: "1回目入力済", keyed_twice: "2回目入力済", matched: "一致", mismatched: "不一致",
+    resolved: "不一致解消済", approved: "承認済", rejected: "差戻し", queued: "送信待ち", synced: "送信済",
+    correction_pending: "修正確認待ち", deletion_pending: "削除確認待ち", deletion_queued: "削除送信待ち", deleted: "削除済" };
+  const DIFF_LABEL = { match: "一致", formatting_only: "表記のみ相違", values_differ: "値の相違",
+    missing_in_first: "1回目に未入力", missing_in_second: "2回目に未入力" };
+  const field = (key, label_ja, kind, input, required, max_chars, choices) => ({ key, label_ja, kind, input,
+    choices: (choices || []).map(([code, label]) => ({ code, label_ja: label })), required, carry_forward: false, max_chars });
+  const LAYOUT = [
+    field("atena", "宛名番号", { kind: "code" }, "numeric", true, 15),
+    field("eligibility", "対象者区分", { kind: "code" }, "choice", false, 1, [["1", "65歳以上"], ["2", "60〜64歳（障害）"]]),
+    field("temperature", "体温", { kind: "number" }, "numeric", false, 5),
+    field("judgement", "医師の判断", { kind: "code" }, "choice", true, 1, [["1", "接種可"], ["2", "見合わせ"]]),
+    field("vaccine", "ワクチン（製品コード）", { kind: "lot" }, "alnum", true, 20),
+    field("date", "接種日", { kind: "date", default_era: "R" }, "date", true, 12),
+    field("lot", "ロット番号", { kind: "lot" }, "alnum", false, 20),
+    field("volume", "接種量（mL）", { kind: "number" }, "numeric", false, 5),
+    field("site", "接種部位", { kind: "code" }, "choice", false, 1, [["1", "左上腕"], ["2", "右上腕"], ["3", "左大腿"], ["4", "右大腿"], ["5", "経口"], ["6", "その他"]]),
+    field("clinic", "医療機関コード", { kind: "code" }, "numeric", true, 10),
+    field("doctor", "医師名", { kind: "text" }, "text", true, 40),
+    field("outcome", "結果", { kind: "code" }, "choice", true, 1, [["1", "接種"], ["2", "見合わせ"], ["3", "予診のみ"]]),
+  ];
+  const label = (key) => (LAYOUT.find((f) => f.key === key) || { label_ja: key }).label_ja;
+  const keyed = (atena, over) => Object.assign({ atena, eligibility: "1", temperature: "36.5", judgement: "1",
+    vaccine: "FLU01", date: "R8.11.2", lot: "KF123A", volume: "0.5", site: "1", clinic: "1310543218",
+    doctor: "神田 一郎", outcome: "1" }, over || {});
+  s.forms = [];
+  function addForm(id, batch_id, form_no, state, first, second, extra) {
+    const f = Object.assign({ form_id: id, form_uid: "0192f0c4-0000-7000-8000-" + String(id).padStart(12, "0"),
+      form_no, batch_id, programme: (s.batches.find((b) => b.id === batch_id) || {}).programme || "FLU", state,
+      first_keyer: "keyer01", second_keyer: second ? "keyer03" : null, resolver: null, approver: null,
+      comments: [], warnings: [], override_reason: null, record_id: null,
+      updated_at: new Date(Date.UTC(2026, 10, 20, 0, id % 60)).toISOString(),
+      first, second, values: second && state !== "mismatched" ? Object.assign({}, second) : Object.assign({}, first),
+      pending: null }, extra || {});
+    s.forms.push(f);
+    return f;
+  }
+  const approvedBy = (who) => ({ approver: who, record_id: "0192f0c4-aaaa-7000-8000-0000000000" + who.length });
+  // Batch 2 (FLU, 神田内科医院): the forms the review flows work on.
+  addForm(201, 2, 7, "mismatched", keyed("0000102345"), keyed("0000102345", { temperature: "36.50", date: "R8.11.3", lot: "KF128A" }));
+  addForm(206, 2, 12, "mismatched", keyed("0000102361"), keyed("0000102361", { volume: "0.25" }), { second_keyer: "verify02" });
+  addForm(202, 2, 8, "matched", keyed("0000300025", { date: "R8.11.5" }), keyed("0000300025", { date: "R8.11.5" }), {
+    warnings: [{ code: "RESIDENT_MOVED_OUT", message_ja: "接種日より前に転出した住民です（令和8年9月30日 転出）" }],
+    override_reason: "転出前に予約済みの接種（医療機関に確認済み）" });
+  addForm(203, 2, 9, "resolved", keyed("0000102353", { lot: "KF124A" }), keyed("0000102353", { lot: "KF124A" }), { resolver: "verify04" });
+  addForm(204, 2, 3, "approved", keyed("0000102353", { lot: "KF222A" }), keyed("0000102353", { lot: "KF222A" }), approvedBy("verify02"));
+  const f205 = addForm(205, 2, 4, "correction_pending", keyed("0000102345", { lot: "KF111A" }), keyed("0000102345", { lot: "KF111A" }), approvedBy("verify02"));
+  f205.pending = { kind: "correction", changes: [{ key: "lot", label: label("lot"), before: "KF111A", after: "KF117A" }],
+    reason: "ロット番号の転記誤り", evidence: "束2 p.4（医療機関へ電話確認 11/21）", requested_by: "keyer01" };
+  addForm(207, 2, 1, "approved", keyed("0000102345"), keyed("0000102345"), approvedBy("verify02"));
+  addForm(208, 2, 2, "keyed_once", keyed("0000102361"), null);
+  // Batch 3 (HPV, 25 declared): 24 approved and 1 deleted, for the control sheet.
+  for (let i = 1; i <= 25; i++) {
+    const atena = "00004" + String(10000 + i * 37).padStart(5, "0");
+    addForm(300 + i, 3, i, i === 17 ? "deleted" : "approved", keyed(atena, { vaccine: "HPV9", clinic: "1310987654" }),
+      keyed(atena, { vaccine: "HPV9", clinic: "1310987654" }),
+      Object.assign({ second_keyer: i % 3 ? "keyer03" : "keyer02", resolver: i === 9 ? "verify04" : null }, approvedBy(i % 2 ? "verify02" : "verify04")));
+  }
+  const fromMock = (f) => ({ form_id: f.form_id, form_uid: f.form_uid, form_no: f.form_no, batch_id: f.batch_id,
+    programme: f.programme, state: f.state, state_label: STATE_LABEL[f.state], atena: f.first.atena || null,
+    first_keyer: f.first_keyer, second_keyer: f.second_keyer, resolver: f.resolver, approver: f.approver,
+    comments: f.comments, warnings: f.warnings, override_reason: f.override_reason, record_id: f.record_id,
+    updated_at: f.updated_at });
+  function findForm(id) { return s.forms.find((f) => f.form_id === id) || fail("FORM_NOT_FOUND", "票が見つかりません"); }
+  function touch(f, state) { f.state = state; f.updated_at = new Date(Date.UTC(2026, 10, 23, 2, 0, seq)).toISOString(); }
+  function difference(a, b, kind) {
+    const blank = (v) => v == null || String(v).trim() === "";
+    if (blank(a) && blank(b)) return "match";
+    if (blank(a)) return "missing_in_first";
+    if (blank(b)) return "missing_in_second";
+    if (a === b) return "match";
+    if (kind === "number" && parseFloat(a) === parseFloat(b)) return "formatting_only";
+    return "values_differ";
+  }
+  function secondPerson(f, why) {
+    const me = s.session.login_id;
+    if (f.first_keyer === me || f.second_keyer === me) {
+      audit(A.PermissionDenied, me, String(f.form_id), "refused");
+      fail("SECOND_PERSON_REQUIRED", why);
+    }
+  }
+  // A few entries of the review work, so the audit filters have something to find.
+  audit(A.RecordApproved, "verify02", "0000102345", "success");
+  audit(A.MismatchResolved, "verify04", "0000102353", "success");
+  audit(A.CorrectionRequested, "keyer01", "0000102345", "success");
+  audit(A.RecordApproved, "verify04", "0000102353", "success");
+  audit(A.RecordRejected, "verify02", "0000102361", "success");
+  function days(from, to) {
+    const out = [];
+    for (let t = Date.parse(from + "T00:00:00Z"); t <= Date.parse(to + "T00:00:00Z") && out.length < 400; t += 86400000) {
+      out.push(new Date(t).toISOString().slice(0, 10));
+    }
+    return out;
+  }
+  const reviewHandlers = {
+    form_layout: ({ req }) => {
+      const b = s.batches.find((x) => x.id === req.batch_id) || fail("BATCH_NOT_FOUND", "バッチが見つかりません");
+      return { programme: b.programme, programme_name: b.programme + "（定期接種）", double_entry: "independent",
+        fields: LAYOUT, override_reasons: [{ code: "DOCTOR_CONFIRMED", label_ja: "医師に確認済み" }] };
+    },
+    keying_next: ({ req }) => {
+      const b = s.batches.find((x) => x.id === req.batch_id) || fail("BATCH_NOT_FOUND", "バッチが見つかりません");
+      return { task: null, batch: b };
+    },
+    keying_check: () => ({ field_issues: [], record_issues: [], rules: null, needs_override: false, resident: null }),
+    keying_save: ({ req }) => {
+      const b = s.batches.find((x) => x.id === req.batch_id) || fail("BATCH_NOT_FOUND", "バッチが見つかりません");
+      const f = addForm(900 + s.forms.length, b.id, s.forms.filter((x) => x.batch_id === b.id).length + 1,
+        "keyed_once", Object.assign({}, req.values), null, { first_keyer: s.session.login_id });
+      audit(A.FirstPassSaved, s.session.login_id, f.first.atena || null, "success");
+      return { form: fromMock(f), batch: b };
+    },
+    keying_verify_field: ({ req }) => ({ matches: (findForm(req.form_id).first[req.key] || "") === req.value }),
+    mismatch_list: () => s.forms.filter((f) => f.state === "mismatched").map(fromMock),
+    mismatch_get: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (f.state !== "mismatched") fail("INVALID_TRANSITION", "この票は不一致ではありません");
+      audit(A.MismatchViewed, s.session.login_id, f.first.atena, "success");
+      const fields = LAYOUT.map((l) => {
+        const d = difference(f.first[l.key], f.second[l.key], l.kind.kind);
+        return { key: l.key, label: l.label_ja, difference: d, difference_label: DIFF_LABEL[d],
+          first: f.first[l.key] || null, second: f.second[l.key] || null };
+      });
+      return { form: fromMock(f), fields, layout: LAYOUT };
+    },
+    mismatch_resolve: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (f.state !== "mismatched") fail("INVALID_TRANSITION", "この票は不一致ではありません");
+      secondPerson(f, "この票を入力した人は不一致を解消できません。別の人が用紙を見て解消してください。");
+      const open = LAYOUT.filter((l) => !["match", "formatting_only"].includes(difference(f.first[l.key], f.second[l.key], l.kind.kind)));
+      const missing = open.filter((l) => !(l.key in req.values));
+      if (missing.length) fail("INVALID_INPUT", "解消する値がありません: " + missing.map((l) => l.label_ja).join("、"));
+      f.values = Object.assign({}, f.second, req.values);
+      f.resolver = s.session.login_id;
+      touch(f, "resolved");
+      audit(A.MismatchResolved, s.session.login_id, f.first.atena, "success");
+      return fromMock(f);
+    },
+    verification_queue: () => s.forms.filter((f) => f.state === "matched" || f.state === "resolved").map(fromMock),
+    verification_get: ({ req }) => {
+      const f = findForm(req.form_id);
+      audit(A.RecordViewed, s.session.login_id, f.values.atena, "success");
+      const p = s.people.find((x) => x.atena === f.values.atena);
+      return { form: fromMock(f), fields: LAYOUT.map((l) => ({ key: l.key, label: l.label_ja, value: f.values[l.key] || null })),
+        resident: p ? residentView(p, "verification") : null };
+    },
+    verification_approve: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (!["matched", "resolved"].includes(f.state)) fail("INVALID_TRANSITION", "この票は確認待ちではありません");
+      secondPerson(f, "自分が入力した票は承認できません。");
+      Object.assign(f, approvedBy(s.session.login_id));
+      touch(f, "approved");
+      audit(A.RecordApproved, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    verification_reject: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (!req.comments.length || req.comments.some((c) => !c.comment.trim())) fail("INVALID_INPUT", "差戻しのコメントを入力してください");
+      secondPerson(f, "自分が入力した票は差し戻せません。");
+      f.comments = req.comments;
+      touch(f, "rejected");
+      audit(A.RecordRejected, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    batch_forms: ({ req }) => s.forms.filter((f) => f.batch_id === req.batch_id).sort((a, b) => a.form_no - b.form_no).map(fromMock),
+    correction_request: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (f.state !== "approved") fail("INVALID_TRANSITION", "承認済みの票だけ修正を申請できます");
+      const keys = Object.keys(req.changes);
+      if (!keys.length || !req.reason.trim() || !req.evidence.trim()) fail("INVALID_INPUT", "修正する項目・理由・根拠を入力してください");
+      f.pending = { kind: "correction", reason: req.reason, evidence: req.evidence, requested_by: s.session.login_id,
+        changes: keys.map((k) => ({ key: k, label: label(k), before: f.values[k] || null, after: req.changes[k] })) };
+      touch(f, "correction_pending");
+      audit(A.CorrectionRequested, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    deletion_request: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (f.state !== "approved") fail("INVALID_TRANSITION", "承認済みの票だけ削除を申請できます");
+      f.pending = { kind: "deletion", reason: req.reason, evidence: req.evidence, requested_by: s.session.login_id, changes: [] };
+      touch(f, "deletion_pending");
+      audit(A.DeletionRequested, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    change_pending_list: () => s.forms.filter((f) => f.pending).map((f) => Object.assign({ form: fromMock(f) }, f.pending)),
+    change_confirm: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (!f.pending) fail("INVALID_TRANSITION", "確認を待っている申請はありません");
+      if (f.pending.requested_by === s.session.login_id) {
+        audit(A.PermissionDenied, s.session.login_id, String(f.form_id), "refused");
+        fail("SECOND_PERSON_REQUIRED", "自分が出した申請は確認できません。別の人が確認してください。");
+      }
+      if (f.pending.kind === "correction") {
+        for (const c of f.pending.changes) f.values[c.key] = c.after;
+        touch(f, "approved");
+      } else {
+        touch(f, "deletion_queued");
+      }
+      f.pending = null;
+      audit(A.ChangeConfirmed, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    change_refuse: ({ req }) => {
+      const f = findForm(req.form_id);
+      if (!f.pending) fail("INVALID_TRANSITION", "確認を待っている申請はありません");
+      if (f.pending.requested_by === s.session.login_id) fail("SECOND_PERSON_REQUIRED", "自分が出した申請は却下できません。");
+      f.pending = null;
+      touch(f, "approved");
+      audit(A.ChangeRefused, s.session.login_id, f.values.atena, "success");
+      return fromMock(f);
+    },
+    operator_stats: ({ req }) => {
+      needSession();
+      if (req.from > req.to) fail("INVALID_INPUT", "期間の指定が正しくありません");
+      audit(A.StatisticsViewed, s.session.login_id, null, "success");
+      const rows = [];
+      for (const day of days(req.from, req.to)) {
+        const n = parseInt(day.slice(8), 10);
+        if (new Date(day + "T00:00:00Z").getUTCDay() === 0) continue;
+        [["keyer01", 1.0], ["keyer03", 0.72]].forEach(([login_id, speed], i) => {
+          const forms = 30 + ((n * 7 + i * 11) % 25);
+          const fields = forms * 12;
+          const keystrokes = fields * 6 + (n % 5) * 40;
+          const active_ms = Math.round((keystrokes / (9000 * speed * (0.85 + ((n + i) % 5) * 0.07))) * 3600000);
+          const errors_first = (n + i * 3) % 4 + i * 2;
+          const errors_second = (n * 3 + i) % 3;
+          const totals = { forms, fields, keystrokes, active_ms, errors_first, errors_second };
+          rows.push({ login_id, day, totals, keystrokes_per_hour: Math.floor((keystrokes * 3600000) / active_ms),
+            errors_per_1000_keystrokes: ((errors_first + errors_second) * 1000) / keystrokes });
+        });
+      }
+      return rows;
+    },
+    batch_report: ({ req }) => {
+      const b = s.batches.find((x) => x.id === req.batch_id) || fail("BATCH_NOT_FOUND", "バッチが見つかりません");
+      audit(A.BatchReportPrinted, s.session.login_id, String(b.id), "success");
+      return { batch: b, forms: s.forms.filter((f) => f.batch_id === b.id).sort((x, y) => x.form_no - y.form_no).map(fromMock),
+        printed_by: s.session.login_id, printed_at: "2026-11-23T06:30:00Z" };
+    },
+  };
+  // ==== end of the review screens' block ==================================================
+
   const handlers = {
+    ...reviewHandlers,
     app_status: () => ({ phase: phase(), terminal: s.terminal, session: s.session, demo: s.demo }),
     setup: ({ req }) => {
       if (s.phase !== "needs_setup") fail("ALREADY_SET_UP", "この端末は設定済みです");
@@ -278,7 +532,12 @@
     },
     audit_list: ({ req }) => {
       needSession();
-      return s.audit.filter((e) => req.before_seq == null || e.seq < req.before_seq).slice(0, req.limit);
+      // The filters of AuditListRequest (AND); days are JST.
+      const jstDay = (at) => new Date(Date.parse(at) + 9 * 3600000).toISOString().slice(0, 10);
+      return s.audit.filter((e) => (req.before_seq == null || e.seq < req.before_seq)
+        && (!req.actor || e.actor === req.actor) && (!req.resident || (e.target || "").includes(req.resident))
+        && (req.action == null || e.action_code === req.action)
+        && (!req.from || jstDay(e.at) >= req.from) && (!req.to || jstDay(e.at) <= req.to)).slice(0, req.limit);
     },
     residents_status: () => s.residents,
     residents_import: async ({ req }) => {
@@ -807,6 +1066,225 @@
         await click("nav-settings");
         await waitFor(() => $("#key-rotate-password"), "settings again");
         check(!$("#recovery-key"), "the key is never shown again");
+      }],
+    ],
+    // ---- review screens ------------------------------------------------------------------
+    // phase=ready: a verifier resolves a mismatch from the paper (refused on a form they keyed).
+    mismatch: [
+      ["mismatch-refused", async () => {
+        await signIn("verify02", "Verify-Pass-02");
+        await click("nav-mismatch");
+        await onPage("突合せ");
+        await waitFor(() => document.querySelectorAll("#mismatch-list tr[data-form-id]").length === 2, "two mismatched forms");
+        await click("mismatch-open-206");
+        await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "206", "form 206 opened");
+        await type("resolve-volume", "0.5");
+        await click("mismatch-submit");
+        await formError("SECOND_PERSON_REQUIRED");
+        await click("mismatch-back");
+        await waitFor(() => $("#mismatch-list"), "back on the list");
+      }],
+      ["mismatch-side", async () => {
+        await click("mismatch-open-201");
+        await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "201", "form 201 opened");
+        const differing = Array.from(document.querySelectorAll("#mismatch-table tr[data-difference]")).map((r) => r.dataset.field);
+        check(differing.join(",") === "date,lot", "date and lot differ: " + differing.join(","));
+        check($("#mismatch-table tr[data-field=date]").textContent.includes("値の相違"), "difference named in words");
+        check(!$("#mismatch-table tr[data-field=temperature]").dataset.difference, "formatting-only is not asked again");
+        check($("#mismatch-table tr[data-field=date]").textContent.includes("R8.11.2")
+          && $("#mismatch-table tr[data-field=date]").textContent.includes("R8.11.3"), "both keyings side by side");
+        await waitFor(() => document.activeElement && document.activeElement.dataset.resolve === "date", "first differing field focused");
+        await type("resolve-date", "R9.12.24");
+        await key("resolve-date", "Enter");
+        await waitFor(() => $("#resolve-date-error"), "a future date is refused beside the field");
+        check(document.activeElement.id === "resolve-date", "focus stays on the field");
+        await type("resolve-date", "R8.11.3");
+        await key("resolve-date", "Enter");
+        await waitFor(() => !$("#resolve-date-error") && document.activeElement && document.activeElement.id === "resolve-lot", "Enter moves on");
+      }],
+      ["mismatch-resolved", async () => {
+        await type("resolve-lot", "KF128A");
+        await key("resolve-lot", "Enter");
+        await waitFor(() => $("#mismatch-done"), "resolved");
+        const sent = window.__calls.filter((c) => c.cmd === "mismatch_resolve").pop().args.req;
+        check(sent.form_id === 201 && sent.values.date === "R8.11.3" && sent.values.lot === "KF128A"
+          && Object.keys(sent.values).length === 2, "only the differing fields, as keyed");
+        await waitFor(() => document.querySelectorAll("#mismatch-list tr[data-form-id]").length === 1, "back to a shorter list");
+        check(s.forms.find((f) => f.form_id === 201).state === "resolved", "form resolved");
+      }],
+    ],
+    // phase=ready: a verifier approves one form (A key) and returns another with a comment.
+    verify: [
+      ["verify-open", async () => {
+        await signIn("verify02", "Verify-Pass-02");
+        await waitFor(() => $("#home-verification-count") && $("#home-verification-count").textContent === "2 件", "home counts the queue");
+        check($("#home-mismatch-count").textContent === "2 件" && $("#home-changes-count").textContent === "1 件", "home counts the other lists");
+        await click("nav-verification");
+        await onPage("確認");
+        await waitFor(() => document.querySelectorAll("#verification-list tr[data-form-id]").length === 2, "two forms to verify");
+        await click("verify-open-202");
+        await waitFor(() => $("#record-view") && $("#record-view").dataset.formId === "202", "record opened");
+        check($("#record-first-keyer").textContent === "keyer01" && $("#record-second-keyer").textContent === "keyer03", "who keyed");
+        check($("#record-override").textContent.includes("転出前に予約済み"), "override reason shown");
+        check($("#record-warnings").textContent.includes("転出"), "warning shown");
+        check($("#record-resident").textContent.includes("田中 祥子") && $("#record-resident [data-flag=moved-out]"), "resident panel");
+        await waitFor(() => document.activeElement && document.activeElement.id === "approve", "approve focused");
+      }],
+      ["verify-approved", async () => {
+        await key("approve", "a");
+        await waitFor(() => $("#verification-done") && $("#verification-done").textContent.includes("承認しました"), "approved with A");
+        check(s.forms.find((f) => f.form_id === 202).approver === "verify02", "approver recorded");
+        await waitFor(() => document.querySelectorAll("#verification-list tr[data-form-id]").length === 1, "one left");
+      }],
+      ["verify-rejected", async () => {
+        await click("verify-open-203");
+        await waitFor(() => $("#record-view") && $("#record-view").dataset.formId === "203", "second record opened");
+        check($("#record-resolver").textContent === "verify04", "resolver shown");
+        await click("reject");
+        await waitFor(() => $("#reject-comment-error"), "a comment is required");
+        await formError("INVALID_INPUT");
+        check(!window.__calls.some((c) => c.cmd === "verification_reject"), "nothing sent without a comment");
+        $("#reject-field").value = "lot";
+        await type("reject-comment", "ロット番号が用紙と違います");
+        await click("reject-add");
+        await waitFor(() => $("#reject-comments li"), "comment listed");
+        check($("#record-fields tr[data-field=lot]").classList.contains("commented"), "comment beside the field");
+        await click("reject");
+        await waitFor(() => $("#verification-done") && $("#verification-done").textContent.includes("差し戻しました"), "rejected");
+        const sent = window.__calls.filter((c) => c.cmd === "verification_reject").pop().args.req;
+        check(sent.form_id === 203 && sent.comments.length === 1 && sent.comments[0].key === "lot", "comment per field");
+        await waitFor(() => $("#verification-empty"), "queue empty");
+      }],
+    ],
+    // phase=ready: a verifier asks for a correction; a second verifier confirms it.
+    correction: [
+      ["correction-request", async () => {
+        await signIn("verify02", "Verify-Pass-02");
+        await click("nav-batches");
+        await onPage("受付バッチ");
+        await click("batch-forms-2");
+        await onPage("受付バッチの票");
+        await waitFor(() => $("#batch-forms-table tr[data-form-id='204']"), "form 204 listed");
+        check(!$("#correction-open-201"), "no correction of a form not approved");
+        await click("correction-open-204");
+        await waitFor(() => $("#request-panel"), "request form");
+        await waitFor(() => $("#correction-field option[value=lot]"), "fields of the layout");
+        await click("correction-submit");
+        await waitFor(() => $("#correction-value-error") && $("#request-reason-error") && $("#request-evidence-error"), "all three required");
+        $("#correction-field").value = "date";
+        await type("correction-value", "R9.1.1");
+        await type("request-reason", "ロット番号の転記誤り");
+        await type("request-evidence", "束2 p.3（医療機関に電話で確認）");
+        await click("correction-submit");
+        await waitFor(() => $("#correction-value-error") && $("#correction-value-error").textContent.includes("より後の日付は入力できません"), "a future date refused by the domain check");
+        $("#correction-field").value = "lot";
+        await type("correction-value", "KF999Z");
+        await click("correction-submit");
+        await waitFor(() => $("#batch-forms-done"), "requested");
+        await waitFor(() => $("#batch-forms-table tr[data-form-id='204']").dataset.state === "修正確認待ち", "pending");
+        const sent = window.__calls.filter((c) => c.cmd === "correction_request").pop().args.req;
+        check(sent.changes.lot === "KF999Z" && Object.keys(sent.changes).length === 1, "the change sent");
+      }],
+      ["correction-own", async () => {
+        await click("nav-changes");
+        await onPage("修正・削除の確認");
+        await waitFor(() => document.querySelectorAll("#changes-list tr[data-form-id]").length === 2, "two pending");
+        await click("change-open-204");
+        await waitFor(() => $("#change-own"), "own request flagged");
+        await click("change-confirm");
+        await formError("SECOND_PERSON_REQUIRED");
+        check(s.forms.find((f) => f.form_id === 204).state === "correction_pending", "not applied");
+      }],
+      ["correction-confirm", async () => {
+        await click("nav-logout");
+        await signIn("verify04", "Verify-Pass-04");
+        await click("nav-changes");
+        await onPage("修正・削除の確認");
+        await click("change-open-204");
+        await waitFor(() => $("#change-fields tr[data-field=lot]"), "before and after");
+        const row = $("#change-fields tr[data-field=lot]");
+        check(row.querySelector(".before").textContent === "KF222A" && row.querySelector(".after").textContent === "KF999Z", "before → after");
+        check($("#change-requested-by").textContent === "verify02", "requester shown");
+        check(!$("#change-own"), "another person's request");
+      }],
+      ["correction-done", async () => {
+        await click("change-confirm");
+        await waitFor(() => $("#changes-done") && $("#changes-done").textContent.includes("反映しました"), "confirmed");
+        const f = s.forms.find((x) => x.form_id === 204);
+        check(f.state === "approved" && f.values.lot === "KF999Z", "applied");
+      }],
+    ],
+    // phase=ready: statistics of the last 7 days as a table and an SVG chart.
+    stats: [
+      ["stats", async () => {
+        await signIn("keyer01", "Keyer-Pass-01");
+        check(!$("#home-review"), "keyers have no review panel");
+        await click("nav-stats");
+        await onPage("入力統計");
+        await waitFor(() => $("#stats-chart"), "chart drawn");
+        const req = window.__calls.filter((c) => c.cmd === "operator_stats").pop().args.req;
+        check((Date.parse(req.to) - Date.parse(req.from)) / 86400000 === 6, "the last 7 days");
+        check($("#stats-from").value === req.from && $("#stats-to").value === req.to, "range shown in the inputs");
+        check($("#stats-chart title").textContent.includes("利用者別") && $("#stats-chart desc").textContent.includes("keyer03"), "accessible title and description");
+        check($("#stats-chart").querySelectorAll("rect").length === 4, "two users × two measures");
+        check(document.querySelectorAll("#stats-table tr[data-user=keyer01]").length >= 5, "a row per user and day");
+        check(!document.querySelector("script[src^=http], link[href^=http], image"), "nothing loaded");
+      }],
+      ["stats-range", async () => {
+        await type("stats-from", "2026-11-20");
+        await type("stats-to", "2026-11-10");
+        await click("stats-submit");
+        await waitFor(() => $("#stats-range-error"), "from after to refused");
+        await type("stats-from", "2026-11-02");
+        await type("stats-to", "2026-11-04");
+        await click("stats-submit");
+        await waitFor(() => document.querySelectorAll("#stats-table tbody tr").length === 6, "three days × two users");
+      }],
+    ],
+    // phase=ready: the audit log filtered by user and action.
+    "audit-filter": [
+      ["audit-filter", async () => {
+        await signIn("admin01", "Correct-Horse-9");
+        await click("nav-audit");
+        await onPage("操作ログ");
+        await waitFor(() => document.querySelectorAll("[data-audit-row]").length > 5, "audit rows");
+        check($("#audit-action option[value='6006']").textContent.includes("承認"), "actions from the domain list");
+        await type("audit-actor", "verify02");
+        $("#audit-action").value = "6006";
+        await click("audit-filter-submit");
+        await waitFor(() => document.querySelectorAll("[data-audit-row]").length === 1, "one approval by verify02");
+        const req = window.__calls.filter((c) => c.cmd === "audit_list").pop().args.req;
+        check(req.actor === "verify02" && req.action === 6006 && req.resident === null && req.from === null, "filters sent");
+        check($("[data-audit-row]").textContent.includes("verify02") && $("[data-audit-row]").textContent.includes("承認"), "the row matches");
+        check($("#audit-caption").textContent.includes("絞り込み中"), "filtering said");
+      }],
+      ["audit-filter-dates", async () => {
+        await type("audit-from", "2026-11-30");
+        await type("audit-to", "2026-11-01");
+        await click("audit-filter-submit");
+        await waitFor(() => $("#audit-to-error"), "from after to refused");
+        await click("audit-filter-clear");
+        await waitFor(() => document.querySelectorAll("[data-audit-row]").length > 5 && !$("#audit-to-error"), "filters cleared");
+      }],
+    ],
+    // phase=ready: the printable control sheet of a batch.
+    report: [
+      ["report", async () => {
+        await signIn("verify02", "Verify-Pass-02");
+        await click("nav-batches");
+        await onPage("受付バッチ");
+        await click("batch-forms-3");
+        await onPage("受付バッチの票");
+        await click("batch-report-3");
+        await onPage("受付バッチ管理票");
+        await waitFor(() => $("#batch-report"), "sheet");
+        check(document.querySelectorAll("#report-forms tr[data-form-id]").length === 25, "every form listed");
+        check($("#report-declared").textContent === "25" && $("#report-balance").textContent.includes("一致しています"), "counts against the declared number");
+        check($("#report-signatures").textContent.includes("入力責任者") && $("#report-signatures").textContent.includes("確認者"), "signature boxes");
+        await click("report-print");
+        check(window.__printed === 1, "print dialog opened");
+        check(window.__calls.some((c) => c.cmd === "batch_report" && c.args.req.batch_id === 3), "sheet of batch 3");
+        window.scrollTo(0, 0);
       }],
     ],
     fatal: [["fatal", async () => {
