@@ -110,6 +110,7 @@ shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
 # Review screens.
 shot 22-mismatch "phase=ready&drive=mismatch&stop=mismatch-side&top=1"
 shot 23-verification "phase=ready&drive=verify&stop=verify-open&top=1"
+shot 24-batch-forms "phase=ready&drive=correction&stop=correction-request&top=1"
 shot 24-correction "phase=ready&drive=correction&stop=correction-confirm&top=1"
 shot 25-statistics "phase=ready&drive=stats&stop=stats&top=1"
 shot 26-audit-filter "phase=ready&drive=audit-filter&stop=audit-filter&top=1"

@@ -205,7 +205,7 @@ pub fn ChangesPage() -> Html {
         })
     };
     let body = if let Some(c) = &*open {
-        html! { <ChangePanel change={c.clone()} {on_done} {on_back} /> }
+        html! { <ChangePanel key={c.form.form_id} change={c.clone()} {on_done} {on_back} /> }
     } else {
         match &*list {
             None if error.is_none() => {

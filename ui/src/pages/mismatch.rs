@@ -367,7 +367,7 @@ pub fn MismatchPage() -> Html {
     };
 
     let body = if let Some(view) = &*open {
-        html! { <Resolver view={view.clone()} {on_done} {on_back} /> }
+        html! { <Resolver key={view.form.form_id} view={view.clone()} {on_done} {on_back} /> }
     } else {
         match &*list {
             None if error.is_none() => {

@@ -400,7 +400,7 @@ pub fn VerificationPage() -> Html {
         })
     };
     let body = if let Some(r) = &*open {
-        html! { <RecordPanel record={r.clone()} {on_done} {on_back} /> }
+        html! { <RecordPanel key={r.form.form_id} record={r.clone()} {on_done} {on_back} /> }
     } else {
         match &*list {
             None if error.is_none() => {

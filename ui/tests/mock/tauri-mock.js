@@ -1213,6 +1213,27 @@
         const f = s.forms.find((x) => x.form_id === 204);
         check(f.state === "approved" && f.values.lot === "KF999Z", "applied");
       }],
+      ["deletion-request", async () => {
+        await click("nav-batches");
+        await onPage("受付バッチ");
+        await click("batch-forms-2");
+        await onPage("受付バッチの票");
+        await click("deletion-open-207");
+        await waitFor(() => $("#request-panel") && $("#request-panel").dataset.formId === "207", "deletion form");
+        check(!$("#correction-field"), "a deletion has no fields to change");
+        await click("deletion-submit");
+        await waitFor(() => $("#request-reason-error") && $("#request-evidence-error"), "reason and evidence required");
+        await type("request-reason", "同じ用紙の二重入力");
+        await type("request-evidence", "束2 p.1 と p.6 が同一");
+        await click("deletion-submit");
+        await waitFor(() => $("#batch-forms-table tr[data-form-id='207']").dataset.state === "削除確認待ち", "deletion pending");
+        await click("nav-changes");
+        await onPage("修正・削除の確認");
+        await click("change-open-207");
+        await waitFor(() => $("#change-view") && $("#change-view").dataset.kind === "削除" && $("#change-deletion"), "deletion explained");
+        await click("change-refuse");
+        await formError("SECOND_PERSON_REQUIRED");
+      }],
     ],
     // phase=ready: statistics of the last 7 days as a table and an SVG chart.
     stats: [
