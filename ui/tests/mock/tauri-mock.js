@@ -1078,6 +1078,7 @@
         await waitFor(() => document.querySelectorAll("#mismatch-list tr[data-form-id]").length === 2, "two mismatched forms");
         await click("mismatch-open-206");
         await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "206", "form 206 opened");
+        check($("#mismatch-own"), "the resolver is told they keyed this form");
         await type("resolve-volume", "0.5");
         await click("mismatch-submit");
         await formError("SECOND_PERSON_REQUIRED");
@@ -1087,6 +1088,7 @@
       ["mismatch-side", async () => {
         await click("mismatch-open-201");
         await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "201", "form 201 opened");
+        check(!$("#mismatch-own"), "no warning on another person's form");
         const differing = Array.from(document.querySelectorAll("#mismatch-table tr[data-difference]")).map((r) => r.dataset.field);
         check(differing.join(",") === "date,lot", "date and lot differ: " + differing.join(","));
         check($("#mismatch-table tr[data-field=date]").textContent.includes("値の相違"), "difference named in words");
