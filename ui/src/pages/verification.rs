@@ -280,7 +280,10 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
     let options = record
         .fields
         .iter()
-        .map(|f| html! { <option value={f.key.clone()}>{ &f.label }</option> })
+        .enumerate()
+        // Yew inserts a list's nodes last first: without `selected` the last field would be
+        // the default choice.
+        .map(|(i, f)| html! { <option value={f.key.clone()} selected={i == 0}>{ &f.label }</option> })
         .collect::<Html>();
     html! {
         <section class="panel" id="record-view" data-form-id={form.form_id.to_string()}

@@ -1142,6 +1142,7 @@
         await click("verify-open-203");
         await waitFor(() => $("#record-view") && $("#record-view").dataset.formId === "203", "second record opened");
         check($("#record-resolver").textContent === "verify04", "resolver shown");
+        check($("#reject-field").value === "atena", "the first field by default");
         await click("reject");
         await waitFor(() => $("#reject-comment-error"), "a comment is required");
         await formError("INVALID_INPUT");
@@ -1171,6 +1172,7 @@
         await click("correction-open-204");
         await waitFor(() => $("#request-panel"), "request form");
         await waitFor(() => $("#correction-field option[value=lot]"), "fields of the layout");
+        check($("#correction-field").value === "atena", "the first field by default");
         await click("correction-submit");
         await waitFor(() => $("#correction-value-error") && $("#request-reason-error") && $("#request-evidence-error"), "all three required");
         $("#correction-field").value = "date";
@@ -1272,6 +1274,7 @@
         await onPage("操作ログ");
         await waitFor(() => document.querySelectorAll("[data-audit-row]").length > 5, "audit rows");
         check($("#audit-action option[value='6006']").textContent.includes("承認"), "actions from the domain list");
+        check($("#audit-action").value === "", "all actions by default");
         await type("audit-actor", "verify02");
         $("#audit-action").value = "6006";
         await click("audit-filter-submit");
