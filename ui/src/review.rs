@@ -122,6 +122,14 @@ pub fn request_texts(reason: &str, evidence: &str) -> Result<(String, String), V
     }
 }
 
+/// Whether `login_id` keyed the form (either pass): the backend then refuses to let them
+/// resolve, approve or reject it, and the screen says so before they try.
+pub fn keyed_by(form: &sesshu_ipc::FormSummary, login_id: &str) -> bool {
+    [&form.first_keyer, &form.second_keyer]
+        .into_iter()
+        .any(|k| k.as_deref() == Some(login_id))
+}
+
 /// Whether an approved form may get a 修正申請 or 削除申請 (no request pending, not deleted).
 pub fn changeable(state: RecordState) -> bool {
     matches!(
@@ -683,6 +691,16 @@ mod tests {
             printed_by: "verify02".into(),
             printed_at: Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap(),
         }
+    }
+
+    #[test]
+    fn a_keyer_of_the_form_is_recognised() {
+        let mut f = summary(1, RecordState::Mismatched);
+        f.first_keyer = Some("keyer01".into());
+        f.second_keyer = Some("keyer03".into());
+        f.resolver = Some("verify02".into());
+        assert!(keyed_by(&f, "keyer01") && keyed_by(&f, "keyer03"));
+        assert!(!keyed_by(&f, "verify02"), "resolving is not keying");
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub fn AuditPage() -> Html {
                     <label for="audit-action">{ "操作" }</label>
                     <select id="audit-action" ref={filter_refs[2].clone()}
                         class={classes!("input", action_error.is_some().then_some("invalid"))}>
-                        <option value="">{ "すべての操作" }</option>
+                        <option value="" selected=true>{ "すべての操作" }</option>
                         { action_options }
                     </select>
                     if let Some(m) = action_error {

@@ -228,7 +228,10 @@ fn RequestForm(props: &RequestFormProps) -> Html {
     let options = props
         .layout
         .iter()
-        .map(|f| html! { <option value={f.key.clone()}>{ &f.label_ja }</option> })
+        .enumerate()
+        // Yew inserts a list's nodes last first: without `selected` the last field would be
+        // the default choice.
+        .map(|(i, f)| html! { <option value={f.key.clone()} selected={i == 0}>{ &f.label_ja }</option> })
         .collect::<Html>();
     let title = if correction {
         "修正申請"

@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use sesshu_domain::keying::InputMode;
 use sesshu_ipc::{CommandError, FormRef, FormSummary, MismatchView, ResolveRequest};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -14,7 +15,7 @@ use crate::components::{FormError, Frame, Success};
 use crate::dom::{focus, focus_id, read};
 use crate::format::{today, wareki_time};
 use crate::hooks::{invalid_input, page_error};
-use crate::review::{check_keyed, keyed_values, value_text, KeyedError};
+use crate::review::{check_keyed, keyed_by, keyed_values, value_text, KeyedError};
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -121,7 +122,8 @@ fn Resolver(props: &ResolverProps) -> Html {
     }
 
     let submit = {
-        let (inputs, errors, error, busy, view, on_done) = (
+        let (app, inputs, errors, error, busy, view, on_done) = (
+            app.clone(),
             inputs.clone(),
             errors.clone(),
             error.clone(),
@@ -212,12 +214,19 @@ fn Resolver(props: &ResolverProps) -> Html {
                 let node = inputs.get(index).map(|(_, r)| r.clone()).unwrap_or_default();
                 let message = errors.iter().find(|e| e.key == f.key).map(|e| e.message.clone());
                 let id = format!("resolve-{}", f.key);
+                let layout_field = view.layout.iter().find(|l| l.key == f.key);
+                let inputmode = layout_field.and_then(|l| match l.input {
+                    InputMode::Numeric | InputMode::Choice => Some("numeric"),
+                    _ => None,
+                });
+                let maxlength = layout_field.map(|l| (l.max_chars * 2).to_string());
                 let error_id = format!("{id}-error");
                 html! {
                     <td class="resolve-cell">
                         <label class="visually-hidden" for={id.clone()}>{ format!("{}（用紙の値）", f.label) }</label>
                         <input id={id.clone()} class={classes!("input", "mono", message.is_some().then_some("invalid"))}
                             ref={node} data-resolve={f.key.clone()} autocomplete="off" spellcheck="false"
+                            {inputmode} {maxlength}
                             aria-invalid={message.is_some().then_some("true")}
                             aria-describedby={message.is_some().then_some(error_id.clone())}
                             onkeydown={on_key(index)} />
@@ -263,6 +272,10 @@ fn Resolver(props: &ResolverProps) -> Html {
         Callback::from(move |_: MouseEvent| on_back.emit(()))
     };
     let form = &view.form;
+    let own = app
+        .as_ref()
+        .and_then(|a| a.session.as_ref())
+        .is_some_and(|s| keyed_by(form, &s.login_id));
     html! {
         <section class="panel" aria-labelledby="mismatch-heading" id="mismatch-view" data-form-id={form.form_id.to_string()}>
             <h2 id="mismatch-heading">{ format!("バッチ {} ・ 票番号 {} の突合せ", form.batch_id, form.form_no) }</h2>
@@ -271,6 +284,10 @@ fn Resolver(props: &ResolverProps) -> Html {
                 <div><dt>{ "2回目入力" }</dt><dd class="mono">{ who(&form.second_keyer) }</dd></div>
                 <div><dt>{ "相違する項目" }</dt><dd>{ format!("{differing} 項目") }</dd></div>
             </dl>
+            if own {
+                <p class="warning-box" id="mismatch-own"><span class="icon" aria-hidden="true">{ "⚠" }</span>
+                    { "あなたが入力した票です。不一致の解消は別の人が行います。" }</p>
+            }
             <p class="hint">{ "相違する項目（≠ の行）だけ、用紙を見て正しい値を入力します。Enter で次の項目へ、最後の項目で Enter を押すと確定します。" }</p>
             <FormError error={(*error).clone()} />
             <div class="table-wrap">

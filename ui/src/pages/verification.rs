@@ -19,7 +19,7 @@ use crate::dom::{focus_id, read, read_select, write};
 use crate::format::wareki_date;
 use crate::hooks::{invalid_input, page_error};
 use crate::pages::mismatch::{who, FormList};
-use crate::review::{reject_comments, value_text};
+use crate::review::{keyed_by, reject_comments, value_text};
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
@@ -257,6 +257,10 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
             .map_or_else(|| key.to_string(), |f| f.label.clone())
     };
     let form = &record.form;
+    let own = app
+        .as_ref()
+        .and_then(|a| a.session.as_ref())
+        .is_some_and(|s| keyed_by(form, &s.login_id));
     let rows = record
         .fields
         .iter()
@@ -276,13 +280,20 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
     let options = record
         .fields
         .iter()
-        .map(|f| html! { <option value={f.key.clone()}>{ &f.label }</option> })
+        .enumerate()
+        // Yew inserts a list's nodes last first: without `selected` the last field would be
+        // the default choice.
+        .map(|(i, f)| html! { <option value={f.key.clone()} selected={i == 0}>{ &f.label }</option> })
         .collect::<Html>();
     html! {
         <section class="panel" id="record-view" data-form-id={form.form_id.to_string()}
             aria-labelledby="record-heading" onkeydown={on_keydown}>
             <h2 id="record-heading">{ format!("バッチ {} ・ 票番号 {} の確認", form.batch_id, form.form_no) }</h2>
             { keyed_by_facts(form) }
+            if own {
+                <p class="warning-box" id="record-own"><span class="icon" aria-hidden="true">{ "⚠" }</span>
+                    { "あなたが入力した票です。承認・差戻しは別の人が行います。" }</p>
+            }
             { warnings_box(form) }
             <FormError error={(*error).clone()} />
             <div class="actions">

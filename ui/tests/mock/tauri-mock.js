@@ -1078,6 +1078,7 @@
         await waitFor(() => document.querySelectorAll("#mismatch-list tr[data-form-id]").length === 2, "two mismatched forms");
         await click("mismatch-open-206");
         await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "206", "form 206 opened");
+        check($("#mismatch-own"), "the resolver is told they keyed this form");
         await type("resolve-volume", "0.5");
         await click("mismatch-submit");
         await formError("SECOND_PERSON_REQUIRED");
@@ -1087,6 +1088,7 @@
       ["mismatch-side", async () => {
         await click("mismatch-open-201");
         await waitFor(() => $("#mismatch-view") && $("#mismatch-view").dataset.formId === "201", "form 201 opened");
+        check(!$("#mismatch-own"), "no warning on another person's form");
         const differing = Array.from(document.querySelectorAll("#mismatch-table tr[data-difference]")).map((r) => r.dataset.field);
         check(differing.join(",") === "date,lot", "date and lot differ: " + differing.join(","));
         check($("#mismatch-table tr[data-field=date]").textContent.includes("値の相違"), "difference named in words");
@@ -1140,6 +1142,7 @@
         await click("verify-open-203");
         await waitFor(() => $("#record-view") && $("#record-view").dataset.formId === "203", "second record opened");
         check($("#record-resolver").textContent === "verify04", "resolver shown");
+        check($("#reject-field").value === "atena", "the first field by default");
         await click("reject");
         await waitFor(() => $("#reject-comment-error"), "a comment is required");
         await formError("INVALID_INPUT");
@@ -1169,6 +1172,7 @@
         await click("correction-open-204");
         await waitFor(() => $("#request-panel"), "request form");
         await waitFor(() => $("#correction-field option[value=lot]"), "fields of the layout");
+        check($("#correction-field").value === "atena", "the first field by default");
         await click("correction-submit");
         await waitFor(() => $("#correction-value-error") && $("#request-reason-error") && $("#request-evidence-error"), "all three required");
         $("#correction-field").value = "date";
@@ -1270,6 +1274,7 @@
         await onPage("操作ログ");
         await waitFor(() => document.querySelectorAll("[data-audit-row]").length > 5, "audit rows");
         check($("#audit-action option[value='6006']").textContent.includes("承認"), "actions from the domain list");
+        check($("#audit-action").value === "", "all actions by default");
         await type("audit-actor", "verify02");
         $("#audit-action").value = "6006";
         await click("audit-filter-submit");
