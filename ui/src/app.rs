@@ -13,8 +13,8 @@ use yew::prelude::*;
 use crate::api;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
-    AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, LockPage, LoginPage,
-    PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
+    AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, KeyingPage, LockPage,
+    LoginPage, PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
 };
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
@@ -143,6 +143,7 @@ pub fn App() -> Html {
             Page::Batches => html! { <BatchesPage /> },
             Page::Residents => html! { <ResidentsPage /> },
             Page::Password => html! { <PasswordPage /> },
+            Page::Keying { batch_id } => html! { <KeyingPage {batch_id} /> },
         },
     };
 

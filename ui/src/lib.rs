@@ -19,6 +19,7 @@ mod dom;
 pub mod format;
 pub mod forms;
 mod hooks;
+pub mod keying;
 mod pages;
 pub mod state;
 

@@ -30,6 +30,10 @@ pub enum Page {
     /// 住民検索 (resident lookup).
     Residents,
     Password,
+    /// 入力: the keying screen of one batch (reached from 受付バッチ, not in the menu).
+    Keying {
+        batch_id: i64,
+    },
 }
 
 impl Page {
@@ -56,6 +60,7 @@ impl Page {
             Page::Batches => "受付バッチ",
             Page::Residents => "住民検索",
             Page::Password => "パスワード変更",
+            Page::Keying { .. } => "入力",
         }
     }
 
@@ -70,6 +75,7 @@ impl Page {
             Page::Batches => "nav-batches",
             Page::Residents => "nav-residents",
             Page::Password => "nav-password",
+            Page::Keying { .. } => "nav-keying",
         }
     }
 
@@ -92,6 +98,7 @@ impl Page {
             Page::Import => any_grants(roles, Permission::ImportReferenceData),
             Page::Batches => any_grants(roles, Permission::ManageBatches),
             Page::Residents => any_grants(roles, Permission::LookupResident),
+            Page::Keying { .. } => any_grants(roles, Permission::KeyForms),
         }
     }
 }
@@ -645,6 +652,25 @@ mod tests {
                 "{roles:?}"
             );
         }
+    }
+
+    #[test]
+    fn keying_is_for_keyers_only() {
+        let keying = Page::Keying { batch_id: 5 };
+        let keyer = signed_in(vec![Role::Keyer]);
+        assert_eq!(reduce(keyer, Action::Navigate(keying)).page, keying);
+        for roles in [vec![Role::Verifier], vec![Role::Administrator]] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s, Action::Navigate(keying)).page,
+                Page::Home,
+                "{roles:?}"
+            );
+        }
+        assert!(
+            !Page::ALL.contains(&keying),
+            "the keying screen is opened from a batch, not from the menu"
+        );
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub fn AuditPage() -> Html {
                 match api::call::<cmd::AuditList>(&AuditListRequest {
                     limit: PAGE_SIZE,
                     before_seq,
+                    actor: None,
+                    resident: None,
+                    action: None,
+                    from: None,
+                    to: None,
                 })
                 .await
                 {

@@ -35,6 +35,9 @@ struct BatchTableProps {
     on_close: Callback<i64>,
     /// Batch being closed right now.
     closing: Option<i64>,
+    /// Whether 入力 buttons are shown (keyers).
+    can_key: bool,
+    on_key: Callback<i64>,
 }
 
 #[component]
@@ -60,6 +63,15 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                     </button>
                 }
             });
+            let key = (props.can_key && b.status == BatchStatus::Open).then(|| {
+                let (on_key, id) = (props.on_key.clone(), b.id);
+                let onclick = Callback::from(move |_: MouseEvent| on_key.emit(id));
+                html! {
+                    <button type="button" id={format!("batch-key-{}", b.id)} class="button small" {onclick}>
+                        { "入力" }
+                    </button>
+                }
+            });
             let mismatch_class = classes!("num", (p.mismatched > 0).then_some("attention"));
             html! {
                 <tr key={b.id} id={format!("batch-{}", b.id)} data-status={b.status.code()}>
@@ -79,8 +91,8 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                     <td class="num">{ p.rejected }</td>
                     <td class="num">{ p.withdrawn }</td>
                     <td class="nowrap">{ status_cell(b) }</td>
-                    if props.can_close {
-                        <td>{ close.unwrap_or_default() }</td>
+                    if props.can_close || props.can_key {
+                        <td class="nowrap">{ key.unwrap_or_default() }{ close.unwrap_or_default() }</td>
                     }
                 </tr>
             }
@@ -105,7 +117,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                         <th scope="col" class="num">{ "差戻し" }</th>
                         <th scope="col" class="num">{ "取下げ" }</th>
                         <th scope="col">{ "状態" }</th>
-                        if props.can_close {
+                        if props.can_close || props.can_key {
                             <th scope="col"><span class="visually-hidden">{ "操作" }</span></th>
                         }
                     </tr>
@@ -239,6 +251,19 @@ pub fn BatchesPage() -> Html {
     let can_close = app
         .as_ref()
         .is_some_and(|a| any_grants(a.roles(), Permission::Verify));
+    let can_key = app
+        .as_ref()
+        .is_some_and(|a| any_grants(a.roles(), Permission::KeyForms));
+    let on_key = {
+        let app = app.clone();
+        Callback::from(move |batch_id: i64| {
+            if let Some(app) = &app {
+                app.dispatch(crate::state::Action::Navigate(crate::state::Page::Keying {
+                    batch_id,
+                }));
+            }
+        })
+    };
 
     let reload = {
         let (app, batches, list_error) = (app.clone(), batches.clone(), list_error.clone());
@@ -328,7 +353,7 @@ pub fn BatchesPage() -> Html {
                 if let Some(text) = &*done {
                     <Success id="batches-done" text={text.clone()} />
                 }
-                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} />
+                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {can_key} {on_key} />
                 if can_close {
                     <p class="hint">{ "締められるのは、申告枚数のすべてが承認または取下げになったバッチだけです。" }</p>
                 }
