@@ -60,6 +60,8 @@ flow import "phase=ready&drive=import"
 flow batches "phase=ready&drive=batches"
 flow residents "phase=ready&drive=residents"
 flow rotate "phase=ready&drive=rotate"
+flow keying "phase=ready&keying=1&drive=keying"
+flow dependent "phase=ready&keying=dependent&drive=dependent"
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
@@ -100,5 +102,7 @@ shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
 shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
 shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
+shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled"
+shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged"
 
 exit "$failed"

@@ -400,7 +400,20 @@ impl Ctx {
                     return ctx.fail(e);
                 }
             };
-            let reason = read_select(&ctx.override_ref);
+            // Only a reason of the profile's list counts (the placeholder is none).
+            let reason = {
+                let chosen = read_select(&ctx.override_ref);
+                let m = ctx.model.borrow();
+                let known = m
+                    .layout
+                    .as_ref()
+                    .is_some_and(|l| l.override_reasons.iter().any(|r| r.code == chosen));
+                if known {
+                    chosen
+                } else {
+                    String::new()
+                }
+            };
             let blocked = {
                 let mut m = ctx.model.borrow_mut();
                 for i in &check.field_issues {
@@ -812,7 +825,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
                     <div class={classes!("field", "override", error.then_some("invalid"))}>
                         <label for={OVERRIDE_ID}>{ "規則に違反したまま保存する理由（必須）" }</label>
                         <select id={OVERRIDE_ID} class="input" ref={ctx.override_ref.clone()}>
-                            <option value="">{ "理由を選んでください" }</option>
+                            <option value="" selected=true>{ "理由を選んでください" }</option>
                             { for layout.override_reasons.iter().map(|r| html! {
                                 <option value={r.code.clone()}>{ &r.label_ja }</option>
                             }) }
@@ -841,7 +854,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
                         { check_panel(m.check.as_ref()) }
                         { override_select.unwrap_or_default() }
                         <div class="actions">
-                            <button type="button" id="keying-save" class="button" onclick={on_save}
+                            <button type="button" id="keying-save" class="button primary" onclick={on_save}
                                 aria-busy={m.busy.then_some("true")} aria-keyshortcuts="F9">
                                 { if m.busy { "保存中…" } else { "保存する" } }<span class="key">{ "F9" }</span>
                             </button>
