@@ -102,7 +102,7 @@ shot 16-home-batches "phase=ready&drive=batches&stop=batches-home&top=1"
 shot 14-batches-register "phase=ready&drive=batches&stop=batches-keyer&top=1" --window-size=1280,1500
 shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&top=1"
 shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
-shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled"
-shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged"
+shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled&top=1"
+shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged&top=1"
 
 exit "$failed"
