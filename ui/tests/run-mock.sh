@@ -62,6 +62,15 @@ flow residents "phase=ready&drive=residents"
 flow rotate "phase=ready&drive=rotate"
 flow keying "phase=ready&keying=1&drive=keying"
 flow dependent "phase=ready&keying=dependent&drive=dependent"
+# Real IME compositions and trusted key events through the DevTools protocol (node, no npm
+# packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
+if ! command -v node >/dev/null; then
+    echo "flow ime-and-latency: FAIL (node not installed)"; failed=1
+elif node --experimental-websocket "$root/ui/tests/cdp/ime-and-latency.mjs" "http://127.0.0.1:$port/index.html"; then
+    echo "flow ime-and-latency: pass"
+else
+    echo "flow ime-and-latency: FAIL"; failed=1
+fi
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
