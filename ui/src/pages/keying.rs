@@ -62,7 +62,8 @@ struct Model {
     /// Dependent mode: fields already asked again; their next value is accepted.
     rekeyed: BTreeSet<String>,
     /// Fields prefilled from the previous form (「前票から」) or the keyer's own values.
-    prefilled: BTreeMap<String, Prefill>,
+    /// The value put in is kept: the mark goes once the keyer keys something else.
+    prefilled: BTreeMap<String, (Prefill, String)>,
     check: Option<FormCheck>,
     resident: Option<ResidentView>,
     /// The 宛名番号 the resident panel was looked up for (no second lookup for the same).
@@ -98,6 +99,7 @@ struct Ctx {
     refs: Rc<RefCell<Vec<NodeRef>>>,
     composing: Rc<Cell<bool>>,
     override_ref: NodeRef,
+    save_ref: NodeRef,
     redraw: UseForceUpdateHandle,
     app: Option<AppContext>,
 }
@@ -206,7 +208,19 @@ impl Ctx {
                     m.errors.insert(field.key.clone(), message.clone());
                 }
             }
-            before != m.errors.get(&field.key).cloned()
+            let overridden = m.prefilled.get(&field.key).is_some_and(|(_, v)| *v != raw);
+            if overridden {
+                m.prefilled.remove(&field.key);
+            }
+            // A resident stays beside the form only while the 宛名番号 names them.
+            let atena_gone = field.key == "atena"
+                && !matches!(result, Ok(Some(_)))
+                && (m.resident.is_some() || m.resident_for.is_some());
+            if atena_gone {
+                m.resident = None;
+                m.resident_for = None;
+            }
+            overridden || atena_gone || before != m.errors.get(&field.key).cloned()
         };
         if let (true, Ok(Some(atena))) = (field.key == "atena", &result) {
             self.show_resident(atena.clone());
@@ -255,7 +269,7 @@ impl Ctx {
 
     /// Enter/Tab on field `idx`: an invalid field keeps the focus; a dependent second pass
     /// asks whether the value is the first pass's before moving on; the last field saves.
-    fn next(&self, idx: usize) {
+    fn next(&self, idx: usize, save_at_end: bool) {
         if self.model.borrow().verifying {
             return;
         }
@@ -289,22 +303,24 @@ impl Ctx {
             self.redraw();
         }
         match (verify, form_id) {
-            (true, Some(form_id)) => self.verify(idx, field.key.clone(), form_id),
-            _ => self.advance(idx),
+            (true, Some(form_id)) => self.verify(idx, field.key.clone(), form_id, save_at_end),
+            _ => self.advance(idx, save_at_end),
         }
     }
 
-    fn advance(&self, idx: usize) {
-        if idx + 1 >= self.refs.borrow().len() {
+    fn advance(&self, idx: usize, save_at_end: bool) {
+        if idx + 1 < self.refs.borrow().len() {
+            self.focus(idx + 1, true);
+        } else if save_at_end {
             self.save();
         } else {
-            self.focus(idx + 1, true);
+            focus_node(&self.save_ref, false);
         }
     }
 
     /// Dependent mode: the backend says whether the value is the first pass's (never which
     /// value that is). A difference clears the field, flashes it and asks again.
-    fn verify(&self, idx: usize, key: String, form_id: i64) {
+    fn verify(&self, idx: usize, key: String, form_id: i64, save_at_end: bool) {
         let value = self.input(idx).map(|r| read(&r)).unwrap_or_default();
         self.model.borrow_mut().verifying = true;
         let ctx = self.clone();
@@ -317,7 +333,7 @@ impl Ctx {
             let result = api::call::<cmd::KeyingVerifyField>(&req).await;
             ctx.model.borrow_mut().verifying = false;
             match result {
-                Ok(r) if r.matches => ctx.advance(idx),
+                Ok(r) if r.matches => ctx.advance(idx, save_at_end),
                 Ok(_) => {
                     {
                         let mut m = ctx.model.borrow_mut();
@@ -384,6 +400,8 @@ impl Ctx {
         {
             let mut m = self.model.borrow_mut();
             m.busy = true;
+            // The form on the screen is no longer a blank one.
+            m.ready = false;
             m.error = None;
         }
         self.redraw();
@@ -573,7 +591,7 @@ impl Ctx {
                     };
                     if read(&node).is_empty() {
                         write(&node, &value);
-                        prefilled.insert(key, from);
+                        prefilled.insert(key, (from, value));
                     }
                 }
             }
@@ -608,7 +626,7 @@ impl Ctx {
             KeyAction::Type => {}
             KeyAction::Next => {
                 e.prevent_default();
-                self.next(idx);
+                self.next(idx, e.key() == "Enter");
             }
             KeyAction::Prev => {
                 e.prevent_default();
@@ -690,6 +708,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
         refs,
         composing,
         override_ref,
+        save_ref: use_node_ref(),
         redraw,
         app: app.clone(),
     };
@@ -780,6 +799,8 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
     };
 
     let body = match (&m.layout, &m.task) {
+        // Loading, or the batch could not be opened (the error is shown above).
+        (None, _) | (_, None) if m.error.is_some() => back_button.clone(),
         (None, _) | (_, None) => {
             html! { <p class="loading" role="status">{ "読み込み中…" }</p> }
         }
@@ -811,7 +832,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
                     FieldState {
                         error: m.errors.get(&f.key).map(String::as_str),
                         flagged: m.flagged.contains(&f.key),
-                        prefilled: m.prefilled.get(&f.key).copied(),
+                        prefilled: m.prefilled.get(&f.key).map(|(p, _)| *p),
                         comment: comments.get(f.key.as_str()).copied(),
                     },
                     node,
@@ -830,14 +851,19 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
                                 <option value={r.code.clone()}>{ &r.label_ja }</option>
                             }) }
                         </select>
-                        <p class="hint">{ "↑↓ で選び、F9 で保存します" }</p>
+                        <p class="hint">{ "↑↓ で選び、Enter または F9 で保存します" }</p>
                     </div>
                 }
             });
+            // F9 saves from anywhere below the fields; Enter on the reason too.
             let onkeydown_override = {
                 let ctx = ctx.clone();
                 Callback::from(move |e: KeyboardEvent| {
-                    if e.key() == "F9" {
+                    let on_select = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+                        .is_some();
+                    if e.key() == "F9" || (e.key() == "Enter" && on_select) {
                         e.prevent_default();
                         ctx.save();
                     }
@@ -854,7 +880,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
                         { check_panel(m.check.as_ref()) }
                         { override_select.unwrap_or_default() }
                         <div class="actions">
-                            <button type="button" id="keying-save" class="button primary" onclick={on_save}
+                            <button type="button" id="keying-save" class="button primary" onclick={on_save} ref={ctx.save_ref.clone()}
                                 aria-busy={m.busy.then_some("true")} aria-keyshortcuts="F9">
                                 { if m.busy { "保存中…" } else { "保存する" } }<span class="key">{ "F9" }</span>
                             </button>

@@ -1133,6 +1133,15 @@
         check($("#keying-progress").textContent === "1回目 1/3・2回目 0/3", "count updated");
         check($("#keying-form-no").textContent.includes("2"), "next form number");
         check(keyingCalls("keying_verify_field").length === 0, "independent mode never asks the first pass");
+        // The resident leaves the panel with the 宛名番号 that named them.
+        await keyField("atena", "0000400012");
+        await waitFor(() => $("#keying-resident").dataset.atena === "0000400012" && focused() === "temperature", "resident of form 2");
+        document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey: true, bubbles: true, cancelable: true }));
+        await waitFor(() => focused() === "atena", "back on the 宛名番号");
+        kinput("atena").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+        await keyField("atena", "");
+        await waitFor(() => $("#kf-atena-error") && !$("#keying-resident").dataset.atena, "blank 宛名番号: refused, resident gone");
+        check($("#kf-atena-error").textContent.includes("宛名番号を入力してください"), "required");
       }],
       ["keying-done", async () => {
         for (const n of [2, 3]) {
@@ -1141,7 +1150,15 @@
           for (const k of ["clinic", "doctor", "outcome"]) {
             const el = await waitFor(() => focused() === k && document.activeElement, "focus on " + k);
             if (k === "outcome") el.value = "1";
-            el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+            // Form 2 leaves the last field with Tab: the save button, not a save; F9 saves.
+            const last = k === "outcome" && n === 2;
+            el.dispatchEvent(new KeyboardEvent("keydown", { key: last ? "Tab" : "Enter", bubbles: true, cancelable: true }));
+            if (last) {
+              await waitFor(() => document.activeElement && document.activeElement.id === "keying-save", "Tab on the last field: the save button");
+              await sleep(50);
+              check(keyingCalls("keying_save").length === 1, "Tab does not save");
+              $("#keying-save").dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+            }
           }
           await waitFor(() => $("#keying-status").textContent.includes("票番号 " + n + " を保存しました"), "form " + n + " saved");
         }
