@@ -62,6 +62,7 @@ flow residents "phase=ready&drive=residents"
 flow rotate "phase=ready&drive=rotate"
 flow keying "phase=ready&keying=1&drive=keying"
 flow dependent "phase=ready&keying=dependent&drive=dependent"
+flow rekey "phase=ready&keying=rekey&drive=rekey"
 # Real IME compositions and trusted key events through the DevTools protocol (node, no npm
 # packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
 if ! command -v node >/dev/null; then
@@ -113,5 +114,6 @@ shot 17-resident-lookup "phase=ready&drive=residents&stop=residents-restricted&t
 shot 18-key-rotation "phase=ready&drive=rotate&stop=rotate-key&top=1"
 shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled&top=1"
 shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged&top=1"
+shot 22-rekey "phase=ready&keying=rekey&drive=rekey&stop=rekey-open&top=1"
 
 exit "$failed"

@@ -180,9 +180,11 @@
   const sha = "3b7e1f0c9a2d48e6b5c1f7a09d3e2c4b8a6f1e0d7c9b2a4e6f8d0c1b3a5e7f92";
 
   // ==== keying (入力) — the keying screen's commands ======================================
-  // keying=1|dependent adds an open MR batch (id 5, 3 forms declared) with the default
+  // keying=1|dependent|rekey adds an open MR batch (id 5, 3 forms declared) with the default
   // profile's MR layout; keying=dependent makes the double entry dependent and puts two forms
-  // keyed once by keyer02 into it, so keyer01 gets second passes first.
+  // keyed once by keyer02 into it, so keyer01 gets second passes first; keying=rekey puts in a
+  // form of keyer01's returned by a verifier with a comment (and a rules check that goes stale
+  // between the check and the save, so the save is refused with OVERRIDE_REQUIRED).
   const keyingMode = q.get("keying");
   const YES_NO = [{ code: "1", label_ja: "はい" }, { code: "2", label_ja: "いいえ" }];
   const kf = (key, label_ja, kind, input, required, max_chars, choices, carry_forward) =>
@@ -243,7 +245,14 @@
   if (keyingMode) {
     s.people.push({ atena: "0000400012", kana: "コバヤシ ユイ", name: "小林 結衣", sex: "female", birth_date: "2025-05-14",
       address: "千代田区一番町7-1", out_of_area: false, gaiji: false, deceased_on: null, moved_out_on: null, restricted: false });
-    s.batches.push(batch("1310123458", "2026-11-20", "2026-11", "MR", 3, keyingMode === "dependent" ? { keyed_once: 2 } : {}));
+    s.batches.push(batch("1310123458", "2026-11-20", "2026-11", "MR", keyingMode === "rekey" ? 1 : 3,
+      keyingMode === "dependent" ? { keyed_once: 2 } : keyingMode === "rekey" ? { rejected: 1 } : {}));
+    if (keyingMode === "rekey") {
+      formSeq += 1;
+      kforms.push({ form_id: formSeq, batch_id: 5, form_no: 1, first: Object.assign({}, MR_FORM, { temperature: "38.5", dose: "2" }),
+        second: null, first_keyer: "keyer01", second_keyer: "keyer02", state: "rejected", override: null,
+        comments: [{ key: "temperature", comment: "用紙では 36.8 です" }] });
+    }
     if (keyingMode === "dependent") {
       for (const n of [1, 2]) {
         formSeq += 1;
@@ -252,7 +261,7 @@
       }
     }
   }
-  const STATE_LABEL = { keyed_once: "1回目入力済み", keyed_twice: "2回目入力済み", mismatched: "不一致" };
+  const STATE_LABEL = { keyed_once: "1回目入力済み", keyed_twice: "2回目入力済み", mismatched: "不一致", rejected: "差戻し" };
   function formSummary(f, blind) {
     return { form_id: f.form_id, form_uid: "0192f0c4-0000-7000-8000-" + String(f.form_id).padStart(12, "0"),
       form_no: f.form_no, batch_id: f.batch_id, programme: "MR", state: f.state, state_label: STATE_LABEL[f.state] || f.state,
@@ -271,6 +280,9 @@
     if (last) for (const k of CARRIED) if ((last.second_keyer === me ? last.second : last.first)[k]) carry[k] = (last.second_keyer === me ? last.second : last.first)[k];
     const second = kforms.find((f) => f.batch_id === b.id && f.state === "keyed_once" && f.first_keyer !== me);
     const task = { batch: b, carry, own_values: {}, comments: [] };
+    const back = kforms.find((f) => f.batch_id === b.id && f.state === "rejected" && f.first_keyer === me);
+    if (back) return Object.assign(task, { pass: "rekey", form: { form_id: back.form_id }, form_no: back.form_no,
+      carry: {}, own_values: back.first, comments: back.comments });
     if (second) return Object.assign(task, { pass: "second", form: { form_id: second.form_id }, form_no: second.form_no });
     const count = kforms.filter((f) => f.batch_id === b.id).length;
     if (count < b.progress.declared) return Object.assign(task, { pass: "first", form: null, form_no: count + 1 });
@@ -302,7 +314,10 @@
       const v = req.values;
       const field_issues = MR_FIELDS.filter((f) => f.required && !(v[f.key] || "").trim())
         .map((f) => ({ key: f.key, message: f.label_ja + "を入力してください" }));
-      const rules = keyingRules(v);
+      // keying=rekey: the first check does not see the violation yet (a stale history).
+      const stale = keyingMode === "rekey" && !s.staleSeen;
+      s.staleSeen = true;
+      const rules = stale ? keyingRules({}) : keyingRules(v);
       const p = s.people.find((x) => x.atena === norm(v.atena));
       return { field_issues, record_issues: [], rules, needs_override: rules.verdict === "violation",
         resident: p ? residentView(p, "keying") : null };
@@ -323,6 +338,14 @@
         audit(A.FirstPassSaved, me, String(f.form_id), "success");
       } else {
         f = kforms.find((x) => x.form_id === req.form_id) || fail("FORM_NOT_FOUND", "票が見つかりません");
+      }
+      if (req.form_id == null) {
+        // A new form: stored above.
+      } else if (f.state === "rejected") {
+        f.first = req.values; f.state = "keyed_once"; f.comments = [];
+        b.progress.rejected -= 1; b.progress.keyed_once += 1;
+        audit(A.FirstPassSaved, me, String(f.form_id), "success");
+      } else {
         if (f.first_keyer === me) fail("SECOND_PERSON_REQUIRED", "2回目は別の入力者が入力してください");
         f.second = req.values; f.second_keyer = me;
         const keys = new Set(Object.keys(f.first).concat(Object.keys(f.second)));
@@ -1166,6 +1189,35 @@
         check($("#keying-none").textContent === "このバッチで入力できる票はありません", "told so");
         await click("keying-back");
         await onPage("受付バッチ");
+      }],
+    ],
+    // keying=rekey: a form returned with a verifier's comment is keyed again from the keyer's
+    // own values; the backend refuses the save without an override reason.
+    rekey: [
+      ["rekey-open", async () => {
+        await openKeying();
+        check($("#keying-pass").textContent === "差戻しの再入力", "re-keying");
+        check(kinput("atena").value === "0000400012" && kinput("temperature").value === "38.5", "own values");
+        check($('[data-key="temperature"] .carried').textContent === "前回の入力", "marked as the keyer's own");
+        check($("#kf-temperature-comment").textContent === "✎確認者: 用紙では 36.8 です", "the verifier's comment beside the field");
+        check(focused() === "atena", "first field focused");
+        await keyField("atena", "0000400012");
+        const t = await waitFor(() => focused() === "temperature" && document.activeElement, "temperature");
+        check(t.selectionStart === 0 && t.selectionEnd === 4, "the value is selected: typing replaces it");
+        t.value = "36.8";
+        t.dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+        await formError("OVERRIDE_REQUIRED");
+        await waitFor(() => document.activeElement && document.activeElement.id === "keying-override", "the reason takes the focus");
+        check(!$('[data-key="temperature"] .carried'), "the mark goes once overridden");
+      }],
+      ["rekey-saved", async () => {
+        $("#keying-override").value = "HISTORY_INCOMPLETE";
+        $("#keying-override").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+        await waitFor(() => $("#keying-status").textContent.includes("票番号 1 を保存しました（再入力）"), "saved");
+        const sent = keyingCalls("keying_save").pop().args.req;
+        check(sent.form_id === 101 && sent.values.temperature === "36.8" && sent.override_reason === "HISTORY_INCOMPLETE", "re-keyed values with the reason");
+        await waitFor(() => $("#keying-none"), "nothing left");
+        check(!$("#form-error"), "the refusal is gone after the save");
       }],
     ],
     // keying=dependent: the second pass of a form keyed by keyer02; a differing field is
