@@ -981,9 +981,10 @@ fn field_row(
             .join(" / ");
         html! { <span class="choices">{ text }</span> }
     });
-    let mark = s.prefilled.map(|p| match p {
-        Prefill::Carried => html! { <span class="carried" title="前の票の値です。違えば上書きしてください">{ "前票から" }</span> },
-        Prefill::Own => html! { <span class="carried">{ "前回の入力" }</span> },
+    // Only carried values are marked: a re-keying starts from the keyer's own values
+    // everywhere, where a mark on every field would say nothing.
+    let mark = (s.prefilled == Some(Prefill::Carried)).then(|| {
+        html! { <span class="carried" title="前の票の値です。違えば上書きしてください">{ "前票から" }</span> }
     });
     html! {
         <li key={f.key.clone()} class={classes!("kfield", answer.then_some("answer"), s.error.is_some().then_some("invalid"), s.flagged.then_some("flagged"))}

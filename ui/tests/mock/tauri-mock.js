@@ -1168,7 +1168,11 @@
       }],
       ["keying-done", async () => {
         for (const n of [2, 3]) {
-          await keyForm(window.__MR_FORM, "atena", "clinic");
+          await keyForm(n === 2 ? Object.assign({}, window.__MR_FORM, { lot: "MR999Z" }) : window.__MR_FORM, "atena", "clinic");
+          if (n === 2) {
+            await waitFor(() => !$('[data-key="lot"] .carried'), "an overridden carried value loses its mark");
+            check($('[data-key="date"] .carried') && $('[data-key="clinic"] .carried'), "the same value keeps it");
+          }
           // Carried fields: Enter through them.
           for (const k of ["clinic", "doctor", "outcome"]) {
             const el = await waitFor(() => focused() === k && document.activeElement, "focus on " + k);
@@ -1198,7 +1202,7 @@
         await openKeying();
         check($("#keying-pass").textContent === "差戻しの再入力", "re-keying");
         check(kinput("atena").value === "0000400012" && kinput("temperature").value === "38.5", "own values");
-        check($('[data-key="temperature"] .carried').textContent === "前回の入力", "marked as the keyer's own");
+        check(!$('[data-key="temperature"] .carried'), "own values carry no 前票から mark");
         check($("#kf-temperature-comment").textContent === "✎確認者: 用紙では 36.8 です", "the verifier's comment beside the field");
         check(focused() === "atena", "first field focused");
         await keyField("atena", "0000400012");
@@ -1208,7 +1212,6 @@
         t.dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
         await formError("OVERRIDE_REQUIRED");
         await waitFor(() => document.activeElement && document.activeElement.id === "keying-override", "the reason takes the focus");
-        check(!$('[data-key="temperature"] .carried'), "the mark goes once overridden");
       }],
       ["rekey-saved", async () => {
         $("#keying-override").value = "HISTORY_INCOMPLETE";
