@@ -67,7 +67,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                 let (on_key, id) = (props.on_key.clone(), b.id);
                 let onclick = Callback::from(move |_: MouseEvent| on_key.emit(id));
                 html! {
-                    <button type="button" id={format!("batch-key-{}", b.id)} class="button small" {onclick}>
+                    <button type="button" id={format!("batch-key-{}", b.id)} class="button primary small" {onclick}>
                         { "入力" }
                     </button>
                 }
