@@ -101,6 +101,32 @@ pub fn prefill(task: &KeyingTask, layout: &[FormField]) -> Vec<(String, String, 
         .collect()
 }
 
+/// A form being keyed, kept in memory while the screen is away (the screen lock replaces it):
+/// back on the screen, the same keyer's same task continues where it was left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub login_id: String,
+    pub batch_id: i64,
+    pub pass: PassKind,
+    pub form_id: Option<i64>,
+    pub form_no: u32,
+    pub values: Keying,
+    pub keystrokes: u32,
+    pub key_times: Vec<u64>,
+}
+
+impl Draft {
+    /// Whether this draft is `task` of `batch_id` for `login_id`: never another keyer's, and
+    /// never another form's.
+    pub fn is_for(&self, login_id: &str, batch_id: i64, task: &KeyingTask) -> bool {
+        self.login_id == login_id
+            && self.batch_id == batch_id
+            && self.pass == task.pass
+            && self.form_id == task.form.as_ref().map(|f| f.form_id)
+            && self.form_no == task.form_no
+    }
+}
+
 /// A keying from the raw texts of the fields: blanks are "not keyed" and left out.
 pub fn keying_of<'a>(values: impl IntoIterator<Item = (&'a str, String)>) -> Keying {
     values
@@ -314,6 +340,38 @@ mod tests {
             ],
             "a re-keying starts from the keyer's own values in paper order"
         );
+    }
+
+    #[test]
+    fn a_draft_returns_only_to_its_keyer_and_form() {
+        let t = task(PassKind::First);
+        let draft = Draft {
+            login_id: "keyer01".into(),
+            batch_id: 5,
+            pass: PassKind::First,
+            form_id: None,
+            form_no: 2,
+            values: keying_of([("atena", "12".to_string())]),
+            keystrokes: 3,
+            key_times: vec![1, 2, 3],
+        };
+        assert!(draft.is_for("keyer01", 5, &t));
+        assert!(
+            !draft.is_for("keyer02", 5, &t),
+            "another keyer never sees it"
+        );
+        assert!(!draft.is_for("keyer01", 6, &t), "another batch");
+        let next = KeyingTask {
+            form_no: 3,
+            ..t.clone()
+        };
+        assert!(!draft.is_for("keyer01", 5, &next), "another form");
+        let second = KeyingTask {
+            pass: PassKind::Second,
+            form: Some(sesshu_ipc::FormRef { form_id: 9 }),
+            ..t
+        };
+        assert!(!draft.is_for("keyer01", 5, &second), "another pass");
     }
 
     #[test]

@@ -40,13 +40,19 @@ use crate::format::today;
 use crate::hooks::page_error;
 use crate::keying::{
     counts_as_keystroke, field_issues, key_action, keying_of, prefill, progress_text, reason_text,
-    saved_text, verdict_label, verifies_field, KeyAction, Prefill, REKEY_PROMPT,
+    saved_text, verdict_label, verifies_field, Draft, KeyAction, Prefill, REKEY_PROMPT,
 };
 use crate::state::{Action, Page};
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
 const OVERRIDE_ID: &str = "keying-override";
+
+thread_local! {
+    /// The form being keyed when the screen went away (screen lock, another page): memory
+    /// only, bound to the keyer and the task ([`Draft::is_for`]).
+    static DRAFT: RefCell<Option<Draft>> = const { RefCell::new(None) };
+}
 
 /// The state of the screen and of the form being keyed.
 #[derive(Default)]
@@ -228,7 +234,51 @@ impl Ctx {
         if changed {
             self.redraw();
         }
+        self.keep_draft();
         result.is_ok()
+    }
+
+    fn login_id(&self) -> Option<String> {
+        self.app
+            .as_ref()
+            .and_then(|a| a.session.as_ref())
+            .map(|s| s.login_id.clone())
+    }
+
+    /// Keeps what is keyed so far (at every field left): the screen lock unmounts the screen.
+    fn keep_draft(&self) {
+        let Some(login_id) = self.login_id() else {
+            return;
+        };
+        let values = self.values();
+        let m = self.model.borrow();
+        let Some(Some(task)) = &m.task else { return };
+        let draft = Draft {
+            login_id,
+            batch_id: self.batch_id,
+            pass: task.pass,
+            form_id: task.form.as_ref().map(|f| f.form_id),
+            form_no: task.form_no,
+            values,
+            keystrokes: m.keystrokes,
+            key_times: m.key_times.clone(),
+        };
+        DRAFT.with(|d| *d.borrow_mut() = Some(draft));
+    }
+
+    /// The draft of `task`, if this keyer left it unfinished (taken: restored once).
+    fn take_draft(&self, task: &KeyingTask) -> Option<Draft> {
+        let login_id = self.login_id()?;
+        DRAFT.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.as_ref()
+                .is_some_and(|x| x.is_for(&login_id, self.batch_id, task))
+            {
+                d.take()
+            } else {
+                None
+            }
+        })
     }
 
     /// Looks the resident of a keyed 宛名番号 up for the panel (突合); audited by the backend,
@@ -488,6 +538,7 @@ impl Ctx {
         };
         match api::call::<cmd::KeyingSave>(&req).await {
             Ok(saved) => {
+                DRAFT.with(|d| *d.borrow_mut() = None);
                 {
                     let mut m = self.model.borrow_mut();
                     m.status = pass.map(|p| saved_text(p, &saved.form));
@@ -581,6 +632,19 @@ impl Ctx {
             let task = self.model.borrow().task.clone().flatten();
             let layout = self.layout();
             let mut prefilled = BTreeMap::new();
+            // Back from the screen lock: the unfinished form as it was left.
+            let draft = task.as_ref().and_then(|t| self.take_draft(t));
+            if let Some(d) = &draft {
+                for (idx, f) in layout.iter().enumerate() {
+                    if let (Some(v), Some(node)) = (d.values.get(&f.key), self.input(idx)) {
+                        write(&node, v);
+                    }
+                }
+                let mut m = self.model.borrow_mut();
+                m.keystrokes = d.keystrokes;
+                m.key_times = d.key_times.clone();
+                m.status = Some("入力途中の票を戻しました。続きから入力してください".into());
+            }
             if let Some(task) = &task {
                 for (key, value, from) in prefill(task, &layout) {
                     let Some(idx) = layout.iter().position(|f| f.key == key) else {
@@ -606,8 +670,16 @@ impl Ctx {
                     .and_then(|d| d.active_element())
                     .and_then(|a| a.get_attribute("data-field"))
                     .is_some();
+                // A restored draft continues at its first empty field.
+                let start = draft
+                    .as_ref()
+                    .and_then(|_| {
+                        (0..layout.len())
+                            .find(|&i| self.input(i).is_some_and(|n| read(&n).is_empty()))
+                    })
+                    .unwrap_or(0);
                 if !typing {
-                    self.focus(0, false);
+                    self.focus(start, false);
                 }
             }
             self.redraw();

@@ -1253,6 +1253,22 @@
         await keyingReady();
         check($("#keying-form-no").textContent.includes("2"), "next: form 2");
       }],
+      ["dependent-lock", async () => {
+        // The screen lock unmounts the screen: the unfinished form comes back to its keyer.
+        await keyField("atena", "0000400012");
+        await keyField("temperature", "36.8");
+        await waitFor(() => focused() === "q.q01_read_explanation", "two fields keyed");
+        await click("nav-lock");
+        await onPage("画面ロック中");
+        await type("unlock-password", "Keyer-Pass-01");
+        await click("unlock-submit");
+        await onPage("入力");
+        await keyingReady();
+        check($("#keying-form-no").textContent.includes("2"), "the same form");
+        check(kinput("atena").value === "0000400012" && kinput("temperature").value === "36.8", "restored as keyed");
+        check(focused() === "q.q01_read_explanation", "continues at the first empty field");
+        check($("#keying-status").textContent.includes("入力途中の票を戻しました"), "told so");
+      }],
     ],
   };
   Object.assign(SCENARIOS, KEYING_SCENARIOS);
