@@ -725,8 +725,12 @@ impl Ctx {
     }
 
     fn on_blur(&self, idx: usize) {
-        // Mid-composition the text is not the keyer's yet.
-        if !self.composing.get() && !self.model.borrow().verifying {
+        // Mid-composition the text is not the keyer's yet; while a save runs the form is
+        // being cleared for the next one (its empty fields are not the keyer's leaving).
+        let m = self.model.borrow();
+        let quiet = self.composing.get() || m.verifying || m.busy;
+        drop(m);
+        if !quiet {
             self.check_one(idx);
         }
     }

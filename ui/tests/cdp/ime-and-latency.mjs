@@ -225,6 +225,9 @@ async function latencyTest() {
     await press("F9");
     await waitFor(`document.getElementById('keying-status').textContent.includes("票番号 ${n} を保存しました")`, "form " + n + " saved", 5000)
       .then(() => check(true, `form ${n}: saved with F9`), () => check(false, `form ${n}: saved with F9`));
+    await waitFor("document.getElementById('keying').dataset.ready === '1'", "next form " + n);
+    const leftovers = await evaluate("[...document.querySelectorAll('.field-error')].map((e) => e.closest('[data-key]').dataset.key)");
+    check(leftovers.length === 0, `form ${n}: the next form starts without messages` + (leftovers.length ? " — on " + leftovers.join(", ") : ""));
   }
   const sent = await evaluate("window.__calls.filter((c) => c.cmd === 'keying_save').map((c) => c.args.req)");
   check(sent.length === 2 && sent.every((r) => r.values.atena === "0000400012"), "both forms sent");
@@ -244,6 +247,9 @@ try {
   ({ sessionId: session } = await cdp.send("Target.attachToTarget", { targetId, flatten: true }));
   await send("Page.enable");
   await send("Runtime.enable");
+  // A headless page has no window focus: without this, focus moves but no blur/focus events
+  // fire, and the screen's checks on leaving a field by focus would go untested.
+  await send("Emulation.setFocusEmulationEnabled", { enabled: true });
   await imeTest();
   await latencyTest();
 } catch (e) {

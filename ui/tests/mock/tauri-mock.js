@@ -1150,6 +1150,7 @@
         check(sent.metrics.keystrokes >= 54 && sent.metrics.active_ms >= 0, "keystrokes counted: " + sent.metrics.keystrokes);
         check(focused() === "atena", "the next form starts at the first field");
         check(kinput("atena").value === "" && kinput("temperature").value === "", "blank form");
+        check(!$(".kfield.invalid") && !$(".field-error"), "no message on the new form");
         check(kinput("clinic").value === "1310123458" && kinput("doctor").value === "山田 一郎", "carried forward");
         check($('[data-key="clinic"] .carried').textContent === "前票から", "carried values are marked");
         check(!$("#keying-rules") && !$("#keying-resident").dataset.atena, "no leftovers of the last form");
