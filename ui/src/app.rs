@@ -13,8 +13,8 @@ use yew::prelude::*;
 use crate::api;
 use crate::components::{lock_now, Frame};
 use crate::pages::{
-    AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, LockPage, LoginPage,
-    PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
+    AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, KeyingPage, LockPage,
+    LoginPage, PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
 };
 use crate::pages::{ChangesPage, MismatchPage, StatsPage, VerificationPage};
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
@@ -148,6 +148,7 @@ pub fn App() -> Html {
             Page::Verification => html! { <VerificationPage /> },
             Page::Changes => html! { <ChangesPage /> },
             Page::Stats => html! { <StatsPage /> },
+            Page::Keying { batch_id } => html! { <KeyingPage {batch_id} /> },
         },
     };
 

@@ -1,8 +1,9 @@
 //! sesshu-ui: the Yew UI shown in the Tauri window.
 //!
 //! Layers: [`api`] is the only code that talks to the shell (typed fns over Tauri's `invoke`);
-//! [`state`] is the pure screen logic (unit-tested on the host); [`forms`] and [`mod@format`] are
-//! pure helpers over `sesshu-domain` (which owns every rule: eras, JST, normalisation, roles);
+//! [`state`] is the pure screen logic (unit-tested on the host); [`forms`], [`keying`] (the
+//! keying screen's decisions) and [`mod@format`] are pure helpers over `sesshu-domain` (which
+//! owns every rule: eras, JST, normalisation, roles, the keyed-field check);
 //! `hooks` (form state, focus) and `dom` (input access) serve the screens; `components` and
 //! `pages` render. Components never touch `JsValue`.
 //!
@@ -19,6 +20,7 @@ mod dom;
 pub mod format;
 pub mod forms;
 mod hooks;
+pub mod keying;
 mod pages;
 pub mod review;
 pub mod state;

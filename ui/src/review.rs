@@ -575,7 +575,7 @@ mod tests {
         assert_eq!(users.len(), 2);
         assert_eq!(users[0].login_id, "keyer01");
         assert_eq!(users[0].keystrokes_per_hour(), None, "no keying time");
-        assert_eq!(users[1].keystrokes_per_hour(), Some(2_666));
+        assert_eq!(users[1].keystrokes_per_hour(), Some(2_667));
         assert_eq!(users[1].errors_per_1000(), Some(1.0));
     }
 

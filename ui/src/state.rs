@@ -39,6 +39,10 @@ pub enum Page {
     Changes,
     /// 入力統計 (operator statistics).
     Stats,
+    /// 入力: the keying screen of one batch (reached from 受付バッチ, not in the menu).
+    Keying {
+        batch_id: i64,
+    },
 }
 
 impl Page {
@@ -74,6 +78,7 @@ impl Page {
             Page::Verification => "確認",
             Page::Changes => "修正・削除の確認",
             Page::Stats => "入力統計",
+            Page::Keying { .. } => "入力",
         }
     }
 
@@ -92,6 +97,7 @@ impl Page {
             Page::Verification => "nav-verification",
             Page::Changes => "nav-changes",
             Page::Stats => "nav-stats",
+            Page::Keying { .. } => "nav-keying",
         }
     }
 
@@ -118,6 +124,7 @@ impl Page {
             Page::Verification => any_grants(roles, Permission::Verify),
             Page::Changes => any_grants(roles, Permission::ConfirmCorrection),
             Page::Stats => any_grants(roles, Permission::ViewOwnWork),
+            Page::Keying { .. } => any_grants(roles, Permission::KeyForms),
         }
     }
 }
@@ -671,6 +678,25 @@ mod tests {
                 "{roles:?}"
             );
         }
+    }
+
+    #[test]
+    fn keying_is_for_keyers_only() {
+        let keying = Page::Keying { batch_id: 5 };
+        let keyer = signed_in(vec![Role::Keyer]);
+        assert_eq!(reduce(keyer, Action::Navigate(keying)).page, keying);
+        for roles in [vec![Role::Verifier], vec![Role::Administrator]] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s, Action::Navigate(keying)).page,
+                Page::Home,
+                "{roles:?}"
+            );
+        }
+        assert!(
+            !Page::ALL.contains(&keying),
+            "the keying screen is opened from a batch, not from the menu"
+        );
     }
 
     #[test]

@@ -67,6 +67,18 @@ flow correction "phase=ready&drive=correction"
 flow stats "phase=ready&drive=stats"
 flow audit-filter "phase=ready&drive=audit-filter"
 flow report "phase=ready&drive=report"
+flow keying "phase=ready&keying=1&drive=keying"
+flow dependent "phase=ready&keying=dependent&drive=dependent"
+flow rekey "phase=ready&keying=rekey&drive=rekey"
+# Real IME compositions and trusted key events through the DevTools protocol (node, no npm
+# packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
+if ! command -v node >/dev/null; then
+    echo "flow ime-and-latency: FAIL (node not installed)"; failed=1
+elif node --experimental-websocket "$root/ui/tests/cdp/ime-and-latency.mjs" "http://127.0.0.1:$port/index.html"; then
+    echo "flow ime-and-latency: pass"
+else
+    echo "flow ime-and-latency: FAIL"; failed=1
+fi
 # Without Tauri at all (the real dist, no mock): the start-up error screen, not a hang.
 if chrome --dump-dom "http://127.0.0.1:$port/plain.html" | grep -q 'id="fatal-code"[^>]*>INTERNAL<'; then
     echo "flow no-tauri: pass (INTERNAL on the start-up error screen)"
@@ -115,5 +127,8 @@ shot 24-correction "phase=ready&drive=correction&stop=correction-confirm&top=1"
 shot 25-statistics "phase=ready&drive=stats&stop=stats&top=1"
 shot 26-audit-filter "phase=ready&drive=audit-filter&stop=audit-filter&top=1"
 shot 27-batch-report "phase=ready&drive=report&top=1"
+shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled&top=1"
+shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged&top=1"
+shot 28-rekey "phase=ready&keying=rekey&drive=rekey&stop=rekey-open&top=1"
 
 exit "$failed"

@@ -39,6 +39,9 @@ struct BatchTableProps {
     closing: Option<i64>,
     /// The forms of a batch (and from there its 管理票).
     on_forms: Callback<i64>,
+    /// Whether 入力 buttons are shown (keyers).
+    can_key: bool,
+    on_key: Callback<i64>,
 }
 
 #[component]
@@ -64,6 +67,15 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                     </button>
                 }
             });
+            let key = (props.can_key && b.status == BatchStatus::Open).then(|| {
+                let (on_key, id) = (props.on_key.clone(), b.id);
+                let onclick = Callback::from(move |_: MouseEvent| on_key.emit(id));
+                html! {
+                    <button type="button" id={format!("batch-key-{}", b.id)} class="button primary small" {onclick}>
+                        { "入力" }
+                    </button>
+                }
+            });
             let mismatch_class = classes!("num", (p.mismatched > 0).then_some("attention"));
             // 票・管理票 (the batch's forms, with its control sheet) and, for verifiers, 締める
             // stacked in one cell, so the table fits.
@@ -71,6 +83,7 @@ fn BatchTable(props: &BatchTableProps) -> Html {
                 let (on_forms, id) = (props.on_forms.clone(), b.id);
                 html! {
                     <span class="row-actions stacked">
+                        { key.unwrap_or_default() }
                         <button type="button" id={format!("batch-forms-{id}")} class="button secondary small"
                             onclick={Callback::from(move |_: MouseEvent| on_forms.emit(id))}>{ "票・管理票" }</button>
                         { close.unwrap_or_default() }
@@ -253,6 +266,19 @@ pub fn BatchesPage() -> Html {
     let can_close = app
         .as_ref()
         .is_some_and(|a| any_grants(a.roles(), Permission::Verify));
+    let can_key = app
+        .as_ref()
+        .is_some_and(|a| any_grants(a.roles(), Permission::KeyForms));
+    let on_key = {
+        let app = app.clone();
+        Callback::from(move |batch_id: i64| {
+            if let Some(app) = &app {
+                app.dispatch(crate::state::Action::Navigate(crate::state::Page::Keying {
+                    batch_id,
+                }));
+            }
+        })
+    };
 
     let reload = {
         let (app, batches, list_error) = (app.clone(), batches.clone(), list_error.clone());
@@ -369,7 +395,7 @@ pub fn BatchesPage() -> Html {
                 if let Some(text) = &*done {
                     <Success id="batches-done" text={text.clone()} />
                 }
-                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {on_forms} />
+                <BatchTable batches={(*batches).clone()} {can_close} {on_close} closing={*closing} {on_forms} {can_key} {on_key} />
                 if can_close {
                     <p class="hint">{ "締められるのは、申告枚数のすべてが承認または取下げになったバッチだけです。" }</p>
                 }

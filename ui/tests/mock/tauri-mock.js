@@ -137,6 +137,7 @@
     // Review screens.
     resolve_mismatch: ["verifier"],
     confirm_correction: ["verifier"],
+    key_forms: ["keyer"],
   };
   function permitted(spec) {
     const holders = spec.access && spec.access.kind === "permission" && GRANTS[spec.access.permission];
@@ -430,6 +431,194 @@
     },
   };
   // ==== end of the review screens' block ==================================================
+  // ==== keying (入力) — the keying screen's commands ======================================
+  // keying=1|dependent|rekey adds an open MR batch (id 5, 3 forms declared) with the default
+  // profile's MR layout; keying=dependent makes the double entry dependent and puts two forms
+  // keyed once by keyer02 into it, so keyer01 gets second passes first; keying=rekey puts in a
+  // form of keyer01's returned by a verifier with a comment (and a rules check that goes stale
+  // between the check and the save, so the save is refused with OVERRIDE_REQUIRED).
+  const keyingMode = q.get("keying");
+  const YES_NO = [{ code: "1", label_ja: "はい" }, { code: "2", label_ja: "いいえ" }];
+  const kf = (key, label_ja, kind, input, required, max_chars, choices, carry_forward) =>
+    ({ key, label_ja, kind, input, choices: choices || [], required, carry_forward: !!carry_forward, max_chars });
+  const CODE = { kind: "code" }, NUM = { kind: "number" }, LOT = { kind: "lot" }, TEXT = { kind: "text" };
+  const DATE = { kind: "date", default_era: "R" };
+  // sesshu_domain::keying::form_layout of the default profile's MR programme, in paper order.
+  const MR_ANSWERS = [
+    ["q01_read_explanation", "今日受ける予防接種について、説明書を読んで理解しましたか", true],
+    ["q02_unwell_today", "今日、体に具合の悪いところがありますか", true],
+    ["q03_ill_last_month", "最近1か月以内に熱が出たり、病気にかかりましたか", true],
+    ["q04_chronic_disease", "先天性異常、心臓・腎臓・肝臓・脳神経・免疫不全症・血液疾患その他の病気で医師の診察を受けていますか", true],
+    ["q05_convulsions", "ひきつけ（けいれん）を起こしたことがありますか", true],
+    ["q06_allergy", "薬や食品で皮膚に発疹やじんましんが出たり、体の具合が悪くなったことがありますか", true],
+    ["q07_past_reaction", "これまでに予防接種を受けて具合が悪くなったことがありますか", true],
+    ["q08_relative_immunodeficiency", "近親者に先天性免疫不全と診断されている方はいますか", true],
+    ["q09_relative_reaction", "近親者に予防接種を受けて具合が悪くなった人はいますか", true],
+    ["q10_vaccination_last_month", "1か月以内に予防接種を受けましたか（名称・日付）", true],
+    ["q11_questions", "今日の予防接種について質問がありますか", true],
+    ["l01_transfusion", "6か月以内に輸血あるいはガンマグロブリンの注射を受けましたか", true],
+    ["l02_contact", "1か月以内に家族や遊び仲間に麻しん、風しん、水痘、おたふくかぜなどにかかった人がいますか", false],
+    ["p01_pregnant", "現在妊娠している可能性がありますか", false],
+  ];
+  const MR_FIELDS = [
+    kf("atena", "宛名番号", CODE, "numeric", true, 15),
+    kf("temperature", "体温", NUM, "numeric", false, 5),
+    ...MR_ANSWERS.map(([id, text, req]) => kf("q." + id, text, CODE, "choice", req, 1, YES_NO)),
+    kf("judgement", "医師の判断", CODE, "choice", true, 1, [{ code: "1", label_ja: "接種可" }, { code: "2", label_ja: "見合わせ" }]),
+    kf("judgement_reason", "見合わせ等の理由", TEXT, "text", false, 40),
+    kf("vaccine", "ワクチン（製品コード）", LOT, "alnum", true, 20),
+    kf("dose", "期・回数", NUM, "numeric", false, 2),
+    kf("date", "接種日", DATE, "date", true, 12, null, true),
+    kf("lot", "ロット番号", LOT, "alnum", false, 20, null, true),
+    kf("volume", "接種量（mL）", NUM, "numeric", false, 5),
+    kf("site", "接種部位", CODE, "choice", false, 1, ["左上腕", "右上腕", "左大腿", "右大腿", "経口", "その他"]
+      .map((l, i) => ({ code: String(i + 1), label_ja: l }))),
+    kf("clinic", "医療機関コード", CODE, "numeric", true, 10, null, true),
+    kf("doctor", "医師名", TEXT, "text", true, 40, null, true),
+    kf("outcome", "結果", CODE, "choice", true, 1, [{ code: "1", label_ja: "接種" }, { code: "2", label_ja: "見合わせ" }, { code: "3", label_ja: "予診のみ" }]),
+  ];
+  const OVERRIDE_REASONS = [
+    { code: "DOCTOR_JUDGEMENT", label_ja: "医師の判断により接種（理由を確認済み）" },
+    { code: "CONFIRMED_WITH_CLINIC", label_ja: "医療機関に照会し事実を確認済み" },
+    { code: "HISTORY_INCOMPLETE", label_ja: "接種歴の記録漏れ（他自治体での接種等）" },
+    { code: "SPECIAL_MEASURE", label_ja: "特例措置の対象" },
+  ];
+  // The form keyed in the flows (a one-year-old's MR 1期), by field key.
+  const MR_FORM = Object.assign({ atena: "0000400012", temperature: "36.8" },
+    Object.fromEntries(MR_ANSWERS.map(([id], i) => ["q." + id, i === 0 ? "1" : "2"])),
+    { judgement: "1", judgement_reason: "", vaccine: "MRV01", dose: "1", date: "R8.11.20", lot: "MR123A",
+      volume: "0.5", site: "1", clinic: "1310123458", doctor: "山田 一郎", outcome: "1" });
+  window.__MR_FORM = MR_FORM;
+  const CARRIED = MR_FIELDS.filter((f) => f.carry_forward).map((f) => f.key);
+  const kforms = []; // { form_id, batch_id, form_no, first, second, first_keyer, second_keyer, state, override }
+  let formSeq = 100;
+  // Roughly double_entry::normalize_field: width, case, spaces.
+  const norm = (v) => String(v == null ? "" : v).normalize("NFKC").trim().replace(/\s+/g, " ").toUpperCase();
+  if (keyingMode) {
+    s.people.push({ atena: "0000400012", kana: "コバヤシ ユイ", name: "小林 結衣", sex: "female", birth_date: "2025-05-14",
+      address: "千代田区一番町7-1", out_of_area: false, gaiji: false, deceased_on: null, moved_out_on: null, restricted: false });
+    s.batches.push(batch("1310123458", "2026-11-20", "2026-11", "MR", keyingMode === "rekey" ? 1 : 3,
+      keyingMode === "dependent" ? { keyed_once: 2 } : keyingMode === "rekey" ? { rejected: 1 } : {}));
+    if (keyingMode === "rekey") {
+      formSeq += 1;
+      kforms.push({ form_id: formSeq, batch_id: 5, form_no: 1, first: Object.assign({}, MR_FORM, { temperature: "38.5", dose: "2" }),
+        second: null, first_keyer: "keyer01", second_keyer: "keyer02", state: "rejected", override: null,
+        comments: [{ key: "temperature", comment: "用紙では 36.8 です" }] });
+    }
+    if (keyingMode === "dependent") {
+      for (const n of [1, 2]) {
+        formSeq += 1;
+        kforms.push({ form_id: formSeq, batch_id: 5, form_no: n, first: Object.assign({}, MR_FORM), second: null,
+          first_keyer: "keyer02", second_keyer: null, state: "keyed_once", override: null });
+      }
+    }
+  }
+  const KEYING_STATE_LABEL = { keyed_once: "1回目入力済み", keyed_twice: "2回目入力済み", mismatched: "不一致", rejected: "差戻し" };
+  function formSummary(f, blind) {
+    return { form_id: f.form_id, form_uid: "0192f0c4-0000-7000-8000-" + String(f.form_id).padStart(12, "0"),
+      form_no: f.form_no, batch_id: f.batch_id, programme: "MR", state: f.state, state_label: KEYING_STATE_LABEL[f.state] || f.state,
+      atena: blind ? null : (f.first.atena || null), first_keyer: f.first_keyer, second_keyer: f.second_keyer,
+      resolver: null, approver: null, comments: [], warnings: [], override_reason: f.override,
+      record_id: null, updated_at: now };
+  }
+  function keyingBatch(batch_id) {
+    return s.batches.find((b) => b.id === batch_id) || fail("BATCH_NOT_FOUND", "バッチが見つかりません");
+  }
+  function keyingTask(b) {
+    const me = s.session.login_id;
+    const mine = kforms.filter((f) => f.batch_id === b.id && (f.first_keyer === me || f.second_keyer === me));
+    const last = mine[mine.length - 1];
+    const carry = {};
+    if (last) for (const k of CARRIED) if ((last.second_keyer === me ? last.second : last.first)[k]) carry[k] = (last.second_keyer === me ? last.second : last.first)[k];
+    const second = kforms.find((f) => f.batch_id === b.id && f.state === "keyed_once" && f.first_keyer !== me);
+    const task = { batch: b, carry, own_values: {}, comments: [] };
+    const back = kforms.find((f) => f.batch_id === b.id && f.state === "rejected" && f.first_keyer === me);
+    if (back) return Object.assign(task, { pass: "rekey", form: { form_id: back.form_id }, form_no: back.form_no,
+      carry: {}, own_values: back.first, comments: back.comments });
+    if (second) return Object.assign(task, { pass: "second", form: { form_id: second.form_id }, form_no: second.form_no });
+    const count = kforms.filter((f) => f.batch_id === b.id).length;
+    if (count < b.progress.declared) return Object.assign(task, { pass: "first", form: null, form_no: count + 1 });
+    return null;
+  }
+  // The rules check of the mock: a 2期 (dose 2) at one year old is a violation.
+  function keyingRules(values) {
+    if (norm(values.dose) === "2") {
+      return { verdict: "violation", earliest_date: "2030-04-01", dose_label: "第2期",
+        reasons: [{ code: "TOO_YOUNG", message: "第2期の対象年齢（5歳以上7歳未満）に達していません", severity: "violation", clears_on: null }] };
+    }
+    return { verdict: "ok", reasons: [], earliest_date: null, dose_label: "第1期" };
+  }
+  const keyingHandlers = {
+    form_layout: ({ req }) => {
+      needSession();
+      // Outside the keying scenarios the review screens' forms and layout answer.
+      if (!keyingMode) return reviewHandlers.form_layout({ req });
+      const b = keyingBatch(req.batch_id);
+      if (b.programme !== "MR") fail("INVALID_INPUT", "この事業の様式はプロファイルにありません");
+      return { programme: "MR", programme_name: "麻しん風しん（MR）",
+        double_entry: keyingMode === "dependent" ? "dependent" : "independent",
+        fields: MR_FIELDS, override_reasons: OVERRIDE_REASONS };
+    },
+    keying_next: ({ req }) => {
+      const b = keyingBatch(req.batch_id);
+      return { task: keyingTask(b), batch: b };
+    },
+    keying_check: ({ req }) => {
+      keyingBatch(req.batch_id);
+      const v = req.values;
+      const field_issues = MR_FIELDS.filter((f) => f.required && !(v[f.key] || "").trim())
+        .map((f) => ({ key: f.key, message: f.label_ja + "を入力してください" }));
+      // keying=rekey: the first check does not see the violation yet (a stale history).
+      const stale = keyingMode === "rekey" && !s.staleSeen;
+      s.staleSeen = true;
+      const rules = stale ? keyingRules({}) : keyingRules(v);
+      const p = s.people.find((x) => x.atena === norm(v.atena));
+      return { field_issues, record_issues: [], rules, needs_override: rules.verdict === "violation",
+        resident: p ? residentView(p, "keying") : null };
+    },
+    keying_save: ({ req }) => {
+      const b = keyingBatch(req.batch_id);
+      if (keyingRules(req.values).verdict === "violation" && !req.override_reason) {
+        fail("OVERRIDE_REQUIRED", "規則に違反しています。保存するには理由を選んでください");
+      }
+      const me = s.session.login_id;
+      let f;
+      if (req.form_id == null) {
+        formSeq += 1;
+        f = { form_id: formSeq, batch_id: b.id, form_no: kforms.filter((x) => x.batch_id === b.id).length + 1,
+          first: req.values, second: null, first_keyer: me, second_keyer: null, state: "keyed_once", override: req.override_reason };
+        kforms.push(f);
+        b.progress.keyed_once += 1;
+        audit(A.FirstPassSaved, me, String(f.form_id), "success");
+      } else {
+        f = kforms.find((x) => x.form_id === req.form_id) || fail("FORM_NOT_FOUND", "票が見つかりません");
+      }
+      if (req.form_id == null) {
+        // A new form: stored above.
+      } else if (f.state === "rejected") {
+        f.first = req.values; f.state = "keyed_once"; f.comments = [];
+        b.progress.rejected -= 1; b.progress.keyed_once += 1;
+        audit(A.FirstPassSaved, me, String(f.form_id), "success");
+      } else {
+        if (f.first_keyer === me) fail("SECOND_PERSON_REQUIRED", "2回目は別の入力者が入力してください");
+        f.second = req.values; f.second_keyer = me;
+        const keys = new Set(Object.keys(f.first).concat(Object.keys(f.second)));
+        const same = [...keys].every((k) => norm(f.first[k]) === norm(f.second[k]));
+        f.state = same ? "keyed_twice" : "mismatched";
+        b.progress.keyed_once -= 1;
+        b.progress[same ? "keyed_twice" : "mismatched"] += 1;
+        audit(A.SecondPassSaved, me, String(f.form_id), "success");
+      }
+      s.lastMetrics = req.metrics;
+      return { form: formSummary(f, false), batch: b };
+    },
+    keying_verify_field: ({ req }) => {
+      const f = kforms.find((x) => x.form_id === req.form_id) || fail("FORM_NOT_FOUND", "票が見つかりません");
+      if (keyingMode !== "dependent") fail("BLIND_SECOND_PASS", "独立入力では1回目と照合できません");
+      return { matches: norm(f.first[req.key]) === norm(req.value) };
+    },
+  };
+  // ==== end of keying ========================================================================
 
   const handlers = {
     ...reviewHandlers,
@@ -617,6 +806,8 @@
     audit_verify: () => { needSession(); return { entries_checked: s.audit.length, first_broken_seq: null,
       head_hash: "9f2c4e7a1b3d5f60718293a4b5c6d7e8f9012345" }; },
   };
+
+  Object.assign(handlers, keyingHandlers);
 
   // Every mock handler must be a command of the contract, and every command must have one.
   const drift = Object.keys(handlers).filter((n) => !commands[n])
@@ -1341,6 +1532,234 @@
       await onPage("ログイン");
     }]],
   };
+
+  // ==== keying (入力) flows ==================================================================
+  const focused = () => document.activeElement && document.activeElement.dataset && document.activeElement.dataset.field;
+  const kinput = (k) => document.querySelector('[data-field="' + k + '"]');
+  const keyingCalls = (cmd) => window.__calls.filter((c) => c.cmd === cmd);
+  // Keys one field as a keyer does: the field has the focus, the text goes in, Enter.
+  async function keyField(k, value) {
+    const el = await waitFor(() => focused() === k && document.activeElement, "focus on " + k + " (now " + focused() + ")");
+    el.value = value;
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, data: value }));
+    el.dispatchEvent(new KeyboardEvent("keydown", { key: value.slice(-1) || "Backspace", bubbles: true, cancelable: true }));
+    el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+  }
+  async function keyingReady() {
+    await waitFor(() => $("#keying") && $("#keying").dataset.ready === "1", "a blank form ready");
+  }
+  async function openKeying() {
+    await signIn("keyer01", "Keyer-Pass-01");
+    await click("nav-batches");
+    await onPage("受付バッチ");
+    await click("batch-key-5");
+    await onPage("入力");
+    await keyingReady();
+  }
+  // Keys the whole MR form from `from` (field key) to the end, in paper order.
+  async function keyForm(values, from, until) {
+    const keys = Object.keys(window.__MR_FORM);
+    for (const k of keys.slice(keys.indexOf(from || "atena"))) {
+      if (k === until) return;
+      await keyField(k, values[k]);
+    }
+  }
+  const KEYING_SCENARIOS = {
+    // keying=1: a keyer keys forms by keyboard; the rules check asks for an override reason.
+    keying: [
+      ["keying-open", async () => {
+        await openKeying();
+        check($("#keying-pass").textContent === "1回目入力", "pass label");
+        check($("#keying-progress").textContent === "1回目 0/3・2回目 0/3", "batch count");
+        check($("#keying-form-no").textContent.includes("1"), "form number");
+        check(focused() === "atena", "the first field has the focus");
+        check(document.querySelectorAll("[data-field]").length === 27, "every MR field in paper order");
+        check(kinput("temperature").getAttribute("inputmode") === "numeric", "numeric keypad");
+        check($('[data-key="q.q01_read_explanation"] .choices').textContent === "1 はい / 2 いいえ", "choices beside");
+        // A wrong 宛名番号 keeps the focus with the domain's message; Esc clears it.
+        await keyField("atena", "12a");
+        await waitFor(() => $("#kf-atena-error"), "atena error beside the field");
+        check($('[data-key="atena"]').classList.contains("invalid") && kinput("atena").getAttribute("aria-invalid") === "true", "field marked");
+        check(focused() === "atena", "an invalid field keeps the focus");
+        kinput("atena").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+        await waitFor(() => kinput("atena").value === "" && !$("#kf-atena-error"), "Esc clears the field");
+      }],
+      ["keying-resident", async () => {
+        await keyField("atena", "００００４０００１２");
+        await waitFor(() => $("#keying-resident") && $("#keying-resident").dataset.atena === "0000400012", "resident shown");
+        check($("#keying-resident-name").textContent === "小林 結衣", "name");
+        check($("#keying-resident-birth").textContent === "令和7年5月14日 (2025)", "birth date in 和暦");
+        check(!$("#keying-resident").textContent.includes("一番町"), "no address");
+        check(focused() === "temperature", "advanced");
+        // Shift+Tab goes back, Tab forward again.
+        document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey: true, bubbles: true, cancelable: true }));
+        await waitFor(() => focused() === "atena", "Shift+Tab back");
+        document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", bubbles: true, cancelable: true }));
+        await waitFor(() => focused() === "temperature", "Tab forward");
+        check(kinput("atena").value === "００００４０００１２", "the typed text is kept as typed");
+      }],
+      ["keying-filled", async () => {
+        const v = Object.assign({}, window.__MR_FORM, { dose: "2" });
+        await keyForm(v, "temperature", "doctor");
+        // An Enter while the IME composes (the commit) does not advance.
+        const doc = await waitFor(() => focused() === "doctor" && document.activeElement, "doctor field");
+        doc.value = "山田 一郎";
+        doc.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", isComposing: true, bubbles: true, cancelable: true }));
+        await sleep(60);
+        check(focused() === "doctor", "a composing Enter does not advance");
+        check(doc.value === "山田 一郎", "and changes nothing");
+        doc.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+        const out = await waitFor(() => focused() === "outcome" && document.activeElement, "outcome field");
+        out.value = "1";
+        await sleep(50);
+      }],
+      ["keying-override", async () => {
+        kinput("outcome").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+        await waitFor(() => $("#keying-rules") && $("#keying-rules").dataset.verdict === "violation", "violation shown");
+        check($("#keying-rules .reason").textContent.includes("（最短: 令和12年4月1日）"), "earliest date in 和暦");
+        check($("#keying-rules .reason .code").textContent === "TOO_YOUNG", "reason code small beside");
+        await waitFor(() => document.activeElement && document.activeElement.id === "keying-override", "the override reason takes the focus");
+        check(keyingCalls("keying_save").length === 0, "nothing saved without a reason");
+        $("#keying-override").dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+        await sleep(100);
+        check(keyingCalls("keying_save").length === 0, "F9 without a reason saves nothing");
+        $("#keying-override").value = "DOCTOR_JUDGEMENT";
+        $("#keying-override").dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+        await waitFor(() => $("#keying-status").textContent.includes("票番号 1 を保存しました"), "saved");
+      }],
+      ["keying-next", async () => {
+        await keyingReady();
+        const sent = keyingCalls("keying_save")[0].args.req;
+        check(sent.form_id === null && sent.override_reason === "DOCTOR_JUDGEMENT", "first pass with the reason");
+        check(sent.values.atena === "００００４０００１２" && sent.values.doctor === "山田 一郎", "values as typed");
+        check(!("judgement_reason" in sent.values), "blank fields are not keyed");
+        check(sent.metrics.keystrokes >= 54 && sent.metrics.active_ms >= 0, "keystrokes counted: " + sent.metrics.keystrokes);
+        check(focused() === "atena", "the next form starts at the first field");
+        check(kinput("atena").value === "" && kinput("temperature").value === "", "blank form");
+        check(!$(".kfield.invalid") && !$(".field-error"), "no message on the new form");
+        check(kinput("clinic").value === "1310123458" && kinput("doctor").value === "山田 一郎", "carried forward");
+        check($('[data-key="clinic"] .carried').textContent === "前票から", "carried values are marked");
+        check(!$("#keying-rules") && !$("#keying-resident").dataset.atena, "no leftovers of the last form");
+        check($("#keying-progress").textContent === "1回目 1/3・2回目 0/3", "count updated");
+        check($("#keying-form-no").textContent.includes("2"), "next form number");
+        check(keyingCalls("keying_verify_field").length === 0, "independent mode never asks the first pass");
+        // The resident leaves the panel with the 宛名番号 that named them.
+        await keyField("atena", "0000400012");
+        await waitFor(() => $("#keying-resident").dataset.atena === "0000400012" && focused() === "temperature", "resident of form 2");
+        document.activeElement.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey: true, bubbles: true, cancelable: true }));
+        await waitFor(() => focused() === "atena", "back on the 宛名番号");
+        kinput("atena").dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true }));
+        await keyField("atena", "");
+        await waitFor(() => $("#kf-atena-error") && !$("#keying-resident").dataset.atena, "blank 宛名番号: refused, resident gone");
+        check($("#kf-atena-error").textContent.includes("宛名番号を入力してください"), "required");
+      }],
+      ["keying-done", async () => {
+        for (const n of [2, 3]) {
+          await keyForm(n === 2 ? Object.assign({}, window.__MR_FORM, { lot: "MR999Z" }) : window.__MR_FORM, "atena", "clinic");
+          if (n === 2) {
+            await waitFor(() => !$('[data-key="lot"] .carried'), "an overridden carried value loses its mark");
+            check($('[data-key="date"] .carried') && $('[data-key="clinic"] .carried'), "the same value keeps it");
+          }
+          // Carried fields: Enter through them.
+          for (const k of ["clinic", "doctor", "outcome"]) {
+            const el = await waitFor(() => focused() === k && document.activeElement, "focus on " + k);
+            if (k === "outcome") el.value = "1";
+            // Form 2 leaves the last field with Tab: the save button, not a save; F9 saves.
+            const last = k === "outcome" && n === 2;
+            el.dispatchEvent(new KeyboardEvent("keydown", { key: last ? "Tab" : "Enter", bubbles: true, cancelable: true }));
+            if (last) {
+              await waitFor(() => document.activeElement && document.activeElement.id === "keying-save", "Tab on the last field: the save button");
+              await sleep(50);
+              check(keyingCalls("keying_save").length === 1, "Tab does not save");
+              $("#keying-save").dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+            }
+          }
+          await waitFor(() => $("#keying-status").textContent.includes("票番号 " + n + " を保存しました"), "form " + n + " saved");
+        }
+        await waitFor(() => $("#keying-none"), "nothing left to key");
+        check($("#keying-none").textContent === "このバッチで入力できる票はありません", "told so");
+        await click("keying-back");
+        await onPage("受付バッチ");
+      }],
+    ],
+    // keying=rekey: a form returned with a verifier's comment is keyed again from the keyer's
+    // own values; the backend refuses the save without an override reason.
+    rekey: [
+      ["rekey-open", async () => {
+        await openKeying();
+        check($("#keying-pass").textContent === "差戻しの再入力", "re-keying");
+        check(kinput("atena").value === "0000400012" && kinput("temperature").value === "38.5", "own values");
+        check(!$('[data-key="temperature"] .carried'), "own values carry no 前票から mark");
+        check($("#kf-temperature-comment").textContent === "✎確認者: 用紙では 36.8 です", "the verifier's comment beside the field");
+        check(focused() === "atena", "first field focused");
+        await keyField("atena", "0000400012");
+        const t = await waitFor(() => focused() === "temperature" && document.activeElement, "temperature");
+        check(t.selectionStart === 0 && t.selectionEnd === 4, "the value is selected: typing replaces it");
+        t.value = "36.8";
+        t.dispatchEvent(new KeyboardEvent("keydown", { key: "F9", bubbles: true, cancelable: true }));
+        await formError("OVERRIDE_REQUIRED");
+        await waitFor(() => document.activeElement && document.activeElement.id === "keying-override", "the reason takes the focus");
+      }],
+      ["rekey-saved", async () => {
+        $("#keying-override").value = "HISTORY_INCOMPLETE";
+        $("#keying-override").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }));
+        await waitFor(() => $("#keying-status").textContent.includes("票番号 1 を保存しました（再入力）"), "saved");
+        const sent = keyingCalls("keying_save").pop().args.req;
+        check(sent.form_id === 101 && sent.values.temperature === "36.8" && sent.override_reason === "HISTORY_INCOMPLETE", "re-keyed values with the reason");
+        await waitFor(() => $("#keying-none"), "nothing left");
+        check(!$("#form-error"), "the refusal is gone after the save");
+      }],
+    ],
+    // keying=dependent: the second pass of a form keyed by keyer02; a differing field is
+    // flagged, cleared and keyed again; the second keying is accepted.
+    dependent: [
+      ["dependent-open", async () => {
+        await openKeying();
+        check($("#keying-pass").textContent === "2回目入力", "second pass");
+        check($("#keying-progress").textContent === "1回目 2/3・2回目 0/3", "batch count");
+        await keyField("atena", "0000400012");
+        await waitFor(() => focused() === "temperature", "a matching field advances");
+        check(keyingCalls("keying_verify_field").length === 1, "asked once");
+      }],
+      ["dependent-flagged", async () => {
+        await keyField("temperature", "37.2");
+        await waitFor(() => $('[data-key="temperature"]').classList.contains("flagged"), "flagged");
+        check($("#kf-temperature-error").textContent.includes("1回目と異なります。もう一度入力してください"), "asked again");
+        check(kinput("temperature").value === "", "cleared");
+        check(focused() === "temperature", "focus stays");
+        check(!$("#keying").textContent.includes("36.8"), "the first value is never shown");
+      }],
+      ["dependent-rekeyed", async () => {
+        const before = keyingCalls("keying_verify_field").length;
+        await keyField("temperature", "37.2");
+        await waitFor(() => focused() === "q.q01_read_explanation", "the second keying is accepted");
+        check(keyingCalls("keying_verify_field").length === before, "not asked again");
+        check(!$('[data-key="temperature"]').classList.contains("flagged") && !$("#kf-temperature-error"), "flag cleared");
+        await keyForm(window.__MR_FORM, "q.q01_read_explanation");
+        await waitFor(() => $("#keying-status").textContent === "✓票番号 1 を保存しました（照合: 不一致）", "saved as a mismatch: " + $("#keying-status").textContent);
+        await keyingReady();
+        check($("#keying-form-no").textContent.includes("2"), "next: form 2");
+      }],
+      ["dependent-lock", async () => {
+        // The screen lock unmounts the screen: the unfinished form comes back to its keyer.
+        await keyField("atena", "0000400012");
+        await keyField("temperature", "36.8");
+        await waitFor(() => focused() === "q.q01_read_explanation", "two fields keyed");
+        await click("nav-lock");
+        await onPage("画面ロック中");
+        await type("unlock-password", "Keyer-Pass-01");
+        await click("unlock-submit");
+        await onPage("入力");
+        await keyingReady();
+        check($("#keying-form-no").textContent.includes("2"), "the same form");
+        check(kinput("atena").value === "0000400012" && kinput("temperature").value === "36.8", "restored as keyed");
+        check(focused() === "q.q01_read_explanation", "continues at the first empty field");
+        check($("#keying-status").textContent.includes("入力途中の票を戻しました"), "told so");
+      }],
+    ],
+  };
+  Object.assign(SCENARIOS, KEYING_SCENARIOS);
+  // ==== end of keying flows ==================================================================
 
   const scenario = SCENARIOS[q.get("drive")];
   if (scenario) {
