@@ -19,9 +19,9 @@ const WHILE_PASSWORD_CHANGE_PENDING: [&str; 3] = [
     <cmd::LockSession as Command>::NAME,
 ];
 
-/// A caller that passed [`Terminal::authorize`]: the signed-in user and the open ledger. The
-/// use cases of [`crate::keying`] take one, so a tool holding its own ledger (the benchmark)
-/// runs exactly the code the commands run.
+/// A caller that passed the terminal's permission check: the signed-in user and the open
+/// ledger. The use cases of [`crate::keying`] take one, so a tool holding its own ledger (the
+/// benchmark) runs exactly the code the commands run.
 pub struct Actor {
     pub(crate) user: User,
     pub(crate) ledger: Arc<Ledger>,
