@@ -14,6 +14,10 @@ PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libxdo-dev
       libayatana-appindicator3-dev librsvg2-dev perl make xvfb xauth dbus dbus-x11
       fonts-noto-cjk imagemagick)
 if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver chromium curl python3); fi
+# The UI flows' DevTools driver (real IME events) runs on Node.js ≥ 20 with its built-in
+# WebSocket; these machines ship Node 20. Only when there is none at all, Debian's is tried
+# (the flow then says clearly if that one is too old).
+if [ "$MODE" = test ] && ! command -v node >/dev/null; then PKGS+=(nodejs); fi
 # The Windows type-check of CI: MinGW's C compiler builds the bundled SQLCipher and OpenSSL.
 if [ "$MODE" = test ]; then PKGS+=(gcc-mingw-w64-x86-64); fi
 missing=()
