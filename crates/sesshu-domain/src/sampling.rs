@@ -109,6 +109,14 @@ pub fn second_pass_rate(policy: &SamplingPolicy, q: &KeyerQuality) -> u8 {
     }
 }
 
+impl SamplingPolicy {
+    /// Whether any form can ever skip its second pass under this policy (the default: never).
+    /// A caller may skip measuring the keyer's quality when it cannot matter.
+    pub fn may_skip(&self) -> bool {
+        self.reduced_rate_percent < 100
+    }
+}
+
 /// Deterministic decision for one form: `sample_key` is derived by the caller from the form's UUID
 /// (see [`sample_key`]); the same form always gets the same answer.
 pub fn needs_second_pass(policy: &SamplingPolicy, q: &KeyerQuality, sample_key: u64) -> bool {

@@ -134,6 +134,11 @@ const RECORD_COLUMNS: &str = "r.form_id, f.uid, r.batch_id, r.form_no, r.program
      r.atena, r.first_values, r.second_values, r.final_values, r.comments, r.warnings, \
      r.override_reason, r.vaccine, r.vaccinated_on, r.record_id, r.updated_at";
 
+/// [`RECORD_COLUMNS`] without the keyed values (lists and queues never show them).
+const SUMMARY_COLUMNS: &str = "r.form_id, f.uid, r.batch_id, r.form_no, r.programme, r.workflow, \
+     r.atena, '{}', NULL, NULL, r.comments, r.warnings, \
+     r.override_reason, r.vaccine, r.vaccinated_on, r.record_id, r.updated_at";
+
 type RawRecord = (
     (i64, String, i64, i64, String, String),
     (Option<String>, String, Option<String>, Option<String>),
@@ -195,8 +200,17 @@ impl Reader<'_> {
         condition: &str,
         args: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<FormRecord>, LedgerError> {
+        self.select_records(RECORD_COLUMNS, condition, args)
+    }
+
+    fn select_records(
+        &self,
+        columns: &str,
+        condition: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<FormRecord>, LedgerError> {
         let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM form_record r JOIN batch_form f ON f.id = r.form_id \
+            "SELECT {columns} FROM form_record r JOIN batch_form f ON f.id = r.form_id \
              WHERE {condition}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -213,9 +227,13 @@ impl Reader<'_> {
             .next())
     }
 
-    /// Records of a batch in 票番号 order.
+    /// Records of a batch in 票番号 order, without their keyed values (lists and reports).
     pub fn batch_records(&self, batch_id: i64) -> Result<Vec<FormRecord>, LedgerError> {
-        self.records_where("r.batch_id = ?1 ORDER BY r.form_no", &[&batch_id])
+        self.select_records(
+            SUMMARY_COLUMNS,
+            "r.batch_id = ?1 ORDER BY r.form_no",
+            &[&batch_id],
+        )
     }
 
     /// Records in any of `states`, oldest first, at most `limit`.
@@ -224,12 +242,31 @@ impl Reader<'_> {
         states: &[RecordState],
         limit: u32,
     ) -> Result<Vec<FormRecord>, LedgerError> {
+        self.in_states(RECORD_COLUMNS, states, limit)
+    }
+
+    /// [`Self::records_in_states`] without the keyed values (empty): what a queue lists.
+    pub fn record_summaries_in_states(
+        &self,
+        states: &[RecordState],
+        limit: u32,
+    ) -> Result<Vec<FormRecord>, LedgerError> {
+        self.in_states(SUMMARY_COLUMNS, states, limit)
+    }
+
+    fn in_states(
+        &self,
+        columns: &str,
+        states: &[RecordState],
+        limit: u32,
+    ) -> Result<Vec<FormRecord>, LedgerError> {
         let codes = states
             .iter()
             .map(|s| state_code(*s))
             .collect::<Result<Vec<_>, _>>()?;
         let list = serde_json::to_string(&codes).map_err(|e| invalid(&e.to_string()))?;
-        self.records_where(
+        self.select_records(
+            columns,
             "r.state IN (SELECT value FROM json_each(?1)) ORDER BY r.form_id LIMIT ?2",
             &[&list, &limit],
         )

@@ -60,7 +60,7 @@ struct FormSetting {
     batch: Batch,
     profile: MunicipalityProfile,
     programme: Programme,
-    questions: QuestionSets,
+    questions: &'static QuestionSets,
     layout: Vec<FormField>,
 }
 
@@ -81,6 +81,22 @@ impl FormSetting {
             month: m.month,
         })
     }
+}
+
+/// The built-in question sets and rules table, parsed once per process (they are compiled in).
+fn questions() -> Result<&'static QuestionSets> {
+    static SETS: std::sync::OnceLock<Option<QuestionSets>> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| QuestionSets::default_profile().ok())
+        .as_ref()
+        .ok_or_else(|| Error::ProfileInvalid("質問セット".into()))
+}
+
+fn rules_table() -> Result<&'static RulesTable> {
+    static TABLE: std::sync::OnceLock<Option<RulesTable>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| RulesTable::default_profile().ok())
+        .as_ref()
+        .ok_or_else(|| Error::ProfileInvalid("接種ルール表".into()))
 }
 
 /// The profile in force: the stored one, or the built-in default until one is set.
@@ -104,9 +120,8 @@ fn setting(ledger: &Ledger, batch_id: i64) -> Result<FormSetting> {
         .programme(&batch.programme)
         .cloned()
         .ok_or_else(|| Error::UnknownProgramme(batch.programme.clone()))?;
-    let questions =
-        QuestionSets::default_profile().map_err(|e| Error::ProfileInvalid(e.to_string()))?;
-    let layout = sesshu_domain::keying::form_layout(&profile, &programme, &questions);
+    let questions = questions()?;
+    let layout = sesshu_domain::keying::form_layout(&profile, &programme, questions);
     Ok(FormSetting {
         batch,
         profile,
@@ -288,7 +303,7 @@ fn check_values(
         needs_override: false,
         resident: None,
     };
-    let mut form = match build_form(&setting.layout, &setting.questions, values, ctx) {
+    let mut form = match build_form(&setting.layout, setting.questions, values, ctx) {
         Ok(f) => Some(f),
         Err(issues) => {
             view.field_issues = issues;
@@ -299,13 +314,14 @@ fn check_values(
     let atena_raw = values.get("atena").map(String::as_str).unwrap_or("");
     let resident = match AtenaNumber::parse(atena_raw) {
         Ok(atena) => {
-            let found = match viewer {
-                Some((who, purpose)) => {
+            let full = ledger.read(|r| r.resident(&atena))?;
+            let found = match (viewer, &full) {
+                // Shown to a person: an audited view.
+                (Some((who, purpose)), Some(_)) => {
                     ledger.view_resident(who, purpose, LookupKey::Atena, &atena)?
                 }
-                None => ledger
-                    .read(|r| r.resident(&atena))?
-                    .map(|r| sesshu_domain::resident::display_view(&r)),
+                (_, Some(r)) => Some(sesshu_domain::resident::display_view(r)),
+                (_, None) => None,
             };
             if found.is_none() {
                 view.field_issues.push(FieldIssue {
@@ -313,7 +329,6 @@ fn check_values(
                     message: "この宛名番号は住民データにありません".into(),
                 });
             }
-            let full = ledger.read(|r| r.resident(&atena))?;
             view.resident = found;
             full
         }
@@ -357,8 +372,7 @@ fn check_values(
         })
         .collect();
     if let (Some(r), Outcome::Vaccinated) = (&resident, &f.record.outcome) {
-        let table =
-            RulesTable::default_profile().map_err(|e| Error::ProfileInvalid(e.to_string()))?;
+        let table = rules_table()?;
         let history = ledger
             .read(|rd| rd.resident_history(r.atena.as_str(), except_form))?
             .into_iter()
@@ -380,7 +394,7 @@ fn check_values(
             },
             eligibility: f.eligibility,
         };
-        match evaluate(&table, &case) {
+        match evaluate(table, &case) {
             Ok(e) => {
                 view.needs_override = e.verdict == Verdict::Violation;
                 view.rules = Some(RulesView {
@@ -656,19 +670,19 @@ pub fn keying_save(actor: &Actor, req: KeyingSaveRequest) -> Result<KeyingSaved>
     let today = day(&ledger);
     let payload = pass_payload(&req.values, &reason)?;
     let login = actor.login_id().to_owned();
+    // The keyer's measured quality matters only when the profile lets forms skip a pass.
     let quality = match &existing {
-        None => {
+        None if s.profile.sampling.may_skip() => {
             let p = &s.profile.sampling;
             let (records, fields, errors) =
                 ledger.read(|r| r.keyer_quality(&login, p.window_records))?;
-            // (The ledger sums over the same newest-records window the domain rule uses.)
             Some(sesshu_domain::sampling::KeyerQuality {
                 records_compared: records,
                 fields_verified: fields,
                 errors_attributed: errors,
             })
         }
-        Some(_) => None,
+        _ => None,
     };
     let specs = s.specs();
     let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
@@ -836,7 +850,7 @@ pub fn mismatch_list(actor: &Actor) -> Result<Vec<FormSummary>> {
     let me = actor.login_id();
     Ok(actor
         .ledger
-        .read(|r| r.records_in_states(&[RecordState::Mismatched], QUEUE_LIMIT))?
+        .read(|r| r.record_summaries_in_states(&[RecordState::Mismatched], QUEUE_LIMIT))?
         .iter()
         .filter(|r| !keyed_by(r, me))
         .map(|r| summary(r, true))
@@ -987,7 +1001,12 @@ pub fn verification_queue(actor: &Actor) -> Result<Vec<FormSummary>> {
     let me = actor.login_id();
     Ok(actor
         .ledger
-        .read(|r| r.records_in_states(&[RecordState::Matched, RecordState::Resolved], QUEUE_LIMIT))?
+        .read(|r| {
+            r.record_summaries_in_states(
+                &[RecordState::Matched, RecordState::Resolved],
+                QUEUE_LIMIT,
+            )
+        })?
         .iter()
         .filter(|r| !keyed_by(r, me))
         .map(|r| summary(r, true))
@@ -1289,7 +1308,7 @@ fn save_change_request(
 
 pub fn change_pending_list(actor: &Actor) -> Result<Vec<PendingChangeView>> {
     let recs = actor.ledger.read(|r| {
-        r.records_in_states(
+        r.record_summaries_in_states(
             &[RecordState::CorrectionPending, RecordState::DeletionPending],
             QUEUE_LIMIT,
         )

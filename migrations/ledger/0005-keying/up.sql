@@ -24,6 +24,8 @@ CREATE TABLE form_entry (
 
 CREATE INDEX form_entry_form ON form_entry (form_id, seq);
 CREATE INDEX form_entry_day ON form_entry (day, actor);
+-- The sampling rule's look at a keyer's newest first passes.
+CREATE INDEX form_entry_actor ON form_entry (actor, kind, seq);
 
 CREATE TABLE form_record (
     -- The current record of a form, rebuilt by each entry in the same transaction. The batch's
