@@ -38,7 +38,7 @@ use sesshu_tests::synth::{self, Encoding, Rng, SynthConfig};
 use std::error::Error;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -111,14 +111,15 @@ fn parent(rows: u64, quick: bool) -> Res<()> {
         let dir = tmp.path().join(kind);
         std::fs::create_dir(&dir)?;
         eprintln!("ledger-bench: {kind} ledger…");
+        // The child's progress lines go straight to the terminal: the full run takes long.
         let out = Command::new(&exe)
             .arg("--child")
             .arg(kind)
             .arg(&csv)
             .arg(rows.to_string())
             .arg(&dir)
+            .stderr(Stdio::inherit())
             .output()?;
-        std::io::stderr().write_all(&out.stderr)?;
         if !out.status.success() {
             return Err(format!("{kind} run failed ({})", out.status).into());
         }
@@ -585,6 +586,13 @@ fn keying_workload(
             form_ids.push(form_id);
         }
         keyed += n;
+        let mut so_far = first_t.clone();
+        so_far.extend_from_slice(&second_t);
+        let (p50, p99) = percentiles(so_far);
+        eprintln!(
+            "ledger-bench: keying: {keyed}/{forms} forms keyed twice, {:.0} s, pass p50 {p50} µs p99 {p99} µs",
+            started.elapsed().as_secs_f64()
+        );
     }
     let keying_s = secs(started);
 
@@ -629,8 +637,15 @@ fn keying_workload(
         }
         Ok(())
     };
-    for &id in &form_ids[..split] {
+    for (i, &id) in form_ids[..split].iter().enumerate() {
         approve(id, &mut approve_t)?;
+        if (i + 1) % per_batch as usize == 0 {
+            eprintln!(
+                "ledger-bench: keying: {} approved, {:.0} s",
+                i + 1,
+                t0.elapsed().as_secs_f64()
+            );
+        }
     }
     let mut queue_t = Vec::with_capacity(QUEUE_CALLS);
     let mut queue_len = 0;
