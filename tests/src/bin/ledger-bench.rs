@@ -671,9 +671,11 @@ fn keying_workload(
     let approve_s = secs(t0);
 
     // Statistics over the longest period a request may cover, which holds every pass above.
+    // Up to the terminal's day now, not the batches' day: a full run may pass midnight (JST).
+    let to = sesshu_terminal::batches::terminal_today(ledger);
     let period = StatsRequest {
-        from: today - chrono::Duration::days(keying::MAX_STATS_DAYS - 1),
-        to: today,
+        from: to - chrono::Duration::days(keying::MAX_STATS_DAYS - 1),
+        to,
     };
     let mut stats_t = Vec::with_capacity(STATS_CALLS);
     let mut stats_forms = 0u64;
