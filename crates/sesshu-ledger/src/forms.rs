@@ -13,7 +13,7 @@ use sesshu_domain::batch::FormState;
 use sesshu_domain::double_entry::Keying;
 use sesshu_domain::lifecycle::{RecordState, Workflow};
 
-/// Kinds of [`FormEntry`], as stored.
+/// Kinds of the entries of a form (`form_entry.kind`), as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     FirstPass,
