@@ -362,61 +362,35 @@ impl Reader<'_> {
     }
 
     /// Per user and JST day between `from` and `to` (inclusive, `YYYY-MM-DD`): keying passes
-    /// and the errors attributed to them; `only` limits it to one user.
+    /// and the errors attributed to them; `only` limits it to one user. Read from
+    /// `operator_day`, which every pass and resolution keeps in step.
     pub fn operator_days(
         &self,
         from: &str,
         to: &str,
         only: Option<&str>,
     ) -> Result<Vec<OperatorDay>, LedgerError> {
-        let mut out: std::collections::BTreeMap<(String, String), OperatorDay> =
-            std::collections::BTreeMap::new();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT actor, day, count(*), sum(fields), sum(keystrokes), sum(active_ms) \
-             FROM form_entry WHERE day BETWEEN ?1 AND ?2 \
-             AND kind IN ('first_pass', 'second_pass', 'rekey') \
-             AND (?3 IS NULL OR actor = ?3) GROUP BY actor, day",
+            "SELECT actor, day, forms, fields, keystrokes, active_ms, errors_first, errors_second \
+             FROM operator_day WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR actor = ?3) \
+             ORDER BY actor, day",
         )?;
-        let mut rows = stmt.query(params![from, to, only])?;
-        while let Some(r) = rows.next()? {
-            let (actor, day): (String, String) = (r.get(0)?, r.get(1)?);
-            let n = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
-            out.insert(
-                (actor.clone(), day.clone()),
-                OperatorDay {
-                    actor,
-                    day,
+        let rows = stmt
+            .query_map(params![from, to, only], |r| {
+                let n = |i: usize| -> rusqlite::Result<i64> { r.get(i) };
+                Ok(OperatorDay {
+                    actor: r.get(0)?,
+                    day: r.get(1)?,
                     forms: u32::try_from(n(2)?).unwrap_or(u32::MAX),
                     fields: u32::try_from(n(3)?).unwrap_or(u32::MAX),
                     keystrokes: u64::try_from(n(4)?).unwrap_or(0),
                     active_ms: u64::try_from(n(5)?).unwrap_or(0),
-                    ..OperatorDay::default()
-                },
-            );
-        }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT keyer, day, pass, count(*) FROM keying_error WHERE day BETWEEN ?1 AND ?2 \
-             AND (?3 IS NULL OR keyer = ?3) GROUP BY keyer, day, pass",
-        )?;
-        let mut rows = stmt.query(params![from, to, only])?;
-        while let Some(r) = rows.next()? {
-            let (actor, day, pass, n): (String, String, i64, i64) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            let row = out
-                .entry((actor.clone(), day.clone()))
-                .or_insert_with(|| OperatorDay {
-                    actor,
-                    day,
-                    ..OperatorDay::default()
-                });
-            let n = u32::try_from(n).unwrap_or(u32::MAX);
-            if pass == 1 {
-                row.errors_first += n;
-            } else {
-                row.errors_second += n;
-            }
-        }
-        Ok(out.into_values().collect())
+                    errors_first: u32::try_from(n(6)?).unwrap_or(u32::MAX),
+                    errors_second: u32::try_from(n(7)?).unwrap_or(u32::MAX),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// The payload of the newest entry of `kind` on a form.
@@ -487,7 +461,28 @@ impl Mutation<'_> {
                 e.metrics.keystrokes,
                 i64::try_from(e.metrics.active_ms).unwrap_or(i64::MAX),
             ])?;
-        Ok((self.tx.last_insert_rowid(), id))
+        let seq = self.tx.last_insert_rowid();
+        if matches!(
+            e.kind,
+            EntryKind::FirstPass | EntryKind::SecondPass | EntryKind::Rekey
+        ) {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO operator_day (actor, day, forms, fields, keystrokes, active_ms) \
+                     VALUES (?1, ?2, 1, ?3, ?4, ?5) ON CONFLICT (day, actor) DO UPDATE SET \
+                     forms = forms + 1, fields = fields + excluded.fields, \
+                     keystrokes = keystrokes + excluded.keystrokes, \
+                     active_ms = active_ms + excluded.active_ms",
+                )?
+                .execute(params![
+                    e.actor,
+                    e.day,
+                    e.metrics.fields,
+                    e.metrics.keystrokes,
+                    i64::try_from(e.metrics.active_ms).unwrap_or(i64::MAX),
+                ])?;
+        }
+        Ok((seq, id))
     }
 
     /// A new form of a batch with its first pass's record; returns the form id.
@@ -567,8 +562,16 @@ impl Mutation<'_> {
             "INSERT INTO keying_error (entry_seq, form_id, field, keyer, pass, day) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
+        let mut per_day = self.tx.prepare_cached(
+            "INSERT INTO operator_day (actor, day, errors_first, errors_second) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (day, actor) DO UPDATE SET \
+             errors_first = errors_first + excluded.errors_first, \
+             errors_second = errors_second + excluded.errors_second",
+        )?;
         for (field, keyer, pass, day) in errors {
             stmt.execute(params![entry_seq, form_id, field, keyer, pass, day])?;
+            let (first, second) = if *pass == 1 { (1, 0) } else { (0, 1) };
+            per_day.execute(params![keyer, day, first, second])?;
         }
         Ok(())
     }

@@ -78,3 +78,18 @@ CREATE TABLE municipality_profile (
     json            TEXT NOT NULL,
     installed_at    TEXT NOT NULL
 ) STRICT;
+
+CREATE TABLE operator_day (
+    -- The operator statistics per user and JST day, kept in step with form_entry and
+    -- keying_error in the same transaction (a cache: rebuildable from them), so the
+    -- statistics screen reads a few rows instead of every pass of the period.
+    actor           TEXT NOT NULL,
+    day             TEXT NOT NULL CHECK (length(day) = 10),
+    forms           INTEGER NOT NULL DEFAULT 0,
+    fields          INTEGER NOT NULL DEFAULT 0,
+    keystrokes      INTEGER NOT NULL DEFAULT 0,
+    active_ms       INTEGER NOT NULL DEFAULT 0,
+    errors_first    INTEGER NOT NULL DEFAULT 0,
+    errors_second   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, actor)
+) STRICT, WITHOUT ROWID;
