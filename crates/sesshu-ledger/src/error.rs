@@ -51,6 +51,9 @@ pub enum LedgerError {
         found_seq: i64,
         reason: crate::anchor::AnchorMismatch,
     },
+    /// SQLCipher itself failed to start in this process (no ledger file was touched).
+    #[error("the SQLCipher engine did not start: {detail}")]
+    EngineUnavailable { detail: String },
     #[error("stored data is invalid: {0}")]
     InvalidData(String),
     #[error("random source failed: {0}")]

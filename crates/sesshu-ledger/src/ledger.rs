@@ -107,11 +107,32 @@ fn keyed(key: &LedgerKey) -> Keying<'_> {
     Keying(Some(key))
 }
 
+/// Runs SQLite's process-wide initialisation once, on one thread, before any ledger connection.
+///
+/// SQLCipher finishes its own set-up (`sqlcipher_extra_init`) after SQLite has marked itself
+/// initialised, outside SQLite's init mutex: a second thread opening its first connection in
+/// that window gets a connection whose `PRAGMA key` fails ("sqlcipher not initialized"). Opening
+/// one throw-away in-memory connection here, with every other opener waiting on the `OnceLock`,
+/// closes the window for the whole process.
+fn sqlcipher_ready() -> Result<(), LedgerError> {
+    static READY: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    READY
+        .get_or_init(|| {
+            Connection::open_in_memory()
+                .and_then(|c| c.query_row("PRAGMA cipher_version", [], |r| r.get::<_, String>(0)))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|detail| LedgerError::EngineUnavailable { detail })
+}
+
 fn keyed_connection(
     path: &Path,
     keying: Keying<'_>,
     flags: OpenFlags,
 ) -> Result<Connection, LedgerError> {
+    sqlcipher_ready()?;
     let conn = Connection::open_with_flags(path, flags)?;
     let Some(key) = keying.0 else {
         return Ok(conn);
