@@ -11,9 +11,8 @@ use crate::LedgerError;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
-use sha2::{Digest, Sha256};
 
-pub const GENESIS: [u8; 32] = [0u8; 32];
+pub use sesshu_protocol::chain::GENESIS;
 
 /// What a caller records; the ledger adds id, time, terminal and the chain.
 #[derive(Debug, Clone)]
@@ -50,62 +49,15 @@ impl AuditRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub id: String,
-    pub at: String,
-    pub terminal_id: String,
-    pub actor: Option<String>,
-    pub action: u16,
-    pub target: Option<String>,
-    pub outcome: u8,
-    pub detail: String,
-    #[serde(with = "hex_bytes")]
-    pub prev_hash: [u8; 32],
-    #[serde(with = "hex_bytes")]
-    pub hash: [u8; 32],
-}
+/// One audit entry, as chained and as sent to the hub: the protocol's link type, so that the
+/// terminal and the hub hash it with the same code.
+pub use sesshu_protocol::chain::AuditLink as AuditEntry;
 
-mod hex_bytes {
-    pub fn serialize<S: serde::Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(b))
-    }
-}
-
-impl AuditEntry {
-    pub fn at_utc(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.at)
-            .ok()
-            .map(|d| d.with_timezone(&Utc))
-    }
-
-    /// The hash this entry should have, given its content and `prev_hash`.
-    pub fn compute_hash(&self) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.prev_hash);
-        // Length-prefixed fields: no two different entries share an encoding.
-        let mut field = |b: &[u8]| {
-            h.update((b.len() as u64).to_be_bytes());
-            h.update(b);
-        };
-        field(&self.seq.to_be_bytes());
-        field(self.id.as_bytes());
-        field(self.at.as_bytes());
-        field(self.terminal_id.as_bytes());
-        match &self.actor {
-            Some(a) => field(a.as_bytes()),
-            None => field(&[0xff]),
-        }
-        field(&self.action.to_be_bytes());
-        match &self.target {
-            Some(t) => field(t.as_bytes()),
-            None => field(&[0xff]),
-        }
-        field(&[self.outcome]);
-        field(self.detail.as_bytes());
-        h.finalize().into()
-    }
+/// The entry's terminal time, parsed.
+pub fn entry_time(e: &AuditEntry) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(&e.at)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// Canonical timestamp text: fixed width, UTC, microseconds.

@@ -94,7 +94,7 @@ impl Terminal {
         Ok(entries
             .into_iter()
             .map(|e| AuditEntryView {
-                at: e.at_utc().unwrap_or_default(),
+                at: sesshu_ledger::audit::entry_time(&e).unwrap_or_default(),
                 seq: e.seq,
                 terminal_id: e.terminal_id,
                 actor: e.actor,

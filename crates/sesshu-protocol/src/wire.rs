@@ -1,0 +1,190 @@
+//! Versioned wire types. Every top-level message carries `version` ([`crate::PROTOCOL_VERSION`]).
+//!
+//! HTTP surface of the hub (all JSON, over TLS):
+//! - `GET  /v1/hello` → [`Hello`] (unauthenticated: who the hub is, for probes)
+//! - `POST /v1/enrol` [`EnrolRequest`] → `Signed<EnrolResponse>` (purpose `Enrolment`)
+//! - `POST /v1/batches` `Signed<Batch>` (purpose `Batch`, terminal key) → `Signed<Receipt>`
+//!   (purpose `Receipt`, hub key)
+//! - any refusal: HTTP status [`crate::RefusalCode::http_status`] with a [`crate::errors::Refusal`] body.
+
+use crate::chain::ChainHead;
+use crate::sign::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The most items one batch may hold; the planner never asks for more.
+pub const MAX_ITEMS_PER_BATCH: usize = 5_000;
+/// The largest request body the hub reads (bytes).
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// The outbox streams. Names on the wire are the terminal's outbox `stream` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// Approved vaccination records.
+    Records,
+    /// Confirmed corrections of records already sent.
+    Corrections,
+    /// Confirmed logical deletions of records already sent.
+    Deletions,
+    /// The terminal's audit log, as [`crate::chain::AuditLink`] JSON.
+    Audit,
+}
+
+impl Stream {
+    pub const ALL: [Stream; 4] = [
+        Stream::Records,
+        Stream::Corrections,
+        Stream::Deletions,
+        Stream::Audit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Records => "records",
+            Stream::Corrections => "corrections",
+            Stream::Deletions => "deletions",
+            Stream::Audit => "audit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stream> {
+        Stream::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// One outbox item. Idempotent at the hub by `id` + `content_hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// The outbox item's UUIDv7 (for `records`, the record id the hub's export shows).
+    pub id: String,
+    pub stream: Stream,
+    /// The ledger entry the item was written with.
+    pub entry_id: String,
+    /// The item's JSON, exactly as stored in the outbox.
+    pub payload: String,
+    /// Lower-case hex SHA-256 of `payload`.
+    pub content_hash: String,
+}
+
+impl Item {
+    /// The content hash `payload` should have.
+    pub fn hash_of(payload: &str) -> String {
+        hex::encode(Sha256::digest(payload.as_bytes()))
+    }
+
+    pub fn hash_ok(&self) -> bool {
+        Item::hash_of(&self.payload) == self.content_hash
+    }
+}
+
+/// A batch of outbox items, signed by the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub version: u32,
+    /// UUIDv7 made by the terminal for this send; a resend of the same items gets a new one.
+    pub batch_id: String,
+    pub terminal_id: String,
+    pub municipality_code: String,
+    /// The terminal's clock when it sealed the batch (informational: the hub keeps its own).
+    pub sent_at: String,
+    /// The terminal's audit chain head when the batch was sealed. The hub checks it never
+    /// moves backwards: a shorter chain than one already reported means entries were removed.
+    pub chain_head: ChainHead,
+    /// Oldest first, as the outbox holds them.
+    pub items: Vec<Item>,
+}
+
+/// What became of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOutcome {
+    /// Stored now.
+    Accepted,
+    /// The hub already held this id with this content: nothing stored again.
+    AlreadyHave,
+    /// The hub holds this id with other content: kept for review, never applied. The terminal
+    /// marks it synced all the same (resending the same content can never change the answer)
+    /// and shows it to IT.
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub id: String,
+    pub outcome: ItemOutcome,
+    /// Why, for a conflict (English, for IT and logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The hub's view of a terminal's audit chain after a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainReport {
+    /// The newest link the hub holds for this terminal.
+    pub held: ChainHead,
+    pub continuity: crate::chain::Continuity,
+    /// The batch's `chain_head` was behind a head this terminal reported before.
+    pub head_went_back: bool,
+}
+
+/// The hub's answer to a batch, signed by the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub version: u32,
+    /// UUIDv7 made by the hub.
+    pub receipt_id: String,
+    pub batch_id: String,
+    /// [`crate::Signed::body_hash`] of the batch this answers.
+    pub batch_hash: String,
+    pub terminal_id: String,
+    pub municipality_code: String,
+    /// The hub's clock when the batch was stored (the terminal clock is not trusted).
+    pub received_at: String,
+    /// One result per batch item, in batch order.
+    pub results: Vec<ItemResult>,
+    pub chain: ChainReport,
+}
+
+/// Enrolment: the terminal registers its public key with a one-time code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub version: u32,
+    pub code: String,
+    pub terminal_id: String,
+    pub terminal_name: String,
+    pub municipality_code: String,
+    /// A ledger set up with the demo profile; refused by a production hub and the reverse.
+    pub demo: bool,
+    pub public_key: VerifyingKey,
+}
+
+/// The hub's answer to an enrolment, signed by the hub's key (which the terminal then pins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub version: u32,
+    pub hub_id: String,
+    pub hub_public_key: VerifyingKey,
+    pub terminal_id: String,
+    pub municipality_code: String,
+    pub enrolled_at: String,
+}
+
+/// `GET /v1/hello`: who the hub is. Unsigned; a probe only learns that the hub answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub version: u32,
+    pub hub_id: String,
+    pub hub_public_key: VerifyingKey,
+    pub demo: bool,
+}
+
+/// Normalised enrolment code: upper case, separators removed (`abcd-efgh` = `ABCDEFGH`), so
+/// that what IT reads aloud and what the terminal types compare equal.
+pub fn normalise_enrol_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
