@@ -1,0 +1,177 @@
+//! What the hub keeps, behind one trait.
+//!
+//! The trait is synchronous: the HTTP layer calls it from `spawn_blocking`. Every method that
+//! changes more than one row is one transaction in every implementation. Implementations hold
+//! no rules: the continuity check, signatures and refusals are decided by the service before a
+//! store is called; a store only records, deduplicates and counts.
+
+use chrono::{DateTime, Utc};
+use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::{Item, ItemOutcome};
+use std::collections::BTreeMap;
+
+/// An enrolled terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRecord {
+    pub terminal_id: String,
+    pub terminal_name: String,
+    pub municipality_code: String,
+    /// Ed25519 public key, 64 hex characters.
+    pub public_key: String,
+    pub demo: bool,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The newest audit link the hub holds for this terminal.
+    pub chain: ChainHead,
+    /// The highest `chain_head.seq` the terminal has reported in a batch.
+    pub reported_seq: i64,
+}
+
+/// A one-time enrolment code, stored as a hash (the code itself is shown once to IT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnrolCode {
+    /// Lower-case hex SHA-256 of the normalised code.
+    pub code_hash: String,
+    pub municipality_code: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The result of redeeming an enrolment code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The code was valid: it is now used and the terminal is enrolled (a terminal id already
+    /// enrolled gets the new key and a cleared revocation: re-enrolment after a reinstall).
+    Enrolled,
+    Unknown,
+    AlreadyUsed,
+    Expired,
+    /// The code was issued for another municipality. The code stays unused.
+    WrongMunicipality,
+}
+
+/// A chain irregularity flagged for one terminal (kept for IT; the batch is still stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainFlag {
+    /// Audit links missing between the held head and the first new link.
+    Gap { expected_seq: i64, found_seq: i64 },
+    /// The batch reported a chain head behind one reported before.
+    HeadWentBack {
+        reported_seq: i64,
+        previous_seq: i64,
+    },
+}
+
+/// One item as the service hands it to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingItem {
+    pub item: Item,
+    /// The payload's `record_id` for records, corrections and deletions (the id the export
+    /// shows); `None` for audit links.
+    pub record_id: Option<String>,
+}
+
+/// A verified batch, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestBatch {
+    pub batch_id: String,
+    /// SHA-256 of the signed body, hex.
+    pub batch_hash: String,
+    pub terminal_id: String,
+    /// The hub's clock.
+    pub received_at: DateTime<Utc>,
+    pub items: Vec<IncomingItem>,
+    /// The held chain head after this batch's new audit links (unchanged when it has none).
+    pub chain: ChainHead,
+    /// `max(previous reported_seq, batch.chain_head.seq)`.
+    pub reported_seq: i64,
+    pub flags: Vec<ChainFlag>,
+}
+
+/// A received record, for the export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedRecord {
+    pub record_id: String,
+    pub item_id: String,
+    pub terminal_id: String,
+    pub municipality_code: String,
+    pub received_at: DateTime<Utc>,
+    /// The record item's JSON as the terminal sent it.
+    pub payload: String,
+}
+
+/// Counts for `sesshu-hub stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HubStats {
+    pub terminals: u64,
+    pub items_per_stream: BTreeMap<String, u64>,
+    /// Items answered `already_have` since the store was created.
+    pub duplicates_answered: u64,
+    /// Items held as conflicts (same id, other content), never applied.
+    pub conflicts_held: u64,
+    pub chain_flags: u64,
+    pub batches: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached or is busy: nothing was stored; the request may be retried.
+    #[error("the hub store is unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds something this program cannot read.
+    #[error("the hub store holds invalid data: {0}")]
+    Invalid(String),
+    /// Any other backend failure (nothing stored: every write is one transaction).
+    #[error("hub store failure: {0}")]
+    Backend(String),
+}
+
+/// The hub's storage. Implemented by `SqliteStore` and `PgStore`; both run the conformance
+/// suite in `tests/conformance.rs`.
+pub trait HubStore: Send + Sync {
+    /// Creates the schema if missing, applies pending migrations. Idempotent.
+    fn migrate(&self) -> Result<(), StoreError>;
+
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError>;
+
+    /// Atomically: checks the code (unknown / used / expired at `now` / other municipality), marks
+    /// it used by `terminal.terminal_id` and enrols (or re-enrols) the terminal.
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        terminal: &TerminalRecord,
+    ) -> Result<Redeemed, StoreError>;
+
+    fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError>;
+
+    /// Marks the terminal revoked; `false` when it is not enrolled.
+    fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    /// One transaction: for each item, in order, `Accepted` (stored now), `AlreadyHave` (the
+    /// same id with the same content hash is held: nothing stored) or `Conflict` (the id is held
+    /// with another hash: the new copy is kept in the conflicts, never applied). Also records the
+    /// batch, the terminal's new chain head and reported seq, the flags, and counts duplicates.
+    /// An id repeated within one batch is answered for each occurrence as if sent twice.
+    fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError>;
+
+    /// Keeps the signed receipt (JSON of `Signed<Receipt>`) of a stored batch.
+    fn save_receipt(
+        &self,
+        batch_id: &str,
+        receipt_id: &str,
+        signed_receipt: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The signed receipt kept for `batch_id`, if any.
+    fn receipt(&self, batch_id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every received record (stream `records`), oldest first, streamed to `visit`; returns the
+    /// count.
+    fn export_records(
+        &self,
+        visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    fn stats(&self) -> Result<HubStats, StoreError>;
+}
