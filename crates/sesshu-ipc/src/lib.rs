@@ -11,8 +11,10 @@ pub mod command;
 pub mod contract;
 pub mod error;
 pub mod keying;
+pub mod sync;
 
 pub use command::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
+pub use sync::*;
