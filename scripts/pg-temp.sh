@@ -153,10 +153,21 @@ case "${1:-}" in
     [ $# -gt 0 ] || die "usage: pg-temp.sh -- CMD ARGS..."
     start
     trap 'stop_dir "$DIR"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    # CMD runs in the background so that a SIGTERM sent to this script alone is passed on at
+    # once (bash runs traps only between commands); stdin is handed to it explicitly, since a
+    # background command would otherwise read /dev/null.
+    { exec 3<&0; } 2>/dev/null || exec 3</dev/null
+    SESSHU_TEST_PG_URL=$URL "$@" <&3 3<&- &
+    child=$!
+    exec 3<&-
+    trap 'kill -TERM "$child" 2>/dev/null || true' INT TERM
     rc=0
-    SESSHU_TEST_PG_URL=$URL "$@" || rc=$?
+    wait "$child" || rc=$?
+    # A trapped signal ends `wait` early: wait for CMD itself to finish.
+    while kill -0 "$child" 2>/dev/null; do
+      rc=0
+      wait "$child" || rc=$?
+    done
     exit "$rc"
     ;;
   --start)
