@@ -689,14 +689,99 @@ mod cases {
 /// PostgreSQL only: what the shared cases cannot express.
 mod postgres_only {
     use super::conformance_support;
+    use chrono::{DateTime, TimeZone, Utc};
     use sesshu_hub::store::postgres::PgStore;
-    use sesshu_hub::store::StoreError;
+    use sesshu_hub::store::{
+        ChainFlag, IncomingItem, IngestBatch, NewEnrolCode, Redeemed, StoreError, TerminalRecord,
+    };
+    use sesshu_protocol::chain::ChainHead;
+    use sesshu_protocol::{Item, ItemOutcome, Stream};
 
     #[test]
     fn an_unreachable_server_is_unavailable() {
         // Nothing listens on port 1: refused at once, no server needed for this test.
         let err = PgStore::connect("postgres://sesshu@127.0.0.1:1/sesshu").unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    }
+
+    /// The shared case fails an ingest at its first step; this one fails it at its last (the
+    /// batch row: PostgreSQL refuses a NUL character in text), after the items, the chain head
+    /// and the flags were written: all of it must be rolled back.
+    #[test]
+    fn a_failure_late_in_ingest_rolls_back_everything() {
+        let Some(fixture) = conformance_support::postgres() else {
+            return;
+        };
+        let s = fixture.store();
+        s.add_enrol_code(&NewEnrolCode {
+            code_hash: "c".into(),
+            municipality_code: "131016".into(),
+            created_at: at(0),
+            expires_at: at(3600),
+        })
+        .unwrap();
+        let term = TerminalRecord {
+            terminal_id: "T1".into(),
+            terminal_name: "窓口".into(),
+            municipality_code: "131016".into(),
+            public_key: "ab".repeat(32),
+            demo: false,
+            enrolled_at: at(1),
+            revoked_at: None,
+            chain: ChainHead::EMPTY,
+            reported_seq: 0,
+        };
+        assert_eq!(
+            s.redeem_enrol_code("c", at(1), &term).unwrap(),
+            Redeemed::Enrolled
+        );
+        let items: Vec<IncomingItem> = (0..3)
+            .map(|n| {
+                let payload = format!(r#"{{"kind":"record","n":{n}}}"#);
+                IncomingItem {
+                    item: Item {
+                        id: format!("R{n}"),
+                        stream: Stream::Records,
+                        entry_id: format!("E{n}"),
+                        content_hash: Item::hash_of(&payload),
+                        payload,
+                    },
+                    record_id: Some(format!("R{n}")),
+                }
+            })
+            .collect();
+        let mut bad = IngestBatch {
+            batch_id: "B1".into(),
+            batch_hash: "bad\0hash".into(),
+            terminal_id: "T1".into(),
+            received_at: at(10),
+            items: items.clone(),
+            chain: ChainHead {
+                seq: 5,
+                hash: [5; 32],
+            },
+            reported_seq: 5,
+            flags: vec![ChainFlag::Gap {
+                expected_seq: 1,
+                found_seq: 5,
+            }],
+        };
+        let err = s.ingest(&bad).unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+        assert_eq!(s.terminal("T1").unwrap(), Some(term));
+        let stats = s.stats().unwrap();
+        assert_eq!(stats.batches, 0);
+        assert_eq!(stats.chain_flags, 0);
+        assert_eq!(stats.items_per_stream.values().sum::<u64>(), 0);
+        bad.batch_hash = "good".into();
+        assert_eq!(
+            s.ingest(&bad).unwrap(),
+            vec![ItemOutcome::Accepted; items.len()]
+        );
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 4, 1, 9, 0, 0).unwrap() + chrono::Duration::seconds(secs)
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{
 use chrono::{DateTime, Utc};
 use postgres::{Client, Config, NoTls, Transaction};
 use sesshu_protocol::chain::ChainHead;
-use sesshu_protocol::ItemOutcome;
+use sesshu_protocol::{ItemOutcome, Stream};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,7 +94,10 @@ impl PgStore {
             other => other.insert(open(&self.config)?),
         };
         let result = f(client);
-        if client.is_closed() {
+        // A server that ends a connection (restart, terminate) first sends an error, and the
+        // client may not see the socket closed yet: after any "unavailable" the connection is
+        // not trusted again.
+        if client.is_closed() || matches!(result, Err(StoreError::Unavailable(_))) {
             *slot = None;
         }
         result
@@ -524,7 +527,11 @@ impl HubStore for PgStore {
                 conflicts_held: count(row.try_get(2).map_err(get)?),
                 chain_flags: count(row.try_get(3).map_err(get)?),
                 batches: count(row.try_get(4).map_err(get)?),
-                ..HubStats::default()
+                // Every stream is listed, with 0 when it has no items: IT reads the JSON.
+                items_per_stream: Stream::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), 0))
+                    .collect(),
             };
             for r in tx
                 .query("SELECT stream, count(*) FROM items GROUP BY stream", &[])
