@@ -692,7 +692,8 @@ mod postgres_only {
     use chrono::{DateTime, TimeZone, Utc};
     use sesshu_hub::store::postgres::PgStore;
     use sesshu_hub::store::{
-        ChainFlag, IncomingItem, IngestBatch, NewEnrolCode, Redeemed, StoreError, TerminalRecord,
+        ChainFlag, HubStore, IncomingItem, IngestBatch, NewEnrolCode, Redeemed, StoreError,
+        TerminalRecord,
     };
     use sesshu_protocol::chain::ChainHead;
     use sesshu_protocol::{Item, ItemOutcome, Stream};
@@ -778,6 +779,60 @@ mod postgres_only {
             s.ingest(&bad).unwrap(),
             vec![ItemOutcome::Accepted; items.len()]
         );
+    }
+
+    #[test]
+    fn the_copy_baseline_takes_the_rows_and_leaves_the_store_alone() {
+        let Some(fixture) = conformance_support::postgres() else {
+            return;
+        };
+        let url = std::env::var(conformance_support::PG_URL_VAR).unwrap();
+        let db_url =
+            sesshu_hub::store::postgres::database_url(&url, fixture.database().unwrap()).unwrap();
+        let store = PgStore::connect(&db_url).unwrap();
+        let items: Vec<IncomingItem> = (0..250)
+            .map(|n| {
+                // Tabs, newlines and backslashes: the copy must not depend on escaping.
+                let payload = format!("{{\"kind\":\"record\",\"note\":\"a\tb\nc\\\\d {n}\"}}");
+                IncomingItem {
+                    item: Item {
+                        id: format!("R{n}"),
+                        stream: Stream::Records,
+                        entry_id: format!("E{n}"),
+                        content_hash: Item::hash_of(&payload),
+                        payload,
+                    },
+                    record_id: (n % 2 == 0).then(|| format!("R{n}")),
+                }
+            })
+            .collect();
+        let batch = IngestBatch {
+            batch_id: "B1".into(),
+            batch_hash: "h".into(),
+            terminal_id: "T1".into(),
+            received_at: at(10),
+            items: items.clone(),
+            chain: ChainHead::EMPTY,
+            reported_seq: 0,
+            flags: vec![],
+        };
+        assert_eq!(store.copy_baseline(&batch).unwrap(), 250);
+        // Again: the table is made empty first.
+        assert_eq!(store.copy_baseline(&batch).unwrap(), 250);
+        let mut c = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
+        let rows = c
+            .query(
+                "SELECT item_id, payload, record_id FROM copy_baseline ORDER BY seq",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(rows.len(), 250);
+        assert_eq!(rows[3].get::<_, String>(1), items[3].item.payload);
+        assert_eq!(rows[3].get::<_, Option<String>>(2), None);
+        assert_eq!(rows[4].get::<_, Option<String>>(2).as_deref(), Some("R4"));
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.items_per_stream.values().sum::<u64>(), 0);
+        assert_eq!(stats.batches, 0);
     }
 
     fn at(secs: i64) -> DateTime<Utc> {

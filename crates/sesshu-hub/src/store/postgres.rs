@@ -136,6 +136,60 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// The benchmark's baseline: copies `batch`'s items with one binary `COPY` into
+    /// `copy_baseline`, a table of the same shape as the store's `items` (made empty first),
+    /// the fastest way PostgreSQL has to take the same rows. Returns the rows copied. Touches
+    /// nothing the hub reads; here so that the benchmark and the store share one table shape.
+    pub fn copy_baseline(&self, batch: &IngestBatch) -> Result<u64, StoreError> {
+        use postgres::binary_copy::BinaryCopyInWriter;
+        use postgres::types::Type;
+        self.with_tx(|tx| {
+            tx.batch_execute(
+                "DROP TABLE IF EXISTS copy_baseline;
+                 CREATE TABLE copy_baseline (LIKE items INCLUDING ALL);",
+            )
+            .map_err(pg_err)?;
+            let sink = tx
+                .copy_in(
+                    "COPY copy_baseline (item_id, stream, entry_id, payload, content_hash,
+                                         record_id, terminal_id, batch_id, received_at)
+                     FROM STDIN (FORMAT binary)",
+                )
+                .map_err(pg_err)?;
+            let mut w = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TIMESTAMPTZ,
+                ],
+            );
+            for it in &batch.items {
+                w.write(&[
+                    &it.item.id,
+                    &it.item.stream.as_str(),
+                    &it.item.entry_id,
+                    &it.item.payload,
+                    &it.item.content_hash,
+                    &it.record_id,
+                    &batch.terminal_id,
+                    &batch.batch_id,
+                    &batch.received_at,
+                ])
+                .map_err(pg_err)?;
+            }
+            w.finish().map_err(pg_err)
+        })
+    }
+}
+
 /// The URL of database `db` on the server of `url` (same user, host, port, options).
 /// For tests and benchmarks that make a database per run with [`create_database`].
 pub fn database_url(url: &str, db: &str) -> Result<String, StoreError> {
