@@ -519,6 +519,8 @@ impl HubStore for PgStore {
         &self,
         visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
+        // `visit` runs while this call holds one pooled connection: it must not call the store
+        // again (with every other connection busy it would wait for its own).
         self.with_tx(|tx| {
             // A portal fetched in slices: memory stays bounded however many records there are,
             // and the transaction gives the whole export one snapshot.
