@@ -3,7 +3,8 @@
 //!
 //! Each backend gets every case as its own test with a fresh store, via
 //! `conformance!(NAME, FIXTURE)`, where FIXTURE is a `fn() -> Option<Fixture>` (`None` skips,
-//! see `conformance_support::postgres`).
+//! see `conformance_support::postgres`), or `conformance!(NAME, file OPEN)` for a store in one
+//! file opened by `OPEN(&Path)`.
 //!
 //! PostgreSQL runs when `SESSHU_TEST_PG_URL` names a server whose user may create databases:
 //! `scripts/pg-temp.sh -- cargo test -p sesshu-hub --test conformance`. Without it the
@@ -15,6 +16,13 @@ mod conformance_support;
 use conformance_support::Fixture;
 
 macro_rules! conformance {
+    // A store in one file: `OPEN(&Path) -> Result<Store, StoreError>` gets a path inside a
+    // fresh temporary directory.
+    ($backend:ident, file $open:path) => {
+        conformance!($backend, || conformance_support::in_tempdir(|dir| $open(
+            &dir.join("hub.db")
+        )));
+    };
     ($backend:ident, $fixture:expr) => {
         mod $backend {
             use super::*;
@@ -55,9 +63,8 @@ macro_rules! conformance {
 }
 
 conformance!(postgres, conformance_support::postgres);
-// INTEGRATOR: enable the embedded store once `SqliteStore::open` exists (adjust the call to its
-// signature if needed); every case above then runs against it too.
-// conformance!(sqlite, || conformance_support::in_tempdir(|dir| sesshu_hub::store::sqlite::SqliteStore::open(&dir.join("hub.db"))));
+// INTEGRATOR: uncomment once `SqliteStore::open(&Path)` is in; every case then runs on it too.
+// conformance!(sqlite, file sesshu_hub::store::sqlite::SqliteStore::open);
 
 mod cases {
     use chrono::{DateTime, Duration, TimeZone, Utc};
