@@ -14,6 +14,9 @@ PKGS=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev libxdo-dev
       libayatana-appindicator3-dev librsvg2-dev perl make xvfb xauth dbus dbus-x11
       fonts-noto-cjk imagemagick)
 if [ "$MODE" = test ]; then PKGS+=(webkit2gtk-driver chromium curl python3); fi
+# The hub's PostgreSQL store is tested (and benchmarked) against a throwaway cluster that
+# scripts/pg-temp.sh starts from this package's server binaries (/usr/lib/postgresql/*/bin).
+if [ "$MODE" = test ]; then PKGS+=(postgresql); fi
 # The UI flows' DevTools driver (real IME events) runs on Node.js ≥ 20 with its built-in
 # WebSocket; these machines ship Node 20. Only when there is none at all, Debian's is tried
 # (the flow then says clearly if that one is too old).

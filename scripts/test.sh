@@ -17,7 +17,16 @@ T0=$(date +%s)
 
 # Every temporary file and directory lives under TMP_ROOT, removed however the script ends.
 TMP_ROOT=$(mktemp -d)
-trap 'rm -rf "$TMP_ROOT"' EXIT
+trap 'pg_stop; rm -rf "$TMP_ROOT"' EXIT
+
+# The throwaway PostgreSQL cluster of the test step (scripts/pg-temp.sh), stopped however the
+# script ends.
+pg_stop() {
+  if [ -n "${SESSHU_PG_TEMP_DIR:-}" ]; then
+    scripts/pg-temp.sh --stop "$SESSHU_PG_TEMP_DIR" || true
+    unset SESSHU_PG_TEMP_DIR SESSHU_TEST_PG_URL
+  fi
+}
 
 FAILED_STEPS=()
 STEP_NO=0
@@ -124,7 +133,22 @@ S_PURITY="domain purity (wasm32 build, no I/O crates)"
 s_purity() { scripts/check-domain.sh; }
 
 S_TEST="unit, integration and command tests"
+# One throwaway PostgreSQL cluster for the whole step: the hub's store tests (the conformance
+# suite) run against it through SESSHU_TEST_PG_URL, and fail in CI without it. Only this step
+# pays its start (about a second).
 s_test() {
+  local rc=0 env
+  if env=$(scripts/pg-temp.sh --start); then
+    eval "$env"
+  else
+    echo "could not start a PostgreSQL cluster (scripts/pg-temp.sh): the hub store tests will fail"
+    rc=1
+  fi
+  s_test_cargo || rc=1
+  pg_stop
+  return "$rc"
+}
+s_test_cargo() {
   local ws=(--workspace)
   passed "$S_UI" || ws+=("${WITHOUT_UI[@]}")
   # --no-fail-fast: one failing test binary must not hide the results of the others.

@@ -175,3 +175,5 @@ pub trait HubStore: Send + Sync {
 
     fn stats(&self) -> Result<HubStats, StoreError>;
 }
+
+pub mod postgres;

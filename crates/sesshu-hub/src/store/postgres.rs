@@ -1,0 +1,844 @@
+//! The production store: PostgreSQL through the synchronous `postgres` client.
+//!
+//! - A small pool of connections, each behind its own mutex, opened on first use and reopened
+//!   after the server dropped it; the first is opened by [`PgStore::connect`] so a wrong URL or
+//!   an unreachable server shows at start-up.
+//! - No TLS to the database: the hub and its database share a host or the closed network's own
+//!   segment (`NoTls`).
+//! - Ingest is set-based for throughput: one transaction per batch, the new items inserted with
+//!   one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`, and only the items
+//!   not inserted looked up to tell "already have it" from a conflict. A batch costs a handful
+//!   of round trips, whatever its size.
+//! - Connection failures, and the server being busy or shutting down, are
+//!   [`StoreError::Unavailable`] (nothing stored; the request may be retried).
+
+use super::{
+    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, StoreError,
+    TerminalRecord,
+};
+use chrono::{DateTime, Utc};
+use postgres::{Client, Config, NoTls, Transaction};
+use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::{ItemOutcome, Stream};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The migrations, in order: (version, SQL). Forward-only; each is applied with its
+/// `schema_version` row in one transaction.
+const MIGRATIONS: &[(i32, &str)] = &[(
+    1,
+    include_str!("../../../../migrations/hub/postgres/0001-init.sql"),
+)];
+
+/// Connections kept open at most. The hub's HTTP layer runs store calls on blocking threads;
+/// a few connections let batches from different terminals overlap without crowding the server.
+const POOL_SIZE: usize = 4;
+
+/// How long opening a connection may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rows fetched per round trip by the export (bounds its memory, whatever the table's size).
+const EXPORT_FETCH: i32 = 1_000;
+
+/// Key of the advisory lock that lets one process at a time migrate.
+const MIGRATION_LOCK: i64 = 0x5e55_4855_4201;
+
+/// The hub's store on PostgreSQL.
+pub struct PgStore {
+    config: Config,
+    pool: Vec<Mutex<Option<Client>>>,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the config: it may hold a password.
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.len())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST:PORT/DB`, libpq key=value also
+    /// accepted). Does not migrate: call [`HubStore::migrate`].
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let mut config = Config::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let first = open(&config)?;
+        let pool = std::iter::once(Mutex::new(Some(first)))
+            .chain((1..POOL_SIZE).map(|_| Mutex::new(None)))
+            .collect();
+        Ok(PgStore {
+            config,
+            pool,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` on a pooled connection (opening it if needed). A connection the server closed
+    /// is dropped after `f`, so the next call opens a fresh one.
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut slot = self.slot();
+        let client = match &mut *slot {
+            Some(c) if !c.is_closed() => c,
+            other => other.insert(open(&self.config)?),
+        };
+        let result = f(client);
+        // A server that ends a connection (restart, terminate) first sends an error, and the
+        // client may not see the socket closed yet: after any "unavailable" the connection is
+        // not trusted again.
+        if client.is_closed() || matches!(result, Err(StoreError::Unavailable(_))) {
+            *slot = None;
+        }
+        result
+    }
+
+    /// One transaction: committed when `f` succeeds, rolled back otherwise.
+    fn with_tx<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_client(|c| {
+            let mut tx = c.transaction().map_err(pg_err)?;
+            let out = f(&mut tx)?;
+            tx.commit().map_err(pg_err)?;
+            Ok(out)
+        })
+    }
+
+    /// A free connection slot if there is one, else the next in turn (waiting for it).
+    fn slot(&self) -> MutexGuard<'_, Option<Client>> {
+        for m in &self.pool {
+            if let Ok(g) = m.try_lock() {
+                return g;
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
+        match self.pool[i].lock() {
+            Ok(g) => g,
+            // A panic mid-call may have left the connection inside a transaction: drop it.
+            Err(poisoned) => {
+                let mut g = poisoned.into_inner();
+                *g = None;
+                g
+            }
+        }
+    }
+}
+
+impl PgStore {
+    /// The benchmark's baseline: copies `batch`'s items with one binary `COPY` into
+    /// `copy_baseline`, a table of the same shape as the store's `items` (made empty first),
+    /// the fastest way PostgreSQL has to take the same rows. Returns the rows copied. Touches
+    /// nothing the hub reads; here so that the benchmark and the store share one table shape.
+    pub fn copy_baseline(&self, batch: &IngestBatch) -> Result<u64, StoreError> {
+        use postgres::binary_copy::BinaryCopyInWriter;
+        use postgres::types::Type;
+        self.with_tx(|tx| {
+            tx.batch_execute(
+                "DROP TABLE IF EXISTS copy_baseline;
+                 CREATE TABLE copy_baseline (LIKE items INCLUDING ALL);",
+            )
+            .map_err(pg_err)?;
+            let sink = tx
+                .copy_in(
+                    "COPY copy_baseline (item_id, stream, entry_id, payload, content_hash,
+                                         record_id, terminal_id, batch_id, received_at)
+                     FROM STDIN (FORMAT binary)",
+                )
+                .map_err(pg_err)?;
+            let mut w = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TIMESTAMPTZ,
+                ],
+            );
+            for it in &batch.items {
+                w.write(&[
+                    &it.item.id,
+                    &it.item.stream.as_str(),
+                    &it.item.entry_id,
+                    &it.item.payload,
+                    &it.item.content_hash,
+                    &it.record_id,
+                    &batch.terminal_id,
+                    &batch.batch_id,
+                    &batch.received_at,
+                ])
+                .map_err(pg_err)?;
+            }
+            w.finish().map_err(pg_err)
+        })
+    }
+}
+
+/// The URL of database `db` on the server of `url` (same user, host, port, options).
+/// For tests and benchmarks that make a database per run with [`create_database`].
+pub fn database_url(url: &str, db: &str) -> Result<String, StoreError> {
+    check_db_name(db)?;
+    let Some(scheme_end) = url.find("://") else {
+        return Err(StoreError::Invalid(
+            "a postgres:// URL is needed to name another database".into(),
+        ));
+    };
+    let rest_start = scheme_end + 3;
+    let (base, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let authority_end = base[rest_start..]
+        .find('/')
+        .map_or(base.len(), |i| rest_start + i);
+    Ok(format!("{}/{db}{query}", &base[..authority_end]))
+}
+
+/// Creates the empty database `db` (letters, digits and `_` only) on the server of
+/// `admin_url` (whose user may create databases) and returns its URL. For tests and
+/// benchmarks: a fresh database each, so they can run side by side on one server.
+pub fn create_database(admin_url: &str, db: &str) -> Result<String, StoreError> {
+    check_db_name(db)?;
+    let mut client = open(&admin_config(admin_url)?)?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .map_err(pg_err)?;
+    database_url(admin_url, db)
+}
+
+/// Drops the database `db` made by [`create_database`], closing its connections.
+pub fn drop_database(admin_url: &str, db: &str) -> Result<(), StoreError> {
+    check_db_name(db)?;
+    let mut client = open(&admin_config(admin_url)?)?;
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .map_err(pg_err)
+}
+
+fn admin_config(url: &str) -> Result<Config, StoreError> {
+    let mut config =
+        Config::from_str(url).map_err(|e| StoreError::Invalid(format!("PostgreSQL URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok(config)
+}
+
+/// Database names are put into SQL text (no parameters for identifiers): only a safe alphabet.
+fn check_db_name(db: &str) -> Result<(), StoreError> {
+    let ok = !db.is_empty()
+        && db.len() <= 63
+        && db.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && db
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "database name {db:?}: lower-case letters, digits and _ only"
+        )))
+    }
+}
+
+fn open(config: &Config) -> Result<Client, StoreError> {
+    config.connect(NoTls).map_err(|e| match e.as_db_error() {
+        // The server answered and refused (no such database, authentication): not a
+        // network problem, retrying will not help.
+        Some(_) => pg_err(e),
+        None => StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")),
+    })
+}
+
+/// Maps a client error: lost connections and a busy or stopping server are `Unavailable`,
+/// anything else `Backend`. Only the server's message is kept, not its detail (which can quote
+/// row values).
+fn pg_err(e: postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let retryable = code.starts_with("08") // connection exception
+            || code.starts_with("53") // insufficient resources (too many connections, ...)
+            || code.starts_with("57P") // admin shutdown, crash shutdown, cannot connect now
+            || code == "40001" // serialization failure
+            || code == "40P01" // deadlock detected
+            || code == "55P03"; // lock not available
+        let text = format!("{} (SQLSTATE {code})", db.message());
+        return if retryable {
+            StoreError::Unavailable(text)
+        } else {
+            StoreError::Backend(text)
+        };
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return StoreError::Unavailable(format!("PostgreSQL connection lost: {e}"));
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn chain_hash(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Invalid("a stored chain hash is not 32 bytes".into()))
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+const TERMINAL_COLUMNS: &str = "terminal_id, terminal_name, municipality_code, public_key, demo, \
+     enrolled_at, revoked_at, chain_seq, chain_hash, reported_seq";
+
+fn terminal_from_row(row: &postgres::Row) -> Result<TerminalRecord, StoreError> {
+    let get = |e: postgres::Error| StoreError::Invalid(format!("terminals row: {e}"));
+    Ok(TerminalRecord {
+        terminal_id: row.try_get(0).map_err(get)?,
+        terminal_name: row.try_get(1).map_err(get)?,
+        municipality_code: row.try_get(2).map_err(get)?,
+        public_key: row.try_get(3).map_err(get)?,
+        demo: row.try_get(4).map_err(get)?,
+        enrolled_at: row.try_get(5).map_err(get)?,
+        revoked_at: row.try_get(6).map_err(get)?,
+        chain: ChainHead {
+            seq: row.try_get(7).map_err(get)?,
+            hash: chain_hash(row.try_get(8).map_err(get)?)?,
+        },
+        reported_seq: row.try_get(9).map_err(get)?,
+    })
+}
+
+impl HubStore for PgStore {
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            // Two hubs starting at once on one database: the second waits, then finds the
+            // versions applied.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .map_err(pg_err)?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (
+                     version    integer PRIMARY KEY,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .map_err(pg_err)?;
+            let applied: HashSet<i32> = tx
+                .query("SELECT version FROM schema_version", &[])
+                .map_err(pg_err)?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Invalid(format!("schema_version: {e}")))?;
+            let newest_known = MIGRATIONS.last().map_or(0, |m| m.0);
+            if let Some(v) = applied.iter().find(|v| **v > newest_known) {
+                return Err(StoreError::Invalid(format!(
+                    "the database has schema version {v}, newer than this program knows ({newest_known})"
+                )));
+            }
+            for (version, sql) in MIGRATIONS {
+                if applied.contains(version) {
+                    continue;
+                }
+                tx.batch_execute(sql).map_err(pg_err)?;
+                tx.execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)",
+                    &[version],
+                )
+                .map_err(pg_err)?;
+                tracing::info!(version, "hub store: PostgreSQL migration applied");
+            }
+            Ok(())
+        })
+    }
+
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError> {
+        self.with_client(|c| {
+            c.execute(
+                "INSERT INTO enrol_codes (code_hash, municipality_code, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &code.code_hash,
+                    &code.municipality_code,
+                    &code.created_at,
+                    &code.expires_at,
+                ],
+            )
+            .map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        terminal: &TerminalRecord,
+    ) -> Result<Redeemed, StoreError> {
+        self.with_tx(|tx| {
+            // FOR UPDATE: two terminals racing for one code — the second sees it used.
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT municipality_code, expires_at, used_at FROM enrol_codes
+                     WHERE code_hash = $1 FOR UPDATE",
+                    &[&code_hash],
+                )
+                .map_err(pg_err)?
+            else {
+                return Ok(Redeemed::Unknown);
+            };
+            let get = |e: postgres::Error| StoreError::Invalid(format!("enrol_codes row: {e}"));
+            let municipality: String = row.try_get(0).map_err(get)?;
+            let expires_at: DateTime<Utc> = row.try_get(1).map_err(get)?;
+            let used_at: Option<DateTime<Utc>> = row.try_get(2).map_err(get)?;
+            if used_at.is_some() {
+                return Ok(Redeemed::AlreadyUsed);
+            }
+            if now >= expires_at {
+                return Ok(Redeemed::Expired);
+            }
+            if municipality != terminal.municipality_code {
+                return Ok(Redeemed::WrongMunicipality);
+            }
+            tx.execute(
+                "UPDATE enrol_codes SET used_at = $2, used_by = $3 WHERE code_hash = $1",
+                &[&code_hash, &now, &terminal.terminal_id],
+            )
+            .map_err(pg_err)?;
+            // Re-enrolment (a reinstall) takes the new key and clears a revocation; the chain
+            // head the hub holds stays: the audit links it stands for are still held.
+            tx.execute(
+                "INSERT INTO terminals (terminal_id, terminal_name, municipality_code, public_key,
+                     demo, enrolled_at, revoked_at, chain_seq, chain_hash, reported_seq)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9)
+                 ON CONFLICT (terminal_id) DO UPDATE SET
+                     terminal_name = EXCLUDED.terminal_name,
+                     municipality_code = EXCLUDED.municipality_code,
+                     public_key = EXCLUDED.public_key,
+                     demo = EXCLUDED.demo,
+                     enrolled_at = EXCLUDED.enrolled_at,
+                     revoked_at = NULL",
+                &[
+                    &terminal.terminal_id,
+                    &terminal.terminal_name,
+                    &terminal.municipality_code,
+                    &terminal.public_key,
+                    &terminal.demo,
+                    &terminal.enrolled_at,
+                    &terminal.chain.seq,
+                    &&terminal.chain.hash[..],
+                    &terminal.reported_seq,
+                ],
+            )
+            .map_err(pg_err)?;
+            Ok(Redeemed::Enrolled)
+        })
+    }
+
+    fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
+        self.with_client(|c| {
+            c.query_opt(
+                &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE terminal_id = $1"),
+                &[&terminal_id],
+            )
+            .map_err(pg_err)?
+            .map(|r| terminal_from_row(&r))
+            .transpose()
+        })
+    }
+
+    fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.with_client(|c| {
+            let n = c
+                .execute(
+                    "UPDATE terminals SET revoked_at = $2 WHERE terminal_id = $1",
+                    &[&terminal_id, &at],
+                )
+                .map_err(pg_err)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+        self.with_tx(|tx| ingest_in(tx, batch))
+    }
+
+    fn save_receipt(
+        &self,
+        batch_id: &str,
+        receipt_id: &str,
+        signed_receipt: &str,
+    ) -> Result<(), StoreError> {
+        self.with_client(|c| {
+            let n = c
+                .execute(
+                    "UPDATE batches SET receipt_id = $2, signed_receipt = $3 WHERE batch_id = $1",
+                    &[&batch_id, &receipt_id, &signed_receipt],
+                )
+                .map_err(pg_err)?;
+            if n == 0 {
+                return Err(StoreError::Invalid(format!(
+                    "a receipt for batch {batch_id}, which is not stored"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn receipt(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
+        self.with_client(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT signed_receipt FROM batches WHERE batch_id = $1",
+                    &[&batch_id],
+                )
+                .map_err(pg_err)?;
+            match row {
+                None => Ok(None),
+                Some(r) => r
+                    .try_get(0)
+                    .map_err(|e| StoreError::Invalid(format!("batches row: {e}"))),
+            }
+        })
+    }
+
+    fn export_records(
+        &self,
+        visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        // `visit` runs while this call holds one pooled connection: it must not call the store
+        // again (with every other connection busy it would wait for its own).
+        self.with_tx(|tx| {
+            // A portal fetched in slices: memory stays bounded however many records there are,
+            // and the transaction gives the whole export one snapshot.
+            let portal = tx
+                .bind(
+                    "SELECT i.record_id, i.item_id, b.terminal_id, b.municipality_code,
+                            i.received_at, i.payload
+                     FROM items i JOIN batches b ON b.batch_id = i.batch_id
+                     WHERE i.stream = 'records'
+                     ORDER BY i.seq",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            let mut n = 0u64;
+            loop {
+                let rows = tx.query_portal(&portal, EXPORT_FETCH).map_err(pg_err)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    let get = |e: postgres::Error| StoreError::Invalid(format!("items row: {e}"));
+                    let item_id: String = row.try_get(1).map_err(get)?;
+                    let record_id: Option<String> = row.try_get(0).map_err(get)?;
+                    let Some(record_id) = record_id else {
+                        return Err(StoreError::Invalid(format!(
+                            "record item {item_id} has no record id"
+                        )));
+                    };
+                    visit(&ExportedRecord {
+                        record_id,
+                        item_id,
+                        terminal_id: row.try_get(2).map_err(get)?,
+                        municipality_code: row.try_get(3).map_err(get)?,
+                        received_at: row.try_get(4).map_err(get)?,
+                        payload: row.try_get(5).map_err(get)?,
+                    })?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    fn stats(&self) -> Result<HubStats, StoreError> {
+        self.with_tx(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM terminals),
+                            (SELECT coalesce(sum(duplicates), 0)::bigint FROM batches),
+                            (SELECT count(*) FROM conflicts),
+                            (SELECT count(*) FROM chain_flags),
+                            (SELECT count(*) FROM batches)",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            let get = |e: postgres::Error| StoreError::Invalid(format!("stats: {e}"));
+            let mut stats = HubStats {
+                terminals: count(row.try_get(0).map_err(get)?),
+                duplicates_answered: count(row.try_get(1).map_err(get)?),
+                conflicts_held: count(row.try_get(2).map_err(get)?),
+                chain_flags: count(row.try_get(3).map_err(get)?),
+                batches: count(row.try_get(4).map_err(get)?),
+                // Every stream is listed, with 0 when it has no items: IT reads the JSON.
+                items_per_stream: Stream::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), 0))
+                    .collect(),
+            };
+            for r in tx
+                .query("SELECT stream, count(*) FROM items GROUP BY stream", &[])
+                .map_err(pg_err)?
+            {
+                let stream: String = r.try_get(0).map_err(get)?;
+                stats
+                    .items_per_stream
+                    .insert(stream, count(r.try_get(1).map_err(get)?));
+            }
+            Ok(stats)
+        })
+    }
+}
+
+/// The body of [`HubStore::ingest`], inside its transaction.
+fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+    // The terminal's row first: it locks the terminal (its batches are stored one after the
+    // other, so chain heads cannot interleave) and refuses a terminal that is not enrolled.
+    let row = tx
+        .query_opt(
+            "UPDATE terminals SET chain_seq = $2, chain_hash = $3, reported_seq = $4
+             WHERE terminal_id = $1 RETURNING municipality_code",
+            &[
+                &b.terminal_id,
+                &b.chain.seq,
+                &&b.chain.hash[..],
+                &b.reported_seq,
+            ],
+        )
+        .map_err(pg_err)?;
+    let Some(row) = row else {
+        return Err(StoreError::Invalid(format!(
+            "a batch from terminal {}, which is not enrolled",
+            b.terminal_id
+        )));
+    };
+    let municipality: String = row
+        .try_get(0)
+        .map_err(|e| StoreError::Invalid(format!("terminals row: {e}")))?;
+
+    // The first occurrence of each id is the one inserted; later ones in the batch are
+    // answered as resends of it.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(b.items.len());
+    for (i, it) in b.items.iter().enumerate() {
+        first.entry(it.item.id.as_str()).or_insert(i);
+    }
+    let firsts: Vec<usize> = (0..b.items.len())
+        .filter(|i| first.get(b.items[*i].item.id.as_str()) == Some(i))
+        .collect();
+    let col = |f: &dyn Fn(&super::IncomingItem) -> &str| -> Vec<&str> {
+        firsts.iter().map(|i| f(&b.items[*i])).collect()
+    };
+    let ids = col(&|x| x.item.id.as_str());
+    let streams = col(&|x| x.item.stream.as_str());
+    let entries = col(&|x| x.item.entry_id.as_str());
+    let payloads = col(&|x| x.item.payload.as_str());
+    let hashes = col(&|x| x.item.content_hash.as_str());
+    let record_ids: Vec<Option<&str>> = firsts
+        .iter()
+        .map(|i| b.items[*i].record_id.as_deref())
+        .collect();
+
+    let mut inserted: HashSet<String> = HashSet::with_capacity(ids.len());
+    if !ids.is_empty() {
+        for r in tx
+            .query(
+                "INSERT INTO items (item_id, stream, entry_id, payload, content_hash, record_id,
+                                    terminal_id, batch_id, received_at)
+                 SELECT t.item_id, t.stream, t.entry_id, t.payload, t.content_hash, t.record_id,
+                        $7, $8, $9
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::text[])
+                      WITH ORDINALITY AS t(item_id, stream, entry_id, payload, content_hash,
+                                           record_id, ord)
+                 ORDER BY t.ord
+                 ON CONFLICT (item_id) DO NOTHING
+                 RETURNING item_id",
+                &[
+                    &ids,
+                    &streams,
+                    &entries,
+                    &payloads,
+                    &hashes,
+                    &record_ids,
+                    &b.terminal_id,
+                    &b.batch_id,
+                    &b.received_at,
+                ],
+            )
+            .map_err(pg_err)?
+        {
+            inserted.insert(
+                r.try_get(0)
+                    .map_err(|e| StoreError::Invalid(format!("items row: {e}")))?,
+            );
+        }
+    }
+
+    // The hash held for every id of the batch: this batch's first copy for the ids inserted
+    // now, the stored one (one query for all of them) for the rest.
+    let mut held: HashMap<String, String> = firsts
+        .iter()
+        .map(|i| &b.items[*i].item)
+        .filter(|it| inserted.contains(&it.id))
+        .map(|it| (it.id.clone(), it.content_hash.clone()))
+        .collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !inserted.contains(*id))
+        .collect();
+    if !missing.is_empty() {
+        for r in tx
+            .query(
+                "SELECT item_id, content_hash FROM items WHERE item_id = ANY($1)",
+                &[&missing],
+            )
+            .map_err(pg_err)?
+        {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("items row: {e}"));
+            held.insert(r.try_get(0).map_err(get)?, r.try_get(1).map_err(get)?);
+        }
+    }
+
+    let mut outcomes = Vec::with_capacity(b.items.len());
+    let mut duplicates: i64 = 0;
+    let mut conflicts: Vec<(usize, &str)> = Vec::new();
+    for (i, it) in b.items.iter().enumerate() {
+        let id = it.item.id.as_str();
+        let outcome = if first.get(id) == Some(&i) && inserted.contains(id) {
+            ItemOutcome::Accepted
+        } else {
+            let Some(held_hash) = held.get(id) else {
+                return Err(StoreError::Backend(format!(
+                    "item {id} was neither stored nor found held"
+                )));
+            };
+            if *held_hash == it.item.content_hash {
+                duplicates += 1;
+                ItemOutcome::AlreadyHave
+            } else {
+                conflicts.push((i, held_hash.as_str()));
+                ItemOutcome::Conflict
+            }
+        };
+        outcomes.push(outcome);
+    }
+
+    if !conflicts.is_empty() {
+        let pick = |f: &dyn Fn(&super::IncomingItem) -> &str| -> Vec<&str> {
+            conflicts.iter().map(|(i, _)| f(&b.items[*i])).collect()
+        };
+        let held_hashes: Vec<&str> = conflicts.iter().map(|(_, h)| *h).collect();
+        tx.execute(
+            "INSERT INTO conflicts (item_id, stream, entry_id, payload, content_hash, held_hash,
+                                    terminal_id, batch_id, received_at)
+             SELECT t.*, $7, $8, $9
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  AS t
+             ON CONFLICT (item_id, content_hash) DO NOTHING",
+            &[
+                &pick(&|x| x.item.id.as_str()),
+                &pick(&|x| x.item.stream.as_str()),
+                &pick(&|x| x.item.entry_id.as_str()),
+                &pick(&|x| x.item.payload.as_str()),
+                &pick(&|x| x.item.content_hash.as_str()),
+                &held_hashes,
+                &b.terminal_id,
+                &b.batch_id,
+                &b.received_at,
+            ],
+        )
+        .map_err(pg_err)?;
+    }
+
+    for flag in &b.flags {
+        let (kind, a, c) = match flag {
+            ChainFlag::Gap {
+                expected_seq,
+                found_seq,
+            } => ("gap", *expected_seq, *found_seq),
+            ChainFlag::HeadWentBack {
+                reported_seq,
+                previous_seq,
+            } => ("head_went_back", *reported_seq, *previous_seq),
+        };
+        tx.execute(
+            "INSERT INTO chain_flags (terminal_id, batch_id, flagged_at, kind, seq_a, seq_b)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&b.terminal_id, &b.batch_id, &b.received_at, &kind, &a, &c],
+        )
+        .map_err(pg_err)?;
+    }
+
+    // A batch id stored before (the same signed batch sent again after its receipt was lost)
+    // is not a second batch: its items were answered above, its duplicates are added.
+    let item_count = i32::try_from(b.items.len())
+        .map_err(|_| StoreError::Invalid("a batch with more items than fit in i32".into()))?;
+    tx.execute(
+        "INSERT INTO batches (batch_id, batch_hash, terminal_id, municipality_code, received_at,
+                              item_count, duplicates)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (batch_id) DO UPDATE SET duplicates = batches.duplicates + EXCLUDED.duplicates",
+        &[
+            &b.batch_id,
+            &b.batch_hash,
+            &b.terminal_id,
+            &municipality,
+            &b.received_at,
+            &item_count,
+            &duplicates,
+        ],
+    )
+    .map_err(pg_err)?;
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_replaces_only_the_database() {
+        assert_eq!(
+            database_url("postgres://u@127.0.0.1:5432/sesshu", "t_1").unwrap(),
+            "postgres://u@127.0.0.1:5432/t_1"
+        );
+        assert_eq!(
+            database_url("postgres://u:p@h:1/db?connect_timeout=3", "x").unwrap(),
+            "postgres://u:p@h:1/x?connect_timeout=3"
+        );
+        assert_eq!(
+            database_url("postgresql://u@h:1", "x").unwrap(),
+            "postgresql://u@h:1/x"
+        );
+        assert!(database_url("host=h dbname=d", "x").is_err());
+    }
+
+    #[test]
+    fn database_names_outside_the_safe_alphabet_are_refused() {
+        assert!(check_db_name("t_0123abc").is_ok());
+        for bad in ["", "T", "a-b", "a;DROP", "1a", &"a".repeat(64)] {
+            assert!(check_db_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_server_is_unavailable() {
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        let err = PgStore::connect("postgres://sesshu@127.0.0.1:1/sesshu").unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    }
+}
