@@ -30,8 +30,14 @@ use sesshu_ipc::cmd;
 /// The status is read again this often while the page is open.
 const REFRESH_MS: u32 = 15_000;
 
-/// 接続状態: reachable or not, when last and next probed, and the hub's address.
-fn connectivity_panel(status: &SyncStatus) -> Html {
+/// 接続状態: reachable or not, when last and next probed, the hub's address and the pinned
+/// fingerprints (`enrolment`: the one just made, or the status's).
+/// The status's last failure is left out while the page shows the run that just failed.
+fn connectivity_panel(
+    status: &SyncStatus,
+    enrolment: Option<&SyncEnrolment>,
+    show_last_failure: bool,
+) -> Html {
     let (shape, word, class) = connectivity_label(status.connectivity.as_ref());
     let time = |t: Option<&str>| t.map(wareki_time_text).unwrap_or_else(|| "—".into());
     let c = status.connectivity.as_ref();
@@ -45,7 +51,7 @@ fn connectivity_panel(status: &SyncStatus) -> Html {
             <dl class="facts">
                 <dt>{ "集約サーバ" }</dt>
                 <dd class="mono" id="sync-hub">
-                    { status.enrolment.as_ref().map_or("未登録", |e| e.hub_url.as_str()) }
+                    { enrolment.map_or("未登録", |e| e.hub_url.as_str()) }
                 </dd>
                 <dt>{ "最終確認" }</dt>
                 <dd id="sync-checked-at">{ time(c.map(|c| c.checked_at.as_str())) }</dd>
@@ -54,17 +60,25 @@ fn connectivity_panel(status: &SyncStatus) -> Html {
             </dl>
             <p class="hint">{ "端末は集約サーバへの接続を自動で確かめ、接続できるようになると自動で同期します。" }</p>
             if status.running {
-                <p class="notice" id="sync-running" role="status">
+                <div class="notice" id="sync-running" role="status">
                     <span class="icon" aria-hidden="true">{ "ⓘ" }</span>
-                    <span class="message">{ "同期を実行中です（自動同期を含む）。" }</span>
-                </p>
-            }
-            if let Some(f) = &status.last_failure {
-                <div class="warning-box" id="sync-last-failure">
-                    <p><strong>{ "前回の同期で問題がありました" }</strong></p>
-                    <p>{ &f.message }<span class="code">{ &f.code }</span></p>
-                    <p class="small">{ wareki_time_text(&f.at) }</p>
+                    <p class="message">{ "同期を実行中です（自動同期を含む）。" }</p>
                 </div>
+            }
+            if let Some(f) = status.last_failure.as_ref().filter(|_| show_last_failure) {
+                <div class="warning-box" id="sync-last-failure">
+                    <span class="icon" aria-hidden="true">{ "！" }</span>
+                    <div class="message">
+                        <p><strong>{ "前回の同期で問題がありました" }</strong>
+                            <span class="small">{ format!("（{}）", wareki_time_text(&f.at)) }</span></p>
+                        <p>{ &f.message }<span class="code">{ &f.code }</span></p>
+                    </div>
+                </div>
+            }
+            if let Some(e) = enrolment {
+                <h3 class="small-heading">{ "登録情報" }</h3>
+                <p class="hint">{ "指紋は集約サーバに表示されたものと同じでなければなりません。違う場合は同期せず、システム担当に連絡してください。" }</p>
+                { enrolment_facts(e) }
             }
         </section>
     }
@@ -133,14 +147,17 @@ fn report_view(report: &SyncReport) -> Html {
     }
     html! {
         <div class="warning-box result" role="alert" id="sync-result" data-complete="false">
-            <p><span class="icon" aria-hidden="true">{ "！" }</span><strong id="sync-result-headline">{ &o.headline }</strong>
-                if let Some(code) = &o.code {
-                    <span class="code" id="sync-result-code">{ code }</span>
+            <span class="icon" aria-hidden="true">{ "！" }</span>
+            <div class="message">
+                <p><strong id="sync-result-headline">{ &o.headline }</strong>
+                    if let Some(code) = &o.code {
+                        <span class="code" id="sync-result-code">{ code }</span>
+                    }
+                </p>
+                if let Some(detail) = &o.detail {
+                    <p id="sync-result-detail">{ detail }</p>
                 }
-            </p>
-            if let Some(detail) = &o.detail {
-                <p id="sync-result-detail">{ detail }</p>
-            }
+            </div>
         </div>
     }
 }
@@ -183,9 +200,9 @@ fn issues_panel(issues: &[SyncItemIssue]) -> Html {
             .map(|i| {
                 html! {
                     <tr>
-                        <td class="mono">{ &i.item_id }</td>
-                        <td>{ stream_label(&i.stream) }</td>
-                        <td class="attention">{ issue_outcome_label(&i.outcome) }</td>
+                        <td class="mono nowrap">{ &i.item_id }</td>
+                        <td class="nowrap">{ stream_label(&i.stream) }</td>
+                        <td class="attention nowrap">{ issue_outcome_label(&i.outcome) }</td>
                         <td>{ &i.reason }</td>
                         <td class="mono small">{ &i.receipt_id }</td>
                     </tr>
@@ -199,8 +216,8 @@ fn issues_panel(issues: &[SyncItemIssue]) -> Html {
                     <thead>
                         <tr>
                             <th scope="col">{ "項目ID" }</th>
-                            <th scope="col">{ "種類" }</th>
-                            <th scope="col">{ "結果" }</th>
+                            <th scope="col" class="nowrap">{ "種類" }</th>
+                            <th scope="col" class="nowrap">{ "結果" }</th>
                             <th scope="col">{ "理由" }</th>
                             <th scope="col">{ "受領書番号" }</th>
                         </tr>
@@ -253,11 +270,11 @@ fn log_table(lines: &[SyncLogLine]) -> Html {
     }
 }
 
-/// The pinned identities, for IT to compare with what `sesshu-hub serve` printed.
+/// The pinned identities, for IT to compare with what `sesshu-hub serve` printed (the
+/// address is in the facts above them).
 fn enrolment_facts(e: &SyncEnrolment) -> Html {
     html! {
         <dl class="facts fingerprints" id="sync-fingerprints">
-            <dt>{ "集約サーバ" }</dt><dd class="mono">{ &e.hub_url }</dd>
             <dt>{ "集約サーバID" }</dt><dd class="mono">{ &e.hub_id }</dd>
             <dt>{ "TLS証明書の指紋" }</dt><dd class="mono" id="sync-cert-fingerprint">{ &e.cert_fingerprint }</dd>
             <dt>{ "集約サーバ署名鍵の指紋" }</dt><dd class="mono" id="sync-hub-key-fingerprint">{ &e.hub_key_fingerprint }</dd>
@@ -489,33 +506,21 @@ pub fn SyncPage() -> Html {
         </section>
     };
 
-    let enrolment_panel = match (&st.enrolment, &*enrolled) {
-        (None, None) => html! { <EnrolPanel {on_enrolled} /> },
-        (e, just) => {
-            let shown = just.as_ref().or(e.as_ref());
-            html! {
-                <section class="panel" aria-labelledby="sync-identity-heading">
-                    <h2 id="sync-identity-heading">{ "登録情報" }</h2>
-                    if just.is_some() {
-                        <Success id="sync-enrolled" text="集約サーバに登録しました。次の指紋が集約サーバに表示されたものと同じか、システム担当が確かめてください。" />
-                    } else {
-                        <p class="hint">{ "指紋は集約サーバに表示されたものと同じでなければなりません。違う場合は同期せず、システム担当に連絡してください。" }</p>
-                    }
-                    { shown.map(enrolment_facts).unwrap_or_default() }
-                </section>
-            }
-        }
+    let shown_enrolment = enrolled.as_ref().or(st.enrolment.as_ref());
+    let top = if shown_enrolment.is_none() {
+        html! { <EnrolPanel {on_enrolled} /> }
+    } else if enrolled.is_some() {
+        html! { <Success id="sync-enrolled" text="集約サーバに登録しました。「接続状態」の指紋が集約サーバに表示されたものと同じか、システム担当が確かめてください。" /> }
+    } else {
+        Html::default()
     };
-    let not_enrolled = st.enrolment.is_none() && enrolled.is_none();
 
     html! {
         <Frame title="同期">
             <FormError error={(*load_error).clone()} />
-            if not_enrolled {
-                { enrolment_panel.clone() }
-            }
+            { top }
             <div class="columns">
-                { connectivity_panel(&st) }
+                { connectivity_panel(&st, shown_enrolment, report.is_none()) }
                 { sync_panel }
             </div>
             { receipt_panel(st.last_receipt.as_ref()) }
@@ -538,9 +543,6 @@ pub fn SyncPage() -> Html {
                 }
                 { log_table(&log) }
             </section>
-            if !not_enrolled {
-                { enrolment_panel }
-            }
         </Frame>
     }
 }
