@@ -140,7 +140,8 @@ async fn listen<T: DeserializeOwned + 'static>(
 }
 
 /// Listens to the backend's [`sesshu_ipc::IMPORT_PROGRESS_EVENT`]s until the returned value
-/// is dropped (see [`listen`]).
+/// is dropped. `None` when events cannot be received (outside Tauri): the import still runs,
+/// only without its progress bar.
 pub async fn listen_import_progress(
     on_progress: impl Fn(sesshu_ipc::ImportProgressEvent) + 'static,
 ) -> Option<Subscription> {
@@ -148,7 +149,8 @@ pub async fn listen_import_progress(
 }
 
 /// Listens to the backend's [`sesshu_ipc::SYNC_PROGRESS_EVENT`]s (one after every verified
-/// receipt) until the returned value is dropped (see [`listen`]).
+/// receipt) until the returned value is dropped; `None` outside Tauri, like
+/// [`listen_import_progress`].
 pub async fn listen_sync_progress(
     on_progress: impl Fn(sesshu_ipc::SyncProgressEvent) + 'static,
 ) -> Option<Subscription> {
