@@ -19,7 +19,7 @@ use crate::components::{FormError, Frame, Submit, Success, TextField};
 use crate::dom::{download_text, read};
 use crate::format::{count, wareki_time_text};
 use crate::forms::validate_sync_enrol;
-use crate::hooks::{page_error, use_form};
+use crate::hooks::{page_error, use_autofocus, use_form};
 use crate::sync::{
     connectivity_label, issue_outcome_label, log_kind_label, newest_log_lines, outcome,
     pending_rows, progress_text, stream_label, LOG_LINES_SHOWN,
@@ -295,6 +295,7 @@ fn EnrolPanel(props: &EnrolPanelProps) -> Html {
     let app = use_context::<AppContext>();
     let form = use_form();
     let refs = use_memo((), |_| <[NodeRef; 2]>::default());
+    use_autofocus(&refs[0]);
     let onsubmit = {
         let (form, refs, on_enrolled) = (form.clone(), refs.clone(), props.on_enrolled.clone());
         Callback::from(move |e: SubmitEvent| {

@@ -2008,6 +2008,7 @@
       ["enrol-open", async () => {
         await openSync();
         await waitFor(() => $("#sync-enrol-heading"), "enrolment form");
+        await waitFor(() => document.activeElement && document.activeElement.id === "sync-hub-url", "the address field has the focus");
         check(!$("#sync-now"), "no sync before enrolment");
         check(text("#sync-connectivity").includes("まだ確認していません"), "not probed");
         check(text("#sync-hub") === "未登録", "no hub");
