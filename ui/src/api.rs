@@ -118,24 +118,43 @@ impl Drop for Subscription {
     }
 }
 
+/// Listens to the backend's event `name` until the returned value is dropped, handing each
+/// payload that decodes as `T` to `on_event`. `None` when events cannot be received (outside
+/// Tauri): the command still runs, only without its progress bar.
+async fn listen<T: DeserializeOwned + 'static>(
+    name: &str,
+    on_event: impl Fn(T) + 'static,
+) -> Option<Subscription> {
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload")).ok();
+        if let Some(p) = payload.and_then(|p| serde_wasm_bindgen::from_value(p).ok()) {
+            on_event(p);
+        }
+    });
+    let promise = tauri_listen(name, &handler).ok()?;
+    let unlisten = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    Some(Subscription {
+        unlisten: unlisten.dyn_into::<js_sys::Function>().ok(),
+        _handler: handler,
+    })
+}
+
 /// Listens to the backend's [`sesshu_ipc::IMPORT_PROGRESS_EVENT`]s until the returned value
 /// is dropped. `None` when events cannot be received (outside Tauri): the import still runs,
 /// only without its progress bar.
 pub async fn listen_import_progress(
     on_progress: impl Fn(sesshu_ipc::ImportProgressEvent) + 'static,
 ) -> Option<Subscription> {
-    let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-        let payload = js_sys::Reflect::get(&event, &JsValue::from_str("payload")).ok();
-        if let Some(p) = payload.and_then(|p| serde_wasm_bindgen::from_value(p).ok()) {
-            on_progress(p);
-        }
-    });
-    let promise = tauri_listen(sesshu_ipc::IMPORT_PROGRESS_EVENT, &handler).ok()?;
-    let unlisten = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    Some(Subscription {
-        unlisten: unlisten.dyn_into::<js_sys::Function>().ok(),
-        _handler: handler,
-    })
+    listen(sesshu_ipc::IMPORT_PROGRESS_EVENT, on_progress).await
+}
+
+/// Listens to the backend's [`sesshu_ipc::SYNC_PROGRESS_EVENT`]s (one after every verified
+/// receipt) until the returned value is dropped; `None` outside Tauri, like
+/// [`listen_import_progress`].
+pub async fn listen_sync_progress(
+    on_progress: impl Fn(sesshu_ipc::SyncProgressEvent) + 'static,
+) -> Option<Subscription> {
+    listen(sesshu_ipc::SYNC_PROGRESS_EVENT, on_progress).await
 }
 
 /// The bytes of a file the user chose.

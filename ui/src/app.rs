@@ -16,7 +16,7 @@ use crate::pages::{
     AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, KeyingPage, LockPage,
     LoginPage, PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
 };
-use crate::pages::{ChangesPage, MismatchPage, StatsPage, VerificationPage};
+use crate::pages::{ChangesPage, MismatchPage, StatsPage, SyncPage, VerificationPage};
 use crate::state::{activity_ping_due, Action, AppState, Page, Screen};
 use crate::AppContext;
 use sesshu_ipc::cmd;
@@ -148,6 +148,7 @@ pub fn App() -> Html {
             Page::Verification => html! { <VerificationPage /> },
             Page::Changes => html! { <ChangesPage /> },
             Page::Stats => html! { <StatsPage /> },
+            Page::Sync => html! { <SyncPage /> },
             Page::Keying { batch_id } => html! { <KeyingPage {batch_id} /> },
         },
     };

@@ -12,10 +12,11 @@ use sesshu_domain::ids::{ClinicCode, MunicipalityCode, TicketOcrLine};
 use sesshu_domain::normalize::{kana_search_key, normalize_free_text};
 use sesshu_domain::resident::{parse_sex, AtenaNumber, Sex};
 use sesshu_domain::role::{normalize_roles, Role};
+use sesshu_domain::sync::check_hub_url;
 use sesshu_ipc::{
     BatchRegisterRequest, ChangePasswordRequest, FileEncoding, KeyRotateRequest, LogLevel,
-    LoginRequest, ResidentKey, SettingsUpdateRequest, SetupRequest, UserCreateRequest,
-    UserResetPasswordRequest,
+    LoginRequest, ResidentKey, SettingsUpdateRequest, SetupRequest, SyncEnrolRequest,
+    UserCreateRequest, UserResetPasswordRequest,
 };
 
 /// A problem with one field: `field` is the input's element id.
@@ -566,9 +567,41 @@ pub fn validate_kana_lookup(
     }
 }
 
+/// 集約サーバへの登録: the hub address by the domain's rule (the backend runs the same check)
+/// and the one-time code, which the backend normalises (separators and case ignored).
+pub fn validate_sync_enrol(hub_url: &str, code: &str) -> Result<SyncEnrolRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let hub_url = hub_url.trim();
+    if let Err(e) = check_hub_url(hub_url) {
+        errors.push(err("sync-hub-url", e.to_string()));
+    }
+    required(&mut errors, "sync-code", code, "登録コード");
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(SyncEnrolRequest {
+        hub_url: hub_url.to_string(),
+        code: code.trim().to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sesshu_domain::sync::HubUrlError;
+
+    #[test]
+    fn sync_enrol_checks_the_address_with_the_domain_rule() {
+        let errors = validate_sync_enrol("", "").unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["sync-hub-url", "sync-code"]);
+        assert_eq!(errors[0].message, HubUrlError::Empty.to_string());
+        let errors = validate_sync_enrol("http://hub.example.lg.jp:8443", "K7QF-3MZA").unwrap_err();
+        assert_eq!(errors[0].message, HubUrlError::NotHttps.to_string());
+        let req = validate_sync_enrol(" https://hub.example.lg.jp:8443 ", " k7qf-3mza ").unwrap();
+        assert_eq!(req.hub_url, "https://hub.example.lg.jp:8443");
+        assert_eq!(req.code, "k7qf-3mza", "the backend normalises the code");
+    }
 
     #[test]
     fn key_rotate_needs_the_password_as_typed() {

@@ -2,8 +2,9 @@
 //!
 //! Layers: [`api`] is the only code that talks to the shell (typed fns over Tauri's `invoke`);
 //! [`state`] is the pure screen logic (unit-tested on the host); [`forms`], [`keying`] (the
-//! keying screen's decisions) and [`mod@format`] are pure helpers over `sesshu-domain` (which
-//! owns every rule: eras, JST, normalisation, roles, the keyed-field check);
+//! keying screen's decisions), [`mod@sync`] (the sync screen's texts) and [`mod@format`] are
+//! pure helpers over `sesshu-domain` (which owns every rule: eras, JST, normalisation, roles,
+//! the keyed-field check, the hub address);
 //! `hooks` (form state, focus) and `dom` (input access) serve the screens; `components` and
 //! `pages` render. Components never touch `JsValue`.
 //!
@@ -24,6 +25,7 @@ pub mod keying;
 mod pages;
 pub mod review;
 pub mod state;
+pub mod sync;
 
 pub use app::App;
 

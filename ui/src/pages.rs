@@ -20,6 +20,7 @@ mod residents;
 mod settings;
 mod setup;
 mod stats;
+mod sync;
 mod users;
 mod verification;
 
@@ -40,5 +41,6 @@ pub use residents::ResidentsPage;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;
 pub use stats::StatsPage;
+pub use sync::SyncPage;
 pub use users::UsersPage;
 pub use verification::VerificationPage;

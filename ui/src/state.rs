@@ -39,6 +39,8 @@ pub enum Page {
     Changes,
     /// 入力統計 (operator statistics).
     Stats,
+    /// 同期: connectivity, pending items, sync now, receipts and the sync log.
+    Sync,
     /// 入力: the keying screen of one batch (reached from 受付バッチ, not in the menu).
     Keying {
         batch_id: i64,
@@ -47,7 +49,7 @@ pub enum Page {
 
 impl Page {
     /// The navigation bar's order.
-    pub const ALL: [Page; 12] = [
+    pub const ALL: [Page; 13] = [
         Page::Home,
         Page::Batches,
         // Review screens.
@@ -56,6 +58,7 @@ impl Page {
         Page::Changes,
         Page::Stats,
         Page::Residents,
+        Page::Sync,
         Page::Import,
         Page::Users,
         Page::Settings,
@@ -78,6 +81,7 @@ impl Page {
             Page::Verification => "確認",
             Page::Changes => "修正・削除の確認",
             Page::Stats => "入力統計",
+            Page::Sync => "同期",
             Page::Keying { .. } => "入力",
         }
     }
@@ -97,6 +101,7 @@ impl Page {
             Page::Verification => "nav-verification",
             Page::Changes => "nav-changes",
             Page::Stats => "nav-stats",
+            Page::Sync => "nav-sync",
             Page::Keying { .. } => "nav-keying",
         }
     }
@@ -124,6 +129,7 @@ impl Page {
             Page::Verification => any_grants(roles, Permission::Verify),
             Page::Changes => any_grants(roles, Permission::ConfirmCorrection),
             Page::Stats => any_grants(roles, Permission::ViewOwnWork),
+            Page::Sync => any_grants(roles, Permission::RunSync),
             Page::Keying { .. } => any_grants(roles, Permission::KeyForms),
         }
     }
@@ -792,6 +798,25 @@ mod tests {
             Action::Navigate(Page::Verification),
         );
         assert_eq!(s.page, Page::Verification);
+    }
+
+    #[test]
+    fn the_sync_page_is_for_sync_operators() {
+        let sync = signed_in(vec![Role::SyncOperator]);
+        assert_eq!(reduce(sync, Action::Navigate(Page::Sync)).page, Page::Sync);
+        for roles in [
+            vec![Role::Keyer],
+            vec![Role::Verifier],
+            vec![Role::Administrator],
+        ] {
+            let s = signed_in(roles.clone());
+            assert_eq!(
+                reduce(s, Action::Navigate(Page::Sync)).page,
+                Page::Home,
+                "{roles:?}"
+            );
+        }
+        assert!(Page::ALL.contains(&Page::Sync), "in the navigation bar");
     }
 
     #[test]

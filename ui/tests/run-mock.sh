@@ -70,6 +70,11 @@ flow report "phase=ready&drive=report"
 flow keying "phase=ready&keying=1&drive=keying"
 flow dependent "phase=ready&keying=dependent&drive=dependent"
 flow rekey "phase=ready&keying=rekey&drive=rekey"
+# Sync screen (同期).
+flow sync "phase=ready&drive=sync"
+flow sync-failure "phase=ready&sync=cut&drive=sync-failure"
+flow sync-unreachable "phase=ready&sync=unreachable&drive=sync-unreachable"
+flow sync-enrol "phase=ready&sync=unenrolled&drive=sync-enrol"
 # Real IME compositions and trusted key events through the DevTools protocol (node, no npm
 # packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
 if ! command -v node >/dev/null; then
@@ -130,5 +135,11 @@ shot 27-batch-report "phase=ready&drive=report&top=1"
 shot 20-keying "phase=ready&keying=1&drive=keying&stop=keying-filled&top=1"
 shot 21-dependent "phase=ready&keying=dependent&drive=dependent&stop=dependent-flagged&top=1"
 shot 28-rekey "phase=ready&keying=rekey&drive=rekey&stop=rekey-open&top=1"
+# Sync screen (同期), whole pages (a later --window-size wins).
+shot 29-sync "phase=ready&drive=sync&stop=sync-done&top=1" --window-size=1280,1800
+shot 29-sync-progress "phase=ready&drive=sync&stop=sync-progress&top=1" --window-size=1280,1000
+shot 29-sync-failure "phase=ready&sync=cut&drive=sync-failure&stop=sync-failure&top=1" --window-size=1280,1800
+shot 29-sync-enrol-error "phase=ready&sync=unenrolled&drive=sync-enrol&stop=enrol-error" --window-size=1280,1000
+shot 29-sync-enrol "phase=ready&sync=unenrolled&drive=sync-enrol&stop=enrol-done&top=1" --window-size=1280,1800
 
 exit "$failed"

@@ -24,4 +24,5 @@ pub mod role;
 /// Verification sampling: which forms get a second keying pass, from the keyer's measured quality.
 pub mod sampling;
 pub mod schedule;
+pub mod sync;
 pub mod text;

@@ -106,6 +106,11 @@ macro_rules! with_commands {
             ChangeRefuse = change_refuse [Permission(ConfirmCorrection)] ($crate::FormRef) -> $crate::FormSummary;
             OperatorStats = operator_stats [Permission(ViewOwnWork)] ($crate::StatsRequest) -> Vec<$crate::OperatorDayView>;
             BatchReport = batch_report [Permission(ManageBatches)] ($crate::BatchRef) -> $crate::BatchReport;
+            SyncStatusGet = sync_status [Permission(RunSync)] () -> $crate::SyncStatus;
+            SyncEnrol = sync_enrol [Permission(RunSync)] ($crate::SyncEnrolRequest) -> $crate::SyncEnrolment;
+            SyncPush = sync_push [Permission(RunSync)] () -> $crate::SyncReport;
+            SyncLog = sync_log [Permission(RunSync)] () -> Vec<$crate::SyncLogLine>;
+            SyncLogExport = sync_log_export [Permission(RunSync)] () -> $crate::SyncLogExport;
         }
     };
 }

@@ -138,6 +138,7 @@
     resolve_mismatch: ["verifier"],
     confirm_correction: ["verifier"],
     key_forms: ["keyer"],
+    run_sync: ["sync_operator"],
   };
   function permitted(spec) {
     const holders = spec.access && spec.access.kind === "permission" && GRANTS[spec.access.permission];
@@ -620,6 +621,142 @@
   };
   // ==== end of keying ========================================================================
 
+  // ==== sync (同期): enrolment, status, sync now with receipts, the sync log =================
+  // sync=unenrolled: the terminal is not enrolled yet; sync=cut: the run is cut after two
+  // receipts; sync=unreachable: the hub does not answer. A sync operator signs in as sync01.
+  const syncMode = q.get("sync");
+  s.users.push({ login_id: "sync01", display_name: "同期 六郎", roles: ["sync_operator"], active: true,
+    disabled_at: null, disabled_from: null, locked_until: null, created_at: now });
+  s.passwords.sync01 = "Sync-Pass-01";
+  const SYNC_STREAMS = ["records", "corrections", "deletions", "audit"];
+  const HUB = {
+    hub_url: "https://hub.chiyoda.lg.jp:8443",
+    hub_id: "hub-131016-01",
+    cert_fingerprint: "SHA256:4F2A9C1E7B3D05A8C6E2F41B9D7A3C5E08F6B2D4A1C9E7F35B0D8A6C2E4F1B9D",
+    hub_key_fingerprint: "ED25519:9B1D7F3A5C0E82B4D6F1A3C5E7092B4D6F8A1C3E5B7D9F02A4C6E8B1D3F5A7C9",
+    terminal_key_fingerprint: "ED25519:2C4E6A8B0D1F3A5C7E9B2D4F6A8C0E1B3D5F7A9C2E4B6D8F0A1C3E5B7D9F1A3",
+    enrolled_at: "2026-11-20T00:30:00Z",
+  };
+  const ENROL_CODE = "K7QF3MZAW9XD";
+  const syncLog = (at, kind, detail) => ({ at, kind, detail });
+  s.sync = {
+    enrolment: syncMode === "unenrolled" ? null : HUB,
+    connectivity: syncMode === "unenrolled" ? null
+      : { reachable: syncMode !== "unreachable", checked_at: "2026-11-23T01:14:30Z", next_check_at: "2026-11-23T01:15:30Z" },
+    pending: { records: 36, corrections: 2, deletions: 1, audit: 9 },
+    acknowledged_total: 1204,
+    last_receipt: syncMode === "unenrolled" ? null : { receipt_id: "r-0192f0c4-5e21-7a00-8c1d-3b4a5c6d7e8f",
+      batch_id: "b-0192f0c4-5d10-7b00-9e2f-1a2b3c4d5e6f", received_at: "2026-11-23T00:45:12Z",
+      items: 60, accepted: 58, already_have: 1, conflicts: 1 },
+    last_failure: null,
+    issues: syncMode === "unenrolled" ? [] : [{ item_id: "0192f0c4-aaaa-7000-8000-00000000002a", stream: "records",
+      outcome: "conflict", reason: "同じIDで内容の異なる記録が集約サーバにあります（保留）",
+      receipt_id: "r-0192f0c4-5e21-7a00-8c1d-3b4a5c6d7e8f" }],
+    running: false,
+    log: syncMode === "unenrolled" ? [] : [
+      syncLog("2026-11-23T00:44:58Z", "start", "開始: 未送信 60 件"),
+      syncLog("2026-11-23T00:45:01Z", "batch", "送信 b-0192f0c4-5d10: 60 件"),
+      syncLog("2026-11-23T00:45:12Z", "receipt", "受領書 r-0192f0c4-5e21: 受理 58・重複 1・競合 1"),
+      syncLog("2026-11-23T00:45:12Z", "done", "完了: 60 / 60 件 受領確認"),
+      syncLog("2026-11-23T01:14:30Z", "probe", syncMode === "unreachable" ? "応答なし（HUB_UNREACHABLE）" : "応答あり"),
+    ],
+  };
+  const pendingTotal = () => SYNC_STREAMS.reduce((n, k) => n + s.sync.pending[k], 0);
+  // Takes `n` items off the outbox in stream order (what a receipt acknowledges).
+  function acknowledge(n) {
+    for (const k of SYNC_STREAMS) {
+      const take = Math.min(n, s.sync.pending[k]);
+      s.sync.pending[k] -= take;
+      n -= take;
+    }
+  }
+  let syncClock = 0;
+  const syncAt = () => new Date(Date.UTC(2026, 10, 23, 1, 16, syncClock++)).toISOString();
+  const syncHandlers = {
+    sync_status: () => ({
+      enrolment: s.sync.enrolment,
+      connectivity: s.sync.connectivity,
+      pending: SYNC_STREAMS.map((stream) => ({ stream, count: s.sync.pending[stream] })),
+      pending_total: pendingTotal(),
+      acknowledged_total: s.sync.acknowledged_total,
+      last_receipt: s.sync.last_receipt,
+      last_failure: s.sync.last_failure,
+      issues: s.sync.issues,
+      running: s.sync.running,
+    }),
+    sync_enrol: ({ req }) => {
+      if (!/^https:\/\/[^/\s]+$/i.test(req.hub_url)) fail("INVALID_INPUT", "https:// で始まるアドレスを入力してください");
+      if (req.code.replace(/[-\s]/g, "").toUpperCase() !== ENROL_CODE) {
+        fail("INVALID_INPUT", "登録コードが正しくないか、期限が切れています");
+      }
+      s.sync.enrolment = Object.assign({}, HUB, { hub_url: req.hub_url, enrolled_at: syncAt() });
+      s.sync.connectivity = { reachable: true, checked_at: syncAt(), next_check_at: "2026-11-23T01:17:00Z" };
+      s.sync.log.push(syncLog(syncAt(), "enrol", "登録: " + HUB.hub_id));
+      return s.sync.enrolment;
+    },
+    sync_push: async () => {
+      if (!s.sync.enrolment) fail("INVALID_INPUT", "集約サーバに登録されていません");
+      const total = pendingTotal();
+      const started = syncAt();
+      s.sync.log.push(syncLog(started, "start", "開始: 未送信 " + total + " 件"));
+      if (syncMode === "unreachable") {
+        const failure = { code: "HUB_UNREACHABLE", message: "集約サーバに接続できません", at: started };
+        s.sync.last_failure = failure;
+        s.sync.log.push(syncLog(syncAt(), "failure", "HUB_UNREACHABLE"));
+        return { acknowledged: 0, total, batches: 0, complete: false, failure };
+      }
+      s.sync.running = true;
+      const chunk = 12;
+      let acknowledged = 0, batches = 0;
+      while (acknowledged < total) {
+        const n = Math.min(chunk, total - acknowledged);
+        batches += 1;
+        s.sync.log.push(syncLog(syncAt(), "batch", "送信 " + batches + ": " + n + " 件"));
+        await sleep(150);
+        if (syncMode === "cut" && batches === 3) {
+          // The connection drops before this batch's receipt: its items stay pending.
+          s.sync.running = false;
+          const failure = { code: "SYNC_CUT", at: syncAt(),
+            message: "同期が途中で切れました。未確認の " + (total - acknowledged) + " 件は次回送ります" };
+          s.sync.last_failure = failure;
+          s.sync.log.push(syncLog(failure.at, "failure", "SYNC_CUT: 受領確認 " + acknowledged + " / " + total));
+          return { acknowledged, total, batches: batches - 1, complete: false, failure };
+        }
+        acknowledged += n;
+        acknowledge(n);
+        s.sync.acknowledged_total += n;
+        const receipt_id = "r-0192f0c4-6" + String(batches).padStart(3, "0") + "-7a00-8c1d-3b4a5c6d7e8f";
+        s.sync.last_receipt = { receipt_id, batch_id: "b-0192f0c4-6" + String(batches).padStart(3, "0") + "-7b00-9e2f-1a2b3c4d5e6f",
+          received_at: syncAt(), items: n, accepted: n, already_have: 0, conflicts: 0 };
+        s.sync.log.push(syncLog(s.sync.last_receipt.received_at, "receipt", "受領書 " + receipt_id.slice(0, 15) + ": 受理 " + n));
+        emit("sync-progress", { acknowledged, total, batches });
+        // A screenshot of the bar mid-way: the run stops there and never ends.
+        if (q.get("stop") === "sync-progress" && batches === 2) await new Promise(() => {});
+      }
+      s.sync.running = false;
+      s.sync.last_failure = null;
+      s.sync.log.push(syncLog(syncAt(), "done", "完了: " + acknowledged + " / " + total + " 件 受領確認"));
+      return { acknowledged, total, batches, complete: true, failure: null };
+    },
+    sync_log: () => s.sync.log.slice(),
+    sync_log_export: () => {
+      const cell = (v) => /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+      const csv = "\uFEFF日時,種類,内容\r\n" + s.sync.log.map((l) => [l.at, l.kind, l.detail].map(cell).join(",")).join("\r\n") + "\r\n";
+      return { file_name: "sesshu-sync-log-20261123.csv", csv };
+    },
+  };
+  // Downloads (<a download> clicks) are recorded with their content instead of saved.
+  window.__downloads = [];
+  const anchorClick = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function () {
+    if (!this.hasAttribute("download")) return anchorClick.call(this);
+    const name = this.getAttribute("download");
+    // Decoded with the BOM kept, so a flow can check the file opens in Excel as UTF-8.
+    fetch(this.href).then((r) => r.arrayBuffer()).then((buf) => window.__downloads.push({ name,
+      text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(buf) }));
+  };
+  // ==== end of sync ==========================================================================
+
   const handlers = {
     ...reviewHandlers,
     app_status: () => ({ phase: phase(), terminal: s.terminal, session: s.session, demo: s.demo }),
@@ -808,6 +945,7 @@
   };
 
   Object.assign(handlers, keyingHandlers);
+  Object.assign(handlers, syncHandlers);
 
   // Every mock handler must be a command of the contract, and every command must have one.
   const drift = Object.keys(handlers).filter((n) => !commands[n])
@@ -1760,6 +1898,151 @@
   };
   Object.assign(SCENARIOS, KEYING_SCENARIOS);
   // ==== end of keying flows ==================================================================
+
+  // ==== sync (同期) flows ===================================================================
+  const syncCalls = (cmd) => window.__calls.filter((c) => c.cmd === cmd);
+  const text = (sel) => ($(sel) || {}).textContent || "";
+  async function openSync() {
+    await signIn("sync01", "Sync-Pass-01");
+    check(!document.getElementById("nav-batches") && !document.getElementById("nav-users"), "a sync operator's menu");
+    await click("nav-sync");
+    await onPage("同期");
+    await waitFor(() => $("#sync-connectivity"), "status loaded");
+  }
+  const SYNC_SCENARIOS = {
+    // phase=ready: a sync operator sees the status, syncs now, and exports the log.
+    sync: [
+      ["sync-open", async () => {
+        await openSync();
+        check(text("#sync-connectivity").includes("接続できます") && $("#sync-connectivity").dataset.reachable === "true", "reachable");
+        check(text("#sync-next-check").startsWith("令和8年11月23日 (2026) 10:15"), "next check in 和暦 JST: " + text("#sync-next-check"));
+        check(text("#sync-hub") === HUB.hub_url, "hub address");
+        const rows = Array.from(document.querySelectorAll("#sync-pending tbody tr")).map((r) => r.textContent);
+        check(rows.join("|") === "接種記録36 件|修正2 件|削除1 件|操作ログ9 件", "pending per stream: " + rows.join("|"));
+        check(text("#sync-pending-total") === "48 件", "pending total");
+        check(text("#sync-receipt-id") === "r-0192f0c4-5e21-7a00-8c1d-3b4a5c6d7e8f", "last receipt");
+        check(text("#sync-receipt-at").includes("令和8年11月23日 (2026) 09:45"), "receipt time in JST");
+        check(text("#sync-receipt-conflicts") === "1 件" && text("#sync-receipt-already") === "1 件", "receipt counts");
+        const issue = $("#sync-issues tbody tr");
+        check(issue && issue.textContent.includes("接種記録") && issue.textContent.includes("競合")
+          && issue.textContent.includes("同じIDで内容の異なる記録"), "item issue with its reason");
+        const log = document.querySelectorAll("#sync-log tbody tr");
+        check(log.length === 5 && log[0].textContent.includes("接続確認"), "log newest first");
+        check(text("#sync-cert-fingerprint") === HUB.cert_fingerprint, "pinned fingerprint shown");
+        // Keyboard: the sync button is an enabled button in the tab order.
+        const btn = $("#sync-now");
+        check(btn.tagName === "BUTTON" && !btn.disabled && btn.tabIndex >= 0, "sync button focusable");
+        btn.focus();
+        check(document.activeElement === btn, "sync button takes the focus");
+        check(!$("#sync-result") && !$("#sync-progress"), "no run yet");
+      }],
+      ["sync-progress", async () => {
+        await click("sync-now");
+        await waitFor(() => {
+          const bar = $("#sync-progress");
+          return bar && bar.value > 0 && bar.value < bar.max;
+        }, "progress bar mid-way");
+        check(/^\d+ \/ 48 件 受領確認済み$/.test(text("#sync-progress-text")), "n / N 件 受領確認済み: " + text("#sync-progress-text"));
+        check(!$("#sync-result") && !document.body.textContent.includes("すべて受領確認"), "not done before the receipts");
+      }],
+      ["sync-done", async () => {
+        await waitFor(() => $("#sync-result"), "sync result");
+        check($("#sync-result").dataset.complete === "true", "complete");
+        check(text("#sync-result").includes("すべて受領確認されました（48 件）"), "done only after the report");
+        check(!$("#sync-progress"), "the bar is gone");
+        await waitFor(() => text("#sync-pending-total") === "0 件", "status read again");
+        check(text("#sync-receipt-id").startsWith("r-0192f0c4-6004"), "the newest receipt");
+        check(document.querySelectorAll("#sync-log tbody tr")[0].textContent.includes("完了"), "log read again");
+        check(syncCalls("sync_push").length === 1, "one push");
+      }],
+      ["sync-export", async () => {
+        await click("sync-log-export");
+        await waitFor(() => window.__downloads.length === 1, "a download");
+        const d = window.__downloads[0];
+        check(d.name === "sesshu-sync-log-20261123.csv", "file name from the backend");
+        check(d.text.startsWith("\uFEFF日時,種類,内容\r\n") && d.text.includes(",done,"), "CSV with BOM");
+        await waitFor(() => $("#sync-log-exported"), "told where it went");
+        check(syncCalls("sync_log_export").length === 1, "export called once");
+      }],
+    ],
+    // phase=ready&sync=cut: the run is cut after two receipts; nothing says done.
+    "sync-failure": [
+      ["sync-failure-open", async () => { await openSync(); }],
+      ["sync-failure", async () => {
+        await click("sync-now");
+        await waitFor(() => $("#sync-result"), "sync result");
+        check($("#sync-result").dataset.complete === "false", "not complete");
+        check(text("#sync-result-headline") === "同期が途中で切れました。未確認の 24 件は次回送ります", "the failure's message");
+        check(text("#sync-result-code") === "SYNC_CUT", "the failure's code");
+        check(text("#sync-result-detail") === "受領確認 24 / 48 件。未確認の 24 件は次回送ります。", "what is left");
+        check(!document.body.textContent.includes("すべて受領確認"), "never says done");
+        await waitFor(() => text("#sync-pending-total") === "24 件", "still pending after the status is read again");
+        check(!$("#sync-progress"), "the bar is gone");
+        check(!$("#sync-last-failure"), "the failure is told once, by the run");
+      }],
+      ["sync-failure-reopen", async () => {
+        await click("nav-home");
+        await onPage("ホーム");
+        await click("nav-sync");
+        await onPage("同期");
+        await waitFor(() => $("#sync-last-failure") && text("#sync-last-failure").includes("SYNC_CUT"), "the last failure in the status");
+        check(text("#sync-pending-total") === "24 件" && !$("#sync-result"), "still pending, no run shown");
+        check(!document.body.textContent.includes("すべて受領確認"), "never says done");
+      }],
+    ],
+    // phase=ready&sync=unreachable: the hub does not answer; the push fails at once.
+    "sync-unreachable": [
+      ["sync-unreachable", async () => {
+        await openSync();
+        check(text("#sync-connectivity").includes("接続できません") && $("#sync-connectivity").dataset.reachable === "false", "unreachable");
+        await click("sync-now");
+        await waitFor(() => $("#sync-result"), "sync result");
+        check($("#sync-result").dataset.complete === "false", "not complete");
+        check(text("#sync-result-headline") === "集約サーバに接続できません" && text("#sync-result-code") === "HUB_UNREACHABLE", "unreachable told");
+        check(text("#sync-result-detail").includes("未確認の 48 件"), "all still pending");
+        check(text("#sync-pending-total") === "48 件", "nothing acknowledged");
+      }],
+    ],
+    // phase=ready&sync=unenrolled: enrolment, a bad address refused beside the field first.
+    "sync-enrol": [
+      ["enrol-open", async () => {
+        await openSync();
+        await waitFor(() => $("#sync-enrol-heading"), "enrolment form");
+        await waitFor(() => document.activeElement && document.activeElement.id === "sync-hub-url", "the address field has the focus");
+        check(!$("#sync-now"), "no sync before enrolment");
+        check(text("#sync-connectivity").includes("まだ確認していません"), "not probed");
+        check(text("#sync-hub") === "未登録", "no hub");
+      }],
+      ["enrol-error", async () => {
+        await click("sync-enrol-submit");
+        await waitFor(() => $("#sync-hub-url-error") && $("#sync-code-error"), "both fields refused");
+        check(text("#sync-hub-url-error").includes("集約サーバのアドレスを入力してください"), "empty address: " + text("#sync-hub-url-error"));
+        await formError("INVALID_INPUT");
+        await type("sync-hub-url", "http://hub.chiyoda.lg.jp:8443");
+        await type("sync-code", "k7qf-3mza-w9xd");
+        await click("sync-enrol-submit");
+        await waitFor(() => text("#sync-hub-url-error").includes("https:// で始まるアドレスを入力してください"), "not https refused");
+        check(!$("#sync-code-error"), "the code is fine");
+        check(document.activeElement && document.activeElement.id === "sync-hub-url", "focus on the bad field");
+        check(syncCalls("sync_enrol").length === 0, "nothing sent for a bad address");
+      }],
+      ["enrol-done", async () => {
+        await type("sync-hub-url", " https://hub.chiyoda.lg.jp:8443 ");
+        await click("sync-enrol-submit");
+        await waitFor(() => $("#sync-enrolled"), "enrolled");
+        check(text("#sync-cert-fingerprint") === HUB.cert_fingerprint, "TLS fingerprint shown");
+        check(text("#sync-hub-key-fingerprint") === HUB.hub_key_fingerprint, "hub key fingerprint shown");
+        check(text("#sync-terminal-key-fingerprint") === HUB.terminal_key_fingerprint, "terminal key fingerprint shown");
+        const req = syncCalls("sync_enrol")[0].args.req;
+        check(req.hub_url === "https://hub.chiyoda.lg.jp:8443" && req.code === "k7qf-3mza-w9xd", "request as typed, address trimmed");
+        await waitFor(() => $("#sync-now"), "sync now offered once enrolled");
+        await waitFor(() => text("#sync-hub") === "https://hub.chiyoda.lg.jp:8443", "status read again");
+        check(!$("#sync-enrol-heading"), "the form is gone");
+      }],
+    ],
+  };
+  Object.assign(SCENARIOS, SYNC_SCENARIOS);
+  // ==== end of sync flows ===================================================================
 
   const scenario = SCENARIOS[q.get("drive")];
   if (scenario) {
