@@ -5,6 +5,10 @@
 //! no rules: the continuity check, signatures and refusals are decided by the service before a
 //! store is called; a store only records, deduplicates and counts.
 
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
 use chrono::{DateTime, Utc};
 use sesshu_protocol::chain::ChainHead;
 use sesshu_protocol::{Item, ItemOutcome};
