@@ -10,6 +10,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// The same for stderr (messages for the person at the console).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 const USAGE: &str = "\
 使い方: sesshu-hub <コマンド> [オプション]
 
@@ -219,6 +233,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -256,8 +271,8 @@ fn enrol_code(db: &str, state: &std::path::Path, municipality: &str) -> Result<(
     let code = hub
         .new_enrol_code(municipality)
         .map_err(|e| e.to_string())?;
-    println!("{code}");
-    eprintln!(
+    say!("{code}");
+    note!(
         "このコードは 24 時間、1 回だけ使えます。ハブ鍵の指紋: {}",
         hub.public_key().fingerprint()
     );
@@ -267,11 +282,11 @@ fn enrol_code(db: &str, state: &std::path::Path, municipality: &str) -> Result<(
 fn run(cmd: Command) -> Result<(), String> {
     match cmd {
         Command::Help => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             Ok(())
         }
         Command::Version => {
-            println!("sesshu-hub {}", env!("CARGO_PKG_VERSION"));
+            say!("sesshu-hub {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         Command::Serve {
@@ -291,13 +306,13 @@ fn run(cmd: Command) -> Result<(), String> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             let n = service::export_records_csv(store.as_ref(), &mut out, encoding)
                 .map_err(|e| e.to_string())?;
-            eprintln!("{n} 件を出力しました");
+            note!("{n} 件を出力しました");
             Ok(())
         }
         Command::Stats { db } => {
             let store = open_store(&db)?;
             let s = service::stats(store.as_ref()).map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            say!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Revoke { db, terminal } => {
@@ -306,7 +321,7 @@ fn run(cmd: Command) -> Result<(), String> {
                 .revoke_terminal(&terminal, chrono::Utc::now())
                 .map_err(|e| e.to_string())?;
             if revoked {
-                println!("端末 {terminal} の登録を取り消しました");
+                say!("端末 {terminal} の登録を取り消しました");
                 Ok(())
             } else {
                 Err(format!("端末 {terminal} は登録されていません"))
