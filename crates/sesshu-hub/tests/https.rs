@@ -1,0 +1,318 @@
+//! The real `sesshu-hub` binary: `serve` on 127.0.0.1:0 over HTTPS, a client that pins exactly
+//! the certificate key the hub printed, enrolment and one batch round trip, refusals as JSON,
+//! restart with the same identity, then `export records` and `stats` from the command line.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use sesshu_hub::server::Announce;
+use sesshu_protocol::errors::Refusal;
+use sesshu_protocol::sign::{fingerprint, Purpose};
+use sesshu_protocol::{
+    EnrolResponse, Hello, ItemOutcome, Receipt, RefusalCode, Signed, MAX_BATCH_BYTES,
+};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sesshu-hub");
+
+/// Accepts exactly the certificate whose public key has the pinned fingerprint (as a terminal
+/// does: the pin is on the key, not on a name or an address); handshake signatures are checked
+/// as usual.
+#[derive(Debug)]
+struct Pinned {
+    fingerprint: String,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
+        if fingerprint(cert.subject_public_key_info().as_ref()) == self.fingerprint {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+fn pinned_client(fp: &str) -> reqwest::Client {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let algs = provider.signature_verification_algorithms;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Pinned {
+            fingerprint: fp.to_owned(),
+            algs,
+        }))
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap()
+}
+
+/// The server process; stopped (only this pid) when dropped, so a failing test leaves none.
+struct Hub {
+    child: Child,
+    announce: Announce,
+}
+
+impl Hub {
+    fn start(db: &Path, state: &Path) -> Hub {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(format!("sqlite:{}", db.display()))
+            .arg("--state")
+            .arg(state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let announce: Announce = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("announce line {line:?}: {e}"));
+        Hub { child, announce }
+    }
+
+    /// SIGTERM, and the exit status of the graceful stop.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(ok.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.success(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn one_https_round_trip_through_the_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let state = dir.path().join("state");
+    let db_spec = format!("sqlite:{}", db.display());
+    let state_arg = state.to_str().unwrap().to_owned();
+
+    let mut t = Terminal::new("t-https", 11);
+    let (ok, code, err) = cli(&[
+        "enrol-code",
+        "--state",
+        &state_arg,
+        "--db",
+        &db_spec,
+        "--municipality",
+        &t.municipality,
+    ]);
+    assert!(ok, "{err}");
+    let code = String::from_utf8(code).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 19);
+
+    let hub = Hub::start(&db, &state);
+    let a = hub.announce.clone();
+    assert!(a.listen.starts_with("https://127.0.0.1:"));
+    assert!(!a.listen.ends_with(":0"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        for f in ["hub-key", "hub-id", "tls-key.pem", "tls-cert.der"] {
+            assert_eq!(mode(&state.join(f)), 0o600, "{f}");
+        }
+    }
+
+    // A client pinned to another key cannot even connect.
+    let wrong = pinned_client("0000:0000:0000:0000:0000:0000:0000:0000");
+    assert!(wrong
+        .get(format!("{}/v1/hello", a.listen))
+        .send()
+        .await
+        .is_err());
+
+    let client = pinned_client(&a.cert_fingerprint);
+    let hello: Hello = client
+        .get(format!("{}/v1/hello", a.listen))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hello.hub_public_key.fingerprint(), a.hub_key_fingerprint);
+    assert_eq!(hello.hub_id, a.hub_id);
+    assert!(!hello.demo);
+
+    let resp = client
+        .post(format!("{}/v1/enrol", a.listen))
+        .json(&t.enrol_request(&code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let enrolled: Signed<EnrolResponse> = resp.json().await.unwrap();
+    let enrolled = enrolled
+        .open(&hello.hub_public_key, Purpose::Enrolment)
+        .unwrap();
+    assert_eq!(enrolled.terminal_id, "t-https");
+
+    // The code is used up: a refusal with its status and JSON body.
+    let resp = client
+        .post(format!("{}/v1/enrol", a.listen))
+        .json(&t.enrol_request(&code))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let r: Refusal = resp.json().await.unwrap();
+    assert_eq!(r.code, RefusalCode::EnrolCodeInvalid);
+
+    let l1 = t.audit();
+    let rec = t.record("000000000001", "医師");
+    let record_id = rec.id.clone();
+    let body = t.sealed(vec![rec, t.audit_item(&l1)]);
+    let resp = client
+        .post(format!("{}/v1/batches", a.listen))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let signed: Signed<Receipt> = resp.json().await.unwrap();
+    let receipt = signed
+        .open(&hello.hub_public_key, Purpose::Receipt)
+        .unwrap();
+    assert_eq!(receipt.results.len(), 2);
+    assert!(receipt
+        .results
+        .iter()
+        .all(|r| r.outcome == ItemOutcome::Accepted));
+
+    // Garbage and an oversized body: refusals with their status and a JSON body.
+    let resp = client
+        .post(format!("{}/v1/batches", a.listen))
+        .body(b"\xff\xfe not json".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<Refusal>().await.unwrap().code,
+        RefusalCode::Malformed
+    );
+    let resp = client
+        .post(format!("{}/v1/batches", a.listen))
+        .body(vec![b' '; MAX_BATCH_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        resp.json::<Refusal>().await.unwrap().code,
+        RefusalCode::TooLarge
+    );
+
+    // Graceful stop on SIGTERM, then a restart keeps the same identity and certificate.
+    assert!(hub.stop().success());
+    let again = Hub::start(&db, &state);
+    assert_eq!(again.announce.cert_fingerprint, a.cert_fingerprint);
+    assert_eq!(again.announce.hub_key_fingerprint, a.hub_key_fingerprint);
+    assert_eq!(again.announce.hub_id, a.hub_id);
+    let client = pinned_client(&again.announce.cert_fingerprint);
+    let resp = client
+        .get(format!("{}/v1/hello", again.announce.listen))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    drop(again);
+
+    let (ok, csv, err) = cli(&["export", "records", "--db", &db_spec]);
+    assert!(ok, "{err}");
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+    assert!(csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with(&format!("{record_id},t-https,")));
+    let (ok, cp932, _) = cli(&["export", "records", "--db", &db_spec, "--encoding", "cp932"]);
+    assert!(ok);
+    assert_eq!(encoding_rs::SHIFT_JIS.decode(&cp932).0, csv);
+
+    let (ok, stats, err) = cli(&["stats", "--db", &db_spec]);
+    assert!(ok, "{err}");
+    let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
+    assert_eq!(stats["terminals"], 1);
+    assert_eq!(stats["items_per_stream"]["records"], 1);
+    assert_eq!(stats["items_per_stream"]["audit"], 1);
+
+    let (ok, _, err) = cli(&["revoke", "--db", &db_spec, "--terminal", "nobody"]);
+    assert!(!ok && err.contains("nobody"));
+    let (ok, _, err) = cli(&["revoke", "--db", &db_spec, "--terminal", "t-https"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&["stats", "--db", "postgres://localhost/x"]);
+    assert!(!ok && err.contains("PostgreSQL"), "{err}");
+    let out = Command::new(BIN).args(["serve", "--db"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
