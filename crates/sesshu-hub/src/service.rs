@@ -123,6 +123,13 @@ pub fn enrol_code_hash(typed: &str) -> String {
     hex::encode(Sha256::digest(normalise_enrol_code(typed).as_bytes()))
 }
 
+/// The fields of a batch read before its signature is checked.
+#[derive(serde::Deserialize)]
+struct BatchHeader {
+    version: u32,
+    terminal_id: String,
+}
+
 /// Only `record_id` is read from an item payload; serde skips the rest without building it.
 #[derive(serde::Deserialize)]
 struct RecordRef {
@@ -316,9 +323,10 @@ impl Hub {
             .map_err(|_| refusal(RefusalCode::Malformed, "the batch is not UTF-8"))?;
         let signed: Signed<Batch> = serde_json::from_str(text)
             .map_err(|e| refusal(RefusalCode::Malformed, format!("not a signed batch: {e}")))?;
-        let claimed = signed
-            .peek()
-            .map_err(|e| refusal(RefusalCode::Malformed, e.to_string()))?;
+        // Only who claims to send it, before the signature is checked (the items are skipped,
+        // not built: the full parse happens once, in `open`).
+        let claimed: BatchHeader = serde_json::from_str(&signed.body)
+            .map_err(|e| refusal(RefusalCode::Malformed, format!("not a batch: {e}")))?;
         if claimed.version != PROTOCOL_VERSION {
             return Err(refusal(
                 RefusalCode::UnsupportedVersion,
@@ -328,28 +336,10 @@ impl Hub {
                 ),
             ));
         }
-        let lock = self.terminal_lock(&claimed.terminal_id);
-        let _serial = lock.lock().unwrap_or_else(|p| p.into_inner());
-        // Read under the lock: the chain head and reported seq an earlier batch just left.
-        let terminal = self
-            .store
-            .terminal(&claimed.terminal_id)
-            .map_err(store_refusal)?
-            .ok_or_else(|| {
-                refusal(
-                    RefusalCode::UnknownTerminal,
-                    "this terminal is not enrolled at this hub",
-                )
-            })?;
-        if terminal.revoked_at.is_some() {
-            return Err(refusal(
-                RefusalCode::RevokedTerminal,
-                "this terminal's enrolment was revoked",
-            ));
-        }
+        let terminal = self.enrolled_terminal(&claimed.terminal_id)?;
         let key = VerifyingKey::from_hex(&terminal.public_key)
             .map_err(|e| store_refusal(StoreError::Invalid(e.to_string())))?;
-        let batch = signed.open(&key, Purpose::Batch).map_err(|_| {
+        let mut batch = signed.open(&key, Purpose::Batch).map_err(|_| {
             tracing::warn!(terminal = %terminal.terminal_id, "batch signature does not verify");
             refusal(
                 RefusalCode::BadSignature,
@@ -376,6 +366,23 @@ impl Hub {
         }
         let batch_hash = signed.body_hash();
 
+        // From here on this terminal's batches go one at a time (only enrolled, authenticated
+        // terminals get a lock: a stranger cannot grow the lock table). Its chain state is read
+        // again under the lock: a resend racing its original must see the head the original
+        // left, or both would pass the continuity check against the same old head.
+        let lock = self.terminal_lock(&terminal.terminal_id);
+        let _serial = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let terminal = {
+            let again = self.enrolled_terminal(&terminal.terminal_id)?;
+            if again.public_key != terminal.public_key {
+                return Err(refusal(
+                    RefusalCode::BadSignature,
+                    "the terminal was enrolled again with another key meanwhile",
+                ));
+            }
+            again
+        };
+
         // The same signed batch again (a retry whose answer was lost): the receipt kept for it
         // is the answer, and nothing is stored or checked twice.
         if let Some(kept) = self.store.receipt(&batch.batch_id).map_err(store_refusal)? {
@@ -396,7 +403,7 @@ impl Hub {
 
         let mut items = Vec::with_capacity(batch.items.len());
         let mut links = Vec::new();
-        for item in &batch.items {
+        for item in std::mem::take(&mut batch.items) {
             let record_id = match item.stream {
                 Stream::Audit => {
                     let link: AuditLink = serde_json::from_str(&item.payload).map_err(|e| {
@@ -432,10 +439,7 @@ impl Hub {
                     r.record_id
                 }
             };
-            items.push(IncomingItem {
-                item: item.clone(),
-                record_id,
-            });
+            items.push(IncomingItem { item, record_id });
         }
 
         links.sort_by_key(|l| l.seq);
@@ -490,17 +494,17 @@ impl Hub {
             flags,
         };
         let outcomes = self.store.ingest(&ingest).map_err(store_refusal)?;
-        if outcomes.len() != batch.items.len() {
+        if outcomes.len() != ingest.items.len() {
             return Err(store_refusal(StoreError::Invalid(
                 "the store answered a different number of items".into(),
             )));
         }
         let mut counts = [0usize; 3];
-        let results = batch
+        let results = ingest
             .items
             .iter()
             .zip(&outcomes)
-            .map(|(item, outcome)| {
+            .map(|(inc, outcome)| {
                 let reason = match outcome {
                     ItemOutcome::Accepted => {
                         counts[0] += 1;
@@ -520,7 +524,7 @@ impl Hub {
                     }
                 };
                 ItemResult {
-                    id: item.id.clone(),
+                    id: inc.item.id.clone(),
                     outcome: *outcome,
                     reason,
                 }
@@ -565,6 +569,27 @@ impl Hub {
             "batch stored"
         );
         Ok(signed)
+    }
+
+    /// The enrolled, not revoked terminal `terminal_id`.
+    fn enrolled_terminal(&self, terminal_id: &str) -> Result<TerminalRecord, Refusal> {
+        let terminal = self
+            .store
+            .terminal(terminal_id)
+            .map_err(store_refusal)?
+            .ok_or_else(|| {
+                refusal(
+                    RefusalCode::UnknownTerminal,
+                    "this terminal is not enrolled at this hub",
+                )
+            })?;
+        if terminal.revoked_at.is_some() {
+            return Err(refusal(
+                RefusalCode::RevokedTerminal,
+                "this terminal's enrolment was revoked",
+            ));
+        }
+        Ok(terminal)
     }
 
     /// A UUIDv7 at the hub's clock (time-ordered receipt ids).
