@@ -433,3 +433,39 @@ fn the_csv_export_in_utf8_and_cp932() {
     assert_eq!(decoded, expected);
     assert!(decoded.contains("髙橋"), "IBM extension kanji survive");
 }
+
+#[test]
+fn a_resend_racing_its_original_is_stored_once() {
+    let (fx, mut t) = started();
+    let fx = std::sync::Arc::new(fx);
+    for round in 0..10 {
+        let link = t.audit();
+        let rec = t.record(&format!("{round:012}"), "医師");
+        let items = vec![rec, t.audit_item(&link)];
+        // Two sends of the same items (two batch ids), as a terminal retrying after a timeout.
+        let bodies = [t.sealed(items.clone()), t.sealed(items)];
+        let handles: Vec<_> = bodies
+            .into_iter()
+            .map(|b| {
+                let fx = fx.clone();
+                std::thread::spawn(move || fx.send(&b).unwrap())
+            })
+            .collect();
+        let receipts: Vec<Receipt> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        for i in 0..2 {
+            let mut outcomes: Vec<ItemOutcome> =
+                receipts.iter().map(|r| r.results[i].outcome).collect();
+            outcomes.sort_by_key(|o| *o != ItemOutcome::Accepted);
+            assert_eq!(outcomes, [ItemOutcome::Accepted, ItemOutcome::AlreadyHave]);
+        }
+        assert!(receipts
+            .iter()
+            .all(|r| r.chain.continuity == Continuity::Continuous));
+    }
+    let s = fx.stats();
+    assert_eq!(s.items_per_stream["records"], 12);
+    assert_eq!(s.items_per_stream["audit"], 12);
+    assert_eq!(s.duplicates_answered, 20);
+    assert_eq!(s.chain_flags, 0);
+    assert_eq!(fx.terminal_record("t1").chain.seq, 12);
+}
