@@ -6,6 +6,8 @@
 //! - `hub-id`: a UUIDv7 naming this hub.
 //! - `tls-key.pem`, `tls-cert.der`: a self-signed certificate (ECDSA P-256). Terminals pin its
 //!   public key (SubjectPublicKeyInfo), not the address, so IT can move the hub.
+//! - `hub-profile`: `demo` or `production`, fixed at the first `serve`: a hub that enrolled demo
+//!   terminals must not later be started as a production hub (or the reverse) by a missing flag.
 //!
 //! On start the server prints one JSON line ([`Announce`]) to stdout. Logs carry ids and counts
 //! only, never a payload.
@@ -60,6 +62,12 @@ pub enum ServerError {
     },
     #[error("乱数を取得できません: {0}")]
     Random(String),
+    #[error(
+        "この状態ディレクトリは{}のハブのものです。{}で起動してください",
+        if *.0 { "デモ用" } else { "本番用" },
+        if *.0 { "--demo 付き" } else { "--demo なし" }
+    )]
+    ProfileMismatch(bool),
 }
 
 /// The hub's identity, kept in the state directory.
@@ -172,6 +180,20 @@ pub fn load_or_create_identity(dir: &Path) -> Result<HubIdentity, ServerError> {
         return Err(ServerError::StateCorrupt("hub-id"));
     }
     Ok(HubIdentity { key, hub_id })
+}
+
+/// Fixes the hub's profile (demo or production) at the first start; refuses the other later.
+pub fn check_profile(dir: &Path, demo: bool) -> Result<(), ServerError> {
+    let want = if demo { "demo" } else { "production" };
+    match read_optional(dir, "hub-profile")? {
+        None => write_private(dir, "hub-profile", want.as_bytes()),
+        Some(b) => match String::from_utf8_lossy(&b).trim() {
+            p if p == want => Ok(()),
+            "demo" => Err(ServerError::ProfileMismatch(true)),
+            "production" => Err(ServerError::ProfileMismatch(false)),
+            _ => Err(ServerError::StateCorrupt("hub-profile")),
+        },
+    }
 }
 
 /// The TLS certificate and key, and the SPKI the terminals pin.
@@ -326,6 +348,7 @@ impl Server {
         clock: Clock,
     ) -> Result<Server, ServerError> {
         let identity = load_or_create_identity(&opts.state_dir)?;
+        check_profile(&opts.state_dir, opts.demo)?;
         let host = opts
             .listen
             .rsplit_once(':')

@@ -176,7 +176,13 @@ async fn one_https_round_trip_through_the_real_server() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&state), 0o700);
-        for f in ["hub-key", "hub-id", "tls-key.pem", "tls-cert.der"] {
+        for f in [
+            "hub-key",
+            "hub-id",
+            "hub-profile",
+            "tls-key.pem",
+            "tls-cert.der",
+        ] {
             assert_eq!(mode(&state.join(f)), 0o600, "{f}");
         }
     }
@@ -286,6 +292,22 @@ async fn one_https_round_trip_through_the_real_server() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     drop(again);
+    // The state is a production hub's now: `--demo` is refused.
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            &db_spec,
+            "--state",
+        ])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("本番用"));
 
     let (ok, csv, err) = cli(&["export", "records", "--db", &db_spec]);
     assert!(ok, "{err}");
