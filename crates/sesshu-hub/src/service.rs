@@ -123,13 +123,6 @@ pub fn enrol_code_hash(typed: &str) -> String {
     hex::encode(Sha256::digest(normalise_enrol_code(typed).as_bytes()))
 }
 
-/// The fields of a batch read before its signature is checked.
-#[derive(serde::Deserialize)]
-struct BatchHeader {
-    version: u32,
-    terminal_id: String,
-}
-
 /// Only `record_id` is read from an item payload; serde skips the rest without building it.
 #[derive(serde::Deserialize)]
 struct RecordRef {
@@ -323,10 +316,12 @@ impl Hub {
             .map_err(|_| refusal(RefusalCode::Malformed, "the batch is not UTF-8"))?;
         let signed: Signed<Batch> = serde_json::from_str(text)
             .map_err(|e| refusal(RefusalCode::Malformed, format!("not a signed batch: {e}")))?;
-        // Only who claims to send it, before the signature is checked (the items are skipped,
-        // not built: the full parse happens once, in `open`).
-        let claimed: BatchHeader = serde_json::from_str(&signed.body)
+        // Parsed once, before the signature is checked, to learn who claims to send it; nothing
+        // in it is acted on until `verify` below has passed.
+        let mut batch: Batch = signed
+            .peek()
             .map_err(|e| refusal(RefusalCode::Malformed, format!("not a batch: {e}")))?;
+        let claimed = &batch;
         if claimed.version != PROTOCOL_VERSION {
             return Err(refusal(
                 RefusalCode::UnsupportedVersion,
@@ -339,7 +334,7 @@ impl Hub {
         let terminal = self.enrolled_terminal(&claimed.terminal_id)?;
         let key = VerifyingKey::from_hex(&terminal.public_key)
             .map_err(|e| store_refusal(StoreError::Invalid(e.to_string())))?;
-        let mut batch = signed.open(&key, Purpose::Batch).map_err(|_| {
+        signed.verify(&key, Purpose::Batch).map_err(|_| {
             tracing::warn!(terminal = %terminal.terminal_id, "batch signature does not verify");
             refusal(
                 RefusalCode::BadSignature,
