@@ -469,3 +469,25 @@ fn a_resend_racing_its_original_is_stored_once() {
     assert_eq!(s.chain_flags, 0);
     assert_eq!(fx.terminal_record("t1").chain.seq, 12);
 }
+
+#[test]
+fn re_enrolment_replaces_the_key_clears_revocation_and_keeps_the_chain() {
+    let (fx, mut t) = started();
+    assert!(fx.hub.revoke("t1").unwrap());
+    assert!(!fx.hub.revoke("nobody").unwrap());
+    let held = fx.terminal_record("t1").chain;
+    assert_eq!(held.seq, 2);
+    // Reinstalled: a new key, a new code from IT.
+    let old_key = std::mem::replace(&mut t.key, SigningKey::from_bytes(&[77; 32]));
+    fx.enrolled(&t);
+    let rec = fx.terminal_record("t1");
+    assert!(rec.revoked_at.is_none());
+    assert_eq!(rec.chain, held);
+    // The old key is no longer accepted; the new one is.
+    let items = vec![t.record("000000000010", "医師")];
+    let b = t.batch(items);
+    fx.refused(&seal_with(&old_key, &b), RefusalCode::BadSignature);
+    let r = fx.send(&t.seal(&b)).unwrap();
+    assert_eq!(r.results[0].outcome, ItemOutcome::Accepted);
+    assert_eq!(fx.stats().terminals, 1);
+}
