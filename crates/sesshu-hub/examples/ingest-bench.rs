@@ -2,9 +2,11 @@
 //! network): the part of the end-to-end rate the hub itself costs. The PostgreSQL benchmark
 //! with its COPY baseline is `sesshu-tests`' `sync-bench`.
 //!
-//! `cargo run --release -p sesshu-hub --example ingest-bench -- [RECORDS] [BATCH] [--null]`
+//! `cargo run --release -p sesshu-hub --example ingest-bench -- [RECORDS] [BATCH] [--null] [--https]`
 //! prints one JSON line. `--null` stores batches without their items (the service's own cost:
-//! parsing, signature, content hashes, chain check, receipt).
+//! parsing, signature, content hashes, chain check, receipt). `--https` sends the batches one
+//! after another to the real server on 127.0.0.1 (TLS, HTTP, `spawn_blocking`) instead of
+//! calling the service directly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/mod.rs"]
@@ -122,18 +124,24 @@ fn main() {
         bodies.push(body);
         left -= n;
     }
-    let start = Instant::now();
-    for body in &bodies {
-        let r = hub.ingest(body).unwrap();
-        assert!(!r.body.is_empty());
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let https = args.iter().any(|a| a == "--https");
+    let secs = if https {
+        over_https(hub, bodies.clone())
+    } else {
+        let start = Instant::now();
+        for body in &bodies {
+            let r = hub.ingest(body).unwrap();
+            assert!(!r.body.is_empty());
+        }
+        start.elapsed().as_secs_f64()
+    };
     if !null {
         assert_eq!(fx.stats().items_per_stream["records"], records as u64);
     }
     println!(
         "{}",
         serde_json::json!({
+            "transport": if https { "https (loopback)" } else { "in process" },
             "store": if null { "none (service only)" } else { "sqlite" },
             "records": records,
             "items": records * 2,
@@ -144,4 +152,36 @@ fn main() {
             "items_per_s": ((records * 2) as f64 / secs).round(),
         })
     );
+}
+
+/// Serves `hub` on 127.0.0.1:0 and posts every body in turn; returns the seconds taken.
+fn over_https(hub: sesshu_hub::Hub, bodies: Vec<Vec<u8>>) -> f64 {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let state = tempfile::tempdir().unwrap();
+        let tls = sesshu_hub::server::load_or_create_tls(state.path(), "127.0.0.1").unwrap();
+        let server = sesshu_hub::server::Server::from_parts(Arc::new(hub), &tls, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let url = format!("{}/v1/batches", server.announce().listen);
+        let client = common::pinned_client(&tls.fingerprint());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        let start = Instant::now();
+        for body in bodies {
+            let resp = client.post(&url).body(body).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let bytes = resp.bytes().await.unwrap();
+            assert!(!bytes.is_empty());
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let _ = stop.send(());
+        running.await.unwrap();
+        secs
+    })
 }

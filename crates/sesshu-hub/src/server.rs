@@ -354,30 +354,39 @@ impl Server {
             .rsplit_once(':')
             .map_or(opts.listen.as_str(), |(h, _)| h);
         let tls = load_or_create_tls(&opts.state_dir, host)?;
-        let acceptor = tls_acceptor(&tls)?;
-        let listener =
-            TcpListener::bind(&opts.listen)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: opts.listen.clone(),
-                    source,
-                })?;
-        let addr: SocketAddr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: opts.listen.clone(),
-            source,
-        })?;
         let hub = Arc::new(Hub::new(
             store,
             identity.key,
-            identity.hub_id.clone(),
+            identity.hub_id,
             opts.demo,
             clock,
         ));
+        Server::from_parts(hub, &tls, &opts.listen).await
+    }
+
+    /// A server for an existing hub and certificate (tests and benchmarks that build the
+    /// [`Hub`] themselves, e.g. with a moved clock or another store).
+    pub async fn from_parts(
+        hub: Arc<Hub>,
+        tls: &TlsMaterial,
+        listen: &str,
+    ) -> Result<Server, ServerError> {
+        let acceptor = tls_acceptor(tls)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: listen.to_owned(),
+                source,
+            })?;
+        let addr: SocketAddr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: listen.to_owned(),
+            source,
+        })?;
         let announce = Announce {
             listen: format!("https://{addr}"),
             cert_fingerprint: tls.fingerprint(),
             hub_key_fingerprint: hub.public_key().fingerprint(),
-            hub_id: identity.hub_id,
+            hub_id: hub.hub_id().to_owned(),
         };
         Ok(Server {
             listener,
