@@ -265,6 +265,8 @@ fn tls_acceptor(tls: &TlsMaterial) -> Result<TlsAcceptor, ServerError> {
 }
 
 fn refusal_response(r: Refusal) -> Response {
+    // The code only: messages may name item ids, and logs keep to ids and counts of terminals.
+    tracing::info!(code = ?r.code, "request refused");
     let status =
         StatusCode::from_u16(r.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(r)).into_response()

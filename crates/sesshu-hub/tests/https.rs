@@ -25,14 +25,14 @@ struct Hub {
 }
 
 impl Hub {
-    fn start(db: &Path, state: &Path) -> Hub {
+    fn start(db: &Path, state: &Path, log: &Path) -> Hub {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(format!("sqlite:{}", db.display()))
             .arg("--state")
             .arg(state)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -91,7 +91,8 @@ async fn one_https_round_trip_through_the_real_server() {
     let code = String::from_utf8(code).unwrap().trim().to_owned();
     assert_eq!(code.len(), 19);
 
-    let hub = Hub::start(&db, &state);
+    let log = dir.path().join("hub.log");
+    let hub = Hub::start(&db, &state, &log);
     let a = hub.announce.clone();
     assert!(a.listen.starts_with("https://127.0.0.1:"));
     assert!(!a.listen.ends_with(":0"));
@@ -204,7 +205,14 @@ async fn one_https_round_trip_through_the_real_server() {
 
     // Graceful stop on SIGTERM, then a restart keeps the same identity and certificate.
     assert!(hub.stop().success());
-    let again = Hub::start(&db, &state);
+    // The log of the first run: ids and counts, no record content.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("batch stored"), "{text}");
+    assert!(text.contains("t-https"));
+    for personal in ["000000000001", "医師", "佐藤", "ミールビック"] {
+        assert!(!text.contains(personal), "{personal} in the log:\n{text}");
+    }
+    let again = Hub::start(&db, &state, &dir.path().join("hub2.log"));
     assert_eq!(again.announce.cert_fingerprint, a.cert_fingerprint);
     assert_eq!(again.announce.hub_key_fingerprint, a.hub_key_fingerprint);
     assert_eq!(again.announce.hub_id, a.hub_id);
