@@ -415,6 +415,10 @@ impl Hub {
                     }
                     if link.seq > terminal.chain.seq {
                         links.push(link);
+                    } else if link.seq == terminal.chain.seq && link.hash != terminal.chain.hash {
+                        // The newest link the hub holds, sent again with other content. (Older
+                        // links are only checked by item id: the store keeps no hash per seq.)
+                        return Err(self.chain_rewritten(&terminal.terminal_id, link.seq));
                     }
                     None
                 }
@@ -445,13 +449,7 @@ impl Hub {
         let mut flags = Vec::new();
         match continuity {
             Continuity::Rewritten { seq } => {
-                tracing::warn!(terminal = %terminal.terminal_id, seq, "audit chain rewritten: batch refused");
-                return Err(refusal(
-                    RefusalCode::ChainRewritten,
-                    format!(
-                        "audit link {seq} does not continue the chain the hub holds for this terminal"
-                    ),
-                ));
+                return Err(self.chain_rewritten(&terminal.terminal_id, seq));
             }
             Continuity::Gap {
                 expected_seq,
@@ -564,6 +562,14 @@ impl Hub {
             "batch stored"
         );
         Ok(signed)
+    }
+
+    fn chain_rewritten(&self, terminal_id: &str, seq: i64) -> Refusal {
+        tracing::warn!(terminal = %terminal_id, seq, "audit chain rewritten: batch refused");
+        refusal(
+            RefusalCode::ChainRewritten,
+            format!("audit link {seq} does not continue the chain the hub holds for this terminal"),
+        )
     }
 
     /// The enrolled, not revoked terminal `terminal_id`.

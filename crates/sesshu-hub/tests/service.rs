@@ -133,6 +133,14 @@ fn every_refused_batch_stores_nothing() {
     assert!(r.message.contains('3'), "{}", r.message);
     assert_eq!(fx.terminal_record("t1").chain, held_before);
 
+    // The newest held link (2) again under a new item id with other content.
+    let mut again = t.chain[1].clone();
+    again.id = "0193a000-0000-7000-8000-ffffffffffff".into();
+    again.detail = "{\"changed\":1}".into();
+    again.hash = again.compute_hash();
+    let again_item = t.audit_item(&again);
+    fx.refused(&t.sealed(vec![again_item]), RefusalCode::ChainRewritten);
+
     // After all that, the good batch still goes through (nothing half-stored blocks it).
     let r = fx.send(&t.seal(&good)).unwrap();
     assert!(r.results.iter().all(|x| x.outcome == ItemOutcome::Accepted));
