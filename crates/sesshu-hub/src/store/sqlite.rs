@@ -32,8 +32,8 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the store at `path` and applies the schema.
-    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path.as_ref()).map_err(unavailable)?;
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
         // Another process (`sesshu-hub enrol-code` beside a running `serve`) may hold the
         // write lock for a moment: wait rather than fail.
         conn.busy_timeout(Duration::from_secs(10))
