@@ -407,7 +407,7 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
-    /// finish (at most [`DRAIN_TIMEOUT`]).
+    /// finish (at most 20 seconds).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         let router = router(self.hub.clone());
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
