@@ -499,3 +499,31 @@ fn re_enrolment_replaces_the_key_clears_revocation_and_keeps_the_chain() {
     assert_eq!(r.results[0].outcome, ItemOutcome::Accepted);
     assert_eq!(fx.stats().terminals, 1);
 }
+
+#[test]
+fn a_batch_stored_without_its_receipt_is_answered_when_resent() {
+    let (fx, mut t) = started();
+    let items = vec![t.record("000000000003", "医師")];
+    let body = t.sealed(items);
+    let first = fx.send(&body).unwrap();
+    assert_eq!(first.results[0].outcome, ItemOutcome::Accepted);
+    // The hub stopped after storing the batch and before keeping its receipt.
+    let db = fx._dir.path().join("hub.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE batches SET signed_receipt = NULL, receipt_id = NULL",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let before = fx.stats();
+    let again = fx.send(&body).unwrap();
+    assert_eq!(again.results[0].outcome, ItemOutcome::AlreadyHave);
+    assert_eq!(again.batch_id, first.batch_id);
+    let after = fx.stats();
+    assert_eq!(after.items_per_stream, before.items_per_stream);
+    assert_eq!(after.batches, before.batches);
+    // Now kept: a third send gets that receipt back.
+    let third = fx.send(&body).unwrap();
+    assert_eq!(third, again);
+}

@@ -157,6 +157,8 @@ pub trait HubStore: Send + Sync {
     /// with another hash: the new copy is kept in the conflicts, never applied). Also records the
     /// batch, the terminal's new chain head and reported seq, the flags, and counts duplicates.
     /// An id repeated within one batch is answered for each occurrence as if sent twice.
+    /// A `batch_id` already recorded (stored, but the hub stopped before its receipt was kept)
+    /// is not recorded again and is no error: the resend is answered item by item.
     fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError>;
 
     /// Keeps the signed receipt (JSON of `Signed<Receipt>`) of a stored batch.

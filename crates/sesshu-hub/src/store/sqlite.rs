@@ -324,9 +324,11 @@ impl HubStore for SqliteStore {
                 }
             }
         }
+        // A batch id already recorded is a batch stored whose receipt was never kept (the hub
+        // stopped between the two): its resend is answered again, not refused.
         tx.execute(
             "INSERT INTO batches (batch_id, batch_hash, terminal_id, received_at, item_count) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (batch_id) DO NOTHING",
             params![
                 batch.batch_id,
                 batch.batch_hash,
