@@ -1,5 +1,353 @@
-//! `sesshu-hub`: the hub's command line (serve, enrol-code, export, stats).
+//! `sesshu-hub`: the hub's command line (serve, enrol-code, export, stats, revoke).
+//!
+//! Exit codes: 0 success, 1 the command failed (store, state, network), 2 unusable arguments.
 
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use sesshu_hub::server::{self, ServeOptions, Server};
+use sesshu_hub::service::{self, system_clock, Encoding, Hub};
+use sesshu_hub::store::postgres::PgStore;
+use sesshu_hub::store::{HubStore, SqliteStore};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Prints a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// The same for stderr (messages for the person at the console).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+const USAGE: &str = "\
+使い方: sesshu-hub <コマンド> [オプション]
+
+コマンド:
+  serve --db STORE --listen HOST:PORT --state DIR [--demo]
+      ハブを HTTPS で起動します。初回起動時に DIR へ署名鍵と自己署名証明書を作ります。
+      起動すると標準出力に 1 行の JSON (listen, cert_fingerprint, hub_key_fingerprint, hub_id)
+      を出します。SIGTERM / Ctrl-C で処理中の要求を終えてから停止します。
+  enrol-code --state DIR --db STORE --municipality CODE
+      端末登録用のワンタイムコード (24 時間有効) を作り、標準出力に出します。
+  export records --db STORE [--encoding utf-8|cp932]
+      受信した接種記録を CSV (RFC 4180) で標準出力に出します。
+      cp932 では CP932 にない文字を 〓 に置き換えます。
+  stats --db STORE
+      件数を 1 つの JSON オブジェクトで出します。
+  revoke --db STORE --terminal ID
+      端末の登録を取り消します。以後その端末のバッチは拒否されます。
+
+STORE:
+  sqlite:PATH        組み込みストア (SQLite ファイル。なければ作成)
+  postgres://...     PostgreSQL
+
+終了コード: 0 成功, 1 失敗, 2 引数の誤り";
+
+enum Command {
+    Help,
+    Version,
+    Serve {
+        db: String,
+        listen: String,
+        state: PathBuf,
+        demo: bool,
+    },
+    EnrolCode {
+        db: String,
+        state: PathBuf,
+        municipality: String,
+    },
+    ExportRecords {
+        db: String,
+        encoding: Encoding,
+    },
+    Stats {
+        db: String,
+    },
+    Revoke {
+        db: String,
+        terminal: String,
+    },
+}
+
+/// `--name value` options and `--flag`s after the command words.
+struct Opts {
+    values: Vec<(String, String)>,
+    flags: Vec<String>,
+}
+
+impl Opts {
+    fn parse(args: &[String], flags: &[&str]) -> Result<Opts, String> {
+        let mut values = Vec::new();
+        let mut seen_flags = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let Some(name) = a.strip_prefix("--") else {
+                return Err(format!("余分な引数です: {a}"));
+            };
+            if flags.contains(&name) {
+                seen_flags.push(name.to_owned());
+                continue;
+            }
+            let (name, value) = match name.split_once('=') {
+                Some((n, v)) => (n.to_owned(), v.to_owned()),
+                None => {
+                    let v = it
+                        .next()
+                        .ok_or_else(|| format!("--{name} に値がありません"))?;
+                    (name.to_owned(), v.clone())
+                }
+            };
+            if values.iter().any(|(n, _)| *n == name) {
+                return Err(format!("--{name} が 2 回指定されています"));
+            }
+            values.push((name, value));
+        }
+        Ok(Opts {
+            values,
+            flags: seen_flags,
+        })
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.values.iter().position(|(n, _)| n == name)?;
+        Some(self.values.remove(i).1)
+    }
+
+    fn need(&mut self, name: &str) -> Result<String, String> {
+        self.take(name)
+            .ok_or_else(|| format!("--{name} を指定してください"))
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f == name)
+    }
+
+    fn done(self) -> Result<(), String> {
+        match self.values.first() {
+            Some((n, _)) => Err(format!("知らないオプションです: --{n}")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn parse(argv: &[String]) -> Result<Command, String> {
+    let Some(first) = argv.first() else {
+        return Ok(Command::Help);
+    };
+    if argv.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Command::Help);
+    }
+    let rest = &argv[1..];
+    let cmd = match first.as_str() {
+        "help" => Command::Help,
+        "--version" | "version" => Command::Version,
+        "serve" => {
+            let mut o = Opts::parse(rest, &["demo"])?;
+            let c = Command::Serve {
+                db: o.need("db")?,
+                listen: o.need("listen")?,
+                state: PathBuf::from(o.need("state")?),
+                demo: o.flag("demo"),
+            };
+            o.done()?;
+            c
+        }
+        "enrol-code" => {
+            let mut o = Opts::parse(rest, &[])?;
+            let c = Command::EnrolCode {
+                db: o.need("db")?,
+                state: PathBuf::from(o.need("state")?),
+                municipality: o.need("municipality")?,
+            };
+            o.done()?;
+            c
+        }
+        "export" => {
+            match rest.first().map(String::as_str) {
+                Some("records") => {}
+                _ => return Err("export の次に records を指定してください".into()),
+            }
+            let mut o = Opts::parse(&rest[1..], &[])?;
+            let encoding = match o.take("encoding") {
+                None => Encoding::Utf8,
+                Some(e) => Encoding::parse(&e)
+                    .ok_or_else(|| format!("--encoding は utf-8 か cp932 です (指定: {e})"))?,
+            };
+            let c = Command::ExportRecords {
+                db: o.need("db")?,
+                encoding,
+            };
+            o.done()?;
+            c
+        }
+        "stats" => {
+            let mut o = Opts::parse(rest, &[])?;
+            let c = Command::Stats { db: o.need("db")? };
+            o.done()?;
+            c
+        }
+        "revoke" => {
+            let mut o = Opts::parse(rest, &[])?;
+            let c = Command::Revoke {
+                db: o.need("db")?,
+                terminal: o.need("terminal")?,
+            };
+            o.done()?;
+            c
+        }
+        other => return Err(format!("知らないコマンドです: {other}")),
+    };
+    Ok(cmd)
+}
+
+/// The one place a `--db` value becomes a store.
+pub fn open_store(spec: &str) -> Result<Arc<dyn HubStore>, String> {
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        if path.is_empty() {
+            return Err("sqlite: の後にファイルのパスを指定してください".into());
+        }
+        let store = SqliteStore::open(std::path::Path::new(path))
+            .map_err(|e| format!("ストア {path} を開けません: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store =
+            PgStore::connect(spec).map_err(|e| format!("PostgreSQL に接続できません: {e}"))?;
+        store
+            .migrate()
+            .map_err(|e| format!("PostgreSQL のスキーマを用意できません: {e}"))?;
+        return Ok(Arc::new(store));
+    }
+    Err(format!(
+        "--db は sqlite:PATH か postgres://… です (指定: {spec})"
+    ))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SESSHU_HUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // stderr: stdout carries the one announce line (and the command outputs).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn serve(db: &str, listen: String, state: PathBuf, demo: bool) -> Result<(), String> {
+    init_logging();
+    let store = open_store(db)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("実行環境を作れません: {e}"))?;
+    runtime.block_on(async move {
+        let opts = ServeOptions {
+            listen,
+            state_dir: state,
+            demo,
+        };
+        let server = Server::bind(store, &opts, system_clock())
+            .await
+            .map_err(|e| e.to_string())?;
+        let line = serde_json::to_string(server.announce()).map_err(|e| e.to_string())?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+        }
+        server.run(server::shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+fn enrol_code(db: &str, state: &std::path::Path, municipality: &str) -> Result<(), String> {
+    let identity = server::load_or_create_identity(state).map_err(|e| e.to_string())?;
+    let store = open_store(db)?;
+    let hub = Hub::new(store, identity.key, identity.hub_id, false, system_clock());
+    let code = hub
+        .new_enrol_code(municipality)
+        .map_err(|e| e.to_string())?;
+    say!("{code}");
+    note!(
+        "このコードは 24 時間、1 回だけ使えます。ハブ鍵の指紋: {}",
+        hub.public_key().fingerprint()
+    );
+    Ok(())
+}
+
+fn run(cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Help => {
+            say!("{USAGE}");
+            Ok(())
+        }
+        Command::Version => {
+            say!("sesshu-hub {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Serve {
+            db,
+            listen,
+            state,
+            demo,
+        } => serve(&db, listen, state, demo),
+        Command::EnrolCode {
+            db,
+            state,
+            municipality,
+        } => enrol_code(&db, &state, &municipality),
+        Command::ExportRecords { db, encoding } => {
+            let store = open_store(&db)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = service::export_records_csv(store.as_ref(), &mut out, encoding)
+                .map_err(|e| e.to_string())?;
+            note!("{n} 件を出力しました");
+            Ok(())
+        }
+        Command::Stats { db } => {
+            let store = open_store(&db)?;
+            let s = service::stats(store.as_ref()).map_err(|e| e.to_string())?;
+            say!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::Revoke { db, terminal } => {
+            let store = open_store(&db)?;
+            let revoked = store
+                .revoke_terminal(&terminal, chrono::Utc::now())
+                .map_err(|e| e.to_string())?;
+            if revoked {
+                say!("端末 {terminal} の登録を取り消しました");
+                Ok(())
+            } else {
+                Err(format!("端末 {terminal} は登録されていません"))
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = match parse(&argv) {
+        Ok(c) => c,
+        Err(msg) => {
+            let _ = writeln!(std::io::stderr(), "sesshu-hub: {msg}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            let _ = writeln!(std::io::stderr(), "sesshu-hub: {msg}");
+            ExitCode::from(1)
+        }
+    }
 }

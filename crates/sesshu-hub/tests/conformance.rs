@@ -63,8 +63,7 @@ macro_rules! conformance {
 }
 
 conformance!(postgres, conformance_support::postgres);
-// INTEGRATOR: uncomment once `SqliteStore::open(&Path)` is in; every case then runs on it too.
-// conformance!(sqlite, file sesshu_hub::store::sqlite::SqliteStore::open);
+conformance!(sqlite, file sesshu_hub::store::sqlite::SqliteStore::open);
 
 mod cases {
     use chrono::{DateTime, Duration, TimeZone, Utc};

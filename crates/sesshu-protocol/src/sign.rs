@@ -190,8 +190,15 @@ impl<T: Serialize + DeserializeOwned> Signed<T> {
 
     /// Verifies the signature with `key`, then parses the body.
     pub fn open(&self, key: &VerifyingKey, purpose: Purpose) -> Result<T, ProtocolError> {
-        key.verify(purpose, self.body.as_bytes(), &self.signature)?;
+        self.verify(key, purpose)?;
         self.peek()
+    }
+
+    /// Only checks the signature over the body bytes. For a receiver that already parsed the
+    /// body with [`Signed::peek`] (to learn whose key to use) and would otherwise parse a large
+    /// body twice; it must not act on the peeked value before this returns `Ok`.
+    pub fn verify(&self, key: &VerifyingKey, purpose: Purpose) -> Result<(), ProtocolError> {
+        key.verify(purpose, self.body.as_bytes(), &self.signature)
     }
 
     /// Parses the body **without** checking the signature: only to find out who claims to have
@@ -239,6 +246,11 @@ mod tests {
         forged.body = forged.body.replace("1", "2");
         assert_eq!(
             forged.open(&k.verifying_key(), Purpose::Batch),
+            Err(ProtocolError::BadSignature)
+        );
+        assert_eq!(s.verify(&k.verifying_key(), Purpose::Batch), Ok(()));
+        assert_eq!(
+            forged.verify(&k.verifying_key(), Purpose::Batch),
             Err(ProtocolError::BadSignature)
         );
         let json = serde_json::to_string(&s).unwrap();

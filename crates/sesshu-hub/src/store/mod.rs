@@ -5,6 +5,10 @@
 //! no rules: the continuity check, signatures and refusals are decided by the service before a
 //! store is called; a store only records, deduplicates and counts.
 
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
 use chrono::{DateTime, Utc};
 use sesshu_protocol::chain::ChainHead;
 use sesshu_protocol::{Item, ItemOutcome};
@@ -153,6 +157,8 @@ pub trait HubStore: Send + Sync {
     /// with another hash: the new copy is kept in the conflicts, never applied). Also records the
     /// batch, the terminal's new chain head and reported seq, the flags, and counts duplicates.
     /// An id repeated within one batch is answered for each occurrence as if sent twice.
+    /// A `batch_id` already recorded (stored, but the hub stopped before its receipt was kept)
+    /// is not recorded again and is no error: the resend is answered item by item.
     fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError>;
 
     /// Keeps the signed receipt (JSON of `Signed<Receipt>`) of a stored batch.

@@ -1,0 +1,491 @@
+//! The embedded store: one plain SQLite file (no SQLCipher key: the hub's disk is IT's to
+//! protect), WAL, one connection behind a mutex. For one machine, the demo and the tests.
+//!
+//! Throughput: a batch is one transaction with cached prepared statements, so a 5,000-item
+//! batch costs one fsync (WAL, `synchronous=NORMAL`: a power cut may lose the last batches,
+//! never corrupt the file, and a lost batch is simply resent by its terminal).
+
+use super::{
+    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, StoreError,
+    TerminalRecord,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::ItemOutcome;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+const SCHEMA: &str = include_str!("../../../../migrations/hub/sqlite/0001-init.sql");
+
+/// The hub's store in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore(..)")
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the store at `path` and applies the schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        // Another process (`sesshu-hub enrol-code` beside a running `serve`) may hold the
+        // write lock for a moment: wait rather than fail.
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(backend)?;
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        // A panic while holding the lock cannot leave a half transaction behind (rusqlite rolls
+        // back on drop), so the connection is still usable.
+        Ok(self.conn.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The one text form of a time in the store (sorts as text).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Invalid(format!("time {s:?}")))
+}
+
+fn parse_hash(s: &str) -> Result<[u8; 32], StoreError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| StoreError::Invalid("chain hash".into()))?;
+    Ok(out)
+}
+
+const TERMINAL_COLUMNS: &str = "terminal_id, terminal_name, municipality_code, public_key, demo, \
+     enrolled_at, revoked_at, chain_seq, chain_hash, reported_seq";
+
+struct TerminalRow {
+    terminal_id: String,
+    terminal_name: String,
+    municipality_code: String,
+    public_key: String,
+    demo: bool,
+    enrolled_at: String,
+    revoked_at: Option<String>,
+    chain_seq: i64,
+    chain_hash: String,
+    reported_seq: i64,
+}
+
+impl TerminalRow {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRow> {
+        Ok(TerminalRow {
+            terminal_id: r.get(0)?,
+            terminal_name: r.get(1)?,
+            municipality_code: r.get(2)?,
+            public_key: r.get(3)?,
+            demo: r.get(4)?,
+            enrolled_at: r.get(5)?,
+            revoked_at: r.get(6)?,
+            chain_seq: r.get(7)?,
+            chain_hash: r.get(8)?,
+            reported_seq: r.get(9)?,
+        })
+    }
+
+    fn into_record(self) -> Result<TerminalRecord, StoreError> {
+        Ok(TerminalRecord {
+            terminal_id: self.terminal_id,
+            terminal_name: self.terminal_name,
+            municipality_code: self.municipality_code,
+            public_key: self.public_key,
+            demo: self.demo,
+            enrolled_at: parse_ts(&self.enrolled_at)?,
+            revoked_at: self.revoked_at.as_deref().map(parse_ts).transpose()?,
+            chain: ChainHead {
+                seq: self.chain_seq,
+                hash: parse_hash(&self.chain_hash)?,
+            },
+            reported_seq: self.reported_seq,
+        })
+    }
+}
+
+impl HubStore for SqliteStore {
+    fn migrate(&self) -> Result<(), StoreError> {
+        // Every statement is `IF NOT EXISTS` / `OR IGNORE`: re-running is harmless.
+        self.conn()?.execute_batch(SCHEMA).map_err(backend)
+    }
+
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(
+                "INSERT INTO enrol_codes (code_hash, municipality_code, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    code.code_hash,
+                    code.municipality_code,
+                    ts(code.created_at),
+                    ts(code.expires_at)
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        terminal: &TerminalRecord,
+    ) -> Result<Redeemed, StoreError> {
+        let mut conn = self.conn()?;
+        // IMMEDIATE: two terminals racing for one code serialise here, and only one wins.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let row: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT municipality_code, expires_at, used_at FROM enrol_codes \
+                 WHERE code_hash = ?1",
+                [code_hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        let Some((municipality, expires_at, used_at)) = row else {
+            return Ok(Redeemed::Unknown);
+        };
+        if used_at.is_some() {
+            return Ok(Redeemed::AlreadyUsed);
+        }
+        if now >= parse_ts(&expires_at)? {
+            return Ok(Redeemed::Expired);
+        }
+        if municipality != terminal.municipality_code {
+            return Ok(Redeemed::WrongMunicipality);
+        }
+        tx.execute(
+            "UPDATE enrol_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+            params![ts(now), terminal.terminal_id, code_hash],
+        )
+        .map_err(backend)?;
+        // A re-enrolment (reinstall) replaces the key and clears a revocation; the chain held
+        // so far stays, so a terminal cannot shed its history by enrolling again.
+        tx.execute(
+            "INSERT INTO terminals (terminal_id, terminal_name, municipality_code, public_key, \
+                 demo, enrolled_at, revoked_at, chain_seq, chain_hash, reported_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9) \
+             ON CONFLICT (terminal_id) DO UPDATE SET terminal_name = excluded.terminal_name, \
+                 municipality_code = excluded.municipality_code, \
+                 public_key = excluded.public_key, demo = excluded.demo, \
+                 enrolled_at = excluded.enrolled_at, revoked_at = NULL",
+            params![
+                terminal.terminal_id,
+                terminal.terminal_name,
+                terminal.municipality_code,
+                terminal.public_key,
+                terminal.demo,
+                ts(terminal.enrolled_at),
+                terminal.chain.seq,
+                hex::encode(terminal.chain.hash),
+                terminal.reported_seq
+            ],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(Redeemed::Enrolled)
+    }
+
+    fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE terminal_id = ?1"
+            ))
+            .map_err(backend)?;
+        let row = stmt
+            .query_row([terminal_id], TerminalRow::read)
+            .optional()
+            .map_err(backend)?;
+        row.map(TerminalRow::into_record).transpose()
+    }
+
+    fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        // A second revocation keeps the first time.
+        let n = self
+            .conn()?
+            .execute(
+                "UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?1) WHERE terminal_id = ?2",
+                params![ts(at), terminal_id],
+            )
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let received_at = ts(batch.received_at);
+        let mut outcomes = Vec::with_capacity(batch.items.len());
+        let mut duplicates: i64 = 0;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO items (item_id, stream, record_id, terminal_id, entry_id, \
+                         payload, content_hash, batch_id, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                     ON CONFLICT (item_id) DO NOTHING",
+                )
+                .map_err(backend)?;
+            let mut held = tx
+                .prepare_cached("SELECT content_hash FROM items WHERE item_id = ?1")
+                .map_err(backend)?;
+            let mut conflict = tx
+                .prepare_cached(
+                    "INSERT INTO conflicts (item_id, stream, record_id, terminal_id, entry_id, \
+                         payload, content_hash, held_hash, batch_id, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(backend)?;
+            for inc in &batch.items {
+                let it = &inc.item;
+                let n = insert
+                    .execute(params![
+                        it.id,
+                        it.stream.as_str(),
+                        inc.record_id,
+                        batch.terminal_id,
+                        it.entry_id,
+                        it.payload,
+                        it.content_hash,
+                        batch.batch_id,
+                        received_at
+                    ])
+                    .map_err(backend)?;
+                if n == 1 {
+                    outcomes.push(ItemOutcome::Accepted);
+                    continue;
+                }
+                let held_hash: String = held.query_row([&it.id], |r| r.get(0)).map_err(backend)?;
+                if held_hash == it.content_hash {
+                    duplicates += 1;
+                    outcomes.push(ItemOutcome::AlreadyHave);
+                } else {
+                    conflict
+                        .execute(params![
+                            it.id,
+                            it.stream.as_str(),
+                            inc.record_id,
+                            batch.terminal_id,
+                            it.entry_id,
+                            it.payload,
+                            it.content_hash,
+                            held_hash,
+                            batch.batch_id,
+                            received_at
+                        ])
+                        .map_err(backend)?;
+                    outcomes.push(ItemOutcome::Conflict);
+                }
+            }
+        }
+        // A batch id already recorded is a batch stored whose receipt was never kept (the hub
+        // stopped between the two): its resend is answered again, not refused.
+        tx.execute(
+            "INSERT INTO batches (batch_id, batch_hash, terminal_id, received_at, item_count) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (batch_id) DO NOTHING",
+            params![
+                batch.batch_id,
+                batch.batch_hash,
+                batch.terminal_id,
+                received_at,
+                batch.items.len() as i64
+            ],
+        )
+        .map_err(backend)?;
+        let n = tx
+            .execute(
+                "UPDATE terminals SET chain_seq = ?1, chain_hash = ?2, reported_seq = ?3 \
+                 WHERE terminal_id = ?4",
+                params![
+                    batch.chain.seq,
+                    hex::encode(batch.chain.hash),
+                    batch.reported_seq,
+                    batch.terminal_id
+                ],
+            )
+            .map_err(backend)?;
+        if n != 1 {
+            return Err(StoreError::Backend(
+                "batch from a terminal that is not enrolled".into(),
+            ));
+        }
+        for flag in &batch.flags {
+            let (kind, expected, found) = match *flag {
+                ChainFlag::Gap {
+                    expected_seq,
+                    found_seq,
+                } => ("gap", expected_seq, found_seq),
+                ChainFlag::HeadWentBack {
+                    reported_seq,
+                    previous_seq,
+                } => ("head_went_back", previous_seq, reported_seq),
+            };
+            tx.execute(
+                "INSERT INTO chain_flags (terminal_id, batch_id, kind, expected_seq, found_seq, \
+                     flagged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    batch.terminal_id,
+                    batch.batch_id,
+                    kind,
+                    expected,
+                    found,
+                    received_at
+                ],
+            )
+            .map_err(backend)?;
+        }
+        if duplicates > 0 {
+            tx.execute(
+                "UPDATE counters SET value = value + ?1 WHERE name = 'duplicates_answered'",
+                [duplicates],
+            )
+            .map_err(backend)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(outcomes)
+    }
+
+    fn save_receipt(
+        &self,
+        batch_id: &str,
+        receipt_id: &str,
+        signed_receipt: &str,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .conn()?
+            .execute(
+                "UPDATE batches SET receipt_id = ?1, signed_receipt = ?2 WHERE batch_id = ?3",
+                params![receipt_id, signed_receipt, batch_id],
+            )
+            .map_err(backend)?;
+        if n != 1 {
+            return Err(StoreError::Backend(format!(
+                "no batch {batch_id} to keep a receipt for"
+            )));
+        }
+        Ok(())
+    }
+
+    fn receipt(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn()?;
+        let r: Option<Option<String>> = conn
+            .query_row(
+                "SELECT signed_receipt FROM batches WHERE batch_id = ?1",
+                [batch_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        Ok(r.flatten())
+    }
+
+    fn export_records(
+        &self,
+        visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT i.record_id, i.item_id, i.terminal_id, t.municipality_code, \
+                     i.received_at, i.payload \
+                 FROM items i JOIN terminals t ON t.terminal_id = i.terminal_id \
+                 WHERE i.stream = 'records' ORDER BY i.seq",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let item_id: String = r.get(1).map_err(backend)?;
+            let record_id: Option<String> = r.get(0).map_err(backend)?;
+            let received_at: String = r.get(4).map_err(backend)?;
+            let rec = ExportedRecord {
+                record_id: record_id.unwrap_or_else(|| item_id.clone()),
+                item_id,
+                terminal_id: r.get(2).map_err(backend)?,
+                municipality_code: r.get(3).map_err(backend)?,
+                received_at: parse_ts(&received_at)?,
+                payload: r.get(5).map_err(backend)?,
+            };
+            visit(&rec)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn stats(&self) -> Result<HubStats, StoreError> {
+        let conn = self.conn()?;
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            let n: i64 = conn.query_row(sql, [], |r| r.get(0)).map_err(backend)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let mut stats = HubStats {
+            terminals: count("SELECT COUNT(*) FROM terminals")?,
+            duplicates_answered: count(
+                "SELECT COALESCE(SUM(value), 0) FROM counters WHERE name = 'duplicates_answered'",
+            )?,
+            conflicts_held: count("SELECT COUNT(*) FROM conflicts")?,
+            chain_flags: count("SELECT COUNT(*) FROM chain_flags")?,
+            batches: count("SELECT COUNT(*) FROM batches")?,
+            ..HubStats::default()
+        };
+        let mut stmt = conn
+            .prepare("SELECT stream, COUNT(*) FROM items GROUP BY stream")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(backend)?;
+        for row in rows {
+            let (stream, n) = row.map_err(backend)?;
+            stats
+                .items_per_stream
+                .insert(stream, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(stats)
+    }
+}
