@@ -58,6 +58,13 @@ pub struct Mutation<'c> {
     pub(crate) head: Option<(i64, [u8; 32])>,
 }
 
+/// One transaction of sync bookkeeping (see [`Ledger::sync_state`]): it can only store
+/// receipts, mark outbox items acknowledged and append sync log lines.
+pub struct SyncState<'c> {
+    pub(crate) tx: rusqlite::Transaction<'c>,
+    pub(crate) now: DateTime<Utc>,
+}
+
 impl Mutation<'_> {
     /// The terminal time of this mutation (one instant for everything it writes).
     pub fn now(&self) -> DateTime<Utc> {
@@ -539,6 +546,30 @@ impl Ledger {
         let head = m.head;
         m.tx.commit().map_err(LedgerError::from)?;
         self.anchor_head(head);
+        Ok(out)
+    }
+
+    /// The one write path that needs no audit entry: sync bookkeeping (receipts, outbox
+    /// acknowledgements, the sync log), in one IMMEDIATE transaction that commits only if `f`
+    /// succeeds.
+    ///
+    /// Why it is not [`Ledger::mutate`]: an acknowledgement changes no record, it says that the
+    /// hub holds one. Auditing it would add an audit entry, which is itself an outbox item
+    /// waiting for the hub, so every sync would leave new work behind and the outbox could never
+    /// reach zero. A sync run is audited once when it starts (`SyncStarted`, through `mutate`),
+    /// and [`SyncState`] exposes nothing that changes records, accounts or settings.
+    pub fn sync_state<T>(
+        &self,
+        f: impl FnOnce(&mut SyncState<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut st = SyncState {
+            tx,
+            now: self.clock.now(),
+        };
+        let out = f(&mut st)?;
+        st.tx.commit()?;
         Ok(out)
     }
 

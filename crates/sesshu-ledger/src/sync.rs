@@ -1,0 +1,248 @@
+//! Sync state: the hub enrolment, receipts, which receipt acknowledged each outbox item, and
+//! the sync log.
+//!
+//! Two write paths, on purpose:
+//! - the **enrolment** is a change of the terminal's configuration: it goes through
+//!   [`crate::Ledger::mutate`] with its audit entry like any other change;
+//! - **acknowledgements and log lines** are bookkeeping of the transport, not changes of the
+//!   records: they go through [`crate::Ledger::sync_state`], which needs no audit entry. If each
+//!   acknowledgement were audited, that audit entry would itself be a new outbox item and the
+//!   outbox could never drain to zero. A sync run is audited once, when it starts
+//!   (`SyncStarted`), before the outbox is read, so that entry travels in the run it opens.
+
+use crate::ledger::{Mutation, Reader, SyncState};
+use crate::outbox::OutboxItem;
+use crate::LedgerError;
+use rusqlite::{params, OptionalExtension};
+
+/// The hub this terminal is enrolled with (one row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub hub_url: String,
+    pub hub_id: String,
+    /// Hex Ed25519 key that signs the hub's receipts.
+    pub hub_public_key: String,
+    /// The pinned TLS key (`sesshu_protocol::sign::fingerprint` of the certificate's SPKI).
+    pub cert_fingerprint: String,
+    /// Hex Ed25519 key of this terminal (the private half is in the OS key store).
+    pub terminal_public_key: String,
+    /// The hub's time of enrolment.
+    pub enrolled_at: String,
+}
+
+/// A verified receipt as kept by the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReceipt {
+    pub receipt_id: String,
+    pub batch_id: String,
+    pub batch_hash: String,
+    /// The hub's clock when it stored the batch.
+    pub received_at: String,
+    pub item_count: u64,
+    /// `Signed<Receipt>` JSON exactly as received (the proof).
+    pub signed_json: String,
+    /// The terminal's clock when the receipt was stored.
+    pub stored_at: String,
+}
+
+/// One line of the exportable sync log: counts and codes only, no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncLogLine {
+    pub seq: i64,
+    pub at: String,
+    /// `enrolled`, `started`, `batch`, `retry`, `finished`, `failed`.
+    pub kind: String,
+    pub items: u64,
+    pub acknowledged: u64,
+    pub pending: u64,
+    pub error_code: Option<String>,
+}
+
+/// A log line to write (the ledger adds sequence number and time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewLogLine {
+    pub kind: &'static str,
+    pub items: u64,
+    pub acknowledged: u64,
+    pub pending: u64,
+    pub error_code: Option<String>,
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Reader<'_> {
+    pub fn sync_enrolment(&self) -> Result<Option<Enrolment>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hub_url, hub_id, hub_public_key, cert_fingerprint, terminal_public_key, enrolled_at \
+                 FROM sync_enrolment WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Enrolment {
+                        hub_url: r.get(0)?,
+                        hub_id: r.get(1)?,
+                        hub_public_key: r.get(2)?,
+                        cert_fingerprint: r.get(3)?,
+                        terminal_public_key: r.get(4)?,
+                        enrolled_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The newest receipt stored, if any.
+    pub fn last_receipt(&self) -> Result<Option<StoredReceipt>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT receipt_id, batch_id, batch_hash, received_at, item_count, signed_json, stored_at \
+                 FROM sync_receipt ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(StoredReceipt {
+                        receipt_id: r.get(0)?,
+                        batch_id: r.get(1)?,
+                        batch_hash: r.get(2)?,
+                        received_at: r.get(3)?,
+                        item_count: count(r.get(4)?),
+                        signed_json: r.get(5)?,
+                        stored_at: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn receipt_count(&self) -> Result<u64, LedgerError> {
+        Ok(count(self.conn.query_row(
+            "SELECT count(*) FROM sync_receipt",
+            [],
+            |r| r.get(0),
+        )?))
+    }
+
+    /// The newest `limit` log lines, newest first.
+    pub fn sync_log(&self, limit: u32) -> Result<Vec<SyncLogLine>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, kind, items, acknowledged, pending, error_code FROM sync_log \
+             ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(SyncLogLine {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    items: count(r.get(3)?),
+                    acknowledged: count(r.get(4)?),
+                    pending: count(r.get(5)?),
+                    error_code: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Acknowledged items per outcome (`accepted`, `already_have`, `conflict`).
+    pub fn outbox_outcomes(&self) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT outcome, count(*) FROM outbox WHERE acked_at IS NOT NULL AND outcome IS NOT NULL GROUP BY outcome",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().map(|(k, n)| (k, count(n))).collect())
+    }
+
+    /// Pending items, oldest first, at most `limit` (the drain's read).
+    pub fn sync_pending(&self, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
+        self.outbox_pending(limit)
+    }
+}
+
+impl Mutation<'_> {
+    /// Records the hub this terminal is enrolled with, replacing an earlier enrolment. The
+    /// caller audits it in the same mutation.
+    pub fn set_sync_enrolment(&mut self, e: &Enrolment) -> Result<(), LedgerError> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO sync_enrolment \
+             (id, hub_url, hub_id, hub_public_key, cert_fingerprint, terminal_public_key, enrolled_at) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                e.hub_url,
+                e.hub_id,
+                e.hub_public_key,
+                e.cert_fingerprint,
+                e.terminal_public_key,
+                e.enrolled_at
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl SyncState<'_> {
+    /// Reads inside this transaction.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { conn: &self.tx }
+    }
+
+    /// Stores a verified receipt and marks exactly the items it answers acknowledged, with
+    /// their outcome. `results` are (item id, outcome code) in batch order. Every item must be
+    /// pending: otherwise nothing is written ([`LedgerError::NotPending`]) and the caller's
+    /// transaction rolls back.
+    pub fn acknowledge(
+        &mut self,
+        receipt: &StoredReceipt,
+        results: &[(String, &str)],
+    ) -> Result<(), LedgerError> {
+        self.tx.execute(
+            "INSERT INTO sync_receipt (receipt_id, batch_id, batch_hash, received_at, item_count, signed_json, stored_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                receipt.receipt_id,
+                receipt.batch_id,
+                receipt.batch_hash,
+                receipt.received_at,
+                i64::try_from(receipt.item_count).unwrap_or(i64::MAX),
+                receipt.signed_json,
+                receipt.stored_at
+            ],
+        )?;
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE outbox SET acked_at = ?1, receipt_id = ?2, outcome = ?3 \
+             WHERE item_id = ?4 AND acked_at IS NULL",
+        )?;
+        let now = crate::audit::canonical_time(self.now);
+        for (item_id, outcome) in results {
+            let n = stmt.execute(params![now, receipt.receipt_id, outcome, item_id])?;
+            if n != 1 {
+                return Err(LedgerError::NotPending {
+                    item_id: item_id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a line to the sync log.
+    pub fn log(&mut self, line: &NewLogLine) -> Result<(), LedgerError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.tx.execute(
+            "INSERT INTO sync_log (at, kind, items, acknowledged, pending, error_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                crate::audit::canonical_time(self.now),
+                line.kind,
+                n(line.items),
+                n(line.acknowledged),
+                n(line.pending),
+                line.error_code
+            ],
+        )?;
+        Ok(())
+    }
+}
