@@ -27,6 +27,22 @@ USAGE:
                                          install a municipality profile (programmes, form
                                          layouts, double-entry mode, override reasons; signed
                                          in: administrator); checked whole before it is stored
+  sesshu enrol --data DIR --hub https://HOST:PORT --code CODE --login ID --password-stdin
+                                         register this terminal with the sync hub using the
+                                         one-time code from `sesshu-hub enrol-code` (signed in:
+                                         システム担当); prints one JSON line with the pinned TLS
+                                         key fingerprint: compare it with what `sesshu-hub serve`
+                                         printed
+  sesshu sync status --data DIR [--hub URL] --login ID --password-stdin
+                                         enrolment, hub reachable (probed with the pinned key),
+                                         pending items per stream, last receipt, last error and
+                                         the newest sync log lines, as one JSON line
+  sesshu sync push --data DIR [--hub URL] --login ID --password-stdin
+                                         send every pending item to the hub; exits 0 only when
+                                         every one is acknowledged by a verified receipt;
+                                         progress on stderr, one JSON report on stdout.
+                                         --hub overrides the enrolled address (the pinned key
+                                         still applies)
   sesshu --help | --version
 
 rules check input (stdin):
@@ -42,6 +58,17 @@ EXIT STATUS:
   1  the value is invalid (the reason is printed on stderr)
   2  unreadable input or wrong arguments
   3  the terminal refused (sign-in, permission, ledger state); the reason is printed on stderr
+     — except for `enrol` and `sync`, where 3 means the hub is unreachable (see below)
+
+EXIT STATUS of `enrol`, `sync status` and `sync push` (for schedulers):
+  0  success (push: every pending item acknowledged)
+  2  unreadable input or wrong arguments
+  3  the hub is unreachable (nothing was sent): retry later
+  4  the sync was cut or is incomplete (what was acknowledged is kept; the rest is sent by the
+     next push, without duplicates): retry later
+  5  the hub refused (enrolment code, revoked terminal, municipality, demo/production), or its
+     answer or receipt did not verify (nothing was marked sent): a retry does not help, call IT
+  6  the terminal refused (sign-in, permission, not enrolled, ledger state)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -89,6 +116,22 @@ pub(crate) enum Command {
     /// Headless, signed in: install a municipality profile from a JSON file.
     ProfileInstall {
         file: String,
+        signin: SignIn,
+    },
+    /// Headless, signed in: enrol the terminal with a sync hub.
+    Enrol {
+        hub: String,
+        code: String,
+        signin: SignIn,
+    },
+    /// Headless, signed in: the sync status (probing the hub).
+    SyncStatus {
+        hub: Option<String>,
+        signin: SignIn,
+    },
+    /// Headless, signed in: drain the outbox to the hub.
+    SyncPush {
+        hub: Option<String>,
         signin: SignIn,
     },
 }
@@ -192,6 +235,20 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         Some((g, r)) => (g.as_str(), r),
         None => return Ok(Command::Help),
     };
+    if group == "enrol" {
+        let (positional, options) =
+            split_with_flags(rest, &["data", "login", "hub", "code"], &["password-stdin"])?;
+        if let Some(p) = positional.first() {
+            return Err(format!("enrol: unexpected argument {p}"));
+        }
+        let hub = option(&options, "hub").ok_or("enrol: --hub https://HOST:PORT is missing")?;
+        let code = option(&options, "code").ok_or("enrol: --code CODE is missing")?;
+        return Ok(Command::Enrol {
+            hub: hub.to_string(),
+            code: code.to_string(),
+            signin: sign_in(&options, "enrol")?,
+        });
+    }
     let (sub, rest) = match rest.split_first() {
         Some((s, r)) => (s.as_str(), r),
         None => return Err(format!("{group}: a subcommand is missing")),
@@ -290,7 +347,21 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 signin: sign_in(&options, "profile install")?,
             })
         }
-        ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile", _) => {
+        ("sync", "status" | "push") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login", "hub"], &["password-stdin"])?;
+            if let Some(p) = positional.first() {
+                return Err(format!("sync {sub}: unexpected argument {p}"));
+            }
+            let hub = option(&options, "hub").map(str::to_string);
+            let signin = sign_in(&options, &format!("sync {sub}"))?;
+            Ok(if sub == "status" {
+                Command::SyncStatus { hub, signin }
+            } else {
+                Command::SyncPush { hub, signin }
+            })
+        }
+        ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile" | "sync", _) => {
             Err(format!("{group}: unknown subcommand {sub}"))
         }
         _ => Err(format!("unknown command {group}")),
@@ -303,6 +374,67 @@ mod tests {
 
     fn p(s: &[&str]) -> Result<Command, String> {
         parse(&s.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_the_sync_commands() {
+        let signin = SignIn {
+            data_dir: "/d".into(),
+            login: "sync01".into(),
+        };
+        assert_eq!(
+            p(&[
+                "enrol",
+                "--data",
+                "/d",
+                "--hub",
+                "https://10.0.0.2:9443",
+                "--code",
+                "ABCD-EFGH",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::Enrol {
+                hub: "https://10.0.0.2:9443".into(),
+                code: "ABCD-EFGH".into(),
+                signin: signin.clone()
+            })
+        );
+        assert!(p(&["enrol", "--data", "/d", "--login", "x", "--password-stdin"]).is_err());
+        assert_eq!(
+            p(&[
+                "sync",
+                "push",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncPush {
+                hub: None,
+                signin: signin.clone()
+            })
+        );
+        assert_eq!(
+            p(&[
+                "sync",
+                "status",
+                "--hub=https://h:1",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncStatus {
+                hub: Some("https://h:1".into()),
+                signin
+            })
+        );
+        assert!(p(&["sync", "pull", "--data", "/d"]).is_err());
+        assert!(p(&["sync", "push", "--data", "/d", "--login", "x"]).is_err());
     }
 
     #[test]

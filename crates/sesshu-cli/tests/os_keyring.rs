@@ -180,3 +180,44 @@ fn residents_import_through_the_cli_with_the_os_key_store() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["first_broken_seq"], serde_json::Value::Null);
 }
+
+#[test]
+fn sync_commands_exit_with_codes_a_scheduler_can_act_on() {
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let signed = |cmd: &[&str], login: &str, pw: &str| {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.extend(["--data", data, "--login", login, "--password-stdin"]);
+        sesshu(&args, &format!("{pw}\n"))
+    };
+    // Not enrolled: the terminal refuses (6), never "retry later".
+    let out = signed(&["sync", "push"], "sync01", SYNC_PW);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "NOT_ENROLLED");
+    // A keyer may not sync.
+    let out = signed(&["sync", "status"], "keyer01", KEYER_PW);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    // Nothing listens on port 1: unreachable (3).
+    let out = signed(
+        &[
+            "enrol",
+            "--hub",
+            "https://127.0.0.1:1",
+            "--code",
+            "ABCD-EFGH",
+        ],
+        "sync01",
+        SYNC_PW,
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "HUB_UNREACHABLE");
+    // The status is readable JSON.
+    let out = signed(&["sync", "status"], "sync01", SYNC_PW);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["enrolled"], false);
+    assert!(v["pending_total"].as_u64().unwrap() > 0);
+}
