@@ -158,9 +158,28 @@ impl Reader<'_> {
         Ok(rows.into_iter().map(|(k, n)| (k, count(n))).collect())
     }
 
-    /// Pending items, oldest first, at most `limit` (the drain's read).
-    pub fn sync_pending(&self, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
-        self.outbox_pending(limit)
+    /// Pending items after outbox position `after_seq`, oldest first, at most `limit`: the
+    /// drain's read. The drain acknowledges in outbox order, so it passes the position of the
+    /// last item acknowledged and the read starts there instead of stepping over every item
+    /// already sent (which grows with each batch).
+    pub fn sync_pending(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox \
+             WHERE seq > ?1 AND acked_at IS NULL ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![after_seq, limit], |r| {
+                Ok(OutboxItem {
+                    seq: r.get(0)?,
+                    item_id: r.get(1)?,
+                    stream: r.get(2)?,
+                    entry_id: r.get(3)?,
+                    payload: r.get(4)?,
+                    content_hash: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 }
 

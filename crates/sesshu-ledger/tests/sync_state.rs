@@ -50,8 +50,11 @@ fn receipt(id: &str, n: u64) -> StoredReceipt {
 fn acknowledging_drains_the_outbox_without_new_audit_entries() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path(), 3);
-    let pending = l.read(|r| r.sync_pending(10)).unwrap();
+    let pending = l.read(|r| r.sync_pending(0, 10)).unwrap();
     assert_eq!(pending.len(), 3);
+    // From a position: only what follows it.
+    let after = l.read(|r| r.sync_pending(pending[0].seq, 10)).unwrap();
+    assert_eq!(after, pending[1..].to_vec());
     let head_before = l.read(|r| r.audit_head()).unwrap();
     let results: Vec<(String, &str)> = pending
         .iter()
@@ -86,7 +89,7 @@ fn acknowledging_drains_the_outbox_without_new_audit_entries() {
 fn an_item_not_pending_refuses_the_whole_receipt() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path(), 2);
-    let pending = l.read(|r| r.sync_pending(10)).unwrap();
+    let pending = l.read(|r| r.sync_pending(0, 10)).unwrap();
     let results = vec![
         (pending[0].item_id.clone(), "accepted"),
         ("not-an-item".to_owned(), "accepted"),

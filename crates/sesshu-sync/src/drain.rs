@@ -274,10 +274,13 @@ fn run(
     let mut planner = ChunkPlanner::new(opts.limits);
     let mut backoff = Backoff::new(millis(opts.backoff_base), millis(opts.backoff_cap));
     let mut failures = 0u32;
+    // Outbox position of the last item acknowledged: batches are acknowledged in outbox order,
+    // so everything pending lies after it.
+    let mut after_seq = 0i64;
     loop {
         let planned = planner.next_size();
-        let pending =
-            ledger.read(|r| r.sync_pending(u32::try_from(planned).unwrap_or(u32::MAX)))?;
+        let pending = ledger
+            .read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -391,6 +394,9 @@ fn run(
                 ItemOutcome::AlreadyHave => report.already_have += 1,
                 ItemOutcome::Conflict => report.conflicts += 1,
             }
+        }
+        if let Some(last) = pending[..n].last() {
+            after_seq = last.seq;
         }
         report.acknowledged = acknowledged;
         report.batches += 1;
