@@ -610,6 +610,15 @@ impl Ledger {
         }
     }
 
+    /// Frees both connections' page caches. For work that streams through data once (the sync
+    /// drain reads every outbox page once): without it those pages would fill the caches, which
+    /// are sized for the keyers' resident lookups and writes, and stay resident.
+    pub fn shrink_caches(&self) -> Result<(), LedgerError> {
+        lock(&self.reader).execute_batch("PRAGMA shrink_memory")?;
+        lock(&self.writer).execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
     /// Folds the WAL into the main file (used before backups and at shutdown).
     pub fn checkpoint(&self) -> Result<(), LedgerError> {
         let conn = lock(&self.writer);

@@ -11,7 +11,7 @@
 //!   (`SyncStarted`), before the outbox is read, so that entry travels in the run it opens.
 
 use crate::ledger::{Mutation, Reader, SyncState};
-use crate::outbox::OutboxItem;
+use crate::outbox::{OutboxItem, WATERMARK};
 use crate::LedgerError;
 use rusqlite::{params, OptionalExtension};
 
@@ -58,6 +58,27 @@ pub struct SyncLogLine {
     pub error_code: Option<String>,
 }
 
+/// One item a receipt answers: its outbox position, id and outcome code (`accepted`,
+/// `already_have`, `conflict`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub seq: i64,
+    pub item_id: String,
+    pub outcome: &'static str,
+    /// The hub's reason, for a conflict.
+    pub reason: Option<String>,
+}
+
+/// An item the hub did not simply accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOutcomeRow {
+    pub seq: i64,
+    pub item_id: String,
+    pub stream: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+}
+
 /// A log line to write (the ledger adds sequence number and time).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewLogLine {
@@ -100,7 +121,7 @@ impl Reader<'_> {
             .conn
             .query_row(
                 "SELECT receipt_id, batch_id, batch_hash, received_at, item_count, signed_json, stored_at \
-                 FROM sync_receipt ORDER BY rowid DESC LIMIT 1",
+                 FROM sync_receipt ORDER BY last_seq DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(StoredReceipt {
@@ -149,13 +170,47 @@ impl Reader<'_> {
 
     /// Acknowledged items per outcome (`accepted`, `already_have`, `conflict`).
     pub fn outbox_outcomes(&self) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT outcome, count(*) FROM outbox WHERE acked_at IS NOT NULL AND outcome IS NOT NULL GROUP BY outcome",
+        let mut out = std::collections::BTreeMap::new();
+        let total: i64 = self.conn.query_row(
+            "SELECT coalesce(sum(item_count), 0) FROM sync_receipt",
+            [],
+            |r| r.get(0),
         )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT outcome, count(*) FROM sync_item_outcome GROUP BY outcome")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows.into_iter().map(|(k, n)| (k, count(n))).collect())
+        let others: i64 = rows.iter().map(|(_, n)| n).sum();
+        if total > others {
+            out.insert("accepted".to_owned(), count(total - others));
+        }
+        for (k, n) in rows {
+            out.insert(k, count(n));
+        }
+        Ok(out)
+    }
+
+    /// Items the hub did not simply accept (already have, conflict), newest first, with the
+    /// hub's reason: (outbox position, item id, stream, outcome, reason).
+    pub fn sync_item_outcomes(&self, limit: u32) -> Result<Vec<ItemOutcomeRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.seq, b.item_id, b.stream, o.outcome, o.reason FROM sync_item_outcome o \
+             JOIN outbox b ON b.seq = o.seq ORDER BY o.seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(ItemOutcomeRow {
+                    seq: r.get(0)?,
+                    item_id: r.get(1)?,
+                    stream: r.get(2)?,
+                    outcome: r.get(3)?,
+                    reason: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// Pending items after outbox position `after_seq`, oldest first, at most `limit`: the
@@ -163,10 +218,10 @@ impl Reader<'_> {
     /// last item acknowledged and the read starts there instead of stepping over every item
     /// already sent (which grows with each batch).
     pub fn sync_pending(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox \
-             WHERE seq > ?1 AND acked_at IS NULL ORDER BY seq LIMIT ?2",
-        )?;
+             WHERE acked_at IS NULL AND seq > max(?1, {WATERMARK}) ORDER BY seq LIMIT ?2"
+        ))?;
         let rows = stmt
             .query_map(params![after_seq, limit], |r| {
                 Ok(OutboxItem {
@@ -210,40 +265,62 @@ impl SyncState<'_> {
         Reader { conn: &self.tx }
     }
 
-    /// Stores a verified receipt and marks exactly the items it answers acknowledged, with
-    /// their outcome. `results` are (item id, outcome code) in batch order. Every item must be
-    /// pending: otherwise nothing is written ([`LedgerError::NotPending`]) and the caller's
-    /// transaction rolls back.
+    /// Stores a verified receipt for the items it answers, which must be exactly the next
+    /// items of the outbox after the acknowledged prefix, in order (`acks`, with their
+    /// positions, ids and outcomes): then they become part of the acknowledged prefix
+    /// (migration `0006-sync`) and items not simply accepted are recorded with their outcome.
+    /// Anything else writes nothing ([`LedgerError::NotPending`]) and the caller's transaction
+    /// rolls back. `receipt.item_count` is taken from `acks`.
     pub fn acknowledge(
         &mut self,
         receipt: &StoredReceipt,
-        results: &[(String, &str)],
+        acks: &[Ack],
     ) -> Result<(), LedgerError> {
+        let (Some(first), Some(last)) = (acks.first(), acks.last()) else {
+            return Ok(());
+        };
+        // The next items of the outbox, read by position (no payload is rewritten).
+        let expected: Vec<(i64, String)> = {
+            let mut stmt = self.tx.prepare_cached(&format!(
+                "SELECT seq, item_id FROM outbox WHERE seq > {WATERMARK} ORDER BY seq LIMIT ?1"
+            ))?;
+            stmt.query_map([i64::try_from(acks.len()).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        if expected.len() != acks.len() {
+            return Err(LedgerError::NotPending {
+                item_id: last.item_id.clone(),
+            });
+        }
+        for ((seq, id), a) in expected.iter().zip(acks) {
+            if *seq != a.seq || *id != a.item_id {
+                return Err(LedgerError::NotPending {
+                    item_id: a.item_id.clone(),
+                });
+            }
+        }
         self.tx.execute(
-            "INSERT INTO sync_receipt (receipt_id, batch_id, batch_hash, received_at, item_count, signed_json, stored_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO sync_receipt (receipt_id, batch_id, batch_hash, received_at, item_count, \
+             first_seq, last_seq, signed_json, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 receipt.receipt_id,
                 receipt.batch_id,
                 receipt.batch_hash,
                 receipt.received_at,
-                i64::try_from(receipt.item_count).unwrap_or(i64::MAX),
+                i64::try_from(acks.len()).unwrap_or(i64::MAX),
+                first.seq,
+                last.seq,
                 receipt.signed_json,
-                receipt.stored_at
+                crate::audit::canonical_time(self.now)
             ],
         )?;
         let mut stmt = self.tx.prepare_cached(
-            "UPDATE outbox SET acked_at = ?1, receipt_id = ?2, outcome = ?3 \
-             WHERE item_id = ?4 AND acked_at IS NULL",
+            "INSERT INTO sync_item_outcome (seq, receipt_id, outcome, reason) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let now = crate::audit::canonical_time(self.now);
-        for (item_id, outcome) in results {
-            let n = stmt.execute(params![now, receipt.receipt_id, outcome, item_id])?;
-            if n != 1 {
-                return Err(LedgerError::NotPending {
-                    item_id: item_id.clone(),
-                });
-            }
+        for a in acks.iter().filter(|a| a.outcome != "accepted") {
+            stmt.execute(params![a.seq, receipt.receipt_id, a.outcome, a.reason])?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use sesshu_domain::audit::{AuditAction, AuditOutcome};
 use sesshu_ledger::audit::AuditRecord;
-use sesshu_ledger::sync::{Enrolment, NewLogLine, StoredReceipt};
+use sesshu_ledger::sync::{Ack, Enrolment, NewLogLine, StoredReceipt};
 use sesshu_ledger::{FixedClock, Ledger, LedgerError, LedgerKey, UuidV7Gen};
 use std::sync::Arc;
 
@@ -34,6 +34,15 @@ fn ledger(dir: &std::path::Path, entries: usize) -> Ledger {
     l
 }
 
+fn ack(i: &sesshu_ledger::outbox::OutboxItem, outcome: &'static str) -> Ack {
+    Ack {
+        seq: i.seq,
+        item_id: i.item_id.clone(),
+        outcome,
+        reason: None,
+    }
+}
+
 fn receipt(id: &str, n: u64) -> StoredReceipt {
     StoredReceipt {
         receipt_id: id.into(),
@@ -56,10 +65,7 @@ fn acknowledging_drains_the_outbox_without_new_audit_entries() {
     let after = l.read(|r| r.sync_pending(pending[0].seq, 10)).unwrap();
     assert_eq!(after, pending[1..].to_vec());
     let head_before = l.read(|r| r.audit_head()).unwrap();
-    let results: Vec<(String, &str)> = pending
-        .iter()
-        .map(|i| (i.item_id.clone(), "accepted"))
-        .collect();
+    let results: Vec<Ack> = pending.iter().map(|i| ack(i, "accepted")).collect();
     l.sync_state(|s| {
         s.acknowledge(&receipt("r1", 3), &results)?;
         s.log(&NewLogLine {
@@ -91,8 +97,11 @@ fn an_item_not_pending_refuses_the_whole_receipt() {
     let l = ledger(dir.path(), 2);
     let pending = l.read(|r| r.sync_pending(0, 10)).unwrap();
     let results = vec![
-        (pending[0].item_id.clone(), "accepted"),
-        ("not-an-item".to_owned(), "accepted"),
+        ack(&pending[0], "accepted"),
+        Ack {
+            item_id: "not-an-item".into(),
+            ..ack(&pending[1], "accepted")
+        },
     ];
     let err = l
         .sync_state(|s| s.acknowledge(&receipt("r1", 2), &results))
@@ -101,13 +110,56 @@ fn an_item_not_pending_refuses_the_whole_receipt() {
     assert_eq!(l.read(|r| r.outbox_pending_count()).unwrap(), 2);
     assert!(l.read(|r| r.last_receipt()).unwrap().is_none());
     // And an item acknowledged once cannot be acknowledged again.
-    let one = vec![(pending[0].item_id.clone(), "accepted")];
+    let one = vec![ack(&pending[0], "accepted")];
     l.sync_state(|s| s.acknowledge(&receipt("r2", 1), &one))
         .unwrap();
     assert!(l
         .sync_state(|s| s.acknowledge(&receipt("r3", 1), &one))
         .is_err());
     assert_eq!(l.read(|r| r.receipt_count()).unwrap(), 1);
+    // The next one, in order, is accepted.
+    let next = vec![ack(&pending[1], "accepted")];
+    l.sync_state(|s| s.acknowledge(&receipt("r4", 1), &next))
+        .unwrap();
+    assert_eq!(l.read(|r| r.outbox_pending_count()).unwrap(), 0);
+}
+
+#[test]
+fn outcomes_other_than_accepted_are_kept_per_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = ledger(dir.path(), 4);
+    let pending = l.read(|r| r.sync_pending(0, 10)).unwrap();
+    // The first three, skipping none; the second is a conflict.
+    let acks = vec![
+        ack(&pending[0], "accepted"),
+        Ack {
+            reason: Some("other content".into()),
+            ..ack(&pending[1], "conflict")
+        },
+        ack(&pending[2], "already_have"),
+    ];
+    // Not the head of the outbox: refused.
+    assert!(l
+        .sync_state(|s| s.acknowledge(&receipt("r0", 2), &acks[1..]))
+        .is_err());
+    l.sync_state(|s| s.acknowledge(&receipt("r1", 3), &acks))
+        .unwrap();
+    let outcomes = l.read(|r| r.outbox_outcomes()).unwrap();
+    assert_eq!(outcomes.get("accepted"), Some(&1));
+    assert_eq!(outcomes.get("conflict"), Some(&1));
+    assert_eq!(outcomes.get("already_have"), Some(&1));
+    let rows = l.read(|r| r.sync_item_outcomes(10)).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].reason.as_deref(), Some("other content"));
+    assert_eq!(rows[1].stream, "audit");
+    let left = l.read(|r| r.outbox_pending(10)).unwrap();
+    assert_eq!(left, vec![pending[3].clone()]);
+    assert_eq!(
+        l.read(|r| r.outbox_pending_by_stream())
+            .unwrap()
+            .get("audit"),
+        Some(&1)
+    );
 }
 
 #[test]

@@ -56,6 +56,7 @@ fn main() -> Res<()> {
         })?;
         done += k;
     }
+    let rss_before_drain = peak_rss_mb();
     let hub = FakeHub::default();
     hub.add_code("CODE");
     let key = SigningKey::from_bytes(&[3; 32]);
@@ -99,6 +100,7 @@ fn main() -> Res<()> {
             "seconds": (secs * 100.0).round() / 100.0,
             "records_per_s": (report.acknowledged as f64 / secs).round(),
             "peak_rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
+            "peak_rss_mb_before_drain": (rss_before_drain * 10.0).round() / 10.0,
             "hub_stored": hub.stored(),
         })
     );

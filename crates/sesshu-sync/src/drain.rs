@@ -13,7 +13,7 @@
 //! "already have". Anything else stops the drain with its error.
 
 use crate::transport::{Transport, TransportError};
-use sesshu_ledger::sync::{NewLogLine, StoredReceipt};
+use sesshu_ledger::sync::{Ack, NewLogLine, StoredReceipt};
 use sesshu_ledger::{Ledger, LedgerError};
 use sesshu_protocol::chain::{ChainHead, Continuity};
 use sesshu_protocol::errors::Refusal;
@@ -289,17 +289,21 @@ fn run(
             .map(|i| i.payload.len() + ITEM_OVERHEAD)
             .collect();
         let n = take_items(&sizes, planned, opts.limits.max_bytes);
-        let items = pending[..n]
-            .iter()
+        let mut pending = pending;
+        pending.truncate(n);
+        // Positions and ids stay here; the payloads move into the batch (no second copy).
+        let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
+        let items = pending
+            .into_iter()
             .map(|o| {
                 Ok(Item {
-                    id: o.item_id.clone(),
                     stream: Stream::parse(&o.stream).ok_or_else(|| {
                         LedgerError::InvalidData(format!("outbox stream {}", o.stream))
                     })?,
-                    entry_id: o.entry_id.clone(),
-                    payload: o.payload.clone(),
-                    content_hash: o.content_hash.clone(),
+                    id: o.item_id,
+                    entry_id: o.entry_id,
+                    payload: o.payload,
+                    content_hash: o.content_hash,
                 })
             })
             .collect::<Result<Vec<_>, LedgerError>>()?;
@@ -373,10 +377,17 @@ fn run(
             signed_json,
             stored_at: String::new(),
         };
-        let results: Vec<(String, &str)> = receipt
+        // check_receipt proved one result per item, in batch order.
+        let results: Vec<Ack> = receipt
             .results
             .iter()
-            .map(|r| (r.id.clone(), outcome_code(r.outcome)))
+            .zip(&sent)
+            .map(|(r, (seq, _))| Ack {
+                seq: *seq,
+                item_id: r.id.clone(),
+                outcome: outcome_code(r.outcome),
+                reason: r.reason.clone(),
+            })
             .collect();
         let acknowledged = report.acknowledged + results.len() as u64;
         ledger.sync_state(|s| {
@@ -395,9 +406,11 @@ fn run(
                 ItemOutcome::Conflict => report.conflicts += 1,
             }
         }
-        if let Some(last) = pending[..n].last() {
-            after_seq = last.seq;
+        if let Some((last, _)) = sent.last() {
+            after_seq = *last;
         }
+        // The pages just sent are not read again: keep the process small.
+        ledger.shrink_caches()?;
         report.acknowledged = acknowledged;
         report.batches += 1;
         report.total = report.total.max(report.acknowledged);

@@ -213,6 +213,8 @@ pub enum Error {
     HubUnreachable,
     #[error("同期が途中で止まりました（{total}件中{acknowledged}件を受領確認済み）。残りは端末に残っており、次の同期で重複なく送られます。")]
     SyncCut { acknowledged: u64, total: u64 },
+    #[error("端末登録の途中で接続が切れたか、集約サーバーが混み合っています。もう一度登録してください。登録コードが使用済みと表示された場合は、集約サーバーで新しい登録コードを発行してください。")]
+    EnrolInterrupted,
     #[error("登録コードが正しくないか、使用済みまたは期限切れです。集約サーバーで新しい登録コードを発行してください。")]
     EnrolCodeRejected,
     #[error("デモ用の端末と本番用の集約サーバー（またはその逆）は接続できません。")]
@@ -302,7 +304,7 @@ impl Error {
             NotEnrolled | SyncIdentityMissing => ErrorCode::NotEnrolled,
             InvalidHubUrl => ErrorCode::InvalidInput,
             HubUnreachable => ErrorCode::HubUnreachable,
-            SyncCut { .. } => ErrorCode::SyncCut,
+            SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
             EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,
             ReceiptInvalid | HubAnswerInvalid => ErrorCode::ReceiptInvalid,
             Internal(_) => ErrorCode::Internal,

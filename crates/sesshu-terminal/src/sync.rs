@@ -185,6 +185,12 @@ pub fn sync_enrol(
         public_key: key.verifying_key(),
     };
     let enrolled = sesshu_sync::enrol(transport.as_ref(), &req).map_err(|e| match e {
+        EnrolError::Transport(t @ (TransportError::Cut(_) | TransportError::Refused(_)))
+            if t.retryable() =>
+        {
+            tracing::warn!(code = %t.log_code(), "enrolment interrupted");
+            Error::EnrolInterrupted
+        }
         EnrolError::Transport(t) => transport_error(t),
         EnrolError::BadAnswer(detail) => {
             tracing::warn!(%detail, "enrolment answer refused");

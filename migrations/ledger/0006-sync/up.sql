@@ -1,6 +1,12 @@
--- 0006: sync with the hub: the enrolment (one row), the receipts the hub signed, which receipt
--- acknowledged each outbox item, and the exportable sync log (counts and codes only: no
+-- 0006: sync with the hub: the enrolment (one row), the receipts the hub signed, the items a
+-- receipt did not simply accept, and the exportable sync log (counts and codes only: no
 -- personal data).
+--
+-- Acknowledgement is a watermark, not a column update: the drain sends the oldest pending items
+-- first and a receipt is stored only when it answers exactly the next items of the outbox, so
+-- the acknowledged items are always a prefix of the outbox, up to the highest `last_seq` of
+-- `sync_receipt`. Marking 100,000 items then writes a few rows instead of rewriting 100,000
+-- outbox rows with their payloads. `outbox.acked_at` (0001) stays NULL.
 
 CREATE TABLE sync_enrolment (
     -- Exactly one row: the hub this terminal is enrolled with (re-enrolment replaces it).
@@ -20,15 +26,21 @@ CREATE TABLE sync_receipt (
     batch_hash          TEXT NOT NULL,
     received_at         TEXT NOT NULL,            -- the hub's clock
     item_count          INTEGER NOT NULL,
+    first_seq           INTEGER NOT NULL,         -- the outbox positions it acknowledges: every
+    last_seq            INTEGER NOT NULL UNIQUE,  -- item in first_seq..=last_seq
     signed_json         TEXT NOT NULL,            -- Signed<Receipt> JSON exactly as received
-    stored_at           TEXT NOT NULL
+    stored_at           TEXT NOT NULL,
+    CHECK (first_seq <= last_seq)
 ) STRICT;
 
-ALTER TABLE outbox ADD COLUMN receipt_id TEXT REFERENCES sync_receipt (receipt_id);
--- accepted | already_have | conflict (sesshu_protocol::ItemOutcome), set with acked_at.
-ALTER TABLE outbox ADD COLUMN outcome TEXT;
-
-CREATE INDEX outbox_receipt ON outbox (receipt_id) WHERE receipt_id IS NOT NULL;
+CREATE TABLE sync_item_outcome (
+    -- Items a receipt answered with something other than "accepted" (already_have, conflict),
+    -- with the hub's reason: what the sync screen lists per item.
+    seq                 INTEGER PRIMARY KEY REFERENCES outbox (seq),
+    receipt_id          TEXT NOT NULL REFERENCES sync_receipt (receipt_id),
+    outcome             TEXT NOT NULL,            -- sesshu_protocol::ItemOutcome, snake_case
+    reason              TEXT
+) STRICT;
 
 CREATE TABLE sync_log (
     seq                 INTEGER PRIMARY KEY,
