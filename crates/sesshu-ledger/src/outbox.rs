@@ -1,4 +1,8 @@
 //! The outbox: items waiting for the hub, written in the same transaction as their entry.
+//!
+//! An item is pending until a stored, verified receipt covers its position: acknowledged items
+//! are always a prefix of the outbox (see [`crate::sync`] and migration `0006-sync`); the
+//! `acked_at` column of 0001 is no longer written.
 
 use crate::ledger::{Mutation, Reader};
 use crate::LedgerError;

@@ -192,15 +192,19 @@ impl Reader<'_> {
         Ok(out)
     }
 
-    /// Items the hub did not simply accept (already have, conflict), newest first, with the
-    /// hub's reason: (outbox position, item id, stream, outcome, reason).
-    pub fn sync_item_outcomes(&self, limit: u32) -> Result<Vec<ItemOutcomeRow>, LedgerError> {
+    /// Items the hub answered with `outcome` (`already_have`, `conflict`), newest first, with
+    /// the hub's reason.
+    pub fn sync_item_outcomes(
+        &self,
+        outcome: &str,
+        limit: u32,
+    ) -> Result<Vec<ItemOutcomeRow>, LedgerError> {
         let mut stmt = self.conn.prepare(
             "SELECT o.seq, b.item_id, b.stream, o.outcome, o.reason FROM sync_item_outcome o \
-             JOIN outbox b ON b.seq = o.seq ORDER BY o.seq DESC LIMIT ?1",
+             JOIN outbox b ON b.seq = o.seq WHERE o.outcome = ?1 ORDER BY o.seq DESC LIMIT ?2",
         )?;
         let rows = stmt
-            .query_map([limit], |r| {
+            .query_map(params![outcome, limit], |r| {
                 Ok(ItemOutcomeRow {
                     seq: r.get(0)?,
                     item_id: r.get(1)?,

@@ -148,10 +148,17 @@ fn outcomes_other_than_accepted_are_kept_per_item() {
     assert_eq!(outcomes.get("accepted"), Some(&1));
     assert_eq!(outcomes.get("conflict"), Some(&1));
     assert_eq!(outcomes.get("already_have"), Some(&1));
-    let rows = l.read(|r| r.sync_item_outcomes(10)).unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1].reason.as_deref(), Some("other content"));
-    assert_eq!(rows[1].stream, "audit");
+    let rows = l.read(|r| r.sync_item_outcomes("conflict", 10)).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].reason.as_deref(), Some("other content"));
+    assert_eq!(rows[0].stream, "audit");
+    assert_eq!(rows[0].item_id, pending[1].item_id);
+    assert_eq!(
+        l.read(|r| r.sync_item_outcomes("already_have", 10))
+            .unwrap()
+            .len(),
+        1
+    );
     let left = l.read(|r| r.outbox_pending(10)).unwrap();
     assert_eq!(left, vec![pending[3].clone()]);
     assert_eq!(

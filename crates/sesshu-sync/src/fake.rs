@@ -116,6 +116,12 @@ impl FakeHub {
         self.st().batches
     }
 
+    /// Stores `item_id` with other content, as if another send had it first: the terminal's
+    /// item then gets a conflict.
+    pub fn plant(&self, item_id: &str) {
+        self.st().items.insert(item_id.to_owned(), "0".repeat(64));
+    }
+
     /// Forgets a terminal (as if revoked or never enrolled).
     pub fn forget_terminal(&self, terminal_id: &str) {
         self.st().terminals.remove(terminal_id);
@@ -174,7 +180,8 @@ impl FakeHub {
             results.push(ItemResult {
                 id: item.id.clone(),
                 outcome,
-                reason: None,
+                reason: (outcome == ItemOutcome::Conflict)
+                    .then(|| "same id, other content: held for review".to_owned()),
             });
         }
         st.seq += 1;

@@ -253,3 +253,22 @@ fn an_unknown_terminal_is_refused_without_retry() {
     }
     assert_eq!(pending(&s), 2);
 }
+
+#[test]
+fn a_conflict_is_acknowledged_and_kept_with_its_reason() {
+    let s = setup(4);
+    let first = s.ledger.read(|r| r.sync_pending(0, 1)).unwrap().remove(0);
+    s.hub.plant(&first.item_id);
+    let (r, _) = run(&s, &opts());
+    let report = r.unwrap();
+    assert_eq!(report.conflicts, 1);
+    assert_eq!(report.accepted, 3);
+    assert_eq!(pending(&s), 0);
+    let rows = s
+        .ledger
+        .read(|r| r.sync_item_outcomes("conflict", 10))
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].item_id, first.item_id);
+    assert!(rows[0].reason.as_deref().unwrap().contains("other content"));
+}

@@ -77,6 +77,17 @@ pub struct SyncLogEntry {
     pub error_code: Option<String>,
 }
 
+/// An item the hub did not simply accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemProblem {
+    pub item_id: String,
+    pub stream: String,
+    /// `conflict` (the hub holds this id with other content: kept there for review).
+    pub outcome: String,
+    /// The hub's reason (English, for IT).
+    pub reason: Option<String>,
+}
+
 /// The sync screen's (and `sesshu sync status`'s) view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncStatus {
@@ -94,6 +105,8 @@ pub struct SyncStatus {
     pub last_receipt: Option<ReceiptSummary>,
     /// The error code of the last run, when it failed.
     pub last_error: Option<String>,
+    /// The newest conflicts the hub reported, with its reasons.
+    pub conflicts: Vec<ItemProblem>,
     /// The newest sync log lines, newest first.
     pub log: Vec<SyncLogEntry>,
 }
@@ -113,6 +126,8 @@ pub struct PushReport {
 
 /// How many log lines the status shows.
 pub const STATUS_LOG_LINES: u32 = 20;
+/// How many of the newest conflicts the status shows.
+pub const STATUS_CONFLICTS: u32 = 200;
 
 /// What the sync use cases need besides the actor.
 pub struct SyncContext<'a> {
@@ -254,13 +269,14 @@ pub fn sync_status(
     hub_override: Option<&str>,
     probe: bool,
 ) -> Result<SyncStatus> {
-    let (enrolment, pending, acknowledged, last, log) = actor.ledger.read(|r| {
+    let (enrolment, pending, acknowledged, last, log, outcomes) = actor.ledger.read(|r| {
         Ok((
             r.sync_enrolment()?,
             r.outbox_pending_by_stream()?,
             r.outbox_outcomes()?,
             r.last_receipt()?,
             r.sync_log(STATUS_LOG_LINES)?,
+            r.sync_item_outcomes("conflict", STATUS_CONFLICTS)?,
         ))
     })?;
     let reachable = match (&enrolment, probe) {
@@ -299,6 +315,15 @@ pub fn sync_status(
             item_count: r.item_count,
         }),
         last_error,
+        conflicts: outcomes
+            .into_iter()
+            .map(|o| ItemProblem {
+                item_id: o.item_id,
+                stream: o.stream,
+                outcome: o.outcome,
+                reason: o.reason,
+            })
+            .collect(),
         log: log
             .into_iter()
             .map(|l| SyncLogEntry {
