@@ -5,7 +5,7 @@
 //! - [`https`]: [`HttpsTransport`], reqwest over rustls with the hub's TLS key pinned (the pin
 //!   is on the key, not the host name, so IT can move the hub);
 //! - [`identity`]: the terminal's Ed25519 identity, made at enrolment from the OS random source;
-//! - [`drain`]: the outbox drain: signed batches sized by the protocol's planner, receipts
+//! - [`mod@drain`]: the outbox drain: signed batches sized by the protocol's planner, receipts
 //!   verified with the pinned hub key and checked against the batch, and only then the items
 //!   acknowledged with their receipt in one ledger transaction.
 //!
