@@ -37,12 +37,14 @@ USAGE:
                                          enrolment, hub reachable (probed with the pinned key),
                                          pending items per stream, last receipt, last error and
                                          the newest sync log lines, as one JSON line
-  sesshu sync push --data DIR [--hub URL] --login ID --password-stdin
+  sesshu sync push --data DIR [--hub URL] [--retries N] --login ID --password-stdin
                                          send every pending item to the hub; exits 0 only when
                                          every one is acknowledged by a verified receipt;
                                          progress on stderr, one JSON report on stdout.
                                          --hub overrides the enrolled address (the pinned key
-                                         still applies)
+                                         still applies); --retries: consecutive failed attempts
+                                         retried with backoff within this run (default 8; 0 for
+                                         a scheduler that retries itself)
   sesshu --help | --version
 
 rules check input (stdin):
@@ -132,6 +134,8 @@ pub(crate) enum Command {
     /// Headless, signed in: drain the outbox to the hub.
     SyncPush {
         hub: Option<String>,
+        /// Consecutive failed attempts retried within the run (`None`: the default).
+        retries: Option<u32>,
         signin: SignIn,
     },
 }
@@ -348,17 +352,34 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
             })
         }
         ("sync", "status" | "push") => {
-            let (positional, options) =
-                split_with_flags(rest, &["data", "login", "hub"], &["password-stdin"])?;
+            let known: &[&str] = if sub == "push" {
+                &["data", "login", "hub", "retries"]
+            } else {
+                &["data", "login", "hub"]
+            };
+            let (positional, options) = split_with_flags(rest, known, &["password-stdin"])?;
             if let Some(p) = positional.first() {
                 return Err(format!("sync {sub}: unexpected argument {p}"));
             }
             let hub = option(&options, "hub").map(str::to_string);
             let signin = sign_in(&options, &format!("sync {sub}"))?;
+            let retries = match option(&options, "retries") {
+                None => None,
+                Some(n) => Some(
+                    n.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| format!("--retries must be 0 to 100, not {n}"))?,
+                ),
+            };
             Ok(if sub == "status" {
                 Command::SyncStatus { hub, signin }
             } else {
-                Command::SyncPush { hub, signin }
+                Command::SyncPush {
+                    hub,
+                    retries,
+                    signin,
+                }
             })
         }
         ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile" | "sync", _) => {
@@ -414,9 +435,52 @@ mod tests {
             ]),
             Ok(Command::SyncPush {
                 hub: None,
+                retries: None,
                 signin: signin.clone()
             })
         );
+        assert_eq!(
+            p(&[
+                "sync",
+                "push",
+                "--retries",
+                "0",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncPush {
+                hub: None,
+                retries: Some(0),
+                signin: signin.clone()
+            })
+        );
+        assert!(p(&[
+            "sync",
+            "push",
+            "--retries",
+            "x",
+            "--data",
+            "/d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert!(p(&[
+            "sync",
+            "status",
+            "--retries",
+            "1",
+            "--data",
+            "/d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
         assert_eq!(
             p(&[
                 "sync",

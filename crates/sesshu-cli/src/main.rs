@@ -101,7 +101,11 @@ fn run(cmd: args::Command) -> Outcome {
         Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
         Command::Enrol { hub, code, signin } => sync::enrol(&hub, &code, &signin),
         Command::SyncStatus { hub, signin } => sync::status(hub.as_deref(), &signin),
-        Command::SyncPush { hub, signin } => sync::push(hub.as_deref(), &signin),
+        Command::SyncPush {
+            hub,
+            retries,
+            signin,
+        } => sync::push(hub.as_deref(), retries, &signin),
         Command::ResidentsImport {
             file,
             signin,

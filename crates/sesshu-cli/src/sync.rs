@@ -7,6 +7,8 @@ use crate::args::SignIn;
 use crate::headless::with_session;
 use crate::Outcome;
 use sesshu_ipc::ErrorCode;
+use sesshu_sync::DrainOptions;
+use sesshu_terminal::sync::SyncSetup;
 use std::io::Write as _;
 
 pub(crate) const EXIT_UNREACHABLE: u8 = 3;
@@ -54,8 +56,17 @@ pub(crate) fn status(hub: Option<&str>, signin: &SignIn) -> Outcome {
     })
 }
 
-pub(crate) fn push(hub: Option<&str>, signin: &SignIn) -> Outcome {
+pub(crate) fn push(hub: Option<&str>, retries: Option<u32>, signin: &SignIn) -> Outcome {
     with_session(signin, failed, |t| {
+        if let Some(max_retries) = retries {
+            t.configure_sync(SyncSetup {
+                options: DrainOptions {
+                    max_retries,
+                    ..DrainOptions::default()
+                },
+                ..SyncSetup::default()
+            });
+        }
         let mut progress = |p: sesshu_sync::Progress| {
             let _ = writeln!(
                 std::io::stderr(),

@@ -282,3 +282,139 @@ impl Connector for FakeHub {
         Ok(Box::new(FakeTransport { hub: self.clone() }))
     }
 }
+
+/// The fake hub behind real HTTPS on loopback (the surface of `sesshu_protocol::wire`):
+/// refusals as their HTTP status with a refusal body, a cut or an unreachable fault as a
+/// connection dropped without an answer. A fresh self-signed certificate; `fingerprint` is what
+/// the terminal pins. The server thread serves until the process ends.
+pub struct HttpsFront {
+    pub port: u16,
+    /// SPKI fingerprint of the certificate's key (`sesshu_protocol::sign::fingerprint`).
+    pub fingerprint: String,
+}
+
+impl HttpsFront {
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Why the HTTPS front could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("fake hub HTTPS front: {0}")]
+pub struct FrontError(String);
+
+fn front_err(e: impl std::fmt::Display) -> FrontError {
+    FrontError(e.to_string())
+}
+
+/// Starts [`HttpsFront`] for `hub`.
+pub fn serve_https(hub: FakeHub) -> Result<HttpsFront, FrontError> {
+    use rcgen::PublicKeyData as _;
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let key = rcgen::KeyPair::generate().map_err(front_err)?;
+    let cert = rcgen::CertificateParams::new(vec!["sesshu-hub.local".to_owned()])
+        .map_err(front_err)?
+        .self_signed(&key)
+        .map_err(front_err)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(front_err)?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .map_err(front_err)?,
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(front_err)?;
+    let port = listener.local_addr().map_err(front_err)?.port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { return };
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            serve_one(&hub, rustls::StreamOwned::new(conn, tcp));
+        }
+    });
+    Ok(HttpsFront {
+        port,
+        fingerprint: sesshu_protocol::sign::fingerprint(&key.subject_public_key_info()),
+    })
+}
+
+/// One request on one connection, then close.
+fn serve_one(
+    hub: &FakeHub,
+    mut tls: rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream>,
+) {
+    use std::io::{Read as _, Write as _};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match tls.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default().to_owned();
+    let path = first.next().unwrap_or_default().to_owned();
+    let length = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        match tls.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = &buf[head_end..];
+    let t = FakeTransport { hub: hub.clone() };
+    let malformed = |e: serde_json::Error| FakeHub::refusal(RefusalCode::Malformed, &e.to_string());
+    let answer: Result<String, TransportError> = match (method.as_str(), path.as_str()) {
+        ("GET", "/v1/hello") => t.hello().and_then(|h| {
+            serde_json::to_string(&h).map_err(|e| TransportError::BadAnswer(e.to_string()))
+        }),
+        ("POST", "/v1/enrol") => serde_json::from_slice(body)
+            .map_err(malformed)
+            .and_then(|req| t.enrol(&req))
+            .and_then(|r| {
+                serde_json::to_string(&r).map_err(|e| TransportError::BadAnswer(e.to_string()))
+            }),
+        ("POST", "/v1/batches") => serde_json::from_slice(body)
+            .map_err(malformed)
+            .and_then(|b| t.send_batch(&b))
+            .and_then(|r| {
+                serde_json::to_string(&r).map_err(|e| TransportError::BadAnswer(e.to_string()))
+            }),
+        _ => Err(FakeHub::refusal(RefusalCode::Malformed, "no such path")),
+    };
+    let (status, json) = match answer {
+        Ok(json) => (200, json),
+        Err(TransportError::Refused(r)) => (
+            r.code.http_status(),
+            serde_json::to_string(&r).unwrap_or_default(),
+        ),
+        // A cut or an unreachable fault: the connection drops without an answer.
+        Err(_) => return,
+    };
+    let _ = write!(
+        tls,
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+        json.len()
+    );
+    let _ = tls.flush();
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}

@@ -9,7 +9,7 @@ use sesshu_protocol::errors::RefusalCode;
 use sesshu_protocol::wire::Hello;
 use sesshu_protocol::{SigningKey, PROTOCOL_VERSION};
 use sesshu_sync::fake::{FakeHub, Fault};
-use sesshu_sync::{Connector, HttpsTransport, Transport, TransportError};
+use sesshu_sync::{HttpsTransport, Transport, TransportError};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -158,109 +158,6 @@ fn no_listener_is_unreachable_a_dropped_answer_is_a_cut_and_a_refusal_is_typed()
     assert!(HttpsTransport::pinned("http://127.0.0.1:1", &pin).is_err());
 }
 
-/// What the hub server does with one request: `None` drops the connection without an answer.
-type Handler = Arc<dyn Fn(&str, &str, &[u8]) -> Option<(u16, String)> + Send + Sync>;
-
-fn tls_config(key: &KeyPair) -> Arc<rustls::ServerConfig> {
-    let cert = CertificateParams::new(vec!["hub.local".to_string()])
-        .unwrap()
-        .self_signed(key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap(),
-    )
-}
-
-/// An HTTPS server on loopback that hands every request to `handler`, until the test ends.
-fn serve_hub(key: &KeyPair, handler: Handler) -> u16 {
-    let config = tls_config(key);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming() {
-            let Ok(tcp) = tcp else { return };
-            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
-            let mut tls = rustls::StreamOwned::new(conn, tcp);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 65536];
-            let head_end = loop {
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(i + 4);
-                }
-                match tls.read(&mut chunk) {
-                    Ok(0) | Err(_) => break None,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            };
-            let Some(head_end) = head_end else { continue };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let mut lines = head.lines();
-            let mut first = lines.next().unwrap_or_default().split(' ');
-            let (method, path) = (
-                first.next().unwrap_or_default().to_string(),
-                first.next().unwrap_or_default().to_string(),
-            );
-            let length = lines
-                .filter_map(|l| l.split_once(':'))
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            while buf.len() < head_end + length {
-                match tls.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let Some((status, body)) = handler(&method, &path, &buf[head_end..]) else {
-                continue;
-            };
-            let _ = write!(
-                tls,
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = tls.flush();
-            tls.conn.send_close_notify();
-            let _ = tls.flush();
-        }
-    });
-    port
-}
-
-/// The in-process hub behind HTTP, as the real hub's surface (wire.rs): refusals as their HTTP
-/// status with a refusal body, a cut as a dropped connection.
-fn fake_hub_handler(hub: FakeHub) -> Handler {
-    Arc::new(move |method, path, body| {
-        let t = hub.connect("https://unused", None).unwrap();
-        let answer: Result<String, TransportError> = match (method, path) {
-            ("GET", "/v1/hello") => t.hello().map(|h| serde_json::to_string(&h).unwrap()),
-            ("POST", "/v1/enrol") => t
-                .enrol(&serde_json::from_slice(body).unwrap())
-                .map(|r| serde_json::to_string(&r).unwrap()),
-            ("POST", "/v1/batches") => t
-                .send_batch(&serde_json::from_slice(body).unwrap())
-                .map(|r| serde_json::to_string(&r).unwrap()),
-            _ => return Some((404, "{}".into())),
-        };
-        match answer {
-            Ok(json) => Some((200, json)),
-            Err(TransportError::Refused(r)) => {
-                Some((r.code.http_status(), serde_json::to_string(&r).unwrap()))
-            }
-            Err(_) => None,
-        }
-    })
-}
-
 #[test]
 fn enrolment_and_a_drain_over_https_with_a_cut() {
     use chrono::TimeZone;
@@ -268,11 +165,10 @@ fn enrolment_and_a_drain_over_https_with_a_cut() {
     use sesshu_ledger::audit::AuditRecord;
     use sesshu_protocol::wire::EnrolRequest;
 
-    let key = KeyPair::generate().unwrap();
     let hub = FakeHub::default();
     hub.add_code("ABCD-EFGH");
-    let port = serve_hub(&key, fake_hub_handler(hub.clone()));
-    let url = format!("https://127.0.0.1:{port}");
+    let front = sesshu_sync::fake::serve_https(hub.clone()).unwrap();
+    let url = front.url();
 
     let terminal_key = SigningKey::from_bytes(&[4; 32]);
     let tofu = HttpsTransport::trust_on_first_use(&url).unwrap();
@@ -289,7 +185,7 @@ fn enrolment_and_a_drain_over_https_with_a_cut() {
         },
     )
     .unwrap();
-    assert_eq!(enrolled.cert_fingerprint, fingerprint(&key));
+    assert_eq!(enrolled.cert_fingerprint, front.fingerprint);
     assert_eq!(enrolled.response.hub_public_key, hub.public_key());
     // A used code is refused with its code, over HTTP.
     match sesshu_sync::enrol(
