@@ -27,6 +27,24 @@ USAGE:
                                          install a municipality profile (programmes, form
                                          layouts, double-entry mode, override reasons; signed
                                          in: administrator); checked whole before it is stored
+  sesshu enrol --data DIR --hub https://HOST:PORT --code CODE --login ID --password-stdin
+                                         register this terminal with the sync hub using the
+                                         one-time code from `sesshu-hub enrol-code` (signed in:
+                                         システム担当); prints one JSON line with the pinned TLS
+                                         key fingerprint: compare it with what `sesshu-hub serve`
+                                         printed
+  sesshu sync status --data DIR [--hub URL] --login ID --password-stdin
+                                         enrolment, hub reachable (probed with the pinned key),
+                                         pending items per stream, last receipt, last error and
+                                         the newest sync log lines, as one JSON line
+  sesshu sync push --data DIR [--hub URL] [--retries N] --login ID --password-stdin
+                                         send every pending item to the hub; exits 0 only when
+                                         every one is acknowledged by a verified receipt;
+                                         progress on stderr, one JSON report on stdout.
+                                         --hub overrides the enrolled address (the pinned key
+                                         still applies); --retries: consecutive failed attempts
+                                         retried with backoff within this run (default 8; 0 for
+                                         a scheduler that retries itself)
   sesshu --help | --version
 
 rules check input (stdin):
@@ -42,6 +60,17 @@ EXIT STATUS:
   1  the value is invalid (the reason is printed on stderr)
   2  unreadable input or wrong arguments
   3  the terminal refused (sign-in, permission, ledger state); the reason is printed on stderr
+     — except for `enrol` and `sync`, where 3 means the hub is unreachable (see below)
+
+EXIT STATUS of `enrol`, `sync status` and `sync push` (for schedulers):
+  0  success (push: every pending item acknowledged)
+  2  unreadable input or wrong arguments
+  3  the hub is unreachable (nothing was sent): retry later
+  4  the sync was cut or is incomplete (what was acknowledged is kept; the rest is sent by the
+     next push, without duplicates): retry later
+  5  the hub refused (enrolment code, revoked terminal, municipality, demo/production), or its
+     answer or receipt did not verify (nothing was marked sent): a retry does not help, call IT
+  6  the terminal refused (sign-in, permission, not enrolled, ledger state)
 ";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -89,6 +118,24 @@ pub(crate) enum Command {
     /// Headless, signed in: install a municipality profile from a JSON file.
     ProfileInstall {
         file: String,
+        signin: SignIn,
+    },
+    /// Headless, signed in: enrol the terminal with a sync hub.
+    Enrol {
+        hub: String,
+        code: String,
+        signin: SignIn,
+    },
+    /// Headless, signed in: the sync status (probing the hub).
+    SyncStatus {
+        hub: Option<String>,
+        signin: SignIn,
+    },
+    /// Headless, signed in: drain the outbox to the hub.
+    SyncPush {
+        hub: Option<String>,
+        /// Consecutive failed attempts retried within the run (`None`: the default).
+        retries: Option<u32>,
         signin: SignIn,
     },
 }
@@ -192,6 +239,20 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         Some((g, r)) => (g.as_str(), r),
         None => return Ok(Command::Help),
     };
+    if group == "enrol" {
+        let (positional, options) =
+            split_with_flags(rest, &["data", "login", "hub", "code"], &["password-stdin"])?;
+        if let Some(p) = positional.first() {
+            return Err(format!("enrol: unexpected argument {p}"));
+        }
+        let hub = option(&options, "hub").ok_or("enrol: --hub https://HOST:PORT is missing")?;
+        let code = option(&options, "code").ok_or("enrol: --code CODE is missing")?;
+        return Ok(Command::Enrol {
+            hub: hub.to_string(),
+            code: code.to_string(),
+            signin: sign_in(&options, "enrol")?,
+        });
+    }
     let (sub, rest) = match rest.split_first() {
         Some((s, r)) => (s.as_str(), r),
         None => return Err(format!("{group}: a subcommand is missing")),
@@ -290,7 +351,38 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                 signin: sign_in(&options, "profile install")?,
             })
         }
-        ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile", _) => {
+        ("sync", "status" | "push") => {
+            let known: &[&str] = if sub == "push" {
+                &["data", "login", "hub", "retries"]
+            } else {
+                &["data", "login", "hub"]
+            };
+            let (positional, options) = split_with_flags(rest, known, &["password-stdin"])?;
+            if let Some(p) = positional.first() {
+                return Err(format!("sync {sub}: unexpected argument {p}"));
+            }
+            let hub = option(&options, "hub").map(str::to_string);
+            let signin = sign_in(&options, &format!("sync {sub}"))?;
+            let retries = match option(&options, "retries") {
+                None => None,
+                Some(n) => Some(
+                    n.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .ok_or_else(|| format!("--retries must be 0 to 100, not {n}"))?,
+                ),
+            };
+            Ok(if sub == "status" {
+                Command::SyncStatus { hub, signin }
+            } else {
+                Command::SyncPush {
+                    hub,
+                    retries,
+                    signin,
+                }
+            })
+        }
+        ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile" | "sync", _) => {
             Err(format!("{group}: unknown subcommand {sub}"))
         }
         _ => Err(format!("unknown command {group}")),
@@ -303,6 +395,110 @@ mod tests {
 
     fn p(s: &[&str]) -> Result<Command, String> {
         parse(&s.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_the_sync_commands() {
+        let signin = SignIn {
+            data_dir: "/d".into(),
+            login: "sync01".into(),
+        };
+        assert_eq!(
+            p(&[
+                "enrol",
+                "--data",
+                "/d",
+                "--hub",
+                "https://10.0.0.2:9443",
+                "--code",
+                "ABCD-EFGH",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::Enrol {
+                hub: "https://10.0.0.2:9443".into(),
+                code: "ABCD-EFGH".into(),
+                signin: signin.clone()
+            })
+        );
+        assert!(p(&["enrol", "--data", "/d", "--login", "x", "--password-stdin"]).is_err());
+        assert_eq!(
+            p(&[
+                "sync",
+                "push",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncPush {
+                hub: None,
+                retries: None,
+                signin: signin.clone()
+            })
+        );
+        assert_eq!(
+            p(&[
+                "sync",
+                "push",
+                "--retries",
+                "0",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncPush {
+                hub: None,
+                retries: Some(0),
+                signin: signin.clone()
+            })
+        );
+        assert!(p(&[
+            "sync",
+            "push",
+            "--retries",
+            "x",
+            "--data",
+            "/d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert!(p(&[
+            "sync",
+            "status",
+            "--retries",
+            "1",
+            "--data",
+            "/d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert_eq!(
+            p(&[
+                "sync",
+                "status",
+                "--hub=https://h:1",
+                "--data",
+                "/d",
+                "--login",
+                "sync01",
+                "--password-stdin"
+            ]),
+            Ok(Command::SyncStatus {
+                hub: Some("https://h:1".into()),
+                signin
+            })
+        );
+        assert!(p(&["sync", "pull", "--data", "/d"]).is_err());
+        assert!(p(&["sync", "push", "--data", "/d", "--login", "x"]).is_err());
     }
 
     #[test]

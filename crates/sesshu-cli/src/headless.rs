@@ -49,6 +49,19 @@ pub(crate) fn signed_in(
     signin: &SignIn,
     work: impl FnOnce(&Terminal) -> Result<String, sesshu_terminal::Error>,
 ) -> Outcome {
+    with_session(signin, refusal, |t| match work(t) {
+        Ok(out) => Outcome::Print(out),
+        Err(e) => refusal(e),
+    })
+}
+
+/// [`signed_in`] with the caller's own outcomes: `refused` words a refused sign-in (the sync
+/// commands have their own exit codes), `work` decides the outcome of the signed-in work.
+pub(crate) fn with_session(
+    signin: &SignIn,
+    refused: impl FnOnce(sesshu_terminal::Error) -> Outcome,
+    work: impl FnOnce(&Terminal) -> Outcome,
+) -> Outcome {
     let password = match password_from_stdin() {
         Ok(p) => p,
         Err(e) => return Outcome::Unusable(e),
@@ -69,11 +82,8 @@ pub(crate) fn signed_in(
         login_id: signin.login.clone(),
         password: password.to_string(),
     }) {
-        Err(e) => Outcome::Refused(format!("{e}（{:?}）", e.code())),
-        Ok(_) => match work(&terminal) {
-            Ok(out) => Outcome::Print(out),
-            Err(e) => refusal(e),
-        },
+        Err(e) => refused(e),
+        Ok(_) => work(&terminal),
     };
     terminal.shutdown();
     outcome

@@ -11,6 +11,7 @@ mod check_digit;
 mod headless;
 mod normalize;
 mod rules;
+mod sync;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,12 @@ pub(crate) enum Outcome {
     /// The value is invalid, with a machine-readable report for stdout (exit 1).
     InvalidWithReport {
         stdout: String,
+        stderr: String,
+    },
+    /// A sync command's own exit status (see the usage text), with what to print.
+    Exit {
+        code: u8,
+        stdout: Option<String>,
         stderr: String,
     },
 }
@@ -61,6 +68,19 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(3)
         }
+        Outcome::Exit {
+            code,
+            stdout,
+            stderr,
+        } => {
+            if let Some(out) = stdout {
+                let _ = writeln!(std::io::stdout(), "{out}");
+            }
+            if !stderr.is_empty() {
+                let _ = writeln!(std::io::stderr(), "{stderr}");
+            }
+            ExitCode::from(code)
+        }
     }
 }
 
@@ -79,6 +99,13 @@ fn run(cmd: args::Command) -> Outcome {
         Command::CheckDigitClinic { value } => check_digit::clinic(&value),
         Command::AuditVerify { signin } => headless::audit_verify(&signin),
         Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
+        Command::Enrol { hub, code, signin } => sync::enrol(&hub, &code, &signin),
+        Command::SyncStatus { hub, signin } => sync::status(hub.as_deref(), &signin),
+        Command::SyncPush {
+            hub,
+            retries,
+            signin,
+        } => sync::push(hub.as_deref(), retries, &signin),
         Command::ResidentsImport {
             file,
             signin,

@@ -180,3 +180,108 @@ fn residents_import_through_the_cli_with_the_os_key_store() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["first_broken_seq"], serde_json::Value::Null);
 }
+
+#[test]
+fn sync_commands_exit_with_codes_a_scheduler_can_act_on() {
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let signed = |cmd: &[&str], login: &str, pw: &str| {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.extend(["--data", data, "--login", login, "--password-stdin"]);
+        sesshu(&args, &format!("{pw}\n"))
+    };
+    // Not enrolled: the terminal refuses (6), never "retry later".
+    let out = signed(&["sync", "push"], "sync01", SYNC_PW);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "NOT_ENROLLED");
+    // A keyer may not sync.
+    let out = signed(&["sync", "status"], "keyer01", KEYER_PW);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    // Nothing listens on port 1: unreachable (3).
+    let out = signed(
+        &[
+            "enrol",
+            "--hub",
+            "https://127.0.0.1:1",
+            "--code",
+            "ABCD-EFGH",
+        ],
+        "sync01",
+        SYNC_PW,
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"], "HUB_UNREACHABLE");
+    // The status is readable JSON.
+    let out = signed(&["sync", "status"], "sync01", SYNC_PW);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["enrolled"], false);
+    assert!(v["pending_total"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn enrol_then_push_through_the_cli_to_a_hub_over_https() {
+    use sesshu_sync::fake::{serve_https, FakeHub, Fault};
+    let dir = tempfile::tempdir().unwrap();
+    set_up(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let hub = FakeHub::default();
+    hub.add_code("WXYZ-2345");
+    let front = serve_https(hub.clone()).unwrap();
+    let url = front.url();
+    let run = |cmd: &[&str]| {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.extend(["--data", data, "--login", "sync01", "--password-stdin"]);
+        let out = sesshu(&args, &format!("{SYNC_PW}\n"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        (out.status.code(), json, out)
+    };
+
+    let (code, v, out) = run(&["enrol", "--hub", &url, "--code", "wxyz 2345"]);
+    assert_eq!(code, Some(0), "{out:?}");
+    assert_eq!(v["cert_fingerprint"], front.fingerprint.as_str());
+    assert_eq!(
+        v["hub_key_fingerprint"],
+        hub.public_key().fingerprint().as_str()
+    );
+
+    let (code, v, out) = run(&["sync", "push"]);
+    assert_eq!(code, Some(0), "{out:?}");
+    assert_eq!(v["pending_left"], 0);
+    let first = v["acknowledged"].as_u64().unwrap();
+    assert!(first > 0);
+    assert_eq!(hub.stored() as u64, first);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("件を受領確認"));
+
+    // Cut with no retry in the run: exit 4, for the scheduler to retry; then the next push
+    // finishes and the hub holds every item once.
+    hub.push_faults(&[Fault::CutAfterStore]);
+    let (code, v, out) = run(&["sync", "push", "--retries", "0"]);
+    assert_eq!(code, Some(4), "{out:?}");
+    assert_eq!(v["error"], "SYNC_CUT");
+    let (code, v, out) = run(&["sync", "push"]);
+    assert_eq!(code, Some(0), "{out:?}");
+    assert!(v["already_have"].as_u64().unwrap() >= 1, "{v}");
+
+    // Another address of the same hub (same key): accepted.
+    let other = format!("https://localhost:{}", front.port);
+    let (code, _, out) = run(&["sync", "push", "--hub", &other]);
+    assert_eq!(code, Some(0), "{out:?}");
+
+    // A refusal that a retry cannot change: exit 5.
+    hub.push_faults(&[Fault::Refuse(sesshu_protocol::RefusalCode::RevokedTerminal)]);
+    let (code, v, out) = run(&["sync", "push"]);
+    assert_eq!(code, Some(5), "{out:?}");
+    assert_eq!(v["error"], "HUB_REFUSED");
+
+    let (code, v, out) = run(&["sync", "status"]);
+    assert_eq!(code, Some(0), "{out:?}");
+    assert_eq!(v["enrolled"], true);
+    assert_eq!(v["reachable"], true);
+    assert_eq!(v["last_error"], "REVOKED_TERMINAL");
+    assert!(v["last_receipt"]["receipt_id"].is_string());
+}

@@ -1,7 +1,7 @@
 //! Audit (操作ログ) action codes.
 //!
 //! Codes are explicit integers grouped by area (1xxx sessions, 2xxx accounts, 3xxx settings,
-//! 4xxx resident extract, 5xxx batches and code tables, 6xxx keying and verification, 9xxx ledger maintenance). A code is
+//! 4xxx resident extract, 5xxx batches and code tables, 6xxx keying and verification, 7xxx sync with the hub, 9xxx ledger maintenance). A code is
 //! never reused or renumbered: retired codes stay listed as
 //! comments, because the hub and years-old log extracts interpret them.
 
@@ -77,6 +77,14 @@ pub enum AuditAction {
     BatchReportPrinted = 6012,
     StatisticsViewed = 6013,
 
+    // 7xxx: sync with the hub
+    /// The terminal registered its identity key with a hub (detail: hub id, fingerprints).
+    TerminalEnrolled = 7000,
+    /// A sync run started (detail: items pending). Written before the outbox is read, so this
+    /// entry travels in the run it opens; acknowledgements themselves are sync state, not
+    /// audited changes (see `sesshu_ledger::sync`).
+    SyncStarted = 7001,
+
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
     AuditChainVerified = 9001,
@@ -85,7 +93,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 44] = [
+    pub const ALL: [AuditAction; 46] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -126,6 +134,8 @@ impl AuditAction {
         AuditAction::ChangeRefused,
         AuditAction::BatchReportPrinted,
         AuditAction::StatisticsViewed,
+        AuditAction::TerminalEnrolled,
+        AuditAction::SyncStarted,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -185,6 +195,8 @@ impl AuditAction {
             AuditAction::ChangeRefused => "修正・削除の却下",
             AuditAction::BatchReportPrinted => "受付バッチ管理票の出力",
             AuditAction::StatisticsViewed => "入力統計の表示",
+            AuditAction::TerminalEnrolled => "集約サーバーへの端末登録",
+            AuditAction::SyncStarted => "同期の開始",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -258,6 +270,8 @@ mod tests {
         assert_eq!(AuditAction::RecordApproved.code(), 6006);
         assert_eq!(AuditAction::ClinicsImported.code(), 5010);
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
+        assert_eq!(AuditAction::TerminalEnrolled.code(), 7000);
+        assert_eq!(AuditAction::SyncStarted.code(), 7001);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

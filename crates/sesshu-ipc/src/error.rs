@@ -76,6 +76,18 @@ pub enum ErrorCode {
     InvalidTransition,
     /// A blind (independent) second pass: nothing about the first pass is revealed.
     BlindSecondPass,
+    /// The terminal is not enrolled with a hub (or its identity key is gone): enrol first.
+    NotEnrolled,
+    /// The hub could not be reached; nothing was sent. Retry later.
+    HubUnreachable,
+    /// The sync stopped part-way (connection cut, hub busy): what was acknowledged is kept,
+    /// the rest is sent by the next sync, without duplicates. Retry later.
+    SyncCut,
+    /// The hub refused (enrolment code, terminal revoked, municipality…); a retry does not help.
+    HubRefused,
+    /// The hub's answer or receipt did not verify or does not answer what was sent; nothing
+    /// was marked as sent.
+    ReceiptInvalid,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -84,7 +96,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -119,6 +131,11 @@ impl ErrorCode {
         ErrorCode::SecondPersonRequired,
         ErrorCode::InvalidTransition,
         ErrorCode::BlindSecondPass,
+        ErrorCode::NotEnrolled,
+        ErrorCode::HubUnreachable,
+        ErrorCode::SyncCut,
+        ErrorCode::HubRefused,
+        ErrorCode::ReceiptInvalid,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

@@ -54,6 +54,10 @@ pub enum LedgerError {
     /// SQLCipher itself failed to start in this process (no ledger file was touched).
     #[error("the SQLCipher engine did not start: {detail}")]
     EngineUnavailable { detail: String },
+    /// A receipt acknowledges an outbox item that is not pending (unknown, or already
+    /// acknowledged): nothing of the receipt was stored.
+    #[error("outbox item {item_id} is not pending")]
+    NotPending { item_id: String },
     #[error("stored data is invalid: {0}")]
     InvalidData(String),
     #[error("random source failed: {0}")]

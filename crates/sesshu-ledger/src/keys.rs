@@ -105,6 +105,33 @@ fn account(ledger_id: &str) -> String {
     format!("ledger-key/{ledger_id}")
 }
 
+/// The key-store name of a ledger's terminal identity (the Ed25519 key that signs sync
+/// batches): a second entry derived from the ledger id, so the account is
+/// `ledger-key/<ledger id>/terminal-identity`, beside the ledger key and never in a file.
+pub fn identity_entry(ledger_id: &str) -> String {
+    format!("{ledger_id}/terminal-identity")
+}
+
+/// Stores the terminal identity's 32 secret bytes for `ledger_id` (see [`identity_entry`]).
+pub fn store_identity_secret(
+    store: &dyn KeyStore,
+    ledger_id: &str,
+    secret: &Zeroizing<[u8; 32]>,
+) -> Result<(), KeyStoreError> {
+    // The store keeps 32-byte secrets as the ledger key's type: same hex form, same wiping.
+    store.set(&identity_entry(ledger_id), &LedgerKey::from_bytes(**secret))
+}
+
+/// The terminal identity's secret for `ledger_id`, `None` before enrolment.
+pub fn load_identity_secret(
+    store: &dyn KeyStore,
+    ledger_id: &str,
+) -> Result<Option<Zeroizing<[u8; 32]>>, KeyStoreError> {
+    Ok(store
+        .get(&identity_entry(ledger_id))?
+        .map(|k| Zeroizing::new(*k.as_bytes())))
+}
+
 /// In-memory store for tests; shared state across clones of the same `Arc`.
 #[derive(Debug, Default)]
 pub struct MemKeyStore {
@@ -248,6 +275,17 @@ mod tests {
         s.set_unavailable(false);
         s.delete("a").unwrap();
         assert!(s.get("a").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_identity_secret_is_a_second_entry() {
+        let s = MemKeyStore::new();
+        let k = LedgerKey::generate().unwrap();
+        s.set("L", &k).unwrap();
+        assert!(load_identity_secret(&s, "L").unwrap().is_none());
+        store_identity_secret(&s, "L", &Zeroizing::new([7u8; 32])).unwrap();
+        assert_eq!(*load_identity_secret(&s, "L").unwrap().unwrap(), [7u8; 32]);
+        assert_eq!(s.get("L").unwrap(), Some(k), "the ledger key is untouched");
     }
 
     #[test]

@@ -58,6 +58,13 @@ pub struct Mutation<'c> {
     pub(crate) head: Option<(i64, [u8; 32])>,
 }
 
+/// One transaction of sync bookkeeping (see [`Ledger::sync_state`]): it can only store
+/// receipts, mark outbox items acknowledged and append sync log lines.
+pub struct SyncState<'c> {
+    pub(crate) tx: rusqlite::Transaction<'c>,
+    pub(crate) now: DateTime<Utc>,
+}
+
 impl Mutation<'_> {
     /// The terminal time of this mutation (one instant for everything it writes).
     pub fn now(&self) -> DateTime<Utc> {
@@ -542,6 +549,30 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The one write path that needs no audit entry: sync bookkeeping (receipts, outbox
+    /// acknowledgements, the sync log), in one IMMEDIATE transaction that commits only if `f`
+    /// succeeds.
+    ///
+    /// Why it is not [`Ledger::mutate`]: an acknowledgement changes no record, it says that the
+    /// hub holds one. Auditing it would add an audit entry, which is itself an outbox item
+    /// waiting for the hub, so every sync would leave new work behind and the outbox could never
+    /// reach zero. A sync run is audited once when it starts (`SyncStarted`, through `mutate`),
+    /// and [`SyncState`] exposes nothing that changes records, accounts or settings.
+    pub fn sync_state<T>(
+        &self,
+        f: impl FnOnce(&mut SyncState<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut st = SyncState {
+            tx,
+            now: self.clock.now(),
+        };
+        let out = f(&mut st)?;
+        st.tx.commit()?;
+        Ok(out)
+    }
+
     /// A read on the writer's transaction that commits only if it wrote an audit entry and
     /// otherwise rolls back: a lookup that shows nothing leaves nothing behind, one that shows
     /// a resident commits its audit entries before the caller gets the result.
@@ -577,6 +608,15 @@ impl Ledger {
             // verifies the newer entries and moves the anchor forward.
             tracing::warn!(error = %e, seq, "audit anchor write failed");
         }
+    }
+
+    /// Frees both connections' page caches. For work that streams through data once (the sync
+    /// drain reads every outbox page once): without it those pages would fill the caches, which
+    /// are sized for the keyers' resident lookups and writes, and stay resident.
+    pub fn shrink_caches(&self) -> Result<(), LedgerError> {
+        lock(&self.reader).execute_batch("PRAGMA shrink_memory")?;
+        lock(&self.writer).execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
     }
 
     /// Folds the WAL into the main file (used before backups and at shutdown).

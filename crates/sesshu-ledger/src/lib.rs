@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod residents;
 pub mod rotate;
 pub mod settings;
+pub mod sync;
 pub mod terminal;
 pub mod wrap;
 
@@ -41,7 +42,7 @@ pub use clock::{Clock, FixedClock, IdGen, SystemClock, UuidV7Gen};
 pub use error::LedgerError;
 pub use kdf::{Argon2Deriver, Deriver, KdfParams, KdfPolicy};
 pub use keys::{KeyStore, KeyStoreError, LedgerKey, MemKeyStore, OsKeyStore};
-pub use ledger::{Ledger, Mutation, Reader};
+pub use ledger::{Ledger, Mutation, Reader, SyncState};
 pub use wrap::{KeyWraps, RecoveryKey, WrapError};
 
 /// Fills `buf` from the OS random source.

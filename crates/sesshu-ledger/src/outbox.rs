@@ -1,4 +1,8 @@
 //! The outbox: items waiting for the hub, written in the same transaction as their entry.
+//!
+//! An item is pending until a stored, verified receipt covers its position: acknowledged items
+//! are always a prefix of the outbox (see [`crate::sync`] and migration `0006-sync`); the
+//! `acked_at` column of 0001 is no longer written.
 
 use crate::ledger::{Mutation, Reader};
 use crate::LedgerError;
@@ -33,12 +37,19 @@ impl Mutation<'_> {
     }
 }
 
+/// The outbox position up to which every item is acknowledged by a stored receipt (0: none).
+/// See migration `0006-sync`: acknowledged items are always a prefix of the outbox. The queries
+/// keep `acked_at IS NULL` (always true since 0006) so that the partial index `outbox_pending`
+/// still serves them.
+pub(crate) const WATERMARK: &str = "(SELECT coalesce(max(last_seq), 0) FROM sync_receipt)";
+
 impl Reader<'_> {
     /// Items not yet acknowledged by a verified receipt, oldest first.
     pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?1",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox \
+             WHERE acked_at IS NULL AND seq > {WATERMARK} ORDER BY seq LIMIT ?1"
+        ))?;
         let rows = stmt
             .query_map([limit], |r| {
                 Ok(OutboxItem {
@@ -56,7 +67,7 @@ impl Reader<'_> {
 
     pub fn outbox_pending_count(&self) -> Result<u64, LedgerError> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE acked_at IS NULL",
+            &format!("SELECT count(*) FROM outbox WHERE acked_at IS NULL AND seq > {WATERMARK}"),
             [],
             |r| r.get::<_, i64>(0),
         )? as u64)
@@ -66,9 +77,9 @@ impl Reader<'_> {
     pub fn outbox_pending_by_stream(
         &self,
     ) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT stream, count(*) FROM outbox WHERE acked_at IS NULL GROUP BY stream",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT stream, count(*) FROM outbox WHERE acked_at IS NULL AND seq > {WATERMARK} GROUP BY stream"
+        ))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;

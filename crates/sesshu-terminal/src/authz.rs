@@ -91,7 +91,19 @@ impl Terminal {
     /// Phase, session, idle lock, account still active, and the command's permission.
     /// Refusals of a permission are audited. `None` for an open command.
     pub(crate) fn authorize<C: Command>(&self, inner: &mut Inner) -> Result<Option<Actor>> {
-        if C::ACCESS == Access::Open {
+        self.authorize_access(inner, C::NAME, C::ACCESS)
+    }
+
+    /// [`Self::authorize`] for a use case named `name` with the access rule `access`: the
+    /// services that are not (yet) commands of the contract, such as the headless sync, use
+    /// the same check with their permission.
+    pub(crate) fn authorize_access(
+        &self,
+        inner: &mut Inner,
+        name: &'static str,
+        access: Access,
+    ) -> Result<Option<Actor>> {
+        if access == Access::Open {
             return Ok(None);
         }
         let ledger = ready(inner)?;
@@ -108,14 +120,14 @@ impl Terminal {
             inner.session = None;
             return Err(Error::AccountDisabled);
         }
-        match C::ACCESS {
+        match access {
             Access::Open => Ok(None),
             Access::AnySession => Ok(Some(Actor { user, ledger })),
             Access::Permission(p) => {
                 if session.locked {
                     return Err(Error::SessionLocked);
                 }
-                if user.must_change_password && !WHILE_PASSWORD_CHANGE_PENDING.contains(&C::NAME) {
+                if user.must_change_password && !WHILE_PASSWORD_CHANGE_PENDING.contains(&name) {
                     return Err(Error::PasswordChangeRequired);
                 }
                 if !sesshu_domain::role::any_grants(&user.roles, p) {
@@ -124,17 +136,28 @@ impl Terminal {
                         AuditRecord::new(
                             Some(&user.login_id),
                             AuditAction::PermissionDenied,
-                            Some(C::NAME),
+                            Some(name),
                             AuditOutcome::Refused,
                         ),
                     )?;
-                    tracing::warn!(command = C::NAME, user = user.id, "permission denied");
+                    tracing::warn!(command = name, user = user.id, "permission denied");
                     return Err(Error::PermissionDenied);
                 }
                 session.last_activity = now;
                 Ok(Some(Actor { user, ledger }))
             }
         }
+    }
+
+    /// [`Self::authorize_access`] with a permission: the actor is always present.
+    pub(crate) fn actor_with(
+        &self,
+        inner: &mut Inner,
+        name: &'static str,
+        permission: sesshu_domain::role::Permission,
+    ) -> Result<Actor> {
+        self.authorize_access(inner, name, Access::Permission(permission))?
+            .ok_or(Error::Internal("open command used as restricted"))
     }
 
     /// [`Self::authorize`] for commands that need a session: the actor is always present.

@@ -201,6 +201,31 @@ pub enum Error {
     NoteTooLong(&'static str),
     #[error("集計期間は開始日から終了日まで{0}日以内で指定してください。")]
     StatsPeriod(i64),
+
+    // Sync with the hub.
+    #[error("この端末は集約サーバーに登録されていません。システム担当が端末登録（sesshu enrol）を行ってください。")]
+    NotEnrolled,
+    #[error("端末の署名鍵が鍵保管庫にありません。システム担当が新しい登録コードで端末を登録し直してください。")]
+    SyncIdentityMissing,
+    #[error("集約サーバーのアドレスは https:// で始めてください。")]
+    InvalidHubUrl,
+    #[error("集約サーバーに接続できません。ネットワークと集約サーバーの状態を確認し、あとでもう一度同期してください。未送信のデータは端末に残っています。")]
+    HubUnreachable,
+    #[error("同期が途中で止まりました（{total}件中{acknowledged}件を受領確認済み）。残りは端末に残っており、次の同期で重複なく送られます。")]
+    SyncCut { acknowledged: u64, total: u64 },
+    #[error("端末登録の途中で接続が切れたか、集約サーバーが混み合っています。もう一度登録してください。登録コードが使用済みと表示された場合は、集約サーバーで新しい登録コードを発行してください。")]
+    EnrolInterrupted,
+    #[error("登録コードが正しくないか、使用済みまたは期限切れです。集約サーバーで新しい登録コードを発行してください。")]
+    EnrolCodeRejected,
+    #[error("デモ用の端末と本番用の集約サーバー（またはその逆）は接続できません。")]
+    HubDemoMismatch,
+    #[error("集約サーバーが受け付けませんでした（{0}）。再送しても結果は変わりません。システム担当に連絡してください。")]
+    HubRefused(String),
+    #[error("集約サーバーの受領証を確認できませんでした（署名または内容が送信したものと一致しません）。この分は送信済みにしていません。システム担当に連絡してください。")]
+    ReceiptInvalid,
+    #[error("集約サーバーの応答を読み取れませんでした。接続先が集約サーバーか確認してください。")]
+    HubAnswerInvalid,
+
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
 }
@@ -276,6 +301,12 @@ impl Error {
             AuditAnchorMismatch => ErrorCode::AuditAnchorMismatch,
             DemoNotInThisBuild | DemoLedger => ErrorCode::DemoNotAvailable,
             DataDirNotLocal => ErrorCode::DataDirNotLocal,
+            NotEnrolled | SyncIdentityMissing => ErrorCode::NotEnrolled,
+            InvalidHubUrl => ErrorCode::InvalidInput,
+            HubUnreachable => ErrorCode::HubUnreachable,
+            SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
+            EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,
+            ReceiptInvalid | HubAnswerInvalid => ErrorCode::ReceiptInvalid,
             Internal(_) => ErrorCode::Internal,
         }
     }

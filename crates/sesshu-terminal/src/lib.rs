@@ -31,6 +31,7 @@ mod rotation;
 mod session;
 mod settings;
 pub mod setup;
+pub mod sync;
 mod terminal;
 
 pub use authz::Actor;

@@ -75,6 +75,8 @@ pub struct Terminal {
     /// Every password derivation (sign-in, hashes) goes through it: tests count them.
     pub(crate) deriver: Arc<dyn Deriver>,
     pub(crate) progress: Mutex<Option<crate::reference::ProgressSink>>,
+    /// How hubs are reached (HTTPS unless a test configured another connector).
+    pub(crate) sync: Mutex<crate::sync::SyncSetup>,
     inner: Mutex<Inner>,
 }
 
@@ -132,6 +134,7 @@ impl Terminal {
             log_level,
             deriver,
             progress: Mutex::new(None),
+            sync: Mutex::new(crate::sync::SyncSetup::default()),
             inner: Mutex::new(Inner {
                 status,
                 session: None,

@@ -1,0 +1,426 @@
+//! The outbox drain: pending items, oldest first, in signed batches until none is left.
+//!
+//! For each batch: size it with the protocol's planner ([`ChunkPlanner`], [`take_items`]),
+//! seal it with the terminal key (new UUIDv7 batch id per send, the audit chain head at the
+//! time of sealing), send it, verify the receipt with the **pinned** hub key and check that it
+//! answers this batch (id, body hash, one result per item in order), and only then store the
+//! receipt and mark exactly those items acknowledged, in one ledger transaction
+//! ([`Ledger::sync_state`]). Nothing is marked from an answer that fails a check.
+//!
+//! Retryable failures (no connection, a cut, a refusal whose code says "later") shrink the next
+//! chunk and wait with jittered exponential backoff ([`Backoff`]); the same items are sent again
+//! under a new batch id, which is safe because the hub answers an identical item with
+//! "already have". Anything else stops the drain with its error.
+
+use crate::transport::{Transport, TransportError};
+use sesshu_ledger::sync::{Ack, NewLogLine, StoredReceipt};
+use sesshu_ledger::{Ledger, LedgerError};
+use sesshu_protocol::chain::{ChainHead, Continuity};
+use sesshu_protocol::errors::Refusal;
+use sesshu_protocol::planner::{take_items, Backoff, ChunkLimits, ChunkPlanner};
+use sesshu_protocol::sign::Purpose;
+use sesshu_protocol::wire::{Batch, Item, ItemOutcome, Receipt, Stream};
+use sesshu_protocol::{ProtocolError, Signed, SigningKey, VerifyingKey, PROTOCOL_VERSION};
+use std::time::{Duration, Instant};
+
+/// Who sends, and whose receipts count.
+pub struct SyncIdentity<'a> {
+    pub terminal_id: &'a str,
+    pub municipality_code: &'a str,
+    /// The terminal's identity key (from the OS key store).
+    pub key: &'a SigningKey,
+    /// The hub key pinned at enrolment: every receipt must verify under it.
+    pub hub_key: &'a VerifyingKey,
+}
+
+/// How long to keep trying.
+#[derive(Debug, Clone)]
+pub struct DrainOptions {
+    pub limits: ChunkLimits,
+    /// Consecutive failed attempts allowed before giving up (a success resets the count).
+    pub max_retries: u32,
+    /// No wait goes past this instant: the drain gives up instead.
+    pub deadline: Option<Instant>,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// How to wait (tests pass a no-op).
+    pub sleep: fn(Duration),
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        DrainOptions {
+            limits: ChunkLimits::default(),
+            max_retries: 8,
+            deadline: None,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(60),
+            sleep: std::thread::sleep,
+        }
+    }
+}
+
+/// "n of N acknowledged", reported after every acknowledged batch (and once at the start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub acknowledged: u64,
+    pub total: u64,
+    pub batches: u64,
+}
+
+/// What a drain did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Items pending when the drain started (including the run's own `SyncStarted` entry).
+    pub total: u64,
+    pub acknowledged: u64,
+    pub batches: u64,
+    /// Failed attempts that were retried.
+    pub retries: u32,
+    pub accepted: u64,
+    pub already_have: u64,
+    /// Items the hub holds with other content (kept there for review; shown to IT).
+    pub conflicts: u64,
+    /// Items still pending when the drain ended.
+    pub pending_left: u64,
+}
+
+/// Why a receipt was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptProblem {
+    #[error("the receipt's signature does not verify under the pinned hub key")]
+    BadSignature,
+    #[error("the receipt is malformed: {0}")]
+    Malformed(String),
+    #[error("the receipt answers another batch")]
+    OtherBatch,
+    #[error("the receipt names another batch body")]
+    OtherBatchHash,
+    #[error("the receipt is for another terminal or municipality")]
+    OtherTerminal,
+    #[error("the receipt's results do not list the batch's items in order")]
+    ItemsDiffer,
+}
+
+/// Why a drain stopped before the outbox was empty.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    /// Retryable failures until the retry limit or the deadline; the last one.
+    #[error("gave up after retries: {0}")]
+    GaveUp(TransportError),
+    /// The hub refused with a code that a retry cannot change.
+    #[error("refused by the hub: {:?} ({})", .0.code, .0.message)]
+    Refused(Refusal),
+    #[error("not a valid answer from the hub: {0}")]
+    BadAnswer(String),
+    #[error("receipt refused: {0}")]
+    ReceiptInvalid(ReceiptProblem),
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("encoding the batch: {0}")]
+    Encoding(ProtocolError),
+}
+
+impl DrainError {
+    /// A short code for the sync log.
+    pub fn log_code(&self) -> String {
+        match self {
+            DrainError::GaveUp(e) => e.log_code(),
+            DrainError::Refused(r) => crate::transport::refusal_code_name(r.code),
+            DrainError::BadAnswer(_) => "BAD_ANSWER".to_owned(),
+            DrainError::ReceiptInvalid(_) => "RECEIPT_INVALID".to_owned(),
+            DrainError::Ledger(_) => "STORAGE".to_owned(),
+            DrainError::Encoding(_) => "ENCODING".to_owned(),
+        }
+    }
+}
+
+/// A drain that stopped early: why, and how far it got.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({} of {} acknowledged)", .report.acknowledged, .report.total)]
+pub struct DrainFailure {
+    pub error: DrainError,
+    pub report: DrainReport,
+}
+
+/// JSON framing per item beside its payload (ids, hashes, field names), for chunk sizing.
+const ITEM_OVERHEAD: usize = 256;
+
+/// Checks a signed receipt against the batch it must answer: the pinned hub key, the batch id
+/// and body hash, the terminal, and one result per item in batch order.
+pub fn check_receipt(
+    answer: &Signed<Receipt>,
+    hub_key: &VerifyingKey,
+    batch: &Batch,
+    batch_hash: &str,
+) -> Result<Receipt, ReceiptProblem> {
+    let r = answer
+        .open(hub_key, Purpose::Receipt)
+        .map_err(|e| match e {
+            ProtocolError::BadSignature => ReceiptProblem::BadSignature,
+            other => ReceiptProblem::Malformed(other.to_string()),
+        })?;
+    if r.version != PROTOCOL_VERSION {
+        return Err(ReceiptProblem::Malformed(format!("version {}", r.version)));
+    }
+    if r.batch_id != batch.batch_id {
+        return Err(ReceiptProblem::OtherBatch);
+    }
+    if r.batch_hash != batch_hash {
+        return Err(ReceiptProblem::OtherBatchHash);
+    }
+    if r.terminal_id != batch.terminal_id || r.municipality_code != batch.municipality_code {
+        return Err(ReceiptProblem::OtherTerminal);
+    }
+    if r.results.len() != batch.items.len()
+        || r.results
+            .iter()
+            .zip(&batch.items)
+            .any(|(a, b)| a.id != b.id)
+    {
+        return Err(ReceiptProblem::ItemsDiffer);
+    }
+    Ok(r)
+}
+
+/// A uniform draw in [0, 1) from the OS random source (0.5 if it fails: backoff still works).
+fn jitter() -> f64 {
+    let mut b = [0u8; 8];
+    match getrandom::getrandom(&mut b) {
+        // 53 random bits: exactly representable, uniform in [0, 1).
+        Ok(()) => (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+fn outcome_code(o: ItemOutcome) -> &'static str {
+    match o {
+        ItemOutcome::Accepted => "accepted",
+        ItemOutcome::AlreadyHave => "already_have",
+        ItemOutcome::Conflict => "conflict",
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Drains the outbox of `ledger` to the hub behind `transport`. See the module doc.
+pub fn drain(
+    ledger: &Ledger,
+    transport: &dyn Transport,
+    id: &SyncIdentity<'_>,
+    opts: &DrainOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<DrainReport, Box<DrainFailure>> {
+    let mut report = DrainReport::default();
+    let result = run(ledger, transport, id, opts, progress, &mut report);
+    report.pending_left = ledger
+        .read(|r| r.outbox_pending_count())
+        .unwrap_or(report.total.saturating_sub(report.acknowledged));
+    let line = NewLogLine {
+        kind: if result.is_ok() { "finished" } else { "failed" },
+        items: report.total,
+        acknowledged: report.acknowledged,
+        pending: report.pending_left,
+        error_code: result.as_ref().err().map(DrainError::log_code),
+    };
+    if let Err(e) = ledger.sync_state(|s| s.log(&line)) {
+        tracing::warn!(error = %e, "sync log line not written");
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!(
+                acknowledged = report.acknowledged,
+                batches = report.batches,
+                retries = report.retries,
+                "sync finished"
+            );
+            Ok(report)
+        }
+        Err(error) => {
+            tracing::warn!(
+                code = %error.log_code(),
+                acknowledged = report.acknowledged,
+                total = report.total,
+                "sync stopped"
+            );
+            Err(Box::new(DrainFailure { error, report }))
+        }
+    }
+}
+
+fn run(
+    ledger: &Ledger,
+    transport: &dyn Transport,
+    id: &SyncIdentity<'_>,
+    opts: &DrainOptions,
+    progress: &mut dyn FnMut(Progress),
+    report: &mut DrainReport,
+) -> Result<(), DrainError> {
+    report.total = ledger.read(|r| r.outbox_pending_count())?;
+    ledger.sync_state(|s| {
+        s.log(&NewLogLine {
+            kind: "started",
+            pending: report.total,
+            ..Default::default()
+        })
+    })?;
+    progress(Progress {
+        acknowledged: 0,
+        total: report.total,
+        batches: 0,
+    });
+    let mut planner = ChunkPlanner::new(opts.limits);
+    let mut backoff = Backoff::new(millis(opts.backoff_base), millis(opts.backoff_cap));
+    let mut failures = 0u32;
+    // Outbox position of the last item acknowledged: batches are acknowledged in outbox order,
+    // so everything pending lies after it.
+    let mut after_seq = 0i64;
+    loop {
+        let planned = planner.next_size();
+        let pending = ledger
+            .read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let sizes: Vec<usize> = pending
+            .iter()
+            .map(|i| i.payload.len() + ITEM_OVERHEAD)
+            .collect();
+        let n = take_items(&sizes, planned, opts.limits.max_bytes);
+        let mut pending = pending;
+        pending.truncate(n);
+        // Positions and ids stay here; the payloads move into the batch (no second copy).
+        let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
+        let items = pending
+            .into_iter()
+            .map(|o| {
+                Ok(Item {
+                    stream: Stream::parse(&o.stream).ok_or_else(|| {
+                        LedgerError::InvalidData(format!("outbox stream {}", o.stream))
+                    })?,
+                    id: o.item_id,
+                    entry_id: o.entry_id,
+                    payload: o.payload,
+                    content_hash: o.content_hash,
+                })
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        let (head_seq, head_hash) = ledger.read(|r| r.audit_head())?;
+        let batch = Batch {
+            version: PROTOCOL_VERSION,
+            batch_id: uuid::Uuid::now_v7().to_string(),
+            terminal_id: id.terminal_id.to_owned(),
+            municipality_code: id.municipality_code.to_owned(),
+            sent_at: ledger
+                .clock()
+                .now()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+            chain_head: ChainHead {
+                seq: head_seq,
+                hash: head_hash,
+            },
+            items,
+        };
+        let signed = Signed::seal(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
+        let batch_hash = signed.body_hash();
+        let started = Instant::now();
+        let answer = match transport.send_batch(&signed) {
+            Ok(a) => a,
+            Err(e) if e.retryable() => {
+                planner.on_failure();
+                failures += 1;
+                report.retries += 1;
+                ledger.sync_state(|s| {
+                    s.log(&NewLogLine {
+                        kind: "retry",
+                        items: n as u64,
+                        acknowledged: report.acknowledged,
+                        error_code: Some(e.log_code()),
+                        ..Default::default()
+                    })
+                })?;
+                if failures > opts.max_retries {
+                    return Err(DrainError::GaveUp(e));
+                }
+                let delay = Duration::from_millis(backoff.next_delay_millis(jitter()));
+                if let Some(deadline) = opts.deadline
+                    && Instant::now() + delay > deadline
+                {
+                    return Err(DrainError::GaveUp(e));
+                }
+                tracing::info!(code = %e.log_code(), wait_ms = millis(delay), "sync retry");
+                (opts.sleep)(delay);
+                continue;
+            }
+            Err(TransportError::Refused(r)) => return Err(DrainError::Refused(r)),
+            Err(TransportError::BadAnswer(s)) => return Err(DrainError::BadAnswer(s)),
+            Err(e) => return Err(DrainError::GaveUp(e)),
+        };
+        let elapsed = millis(started.elapsed());
+        let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
+            .map_err(DrainError::ReceiptInvalid)?;
+        if receipt.chain.head_went_back || receipt.chain.continuity != Continuity::Continuous {
+            // The hub flags it for review; the terminal says so in its log (no content).
+            tracing::warn!(continuity = ?receipt.chain.continuity, head_went_back = receipt.chain.head_went_back, "hub flagged the audit chain");
+        }
+        let signed_json = serde_json::to_string(&answer)
+            .map_err(|e| DrainError::Encoding(ProtocolError::Malformed(e.to_string())))?;
+        let stored = StoredReceipt {
+            receipt_id: receipt.receipt_id.clone(),
+            batch_id: receipt.batch_id.clone(),
+            batch_hash: receipt.batch_hash.clone(),
+            received_at: receipt.received_at.clone(),
+            item_count: receipt.results.len() as u64,
+            signed_json,
+            stored_at: String::new(),
+        };
+        // check_receipt proved one result per item, in batch order.
+        let results: Vec<Ack> = receipt
+            .results
+            .iter()
+            .zip(&sent)
+            .map(|(r, (seq, _))| Ack {
+                seq: *seq,
+                item_id: r.id.clone(),
+                outcome: outcome_code(r.outcome),
+                reason: r.reason.clone(),
+            })
+            .collect();
+        let acknowledged = report.acknowledged + results.len() as u64;
+        ledger.sync_state(|s| {
+            s.acknowledge(&stored, &results)?;
+            s.log(&NewLogLine {
+                kind: "batch",
+                items: results.len() as u64,
+                acknowledged,
+                ..Default::default()
+            })
+        })?;
+        for r in &receipt.results {
+            match r.outcome {
+                ItemOutcome::Accepted => report.accepted += 1,
+                ItemOutcome::AlreadyHave => report.already_have += 1,
+                ItemOutcome::Conflict => report.conflicts += 1,
+            }
+        }
+        if let Some((last, _)) = sent.last() {
+            after_seq = *last;
+        }
+        // The pages just sent are not read again: keep the process small.
+        ledger.shrink_caches()?;
+        report.acknowledged = acknowledged;
+        report.batches += 1;
+        report.total = report.total.max(report.acknowledged);
+        planner.on_success(n, signed.body.len(), elapsed);
+        backoff.reset();
+        failures = 0;
+        progress(Progress {
+            acknowledged: report.acknowledged,
+            total: report.total,
+            batches: report.batches,
+        });
+    }
+}
