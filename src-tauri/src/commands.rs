@@ -3,8 +3,8 @@
 //! method does not compile; a name outside the contract is "not found".
 //!
 //! Every command takes at most one argument named `req` and answers `Result<_, CommandError>`,
-//! which Tauri serialises as `{code, message}`. The work runs on the async runtime, off the
-//! main (UI) thread.
+//! which Tauri serialises as `{code, message}`. The work runs on the async runtime's blocking
+//! pool, off the main (UI) thread and off the async workers.
 
 use serde_json::Value;
 use sesshu_ipc::{cmd, Command, CommandError};
@@ -28,7 +28,7 @@ fn run<C: Command, R: Runtime>(
     };
     let webview = message.webview();
     resolver.respond_async(async move {
-        let answer = || -> Result<C::Response, Error> {
+        let answer = move || -> Result<C::Response, Error> {
             let req: C::Request = serde_json::from_value(arg).map_err(|e| {
                 tracing::warn!(command = C::NAME, error = %e, "malformed request");
                 Error::MalformedRequest
@@ -38,7 +38,13 @@ fn run<C: Command, R: Runtime>(
                 .ok_or(Error::Internal("terminal state"))?;
             service(&terminal, req)
         };
-        answer().map_err(|e| InvokeError::from(CommandError::from(e)))
+        // The services block (the ledger, Argon2, the hub's HTTPS client, which must not run
+        // on an async worker): they run on the blocking pool.
+        tauri::async_runtime::spawn_blocking(answer)
+            .await
+            .map_err(|_| Error::Internal("command task"))
+            .and_then(|r| r)
+            .map_err(|e| InvokeError::from(CommandError::from(e)))
     });
 }
 

@@ -33,6 +33,30 @@ pub fn context<R: tauri::Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
 }
 
+/// Ticks the terminal's automatic sync (probe the hub, send what waits) every few seconds;
+/// when and whether to act is the terminal's decision ([`Terminal::auto_sync_tick`]).
+fn spawn_auto_sync<R: tauri::Runtime>(handle: tauri::AppHandle<R>) {
+    let spawned = std::thread::Builder::new()
+        .name("auto-sync".into())
+        .spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            let Some(terminal) = handle.try_state::<Terminal>() else {
+                continue;
+            };
+            if let Some(report) = terminal.auto_sync_tick() {
+                tracing::info!(
+                    acknowledged = report.acknowledged,
+                    total = report.total,
+                    complete = report.complete,
+                    "automatic sync"
+                );
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "automatic sync not started");
+    }
+}
+
 /// Starts the desktop app.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     let demo = std::env::var("SESSHU_PROFILE").is_ok_and(|p| p == "demo");
@@ -60,6 +84,13 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
                     tracing::warn!(error = %e, "progress event not sent");
                 }
             }));
+            let handle = app.handle().clone();
+            terminal.set_sync_progress_sink(Arc::new(move |p| {
+                if let Err(e) = handle.emit(sesshu_ipc::SYNC_PROGRESS_EVENT, p) {
+                    tracing::warn!(error = %e, "sync progress event not sent");
+                }
+            }));
+            spawn_auto_sync(app.handle().clone());
             #[cfg(feature = "demo")]
             if demo && let Err(e) = terminal.seed_demo() {
                 tracing::error!(code = ?e.code(), "demo profile could not be prepared");

@@ -66,6 +66,11 @@ mod names {
     pub const CHANGE_REFUSE: &str = "change_refuse";
     pub const OPERATOR_STATS: &str = "operator_stats";
     pub const BATCH_REPORT: &str = "batch_report";
+    pub const SYNC_STATUS: &str = "sync_status";
+    pub const SYNC_ENROL: &str = "sync_enrol";
+    pub const SYNC_PUSH: &str = "sync_push";
+    pub const SYNC_LOG: &str = "sync_log";
+    pub const SYNC_LOG_EXPORT: &str = "sync_log_export";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -197,6 +202,8 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::CHANGE_REFUSE => json!({ "form_id": 1 }),
         names::OPERATOR_STATS => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         names::BATCH_REPORT => json!({ "batch_id": 1 }),
+        // An address the domain rule refuses: the permission check must answer before it.
+        names::SYNC_ENROL => json!({ "hub_url": "http://hub", "code": "X" }),
         _ => return None,
     })
 }
@@ -313,6 +320,11 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::CHANGE_REFUSE, &[Verifier]),
         (names::OPERATOR_STATS, EVERYONE),
         (names::BATCH_REPORT, &[Keyer, Verifier]),
+        (names::SYNC_STATUS, &[SyncOperator]),
+        (names::SYNC_ENROL, &[SyncOperator]),
+        (names::SYNC_PUSH, &[SyncOperator]),
+        (names::SYNC_LOG, &[SyncOperator]),
+        (names::SYNC_LOG_EXPORT, &[SyncOperator]),
     ]
 };
 

@@ -123,15 +123,15 @@ pub fn connectivity_label(c: Option<&Connectivity>) -> (&'static str, &'static s
 
 /// The Japanese word for a sync log line's kind.
 pub fn log_kind_label(kind: &str) -> String {
+    // The kinds the terminal's sync log writes (`sesshu_ledger::sync`).
     match kind {
-        "start" => "開始",
-        "batch" => "送信",
-        "receipt" => "受領書",
+        "enrolled" => "登録",
+        "started" => "開始",
+        "batch" => "送信・受領",
         "retry" => "再試行",
-        "failure" => "失敗",
-        "done" => "完了",
+        "finished" => "完了",
+        "failed" => "失敗",
         "probe" => "接続確認",
-        "enrol" => "登録",
         other => return other.to_string(),
     }
     .to_string()
@@ -275,7 +275,7 @@ mod tests {
             .map(|l| l.detail.as_str())
             .collect();
         assert_eq!(shown, vec!["d", "c", "b"]);
-        assert_eq!(log_kind_label("receipt"), "受領書");
+        assert_eq!(log_kind_label("batch"), "送信・受領");
         assert_eq!(log_kind_label("other"), "other");
         assert_eq!(issue_outcome_label("conflict"), "競合");
     }

@@ -43,14 +43,14 @@ fn json<T: serde::Serialize>(v: &T) -> Outcome {
 }
 
 pub(crate) fn enrol(hub: &str, code: &str, signin: &SignIn) -> Outcome {
-    with_session(signin, failed, |t| match t.sync_enrol(hub, code) {
+    with_session(signin, failed, |t| match t.hub_enrol(hub, code) {
         Ok(report) => json(&report),
         Err(e) => failed(e),
     })
 }
 
 pub(crate) fn status(hub: Option<&str>, signin: &SignIn) -> Outcome {
-    with_session(signin, failed, |t| match t.sync_status(hub, true) {
+    with_session(signin, failed, |t| match t.hub_status(hub, true) {
         Ok(st) => json(&st),
         Err(e) => failed(e),
     })
@@ -75,7 +75,7 @@ pub(crate) fn push(hub: Option<&str>, retries: Option<u32>, signin: &SignIn) -> 
                 p.total
             );
         };
-        match t.sync_push(hub, &mut progress) {
+        match t.hub_push(hub, &mut progress) {
             // Done only when nothing is left: an item written during the run waits for the next.
             Ok(report) if report.pending_left == 0 => json(&report),
             Ok(report) => Outcome::Exit {

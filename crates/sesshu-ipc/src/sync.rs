@@ -127,7 +127,7 @@ pub const SYNC_PROGRESS_EVENT: &str = "sync-progress";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncLogLine {
     pub at: String,
-    /// `start`, `batch`, `receipt`, `retry`, `failure`, `done`, `probe`, `enrol`.
+    /// `enrolled`, `started`, `batch` (sent and acknowledged), `retry`, `finished`, `failed`.
     pub kind: String,
     pub detail: String,
 }

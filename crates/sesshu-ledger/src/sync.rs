@@ -192,6 +192,26 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// How one receipt's items were answered, by outcome (`already_have`, `conflict`; items not
+    /// counted here were accepted).
+    pub fn receipt_outcomes(
+        &self,
+        receipt_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, u64>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT outcome, count(*) FROM sync_item_outcome WHERE receipt_id = ?1 GROUP BY outcome",
+        )?;
+        let rows = stmt
+            .query_map([receipt_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, n)| (k, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     /// Items the hub answered with `outcome` (`already_have`, `conflict`), newest first, with
     /// the hub's reason.
     pub fn sync_item_outcomes(

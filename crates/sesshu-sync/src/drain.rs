@@ -184,7 +184,7 @@ pub fn check_receipt(
 }
 
 /// A uniform draw in [0, 1) from the OS random source (0.5 if it fails: backoff still works).
-fn jitter() -> f64 {
+pub fn jitter() -> f64 {
     let mut b = [0u8; 8];
     match getrandom::getrandom(&mut b) {
         // 53 random bits: exactly representable, uniform in [0, 1).

@@ -21,7 +21,7 @@ pub mod identity;
 pub mod transport;
 
 pub use drain::{
-    check_receipt, drain, DrainError, DrainFailure, DrainOptions, DrainReport, Progress,
+    check_receipt, drain, jitter, DrainError, DrainFailure, DrainOptions, DrainReport, Progress,
     ReceiptProblem, SyncIdentity,
 };
 pub use enrol::{enrol, EnrolError, Enrolled};

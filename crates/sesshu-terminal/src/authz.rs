@@ -149,17 +149,6 @@ impl Terminal {
         }
     }
 
-    /// [`Self::authorize_access`] with a permission: the actor is always present.
-    pub(crate) fn actor_with(
-        &self,
-        inner: &mut Inner,
-        name: &'static str,
-        permission: sesshu_domain::role::Permission,
-    ) -> Result<Actor> {
-        self.authorize_access(inner, name, Access::Permission(permission))?
-            .ok_or(Error::Internal("open command used as restricted"))
-    }
-
     /// [`Self::authorize`] for commands that need a session: the actor is always present.
     pub(crate) fn actor<C: Command>(&self, inner: &mut Inner) -> Result<Actor> {
         self.authorize::<C>(inner)?

@@ -207,8 +207,8 @@ pub enum Error {
     NotEnrolled,
     #[error("端末の署名鍵が鍵保管庫にありません。システム担当が新しい登録コードで端末を登録し直してください。")]
     SyncIdentityMissing,
-    #[error("集約サーバーのアドレスは https:// で始めてください。")]
-    InvalidHubUrl,
+    #[error("{0}")]
+    InvalidHubUrl(sesshu_domain::sync::HubUrlError),
     #[error("集約サーバーに接続できません。ネットワークと集約サーバーの状態を確認し、あとでもう一度同期してください。未送信のデータは端末に残っています。")]
     HubUnreachable,
     #[error("同期が途中で止まりました（{total}件中{acknowledged}件を受領確認済み）。残りは端末に残っており、次の同期で重複なく送られます。")]
@@ -302,7 +302,7 @@ impl Error {
             DemoNotInThisBuild | DemoLedger => ErrorCode::DemoNotAvailable,
             DataDirNotLocal => ErrorCode::DataDirNotLocal,
             NotEnrolled | SyncIdentityMissing => ErrorCode::NotEnrolled,
-            InvalidHubUrl => ErrorCode::InvalidInput,
+            InvalidHubUrl(_) => ErrorCode::InvalidInput,
             HubUnreachable => ErrorCode::HubUnreachable,
             SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
             EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,

@@ -77,6 +77,8 @@ pub struct Terminal {
     pub(crate) progress: Mutex<Option<crate::reference::ProgressSink>>,
     /// How hubs are reached (HTTPS unless a test configured another connector).
     pub(crate) sync: Mutex<crate::sync::SyncSetup>,
+    /// One sync run at a time, the last probe, the progress sink.
+    pub(crate) sync_run: crate::sync::SyncRuntime,
     inner: Mutex<Inner>,
 }
 
@@ -135,6 +137,7 @@ impl Terminal {
             deriver,
             progress: Mutex::new(None),
             sync: Mutex::new(crate::sync::SyncSetup::default()),
+            sync_run: crate::sync::SyncRuntime::default(),
             inner: Mutex::new(Inner {
                 status,
                 session: None,

@@ -654,10 +654,10 @@
       receipt_id: "r-0192f0c4-5e21-7a00-8c1d-3b4a5c6d7e8f" }],
     running: false,
     log: syncMode === "unenrolled" ? [] : [
-      syncLog("2026-11-23T00:44:58Z", "start", "開始: 未送信 60 件"),
+      syncLog("2026-11-23T00:44:58Z", "started", "開始: 未送信 60 件"),
       syncLog("2026-11-23T00:45:01Z", "batch", "送信 b-0192f0c4-5d10: 60 件"),
-      syncLog("2026-11-23T00:45:12Z", "receipt", "受領書 r-0192f0c4-5e21: 受理 58・重複 1・競合 1"),
-      syncLog("2026-11-23T00:45:12Z", "done", "完了: 60 / 60 件 受領確認"),
+      syncLog("2026-11-23T00:45:12Z", "batch", "受領書 r-0192f0c4-5e21: 受理 58・重複 1・競合 1"),
+      syncLog("2026-11-23T00:45:12Z", "finished", "完了: 60 / 60 件 受領確認"),
       syncLog("2026-11-23T01:14:30Z", "probe", syncMode === "unreachable" ? "応答なし（HUB_UNREACHABLE）" : "応答あり"),
     ],
   };
@@ -691,18 +691,18 @@
       }
       s.sync.enrolment = Object.assign({}, HUB, { hub_url: req.hub_url, enrolled_at: syncAt() });
       s.sync.connectivity = { reachable: true, checked_at: syncAt(), next_check_at: "2026-11-23T01:17:00Z" };
-      s.sync.log.push(syncLog(syncAt(), "enrol", "登録: " + HUB.hub_id));
+      s.sync.log.push(syncLog(syncAt(), "enrolled", "登録: " + HUB.hub_id));
       return s.sync.enrolment;
     },
     sync_push: async () => {
       if (!s.sync.enrolment) fail("INVALID_INPUT", "集約サーバに登録されていません");
       const total = pendingTotal();
       const started = syncAt();
-      s.sync.log.push(syncLog(started, "start", "開始: 未送信 " + total + " 件"));
+      s.sync.log.push(syncLog(started, "started", "開始: 未送信 " + total + " 件"));
       if (syncMode === "unreachable") {
         const failure = { code: "HUB_UNREACHABLE", message: "集約サーバに接続できません", at: started };
         s.sync.last_failure = failure;
-        s.sync.log.push(syncLog(syncAt(), "failure", "HUB_UNREACHABLE"));
+        s.sync.log.push(syncLog(syncAt(), "failed", "HUB_UNREACHABLE"));
         return { acknowledged: 0, total, batches: 0, complete: false, failure };
       }
       s.sync.running = true;
@@ -719,7 +719,7 @@
           const failure = { code: "SYNC_CUT", at: syncAt(),
             message: "同期が途中で切れました。未確認の " + (total - acknowledged) + " 件は次回送ります" };
           s.sync.last_failure = failure;
-          s.sync.log.push(syncLog(failure.at, "failure", "SYNC_CUT: 受領確認 " + acknowledged + " / " + total));
+          s.sync.log.push(syncLog(failure.at, "failed", "SYNC_CUT: 受領確認 " + acknowledged + " / " + total));
           return { acknowledged, total, batches: batches - 1, complete: false, failure };
         }
         acknowledged += n;
@@ -728,14 +728,14 @@
         const receipt_id = "r-0192f0c4-6" + String(batches).padStart(3, "0") + "-7a00-8c1d-3b4a5c6d7e8f";
         s.sync.last_receipt = { receipt_id, batch_id: "b-0192f0c4-6" + String(batches).padStart(3, "0") + "-7b00-9e2f-1a2b3c4d5e6f",
           received_at: syncAt(), items: n, accepted: n, already_have: 0, conflicts: 0 };
-        s.sync.log.push(syncLog(s.sync.last_receipt.received_at, "receipt", "受領書 " + receipt_id.slice(0, 15) + ": 受理 " + n));
+        s.sync.log.push(syncLog(s.sync.last_receipt.received_at, "batch", "受領書 " + receipt_id.slice(0, 15) + ": 受理 " + n));
         emit("sync-progress", { acknowledged, total, batches });
         // A screenshot of the bar mid-way: the run stops there and never ends.
         if (q.get("stop") === "sync-progress" && batches === 2) await new Promise(() => {});
       }
       s.sync.running = false;
       s.sync.last_failure = null;
-      s.sync.log.push(syncLog(syncAt(), "done", "完了: " + acknowledged + " / " + total + " 件 受領確認"));
+      s.sync.log.push(syncLog(syncAt(), "finished", "完了: " + acknowledged + " / " + total + " 件 受領確認"));
       return { acknowledged, total, batches, complete: true, failure: null };
     },
     sync_log: () => s.sync.log.slice(),
