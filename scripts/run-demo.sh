@@ -6,10 +6,31 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh run
 scripts/build-ui.sh
-cargo build -p sesshu-desktop --features demo
+cargo build -p sesshu-desktop --features demo -p sesshu-hub
 export SESSHU_PROFILE=demo
 export SESSHU_DATA_DIR="${SESSHU_DATA_DIR:-$PWD/.demo}"
 mkdir -p "$SESSHU_DATA_DIR"
+
+# A local demo hub on the embedded store (no server to install), so approved records sync:
+# the demo terminal enrols itself with it on first start and then syncs by itself.
+HUB_DIR="$SESSHU_DATA_DIR/hub"
+HUB_DB="sqlite:$HUB_DIR/hub.db"
+HUB_BIN="$PWD/target/debug/sesshu-hub"
+mkdir -p "$HUB_DIR"
+"$HUB_BIN" serve --demo --db "$HUB_DB" --listen "127.0.0.1:${SESSHU_DEMO_HUB_PORT:-18443}" \
+  --state "$HUB_DIR/state" >"$HUB_DIR/announce.json" 2>"$HUB_DIR/hub.log" &
+HUB_PID=$!
+trap 'kill "$HUB_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  [ -s "$HUB_DIR/announce.json" ] && break
+  kill -0 "$HUB_PID" 2>/dev/null || { echo "demo hub did not start: $(cat "$HUB_DIR/hub.log")" >&2; exit 1; }
+  sleep 0.1
+done
+SESSHU_DEMO_HUB="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$HUB_DIR/announce.json")"
+export SESSHU_DEMO_HUB
+SESSHU_DEMO_ENROL_CODE="$("$HUB_BIN" enrol-code --state "$HUB_DIR/state" --db "$HUB_DB" --municipality 041009)"
+export SESSHU_DEMO_ENROL_CODE
+echo "demo hub: $SESSHU_DEMO_HUB (records it received: $HUB_BIN export records --db $HUB_DB)"
 cat <<'TXT'
 
   sesshu デモ環境 — ログインID / パスワード
@@ -26,9 +47,10 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   # ledger key survives between demo runs. (A real terminal uses the user's own keyring.)
   export XDG_DATA_HOME="$SESSHU_DATA_DIR/keyring-home"
   mkdir -p "$XDG_DATA_HOME"
-  exec dbus-run-session -- bash -c '
+  dbus-run-session -- bash -c '
     printf "sesshu-demo" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     sleep 1
     exec "$0" "$1"' "$PWD/scripts/run-demo-window.sh" "$APP"
+  exit $?
 fi
-exec scripts/run-demo-window.sh "$APP"
+scripts/run-demo-window.sh "$APP"

@@ -95,6 +95,18 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
             if demo && let Err(e) = terminal.seed_demo() {
                 tracing::error!(code = ?e.code(), "demo profile could not be prepared");
             }
+            // `scripts/run-demo.sh` starts a local demo hub and hands over its address and a
+            // one-time code: the demo terminal enrols itself once and syncs by itself.
+            #[cfg(feature = "demo")]
+            if demo
+                && let (Ok(hub), Ok(code)) = (
+                    std::env::var("SESSHU_DEMO_HUB"),
+                    std::env::var("SESSHU_DEMO_ENROL_CODE"),
+                )
+                && let Err(e) = terminal.enrol_demo_hub(&hub, &code)
+            {
+                tracing::warn!(code = ?e.code(), "demo terminal not enrolled with the demo hub");
+            }
             app.manage(terminal);
             Ok(())
         })

@@ -156,3 +156,43 @@ const DEMO_ADMIN: &str = "admin01";
 const DEMO_CLINICS: &[u8] = include_bytes!("../demo/clinics.csv");
 const DEMO_PRODUCTS: &[u8] = include_bytes!("../demo/products.csv");
 const DEMO_RESIDENTS: &[u8] = include_bytes!("../demo/residents.csv");
+
+impl Terminal {
+    /// Demo profile: enrols the demo terminal with the local demo hub that `scripts/run-demo.sh`
+    /// started (its address and a fresh one-time code in the environment), acting as the demo
+    /// sync operator, so that approved records sync at once. Does nothing when already enrolled.
+    pub fn enrol_demo_hub(&self, hub_url: &str, code: &str) -> Result<()> {
+        let (ledger, ledger_id) = {
+            let inner = self.lock();
+            let Status::Ready { ledger, wraps } = &inner.status else {
+                return Ok(());
+            };
+            (ledger.clone(), wraps.ledger_id().to_owned())
+        };
+        if ledger.read(|r| r.sync_enrolment())?.is_some() {
+            return Ok(());
+        }
+        let user = ledger
+            .read(|r| r.user_by_login(DEMO_SYNC_OPERATOR))?
+            .ok_or(Error::Internal("demo sync operator"))?;
+        let actor = crate::authz::Actor::unchecked(user, ledger);
+        let setup = locked_setup(self);
+        let ctx = crate::sync::SyncContext {
+            keystore: self.keystore.as_ref(),
+            ledger_id: &ledger_id,
+            setup: &setup,
+            demo: self.demo,
+        };
+        crate::sync::sync_enrol(&actor, &ctx, hub_url, code).map(|_| ())
+    }
+}
+
+/// The demo's sync operator (one of [`DEMO_USERS`]).
+const DEMO_SYNC_OPERATOR: &str = "syncop01";
+
+fn locked_setup(t: &Terminal) -> crate::sync::SyncSetup {
+    match t.sync.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
