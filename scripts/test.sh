@@ -164,17 +164,28 @@ s_app() {
   # One build for both end-to-end tests: with the demo feature the app runs the ordinary
   # first-run setup unless the demo profile is asked for (SESSHU_PROFILE=demo), which the
   # keying test does to start from the demo's users, residents and batches.
-  cargo build -p sesshu-desktop --features demo
+  cargo build -p sesshu-desktop --features demo || return 1
+  # The keying e2e test syncs the approved records to a real hub.
+  cargo build -p sesshu-hub
 }
 
 S_E2E="end-to-end in a real window (Xvfb, tauri-driver, WebKitWebDriver, Secret Service)"
 s_e2e() {
   needs "$S_APP" || return 1
-  local home
+  local home rc=0 env
   home=$(mktemp -d -p "$TMP_ROOT")
+  # The keying test's hub stores on PostgreSQL, as in production.
+  if env=$(scripts/pg-temp.sh --start); then
+    eval "$env"
+  else
+    echo "could not start a PostgreSQL cluster (scripts/pg-temp.sh): the sync leg will fail"
+    rc=1
+  fi
   SESSHU_APP="$TARGET_DIR/debug/sesshu-desktop" E2E_HOME="$home" \
     xvfb-run -a -s "-screen 0 1280x800x24" \
-    dbus-run-session -- scripts/e2e-session.sh 2>&1 | tee -a "$STEP_LOG"
+    dbus-run-session -- scripts/e2e-session.sh 2>&1 | tee -a "$STEP_LOG" || rc=1
+  pg_stop
+  return "$rc"
 }
 
 S_MOCK="UI flows in headless Chromium with a mocked backend (admin screens, lock, recovery)"

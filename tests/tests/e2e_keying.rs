@@ -268,6 +268,43 @@ async fn three_forms_double_keyed_resolved_approved_and_corrected_in_the_real_wi
     let path = required_screenshot(&c, "e2e-statistics").await;
     println!("screenshot: {}", path.display());
 
+    // syncop01: enrols the terminal with a hub on PostgreSQL from the sync screen and syncs
+    // now; the hub's export then holds exactly the three approved records.
+    let hub = DemoHub::start(&app);
+    sign_in(&c, "syncop01").await;
+    open_page(&c, "nav-sync", "同期").await;
+    type_into(&c, "sync-hub-url", &hub.url).await;
+    type_into(&c, "sync-code", &hub.enrol_code()).await;
+    click(&c, "sync-enrol-submit").await;
+    wait_css(&c, "#sync-fingerprints").await;
+    let pinned = text_of(&c, "sync-cert-fingerprint")
+        .await
+        .unwrap_or_default();
+    assert!(
+        pinned.contains(&hub.cert_fingerprint),
+        "the pinned key is the hub's ({pinned} vs {})",
+        hub.cert_fingerprint
+    );
+    click(&c, "sync-now").await;
+    wait_css(&c, "#sync-result[data-complete=\"true\"]").await;
+    let path = required_screenshot(&c, "e2e-sync").await;
+    println!("screenshot: {}", path.display());
+    let export = hub.export_records();
+    let rows: Vec<&str> = export.lines().skip(1).filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "exactly the three approved records:\n{export}"
+    );
+    let ids: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|r| r.split(',').next()).collect();
+    assert_eq!(ids.len(), 3, "each record once:\n{export}");
+    assert!(
+        rows.iter().all(|r| r.contains("MR123")),
+        "the lots as approved (MR123, the mismatch resolved against the paper):\n{export}"
+    );
+    drop(hub);
+
     // The audit viewer shows every step.
     sign_in(&c, "admin01").await;
     open_page(&c, "nav-audit", "操作ログ").await;
@@ -280,6 +317,8 @@ async fn three_forms_double_keyed_resolved_approved_and_corrected_in_the_real_wi
         "承認",
         "修正申請",
         "修正・削除の確認",
+        "集約サーバーへの端末登録",
+        "同期の開始",
     ] {
         assert!(log.contains(step), "audit shows {step}");
     }
@@ -299,4 +338,101 @@ async fn three_forms_double_keyed_resolved_approved_and_corrected_in_the_real_wi
         "e2e keying duration: {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// A `sesshu-hub` for the demo terminal on a fresh PostgreSQL database (the cluster of
+/// `scripts/pg-temp.sh`, `SESSHU_TEST_PG_URL`), started from the same target directory as the
+/// app; stopped when dropped.
+struct DemoHub {
+    bin: std::path::PathBuf,
+    child: std::process::Child,
+    db: String,
+    state: tempfile::TempDir,
+    url: String,
+    cert_fingerprint: String,
+}
+
+impl DemoHub {
+    fn start(app: &str) -> DemoHub {
+        use std::io::BufRead;
+        let bin = std::path::Path::new(app).with_file_name("sesshu-hub");
+        assert!(
+            bin.exists(),
+            "{} is missing: scripts/test.sh builds it with the app",
+            bin.display()
+        );
+        let admin = std::env::var("SESSHU_TEST_PG_URL")
+            .expect("SESSHU_TEST_PG_URL: run under scripts/pg-temp.sh (scripts/test.sh does)");
+        let name = format!("e2e_{}", std::process::id());
+        let db = sesshu_hub::store::postgres::create_database(&admin, &name)
+            .expect("a fresh hub database");
+        let state = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(&bin)
+            .args([
+                "serve",
+                "--demo",
+                "--db",
+                &db,
+                "--listen",
+                "127.0.0.1:0",
+                "--state",
+            ])
+            .arg(state.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let announce: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("announce line {line:?}: {e}"));
+        DemoHub {
+            url: announce["listen"].as_str().unwrap().to_owned(),
+            cert_fingerprint: announce["cert_fingerprint"].as_str().unwrap().to_owned(),
+            bin,
+            child,
+            db,
+            state,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(&self.bin)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sesshu-hub {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn enrol_code(&self) -> String {
+        let state = self.state.path().to_str().unwrap().to_owned();
+        self.run(&[
+            "enrol-code",
+            "--state",
+            &state,
+            "--db",
+            &self.db,
+            "--municipality",
+            "041009",
+        ])
+        .trim()
+        .to_owned()
+    }
+
+    fn export_records(&self) -> String {
+        self.run(&["export", "records", "--db", &self.db])
+    }
+}
+
+impl Drop for DemoHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
