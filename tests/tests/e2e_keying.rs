@@ -364,8 +364,12 @@ impl DemoHub {
         let admin = std::env::var("SESSHU_TEST_PG_URL")
             .expect("SESSHU_TEST_PG_URL: run under scripts/pg-temp.sh (scripts/test.sh does)");
         let name = format!("e2e_{}", std::process::id());
-        let db = sesshu_hub::store::postgres::create_database(&admin, &name)
-            .expect("a fresh hub database");
+        // The synchronous PostgreSQL client runs its own runtime: not on the test's.
+        let db =
+            std::thread::spawn(move || sesshu_hub::store::postgres::create_database(&admin, &name))
+                .join()
+                .unwrap()
+                .expect("a fresh hub database");
         let state = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(&bin)
             .args([
