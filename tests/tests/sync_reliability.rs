@@ -436,8 +436,8 @@ fn assert_exactly_once(hub: &RunningHub, t: &TestTerminal) {
     assert_eq!(t.pending(), 0, "the terminal still has items pending");
     let outcomes = t.ledger.read(|r| r.outbox_outcomes()).unwrap();
     let total: u64 = t.outbox.values().sum();
-    let acknowledged =
-        outcomes.get("accepted").copied().unwrap_or(0) + outcomes.get("already_have").copied().unwrap_or(0);
+    let acknowledged = outcomes.get("accepted").copied().unwrap_or(0)
+        + outcomes.get("already_have").copied().unwrap_or(0);
     assert_eq!(acknowledged, total, "{outcomes:?}");
     assert_eq!(outcomes.get("conflict"), None, "{outcomes:?}");
 }
@@ -515,11 +515,14 @@ fn ten_thousand_records_through_a_hostile_network_arrive_exactly_once() {
     let t = TestTerminal::new(RECORDS, &hub);
     let made = made.elapsed();
 
-    // Seed 119: its fates keep at least 43 % of connections faulted however many connections a
-    // run makes (30 to 400), so the ≥ 30 % below holds on every run while the outcome of each
-    // connection (where a cut lands) still varies. Delays shortened from 150 ms: the test is
-    // about what faults do, not how long they take.
+    // Seed 119: its fates keep at least 43 % of connections dropped, delayed or cut however many
+    // connections a run makes (30 to 400), so the ≥ 30 % below holds on every run while the
+    // outcome of each connection (where a cut lands) still varies. On top, 8 % of connections
+    // get their answer cut after the request went through whole: the hub stores the batch and
+    // the terminal never sees the receipt. Delays shortened from 150 ms: the test is about what
+    // faults do, not how long they take.
     let mut cfg = FaultConfig::hostile(119);
+    cfg.cut_answer = 0.08;
     cfg.delay_ms = 40;
     let proxy = FaultProxy::start(hub.addr, cfg).unwrap();
     let transport = FreshConnections {
@@ -537,8 +540,8 @@ fn ten_thousand_records_through_a_hostile_network_arrive_exactly_once() {
     let stats = hub.stats();
     println!(
         "hostile network ({} store): {RECORDS} records + {} other items in {:.1} s \
-         (terminal made in {:.1} s); proxy: {} connections, {} dropped, {} cut, {} delayed, {} \
-         passed ({:.0} % faulted); drain: {} runs ({} gave up), {} retries, {} batches \
+         (terminal made in {:.1} s); proxy: {} connections, {} dropped, {} cut, {} answers \
+         cut, {} delayed, {} passed ({:.0} % faulted); drain: {} runs ({} gave up), {} retries, {} batches \
          acknowledged, {} accepted, {} answered already-have; hub: {} batches stored, {} \
          duplicates answered",
         db.kind(),
@@ -548,6 +551,7 @@ fn ten_thousand_records_through_a_hostile_network_arrive_exactly_once() {
         counts.connections,
         counts.dropped,
         counts.cut,
+        counts.answers_cut,
         counts.delayed,
         counts.passed,
         100.0 * counts.faulted() as f64 / counts.connections.max(1) as f64,
@@ -569,8 +573,17 @@ fn ten_thousand_records_through_a_hostile_network_arrive_exactly_once() {
         counts.faulted(),
         counts.connections
     );
-    assert!(counts.dropped > 0 && counts.cut > 0 && counts.delayed > 0, "{counts:?}");
+    assert!(
+        counts.dropped > 0 && counts.cut > 0 && counts.answers_cut > 0 && counts.delayed > 0,
+        "{counts:?}"
+    );
     assert!(pushes.retries > 0, "no request failed: {pushes:?}");
+    // Batches stored whose receipts were lost were sent again and answered "already have".
+    assert!(pushes.already_have > 0, "no receipt was lost: {pushes:?}");
+    assert!(
+        stats.duplicates_answered >= pushes.already_have,
+        "{stats:?}"
+    );
     // Whatever the hub stored from an answer the terminal never read came back as "already
     // have", never as a second copy: accepted + already-have covers every item exactly.
     assert_eq!(
@@ -652,7 +665,11 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
         pushes.already_have,
         hub.stats()
     );
-    assert_eq!(restarts.len(), 2, "the hub was not restarted twice mid-sync");
+    assert_eq!(
+        restarts.len(),
+        2,
+        "the hub was not restarted twice mid-sync"
+    );
     for (_, acknowledged, stored) in &restarts {
         assert!(*acknowledged > 0 && *acknowledged < total);
         assert!(*stored > 0 && *stored < RECORDS);
@@ -667,7 +684,9 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
 
 /// Records the hub's store holds, read with a store of its own (the hub is down).
 fn hub_stats_records(db: &HubDb) -> u64 {
-    sesshu_hub::service::stats(db.open().as_ref()).unwrap().items_per_stream["records"]
+    sesshu_hub::service::stats(db.open().as_ref())
+        .unwrap()
+        .items_per_stream["records"]
 }
 
 // --- 3. the terminal killed mid-sync (the real CLI) ----------------------------------------
@@ -849,7 +868,10 @@ mod killed {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("the push ended ({status}) before the hub stored anything");
             }
-            assert!(Instant::now() < deadline, "the hub stored nothing in 2 minutes");
+            assert!(
+                Instant::now() < deadline,
+                "the hub stored nothing in 2 minutes"
+            );
             std::thread::sleep(Duration::from_millis(5));
         };
         // `Child::kill` is SIGKILL on Unix: no handler, no clean-up.
@@ -860,7 +882,10 @@ mod killed {
             Some(libc::SIGKILL)
         );
         let after_kill = hub.stats().items_per_stream["records"];
-        assert!(stored_at_kill < RECORDS, "everything was stored before the kill");
+        assert!(
+            stored_at_kill < RECORDS,
+            "everything was stored before the kill"
+        );
         let st = status(data);
         let left = st["pending"]["records"].as_u64().unwrap_or(0);
         assert!(
@@ -1082,7 +1107,10 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     let refused = |what: &str, body: Vec<u8>, status: u16, code: RefusalCode| {
         let (got, answer) = raw.post(body);
         let r: Refusal = serde_json::from_slice(&answer).unwrap_or_else(|e| {
-            panic!("{what}: not a refusal ({e}): {}", String::from_utf8_lossy(&answer))
+            panic!(
+                "{what}: not a refusal ({e}): {}",
+                String::from_utf8_lossy(&answer)
+            )
         });
         assert_eq!((got, r.code), (status, code), "{what}: {}", r.message);
         assert!(!r.message.is_empty(), "{what}: a refusal without a message");
@@ -1115,7 +1143,12 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     broken[mid] = 0xff;
     broken[mid + 1] = 0xfe;
     refused("broken encoding", broken, 400, RefusalCode::Malformed);
-    refused("not JSON", b"{\"body\": 17".to_vec(), 400, RefusalCode::Malformed);
+    refused(
+        "not JSON",
+        b"{\"body\": 17".to_vec(),
+        400,
+        RefusalCode::Malformed,
+    );
 
     // The captured batch's id reused for other content, properly signed: refused, not answered
     // with the other batch's receipt.
@@ -1157,7 +1190,10 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     );
     let genuine = Signed::seal(&t.key, Purpose::Batch, &new_batch(vec![new_record()])).unwrap();
     let mut tampered: serde_json::Value = serde_json::to_value(&genuine).unwrap();
-    let body = tampered["body"].as_str().unwrap().replace("予診 一郎", "予診 二郎");
+    let body = tampered["body"]
+        .as_str()
+        .unwrap()
+        .replace("予診 一郎", "予診 二郎");
     assert_ne!(body, genuine.body);
     tampered["body"] = serde_json::Value::String(body);
     refused(
@@ -1209,7 +1245,10 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     let refused = |what: &str, body: Vec<u8>, status: u16, code: RefusalCode| {
         let (got, answer) = raw.post(body);
         let r: Refusal = serde_json::from_slice(&answer).unwrap_or_else(|e| {
-            panic!("{what}: not a refusal ({e}): {}", String::from_utf8_lossy(&answer))
+            panic!(
+                "{what}: not a refusal ({e}): {}",
+                String::from_utf8_lossy(&answer)
+            )
         });
         assert_eq!((got, r.code), (status, code), "{what}: {}", r.message);
         assert!(!r.message.is_empty(), "{what}: a refusal without a message");
