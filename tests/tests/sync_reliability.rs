@@ -475,10 +475,13 @@ impl Transport for FreshConnections {
     }
 }
 
+/// A batch as posted, and the receipt it got (if one came back).
+type Sent = (Vec<u8>, Option<Signed<Receipt>>);
+
 /// Keeps every batch sent (the bytes the HTTPS transport posts) and the receipt it got.
 struct Capturing {
     inner: HttpsTransport,
-    sent: Mutex<Vec<(Vec<u8>, Option<Signed<Receipt>>)>>,
+    sent: Mutex<Vec<Sent>>,
 }
 
 impl Transport for Capturing {
@@ -632,7 +635,6 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
             }
         };
         let pushes = push_until_done(&t, &transport, &patient(150), &mut progress);
-        drop(progress);
         (t, pushes)
     });
 
