@@ -33,7 +33,10 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use sesshu_hub::server::{Announce, ServeOptions, Server};
 use sesshu_hub::service::system_clock;
 use sesshu_hub::store::postgres::{create_database, drop_database, PgStore};
-use sesshu_hub::store::{HubStats, HubStore, SqliteStore};
+use sesshu_hub::store::{
+    ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, SqliteStore,
+    StoreError, TerminalRecord,
+};
 use sesshu_hub::{Encoding, Hub};
 use sesshu_ledger::{Ledger, MemKeyStore};
 use sesshu_protocol::chain::AuditLink;
@@ -41,7 +44,9 @@ use sesshu_protocol::errors::Refusal;
 use sesshu_protocol::planner::ChunkLimits;
 use sesshu_protocol::sign::Purpose;
 use sesshu_protocol::wire::{Batch, EnrolRequest, Item, Receipt, Stream};
-use sesshu_protocol::{RefusalCode, Signed, SigningKey, VerifyingKey, MAX_BATCH_BYTES};
+use sesshu_protocol::{
+    ItemOutcome, RefusalCode, Signed, SigningKey, VerifyingKey, MAX_BATCH_BYTES,
+};
 use sesshu_sync::transport::{Transport, TransportError};
 use sesshu_sync::{DrainError, DrainOptions, DrainReport, HttpsTransport, Progress, SyncIdentity};
 use sesshu_tests::fault_proxy::{FaultConfig, FaultProxy};
@@ -257,6 +262,111 @@ impl RunningHub {
 impl Drop for RunningHub {
     fn drop(&mut self) {
         self.halt(Stop::Abort);
+    }
+}
+
+// --- a hub store with a hook around each batch ---------------------------------------------
+
+/// Holds the next batch's store call at the gate: says when it arrives, waits, stores, says
+/// when it is stored.
+#[derive(Default)]
+struct Gate {
+    armed: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl Gate {
+    /// The receiver hears twice: the next batch has reached the store, and it is stored.
+    fn arm(&self) -> mpsc::Receiver<()> {
+        let (tx, rx) = mpsc::channel();
+        *self.armed.lock().unwrap() = Some(tx);
+        rx
+    }
+}
+
+/// The real store, with an optional pause before every batch (so that a push lasts long
+/// enough to be killed half-way on any machine) and a [`Gate`]. Nothing else is changed.
+struct Hooked {
+    inner: Arc<dyn HubStore>,
+    delay: Duration,
+    gate: Arc<Gate>,
+}
+
+impl Hooked {
+    fn slow(inner: Arc<dyn HubStore>, delay: Duration) -> Hooked {
+        Hooked {
+            inner,
+            delay,
+            gate: Arc::default(),
+        }
+    }
+
+    fn gated(inner: Arc<dyn HubStore>, gate: Arc<Gate>) -> Hooked {
+        Hooked {
+            inner,
+            delay: Duration::ZERO,
+            gate,
+        }
+    }
+}
+
+impl HubStore for Hooked {
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.inner.migrate()
+    }
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError> {
+        self.inner.add_enrol_code(code)
+    }
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        terminal: &TerminalRecord,
+    ) -> Result<Redeemed, StoreError> {
+        self.inner.redeem_enrol_code(code_hash, now, terminal)
+    }
+    fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
+        self.inner.terminal(terminal_id)
+    }
+    fn revoke_terminal(
+        &self,
+        terminal_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.revoke_terminal(terminal_id, at)
+    }
+    fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+        std::thread::sleep(self.delay);
+        let gated = self.gate.armed.lock().unwrap().take();
+        if let Some(tx) = &gated {
+            let _ = tx.send(());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let stored = self.inner.ingest(batch);
+        if let Some(tx) = gated {
+            let _ = tx.send(());
+        }
+        stored
+    }
+    fn save_receipt(
+        &self,
+        batch_id: &str,
+        receipt_id: &str,
+        signed_receipt: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .save_receipt(batch_id, receipt_id, signed_receipt)
+    }
+    fn receipt(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.receipt(batch_id)
+    }
+    fn export_records(
+        &self,
+        visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.inner.export_records(visit)
+    }
+    fn stats(&self) -> Result<HubStats, StoreError> {
+        self.inner.stats()
     }
 }
 
@@ -604,17 +714,24 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let db = HubDb::new(dir.path());
-    let hub = RunningHub::start(db.open(), &state, "127.0.0.1:0");
+    let gate = Arc::new(Gate::default());
+    let hub = RunningHub::start(
+        Arc::new(Hooked::gated(db.open(), gate.clone())),
+        &state,
+        "127.0.0.1:0",
+    );
     let listen = hub.addr.to_string();
     let t = TestTerminal::new(RECORDS, &hub);
     let total: u64 = t.outbox.values().sum();
 
-    // The push runs in its own thread; at 1/3 and 2/3 of the way its progress callback tells
-    // this thread to stop the hub. The first time it waits until the hub is down (a graceful
-    // stop between batches), the second time it goes straight on (the abort races the next
-    // request). Either way the push meets a hub that is not there, retries, and finds the new
-    // one on the same port with the same identity and store.
-    let (stop_tx, stop_rx) = mpsc::channel::<(Stop, u64, Option<mpsc::Sender<()>>)>();
+    // The push runs in its own thread; at 1/3 and 2/3 of the way its progress callback asks
+    // this thread to stop the hub, and waits for the answer:
+    // - the first time the hub stops gracefully between two batches;
+    // - the second time the next batch is caught in the store (the gate) and the hub is aborted
+    //   while it is being stored: it is stored, its receipt is never sent.
+    // Either way the push meets a hub that is not there, retries, and finds the new one on the
+    // same port with the same identity and store.
+    let (stop_tx, stop_rx) = mpsc::channel::<(Stop, u64, mpsc::Sender<()>)>();
     let transport = HttpsTransport::pinned(&hub.url(), &t.pin).unwrap();
     let pusher = std::thread::spawn(move || {
         let mut stops = 0;
@@ -622,17 +739,17 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
             if p.acknowledged >= p.total {
                 return;
             }
-            if stops == 0 && p.acknowledged * 3 >= p.total {
-                stops += 1;
-                let (down_tx, down_rx) = mpsc::channel();
-                stop_tx
-                    .send((Stop::Graceful, p.acknowledged, Some(down_tx)))
-                    .unwrap();
-                down_rx.recv().unwrap();
+            let how = if stops == 0 && p.acknowledged * 3 >= p.total {
+                Stop::Graceful
             } else if stops == 1 && p.acknowledged * 3 >= p.total * 2 {
-                stops += 1;
-                stop_tx.send((Stop::Abort, p.acknowledged, None)).unwrap();
-            }
+                Stop::Abort
+            } else {
+                return;
+            };
+            stops += 1;
+            let (ready_tx, ready_rx) = mpsc::channel();
+            stop_tx.send((how, p.acknowledged, ready_tx)).unwrap();
+            ready_rx.recv().unwrap();
         };
         let pushes = push_until_done(&t, &transport, &patient(150), &mut progress);
         (t, pushes)
@@ -640,16 +757,32 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
 
     let mut hub = Some(hub);
     let mut restarts = Vec::new();
-    while let Ok((how, acknowledged, down)) = stop_rx.recv() {
+    while let Ok((how, acknowledged, ready)) = stop_rx.recv() {
         let graceful = matches!(how, Stop::Graceful);
-        hub.take().unwrap().stop(how);
-        if let Some(down) = down {
-            down.send(()).unwrap();
+        if graceful {
+            hub.take().unwrap().stop(how);
+            ready.send(()).unwrap();
+        } else {
+            let gated = gate.arm();
+            ready.send(()).unwrap();
+            let wait = Duration::from_secs(60);
+            gated
+                .recv_timeout(wait)
+                .expect("no batch reached the store");
+            hub.take().unwrap().stop(how);
+            // The request's connection is gone; the store call finishes on its own.
+            gated
+                .recv_timeout(wait)
+                .expect("the caught batch was not stored");
         }
         let at = hub_stats_records(&db);
         // Down long enough for the push to fail a few times.
         std::thread::sleep(Duration::from_millis(400));
-        hub = Some(RunningHub::start(db.open(), &state, &listen));
+        hub = Some(RunningHub::start(
+            Arc::new(Hooked::gated(db.open(), gate.clone())),
+            &state,
+            &listen,
+        ));
         restarts.push((graceful, acknowledged, at));
     }
     let (t, pushes) = pusher.join().unwrap();
@@ -677,6 +810,9 @@ fn a_hub_restarted_mid_sync_loses_and_duplicates_nothing() {
         assert!(*stored > 0 && *stored < RECORDS);
     }
     assert!(pushes.retries > 0, "the push never met the stopped hub");
+    // The batch stored during the abort came again and was answered "already have".
+    assert!(pushes.already_have > 0, "{pushes:?}");
+    assert!(hub.stats().duplicates_answered >= pushes.already_have);
     assert_eq!(pushes.accepted + pushes.already_have, total);
     assert_exactly_once(&hub, &t);
     // The restarted hub is the same hub: same identity, same certificate key.
@@ -749,72 +885,6 @@ mod killed {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// A hub store that takes its time over each batch, so that a push of 10,000 records lasts
-    /// long enough to be killed half-way on any machine. Everything else is the real store.
-    struct Slow(Arc<dyn HubStore>);
-
-    impl HubStore for Slow {
-        fn migrate(&self) -> Result<(), sesshu_hub::StoreError> {
-            self.0.migrate()
-        }
-        fn add_enrol_code(
-            &self,
-            code: &sesshu_hub::store::NewEnrolCode,
-        ) -> Result<(), sesshu_hub::StoreError> {
-            self.0.add_enrol_code(code)
-        }
-        fn redeem_enrol_code(
-            &self,
-            code_hash: &str,
-            now: chrono::DateTime<chrono::Utc>,
-            terminal: &sesshu_hub::store::TerminalRecord,
-        ) -> Result<sesshu_hub::store::Redeemed, sesshu_hub::StoreError> {
-            self.0.redeem_enrol_code(code_hash, now, terminal)
-        }
-        fn terminal(
-            &self,
-            terminal_id: &str,
-        ) -> Result<Option<sesshu_hub::store::TerminalRecord>, sesshu_hub::StoreError> {
-            self.0.terminal(terminal_id)
-        }
-        fn revoke_terminal(
-            &self,
-            terminal_id: &str,
-            at: chrono::DateTime<chrono::Utc>,
-        ) -> Result<bool, sesshu_hub::StoreError> {
-            self.0.revoke_terminal(terminal_id, at)
-        }
-        fn ingest(
-            &self,
-            batch: &sesshu_hub::store::IngestBatch,
-        ) -> Result<Vec<sesshu_protocol::ItemOutcome>, sesshu_hub::StoreError> {
-            std::thread::sleep(Duration::from_millis(150));
-            self.0.ingest(batch)
-        }
-        fn save_receipt(
-            &self,
-            batch_id: &str,
-            receipt_id: &str,
-            signed_receipt: &str,
-        ) -> Result<(), sesshu_hub::StoreError> {
-            self.0.save_receipt(batch_id, receipt_id, signed_receipt)
-        }
-        fn receipt(&self, batch_id: &str) -> Result<Option<String>, sesshu_hub::StoreError> {
-            self.0.receipt(batch_id)
-        }
-        fn export_records(
-            &self,
-            visit: &mut dyn FnMut(
-                &sesshu_hub::store::ExportedRecord,
-            ) -> Result<(), sesshu_hub::StoreError>,
-        ) -> Result<u64, sesshu_hub::StoreError> {
-            self.0.export_records(visit)
-        }
-        fn stats(&self) -> Result<HubStats, sesshu_hub::StoreError> {
-            self.0.stats()
-        }
-    }
-
     #[test]
     fn a_terminal_killed_mid_sync_resumes_without_loss_or_duplicate() {
         const RECORDS: u64 = 10_000;
@@ -822,7 +892,7 @@ mod killed {
         let dir = tempfile::tempdir().unwrap();
         let db = HubDb::new(dir.path());
         let hub = RunningHub::start(
-            Arc::new(Slow(db.open())),
+            Arc::new(Hooked::slow(db.open(), Duration::from_millis(150))),
             &dir.path().join("state"),
             "127.0.0.1:0",
         );
