@@ -292,6 +292,7 @@ struct Hooked {
 }
 
 impl Hooked {
+    #[cfg_attr(not(feature = "os-keyring-tests"), allow(dead_code))] // the killed-terminal test's
     fn slow(inner: Arc<dyn HubStore>, delay: Duration) -> Hooked {
         Hooked {
             inner,
