@@ -1151,6 +1151,52 @@ fn fresh_id() -> String {
     )
 }
 
+/// The hub's counts and export at one moment.
+struct Baseline {
+    stats: HubStats,
+    export: Vec<u8>,
+}
+
+impl Baseline {
+    fn of(hub: &RunningHub) -> Baseline {
+        Baseline {
+            stats: hub.stats(),
+            export: hub.export(),
+        }
+    }
+
+    fn unchanged(&self, hub: &RunningHub, what: &str) {
+        assert_eq!(hub.stats(), self.stats, "{what}: the hub's counts changed");
+        assert!(
+            hub.export() == self.export,
+            "{what}: the hub's export changed"
+        );
+    }
+}
+
+/// Posts `body`; expects HTTP `status` with a refusal `code` and a message, and nothing
+/// stored.
+fn assert_refused(
+    raw: &RawClient,
+    hub: &RunningHub,
+    base: &Baseline,
+    what: &str,
+    body: Vec<u8>,
+    status: u16,
+    code: RefusalCode,
+) {
+    let (got, answer) = raw.post(body);
+    let r: Refusal = serde_json::from_slice(&answer).unwrap_or_else(|e| {
+        panic!(
+            "{what}: not a refusal ({e}): {}",
+            String::from_utf8_lossy(&answer)
+        )
+    });
+    assert_eq!((got, r.code), (status, code), "{what}: {}", r.message);
+    assert!(!r.message.is_empty(), "{what}: a refusal without a message");
+    base.unchanged(hub, what);
+}
+
 #[test]
 fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     let dir = tempfile::tempdir().unwrap();
@@ -1174,23 +1220,9 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     let original = signed.open(&t.key.verifying_key(), Purpose::Batch).unwrap();
 
     let raw = RawClient::new(&hub);
-    let stats = hub.stats();
-    let export = hub.export();
-    let unchanged = |what: &str| {
-        assert_eq!(hub.stats(), stats, "{what}: the hub's counts changed");
-        assert!(hub.export() == export, "{what}: the hub's export changed");
-    };
+    let base = Baseline::of(&hub);
     let refused = |what: &str, body: Vec<u8>, status: u16, code: RefusalCode| {
-        let (got, answer) = raw.post(body);
-        let r: Refusal = serde_json::from_slice(&answer).unwrap_or_else(|e| {
-            panic!(
-                "{what}: not a refusal ({e}): {}",
-                String::from_utf8_lossy(&answer)
-            )
-        });
-        assert_eq!((got, r.code), (status, code), "{what}: {}", r.message);
-        assert!(!r.message.is_empty(), "{what}: a refusal without a message");
-        unchanged(what);
+        assert_refused(&raw, &hub, &base, what, body, status, code);
     };
 
     // Replayed: the captured signed batch, byte for byte, twice. The answer is the receipt the
@@ -1202,7 +1234,7 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
         assert_eq!(again, first_receipt, "a replay got another receipt");
         let receipt = again.open(&t.hub_key, Purpose::Receipt).unwrap();
         assert_eq!(receipt.batch_id, original.batch_id);
-        unchanged("replay");
+        base.unchanged(&hub, "replay");
     }
 
     // Truncated: the captured batch cut in half (a connection that died mid-request, or an
@@ -1310,25 +1342,12 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     )
     .unwrap();
     assert!(hub.hub.revoke("t-revoked").unwrap());
-    let stats_before_revoked = hub.stats();
-    assert_eq!(stats_before_revoked.terminals, stats.terminals + 1);
-    // The enrolment changed the terminal count; everything else must stay as it was.
-    let stats = stats_before_revoked;
-    let unchanged = |what: &str| {
-        assert_eq!(hub.stats(), stats, "{what}: the hub's counts changed");
-        assert!(hub.export() == export, "{what}: the hub's export changed");
-    };
+    // The enrolment added a terminal; nothing else may change from here on.
+    let before = Baseline::of(&hub);
+    assert_eq!(before.stats.terminals, base.stats.terminals + 1);
+    let base = before;
     let refused = |what: &str, body: Vec<u8>, status: u16, code: RefusalCode| {
-        let (got, answer) = raw.post(body);
-        let r: Refusal = serde_json::from_slice(&answer).unwrap_or_else(|e| {
-            panic!(
-                "{what}: not a refusal ({e}): {}",
-                String::from_utf8_lossy(&answer)
-            )
-        });
-        assert_eq!((got, r.code), (status, code), "{what}: {}", r.message);
-        assert!(!r.message.is_empty(), "{what}: a refusal without a message");
-        unchanged(what);
+        assert_refused(&raw, &hub, &base, what, body, status, code);
     };
     refused(
         "revoked terminal",
@@ -1429,7 +1448,7 @@ fn forged_replayed_truncated_and_malformed_batches_are_refused_over_https() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
     assert_eq!(
         hub.stats().items_per_stream["records"],
-        stats.items_per_stream["records"] + 1
+        base.stats.items_per_stream["records"] + 1
     );
     println!(
         "forged batches ({} store): 2 replays answered with the kept receipt; 13 refusals, \
