@@ -12,3 +12,7 @@ sleep 1
 cargo test -p sesshu-tests --features e2e --test e2e --test e2e_keying -- --nocapture
 # The headless CLI against the same real Secret Service.
 cargo test -p sesshu-cli --features os-keyring-tests --test os_keyring
+# The terminal killed mid-sync: the real `sesshu sync push` (OS key store) SIGKILLed and run
+# again, against a hub on PostgreSQL (SESSHU_TEST_PG_URL from test.sh's cluster).
+cargo build -p sesshu-cli
+cargo test -p sesshu-tests --features os-keyring-tests --test sync_reliability -- killed

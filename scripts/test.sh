@@ -109,6 +109,7 @@ s_clippy() {
   cargo clippy -p sesshu-ui --target wasm32-unknown-unknown -- -D warnings || rc=1
   cargo clippy -p sesshu-tests --features e2e --all-targets -- -D warnings || rc=1
   cargo clippy -p sesshu-cli --features os-keyring-tests --all-targets -- -D warnings || rc=1
+  cargo clippy -p sesshu-tests --features os-keyring-tests --all-targets -- -D warnings || rc=1
   cargo clippy -p sesshu-desktop --features demo --all-targets -- -D warnings || rc=1
   without_ui_fails && return "$rc"
 }
