@@ -1,0 +1,539 @@
+//! sync-bench: one terminal's outbox to a hub on PostgreSQL over HTTPS on loopback, end to end,
+//! against a plain PostgreSQL `COPY` of the same rows in the same run.
+//!
+//! `scripts/pg-temp.sh -- cargo run --release -p sesshu-tests --bin sync-bench [-- --quick | --records N]`
+//!
+//! Needs `SESSHU_TEST_PG_URL` (a server where its user may create databases; `pg-temp.sh` sets
+//! it). Steps, each of the heavy ones in its own process so that each peak RSS is its own (the
+//! binary runs itself again with a hidden `--role`):
+//!
+//! 1. a fresh database (`create_database`), dropped at the end;
+//! 2. the **hub** child: the real `Server` (HTTPS on 127.0.0.1:0, `PgStore` on that database,
+//!    state in a temporary directory); it prints its announce line and an enrolment code, serves
+//!    until its stdin closes, then prints its store's counts and its own peak RSS;
+//! 3. the **setup** child: first-run setup with the memory key store, a sync operator, and N
+//!    approved records in the outbox (`sesshu_tests::sync_terminal`, as `make-terminal`); it
+//!    writes the record items exactly as the outbox holds them to a file for step 6 and hands
+//!    the ledger key to this process on its stdout (a throwaway ledger; the memory key store
+//!    does not outlive the child);
+//! 4. **this process is the terminal**: it opens the ledger as the app does, enrols with the
+//!    hub through `sesshu_terminal::sync::sync_enrol` (the TLS key pinned on first use, checked
+//!    against the announce line) and pushes with `sync_push` — the use case the app and the CLI
+//!    run: signed batches over HTTPS with the pin, every receipt verified. Timed from the call
+//!    to the last verified receipt stored;
+//! 5. checks: the drain left nothing pending, every item was accepted, and the hub holds exactly
+//!    N records (its `stats`), so the figure is never that of a broken run;
+//! 6. the **copy** child: the same N record items (ids, payloads, hashes) in one binary `COPY`
+//!    into a table of the shape of the hub's `items` (`PgStore::copy_baseline`), timed.
+//!
+//! Prints ONE JSON line on stdout (progress on stderr): records/s end to end and by COPY, their
+//! ratio, both peak RSS, batches, seconds, and which targets were met (≥ 20,000 records/s,
+//! ≥ 0.25 of COPY, terminal < 200 MB). Exits 0 when it ran, whether the targets were met or
+//! not; non-zero only when it could not run or the run was wrong. A benchmark, not a test:
+//! nothing here asserts a time.
+
+use serde_json::{json, Value};
+use sesshu_hub::server::{Announce, ServeOptions, Server};
+use sesshu_hub::service::system_clock;
+use sesshu_hub::store::postgres::{create_database, drop_database, PgStore};
+use sesshu_hub::store::{HubStore, IncomingItem, IngestBatch};
+use sesshu_ledger::{KeyStore, LedgerKey, MemKeyStore};
+use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::{Item, Stream};
+use sesshu_terminal::sync::{sync_enrol, sync_push, SyncContext, SyncSetup};
+use sesshu_terminal::Actor;
+use sesshu_tests::sync_terminal::{self, MUNICIPALITY_CODE, SYNC_LOGIN};
+use std::error::Error;
+use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+const FULL_RECORDS: u64 = 100_000;
+const QUICK_RECORDS: u64 = 5_000;
+const PG_URL_VAR: &str = "SESSHU_TEST_PG_URL";
+/// Targets of the issue.
+const TARGET_RECORDS_PER_S: f64 = 20_000.0;
+const TARGET_RATIO: f64 = 0.25;
+const TARGET_TERMINAL_RSS_MB: f64 = 200.0;
+/// Outbox items read per page when the setup child writes the baseline's input.
+const PAGE: u32 = 10_000;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sync-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--role") {
+        return match &args[1..] {
+            [role, db_url, state] if role == "hub" => hub_role(db_url, Path::new(state)),
+            [role, data, records, items] if role == "setup" => {
+                setup_role(Path::new(data), records.parse()?, Path::new(items))
+            }
+            [role, db_url, items, terminal_id] if role == "copy" => {
+                copy_role(db_url, Path::new(items), terminal_id)
+            }
+            _ => Err(
+                "usage: --role hub DB STATE | setup DATA N ITEMS | copy DB ITEMS TERMINAL".into(),
+            ),
+        };
+    }
+    let mut records = FULL_RECORDS;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => records = QUICK_RECORDS,
+            "--records" => {
+                records = it.next().ok_or("--records needs a value")?.parse()?;
+            }
+            other => return Err(format!("unknown argument {other} (--quick, --records N)").into()),
+        }
+    }
+    if records == 0 {
+        return Err("--records must be at least 1".into());
+    }
+    parent(records)
+}
+
+/// `VmHWM` of `/proc/<pid>/status` (`self` for this process), in MB.
+fn peak_rss_mb(pid: &str) -> Res<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .ok_or("no VmHWM in /proc/<pid>/status")?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("VmHWM without a value")?
+        .parse()?;
+    Ok(round2(kb / 1024.0))
+}
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, in USER_HZ ticks,
+/// which Linux reports at 100 per second whatever the kernel's own tick).
+fn cpu_seconds() -> Res<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name (which may hold spaces, hence the last ')').
+    let rest = stat.rsplit_once(')').ok_or("malformed /proc/self/stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = f.get(11).ok_or("no utime")?.parse::<u64>()?
+        + f.get(12).ok_or("no stime")?.parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex32(s: &str) -> Res<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 || !s.is_ascii() {
+        return Err("a ledger key is 64 hex digits".into());
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(out)
+}
+
+fn last_json_line(out: &[u8], who: &str) -> Res<Value> {
+    let text = std::str::from_utf8(out)?;
+    let last = text
+        .lines()
+        .last()
+        .ok_or(format!("the {who} child printed nothing"))?;
+    Ok(serde_json::from_str(last)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hub child.
+
+fn hub_role(db_url: &str, state: &Path) -> Res<()> {
+    let store = Arc::new(PgStore::connect(db_url)?);
+    store.migrate()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let opts = ServeOptions {
+        listen: "127.0.0.1:0".into(),
+        state_dir: state.to_owned(),
+        demo: false,
+    };
+    let server = rt.block_on(Server::bind(store, &opts, system_clock()))?;
+    let hub = server.hub();
+    let code = hub.new_enrol_code(MUNICIPALITY_CODE)?;
+    println!("{}", serde_json::to_string(server.announce())?);
+    println!("{}", json!({ "enrol_code": code }));
+    // Serves until the parent closes our stdin (also when the parent dies).
+    rt.block_on(server.run(async {
+        let _ = tokio::task::spawn_blocking(|| {
+            std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())
+        })
+        .await;
+    }));
+    let stats = hub.stats()?;
+    println!(
+        "{}",
+        json!({
+            "stats": stats,
+            "peak_rss_mb": peak_rss_mb("self")?,
+            "cpu_s": cpu_seconds()?,
+        })
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The setup child.
+
+fn setup_role(dir: &Path, records: u64, items_path: &Path) -> Res<()> {
+    let started = Instant::now();
+    let dir = std::fs::canonicalize(dir)?;
+    let keystore = Arc::new(MemKeyStore::new());
+    sync_terminal::set_up(&dir, keystore.clone())?;
+    let ledger = sync_terminal::open(&dir, keystore.as_ref())?;
+    sync_terminal::fill_outbox(&ledger, records, &mut |_| Ok(()))?;
+    // The record items as the outbox holds them (what the drain will send), for the baseline.
+    let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(items_path)?);
+    let mut after = 0i64;
+    let mut written = 0u64;
+    loop {
+        let page = ledger.read(|r| r.sync_pending(after, PAGE))?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for o in page {
+            if o.stream != Stream::Records.as_str() {
+                continue;
+            }
+            let item = Item {
+                id: o.item_id,
+                stream: Stream::Records,
+                entry_id: o.entry_id,
+                payload: o.payload,
+                content_hash: o.content_hash,
+            };
+            serde_json::to_writer(&mut file, &item)?;
+            file.write_all(b"\n")?;
+            written += 1;
+        }
+    }
+    file.flush()?;
+    let terminal_id = ledger
+        .read(|r| r.terminal())?
+        .ok_or("no terminal row after setup")?
+        .terminal_id;
+    let pending = ledger.read(|r| r.outbox_pending_count())?;
+    ledger.checkpoint()?;
+    drop(ledger);
+    let ledger_id = sync_terminal::ledger_id(&dir)?;
+    let key = keystore
+        .get(&ledger_id)?
+        .ok_or("no ledger key after setup")?;
+    println!(
+        "{}",
+        json!({
+            "ledger_id": ledger_id,
+            "ledger_key": hex(key.as_bytes()),
+            "terminal_id": terminal_id,
+            "record_items": written,
+            "pending": pending,
+            "seconds": round2(started.elapsed().as_secs_f64()),
+        })
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The copy child.
+
+fn copy_role(db_url: &str, items_path: &Path, terminal_id: &str) -> Res<()> {
+    let mut items = Vec::new();
+    for line in BufReader::new(std::fs::File::open(items_path)?).lines() {
+        let item: Item = serde_json::from_str(&line?)?;
+        let record_id = serde_json::from_str::<Value>(&item.payload)?
+            .get("record_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        items.push(IncomingItem { item, record_id });
+    }
+    let batch = IngestBatch {
+        batch_id: "copy-baseline".into(),
+        batch_hash: String::new(),
+        terminal_id: terminal_id.to_owned(),
+        received_at: chrono::Utc::now(),
+        items,
+        chain: ChainHead {
+            seq: 0,
+            hash: [0; 32],
+        },
+        reported_seq: 0,
+        flags: Vec::new(),
+    };
+    let store = PgStore::connect(db_url)?;
+    let started = Instant::now();
+    let rows = store.copy_baseline(&batch)?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{}", json!({ "rows": rows, "seconds": seconds }));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent: the terminal.
+
+/// Stops the hub child (ours, by its handle) and drops the database, however the run ends.
+struct Cleanup {
+    admin_url: String,
+    db: String,
+    hub: Option<Child>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(mut hub) = self.hub.take() {
+            let _ = hub.kill();
+            let _ = hub.wait();
+        }
+        if let Err(e) = drop_database(&self.admin_url, &self.db) {
+            eprintln!("sync-bench: database {} not dropped: {e}", self.db);
+        }
+    }
+}
+
+fn parent(records: u64) -> Res<()> {
+    let admin_url = std::env::var(PG_URL_VAR).map_err(|_| {
+        format!(
+            "{PG_URL_VAR} is not set: the benchmark needs a PostgreSQL server where it may create \
+             a database; run it as `scripts/pg-temp.sh -- cargo run --release -p sesshu-tests \
+             --bin sync-bench`"
+        )
+    })?;
+    let exe = std::env::current_exe()?;
+    let tmp = tempfile::tempdir()?;
+    let db = format!("sesshu_sync_bench_{}", std::process::id());
+    let db_url = create_database(&admin_url, &db)?;
+    let mut cleanup = Cleanup {
+        admin_url,
+        db,
+        hub: None,
+    };
+
+    // The hub.
+    let state = tmp.path().join("hub-state");
+    let mut hub = Command::new(&exe)
+        .arg("--role")
+        .arg("hub")
+        .arg(&db_url)
+        .arg(&state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let hub_in = hub.stdin.take().ok_or("no stdin for the hub child")?;
+    let mut hub_out = BufReader::new(hub.stdout.take().ok_or("no stdout from the hub child")?);
+    cleanup.hub = Some(hub);
+
+    // The terminal's data, made by another process.
+    let data: PathBuf = tmp.path().join("terminal");
+    std::fs::create_dir(&data)?;
+    let items_path = tmp.path().join("record-items.jsonl");
+    eprintln!("sync-bench: setting up a terminal with {records} approved records…");
+    let out = Command::new(&exe)
+        .arg("--role")
+        .arg("setup")
+        .arg(&data)
+        .arg(records.to_string())
+        .arg(&items_path)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("the setup child failed ({})", out.status).into());
+    }
+    let setup = last_json_line(&out.stdout, "setup")?;
+    let ledger_id = setup["ledger_id"].as_str().ok_or("setup: no ledger_id")?;
+    let key = unhex32(setup["ledger_key"].as_str().ok_or("setup: no ledger_key")?)?;
+    let terminal_id = setup["terminal_id"]
+        .as_str()
+        .ok_or("setup: no terminal_id")?;
+    let pending = setup["pending"].as_u64().ok_or("setup: no pending count")?;
+    if setup["record_items"].as_u64() != Some(records) {
+        return Err(format!(
+            "setup wrote {} record items, not {records}",
+            setup["record_items"]
+        )
+        .into());
+    }
+    eprintln!(
+        "sync-bench: terminal ready in {} s ({pending} items pending)",
+        setup["seconds"]
+    );
+
+    let mut line = String::new();
+    hub_out.read_line(&mut line)?;
+    let announce: Announce = serde_json::from_str(line.trim())
+        .map_err(|e| format!("the hub did not announce itself ({e}): {line:?}"))?;
+    line.clear();
+    hub_out.read_line(&mut line)?;
+    let code: Value = serde_json::from_str(line.trim())?;
+    let code = code["enrol_code"]
+        .as_str()
+        .ok_or("hub: no enrolment code")?;
+    eprintln!("sync-bench: hub at {}", announce.listen);
+
+    // This process is the terminal from here on.
+    let keystore = MemKeyStore::new();
+    keystore.set(ledger_id, &LedgerKey::from_bytes(key))?;
+    let ledger = Arc::new(sync_terminal::open(&data, &keystore)?);
+    let user = ledger
+        .read(|r| r.user_by_login(SYNC_LOGIN))?
+        .ok_or("no sync operator in the ledger")?;
+    let actor = Actor::unchecked(user, ledger.clone());
+    let sync_setup = SyncSetup::default();
+    let ctx = SyncContext {
+        keystore: &keystore,
+        ledger_id,
+        setup: &sync_setup,
+        demo: false,
+    };
+    let t = Instant::now();
+    let enrolled = sync_enrol(&actor, &ctx, &announce.listen, code)?;
+    // What IT does at enrolment: the key pinned on first use is the one the hub printed.
+    if enrolled.cert_fingerprint != announce.cert_fingerprint {
+        return Err(format!(
+            "pinned TLS key {} is not the hub's {}",
+            enrolled.cert_fingerprint, announce.cert_fingerprint
+        )
+        .into());
+    }
+    eprintln!(
+        "sync-bench: enrolled in {:.2} s; pushing…",
+        t.elapsed().as_secs_f64()
+    );
+
+    let cpu_before = cpu_seconds()?;
+    let started = Instant::now();
+    let mut last_report = Instant::now();
+    let report = sync_push(&actor, &ctx, None, &mut |p| {
+        if last_report.elapsed().as_secs() >= 2 || p.acknowledged == p.total {
+            last_report = Instant::now();
+            eprintln!(
+                "sync-bench: {} of {} acknowledged, {} batches, {:.1} s",
+                p.acknowledged,
+                p.total,
+                p.batches,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let terminal_cpu = cpu_seconds()? - cpu_before;
+    let terminal_rss = peak_rss_mb("self")?;
+    drop(actor);
+    drop(ledger);
+
+    // Stop the hub: it prints its counts and its own peak RSS.
+    drop(hub_in);
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut hub_out, &mut rest)?;
+    if let Some(mut hub) = cleanup.hub.take() {
+        let status = hub.wait()?;
+        if !status.success() {
+            return Err(format!("the hub child failed ({status})").into());
+        }
+    }
+    let hub_final = last_json_line(&rest, "hub")?;
+    let hub_rss = hub_final["peak_rss_mb"]
+        .as_f64()
+        .ok_or("hub: no peak RSS")?;
+    let at_hub = hub_final["stats"]["items_per_stream"]["records"]
+        .as_u64()
+        .ok_or("hub: no record count")?;
+
+    // The figure counts only if the run was right.
+    if report.pending_left != 0 || report.acknowledged != report.total {
+        return Err(format!(
+            "the push left {} of {} items pending",
+            report.pending_left, report.total
+        )
+        .into());
+    }
+    if report.accepted != report.total || report.conflicts != 0 || report.already_have != 0 {
+        return Err(format!(
+            "not every item was accepted: {} accepted, {} already held, {} conflicts of {}",
+            report.accepted, report.already_have, report.conflicts, report.total
+        )
+        .into());
+    }
+    if at_hub != records {
+        return Err(format!("the hub holds {at_hub} records, not {records}").into());
+    }
+    eprintln!(
+        "sync-bench: pushed {} items ({records} records) in {seconds:.2} s, {} batches, {} retries; \
+         hub holds {at_hub} records",
+        report.total, report.batches, report.retries
+    );
+
+    // The baseline, once the hub is stopped (nothing else on the server).
+    eprintln!("sync-bench: COPY baseline…");
+    let out = Command::new(&exe)
+        .arg("--role")
+        .arg("copy")
+        .arg(&db_url)
+        .arg(&items_path)
+        .arg(terminal_id)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("the copy child failed ({})", out.status).into());
+    }
+    let copy = last_json_line(&out.stdout, "copy")?;
+    let copy_rows = copy["rows"].as_u64().ok_or("copy: no row count")?;
+    let copy_seconds = copy["seconds"].as_f64().ok_or("copy: no time")?;
+    if copy_rows != records {
+        return Err(format!("COPY took {copy_rows} rows, not {records}").into());
+    }
+    drop(cleanup);
+
+    let rate = records as f64 / seconds;
+    let copy_rate = records as f64 / copy_seconds;
+    let ratio = rate / copy_rate;
+    println!(
+        "{}",
+        json!({
+            "records": records,
+            "end_to_end_records_per_s": rate.round(),
+            "copy_records_per_s": copy_rate.round(),
+            "ratio_to_copy": (ratio * 1000.0).round() / 1000.0,
+            "terminal_peak_rss_mb": terminal_rss,
+            "hub_peak_rss_mb": hub_rss,
+            "batches": report.batches,
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+            "items_sent": report.total,
+            "retries": report.retries,
+            "copy_seconds": (copy_seconds * 1000.0).round() / 1000.0,
+            "terminal_cpu_s": round2(terminal_cpu),
+            "hub_cpu_s": hub_final["cpu_s"],
+            "targets_met": {
+                "records_per_s_at_least_20000": rate >= TARGET_RECORDS_PER_S,
+                "ratio_at_least_0_25": ratio >= TARGET_RATIO,
+                "terminal_rss_under_200mb": terminal_rss < TARGET_TERMINAL_RSS_MB,
+            },
+        })
+    );
+    Ok(())
+}
