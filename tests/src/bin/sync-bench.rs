@@ -36,10 +36,15 @@ use serde_json::{json, Value};
 use sesshu_hub::server::{Announce, ServeOptions, Server};
 use sesshu_hub::service::system_clock;
 use sesshu_hub::store::postgres::{create_database, drop_database, PgStore};
-use sesshu_hub::store::{HubStore, IncomingItem, IngestBatch};
+use sesshu_hub::store::{
+    ExportedRecord, HubStats, HubStore, IncomingItem, IngestBatch, NewEnrolCode, Redeemed,
+    StoreError, TerminalRecord,
+};
 use sesshu_ledger::{KeyStore, LedgerKey, MemKeyStore};
 use sesshu_protocol::chain::ChainHead;
-use sesshu_protocol::{Item, Stream};
+use sesshu_protocol::wire::{Batch, EnrolRequest, EnrolResponse, Hello, Receipt};
+use sesshu_protocol::{Item, ItemOutcome, Signed, Stream};
+use sesshu_sync::{Connector, HttpsConnector, Transport, TransportError};
 use sesshu_terminal::sync::{sync_enrol, sync_push, SyncContext, SyncSetup};
 use sesshu_terminal::Actor;
 use sesshu_tests::sync_terminal::{self, MUNICIPALITY_CODE, SYNC_LOGIN};
@@ -47,8 +52,9 @@ use std::error::Error;
 use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -161,11 +167,91 @@ fn last_json_line(out: &[u8], who: &str) -> Res<Value> {
     Ok(serde_json::from_str(last)?)
 }
 
+/// Nanoseconds summed into an atomic counter (the profile of where the time goes).
+fn add_time(counter: &AtomicU64, since: Instant) {
+    let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(ns, Ordering::Relaxed);
+}
+
+fn secs(counter: &AtomicU64) -> f64 {
+    round2(Duration::from_nanos(counter.load(Ordering::Relaxed)).as_secs_f64())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The hub child.
 
+/// The hub's store with the time spent in it counted: the PostgreSQL share of the hub's work.
+struct TimedStore {
+    inner: PgStore,
+    /// `ingest` (the batch's one transaction).
+    ingest: AtomicU64,
+    /// Every other call a batch makes (terminal lookups, receipt lookup and save).
+    other: AtomicU64,
+}
+
+impl TimedStore {
+    fn other<T>(&self, f: impl FnOnce(&PgStore) -> T) -> T {
+        let t = Instant::now();
+        let r = f(&self.inner);
+        add_time(&self.other, t);
+        r
+    }
+}
+
+impl HubStore for TimedStore {
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.inner.migrate()
+    }
+    fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError> {
+        self.inner.add_enrol_code(code)
+    }
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        terminal: &TerminalRecord,
+    ) -> Result<Redeemed, StoreError> {
+        self.inner.redeem_enrol_code(code_hash, now, terminal)
+    }
+    fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
+        self.other(|s| s.terminal(terminal_id))
+    }
+    fn revoke_terminal(
+        &self,
+        terminal_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.revoke_terminal(terminal_id, at)
+    }
+    fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+        let t = Instant::now();
+        let r = self.inner.ingest(batch);
+        add_time(&self.ingest, t);
+        r
+    }
+    fn save_receipt(&self, b: &str, r: &str, s: &str) -> Result<(), StoreError> {
+        self.other(|st| st.save_receipt(b, r, s))
+    }
+    fn receipt(&self, batch_id: &str) -> Result<Option<String>, StoreError> {
+        self.other(|s| s.receipt(batch_id))
+    }
+    fn export_records(
+        &self,
+        visit: &mut dyn FnMut(&ExportedRecord) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.inner.export_records(visit)
+    }
+    fn stats(&self) -> Result<HubStats, StoreError> {
+        self.inner.stats()
+    }
+}
+
 fn hub_role(db_url: &str, state: &Path) -> Res<()> {
-    let store = Arc::new(PgStore::connect(db_url)?);
+    let store = Arc::new(TimedStore {
+        inner: PgStore::connect(db_url)?,
+        ingest: AtomicU64::new(0),
+        other: AtomicU64::new(0),
+    });
     store.migrate()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -175,7 +261,7 @@ fn hub_role(db_url: &str, state: &Path) -> Res<()> {
         state_dir: state.to_owned(),
         demo: false,
     };
-    let server = rt.block_on(Server::bind(store, &opts, system_clock()))?;
+    let server = rt.block_on(Server::bind(store.clone(), &opts, system_clock()))?;
     let hub = server.hub();
     let code = hub.new_enrol_code(MUNICIPALITY_CODE)?;
     println!("{}", serde_json::to_string(server.announce())?);
@@ -194,6 +280,8 @@ fn hub_role(db_url: &str, state: &Path) -> Res<()> {
             "stats": stats,
             "peak_rss_mb": peak_rss_mb("self")?,
             "cpu_s": cpu_seconds()?,
+            "store_ingest_s": secs(&store.ingest),
+            "store_other_s": secs(&store.other),
         })
     );
     Ok(())
@@ -296,6 +384,54 @@ fn copy_role(db_url: &str, items_path: &Path, terminal_id: &str) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // The parent: the terminal.
 
+/// The time the terminal waits for the hub: each `send_batch` of the real HTTPS transport, from
+/// encoding the request to the decoded answer (TLS, the hub, PostgreSQL). The rest of the push
+/// is the terminal's own work (outbox reads, sealing, receipt checks, acknowledgements).
+#[derive(Default)]
+struct Waits {
+    send: AtomicU64,
+    batches: AtomicU64,
+}
+
+struct TimedTransport {
+    inner: Box<dyn Transport>,
+    waits: Arc<Waits>,
+}
+
+impl Transport for TimedTransport {
+    fn hello(&self) -> Result<Hello, TransportError> {
+        self.inner.hello()
+    }
+    fn enrol(&self, req: &EnrolRequest) -> Result<Signed<EnrolResponse>, TransportError> {
+        self.inner.enrol(req)
+    }
+    fn send_batch(&self, batch: &Signed<Batch>) -> Result<Signed<Receipt>, TransportError> {
+        let t = Instant::now();
+        let r = self.inner.send_batch(batch);
+        add_time(&self.waits.send, t);
+        self.waits.batches.fetch_add(1, Ordering::Relaxed);
+        r
+    }
+    fn server_fingerprint(&self) -> Option<String> {
+        self.inner.server_fingerprint()
+    }
+}
+
+struct TimedConnector(Arc<Waits>);
+
+impl Connector for TimedConnector {
+    fn connect(
+        &self,
+        hub_url: &str,
+        pin: Option<&str>,
+    ) -> Result<Box<dyn Transport>, TransportError> {
+        Ok(Box::new(TimedTransport {
+            inner: HttpsConnector.connect(hub_url, pin)?,
+            waits: self.0.clone(),
+        }))
+    }
+}
+
 /// Stops the hub child (ours, by its handle) and drops the database, however the run ends.
 struct Cleanup {
     admin_url: String,
@@ -315,14 +451,31 @@ impl Drop for Cleanup {
     }
 }
 
-fn parent(records: u64) -> Res<()> {
-    let admin_url = std::env::var(PG_URL_VAR).map_err(|_| {
-        format!(
+/// The server to use, or why the benchmark cannot run.
+fn pg_url(var: Option<String>) -> Res<String> {
+    match var {
+        Some(url) if !url.trim().is_empty() => Ok(url),
+        _ => Err(format!(
             "{PG_URL_VAR} is not set: the benchmark needs a PostgreSQL server where it may create \
              a database; run it as `scripts/pg-temp.sh -- cargo run --release -p sesshu-tests \
              --bin sync-bench`"
         )
-    })?;
+        .into()),
+    }
+}
+
+/// The 1-minute load average: the machine is shared, and the figures mean little without it.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn parent(records: u64) -> Res<()> {
+    let admin_url = pg_url(std::env::var(PG_URL_VAR).ok())?;
     let exe = std::env::current_exe()?;
     let tmp = tempfile::tempdir()?;
     let db = format!("sesshu_sync_bench_{}", std::process::id());
@@ -403,7 +556,11 @@ fn parent(records: u64) -> Res<()> {
         .read(|r| r.user_by_login(SYNC_LOGIN))?
         .ok_or("no sync operator in the ledger")?;
     let actor = Actor::unchecked(user, ledger.clone());
-    let sync_setup = SyncSetup::default();
+    let waits = Arc::new(Waits::default());
+    let sync_setup = SyncSetup {
+        connector: Arc::new(TimedConnector(waits.clone())),
+        ..SyncSetup::default()
+    };
     let ctx = SyncContext {
         keystore: &keystore,
         ledger_id,
@@ -425,10 +582,16 @@ fn parent(records: u64) -> Res<()> {
         t.elapsed().as_secs_f64()
     );
 
+    let load_before = load_average();
     let cpu_before = cpu_seconds()?;
     let started = Instant::now();
+    let mut first_batch_at = None;
     let mut last_report = Instant::now();
     let report = sync_push(&actor, &ctx, None, &mut |p| {
+        if p.batches == 0 && first_batch_at.is_none() {
+            // The drain's start: everything before it is the use case's own preparation.
+            first_batch_at = Some(started.elapsed().as_secs_f64());
+        }
         if last_report.elapsed().as_secs() >= 2 || p.acknowledged == p.total {
             last_report = Instant::now();
             eprintln!(
@@ -526,8 +689,16 @@ fn parent(records: u64) -> Res<()> {
             "items_sent": report.total,
             "retries": report.retries,
             "copy_seconds": (copy_seconds * 1000.0).round() / 1000.0,
-            "terminal_cpu_s": round2(terminal_cpu),
-            "hub_cpu_s": hub_final["cpu_s"],
+            "load_average_1m": load_before,
+            "profile": {
+                "terminal_cpu_s": round2(terminal_cpu),
+                "hub_cpu_s": hub_final["cpu_s"],
+                "until_drain_starts_s": first_batch_at.map(round2),
+                "waiting_for_hub_s": secs(&waits.send),
+                "terminal_own_s": round2(seconds - secs(&waits.send)),
+                "hub_store_ingest_s": hub_final["store_ingest_s"],
+                "hub_store_other_s": hub_final["store_other_s"],
+            },
             "targets_met": {
                 "records_per_s_at_least_20000": rate >= TARGET_RECORDS_PER_S,
                 "ratio_at_least_0_25": ratio >= TARGET_RATIO,
@@ -536,4 +707,35 @@ fn parent(records: u64) -> Res<()> {
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_ledger_key_survives_the_pipe() {
+        let key: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        assert_eq!(unhex32(&hex(&key)).unwrap(), key);
+        assert!(unhex32("00").is_err());
+        assert!(unhex32(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn without_a_server_it_says_how_to_get_one() {
+        let e = pg_url(None).unwrap_err().to_string();
+        assert!(e.contains(PG_URL_VAR) && e.contains("pg-temp.sh"), "{e}");
+        assert!(pg_url(Some("  ".into())).is_err());
+        assert_eq!(
+            pg_url(Some("postgres://x@h/db".into())).unwrap(),
+            "postgres://x@h/db"
+        );
+    }
+
+    #[test]
+    fn the_peak_rss_and_cpu_time_are_read() {
+        assert!(peak_rss_mb("self").unwrap() > 0.0);
+        assert!(cpu_seconds().unwrap() >= 0.0);
+    }
 }
