@@ -104,15 +104,20 @@ pub fn set_up(dir: &Path, keystore: Arc<dyn KeyStore>) -> Result<(), MakerError>
     Ok(())
 }
 
+/// The ledger id (names the key store entries) of the terminal [`set_up`] made in `dir`.
+pub fn ledger_id(dir: &Path) -> Result<String, MakerError> {
+    let wraps = KeyWraps::load(&dir.join("ledger.keys"))?.ok_or("no ledger.keys after setup")?;
+    Ok(wraps.ledger_id().to_owned())
+}
+
 /// Opens the ledger [`set_up`] made in `dir`, with its key from `keystore`.
 pub fn open_ledger(dir: &Path, keystore: &dyn KeyStore) -> Result<Ledger, MakerError> {
-    let wraps = KeyWraps::load(&dir.join("ledger.keys"))?.ok_or("no ledger.keys after setup")?;
     Ok(open_with_keystore(
         &LedgerFiles {
             db: dir.join("ledger.db"),
             keys: dir.join("ledger.keys"),
         },
-        wraps.ledger_id(),
+        &ledger_id(dir)?,
         keystore,
         Arc::new(SystemClock),
         Arc::new(UuidV7Gen),
