@@ -250,6 +250,79 @@ pub fn drain(
     }
 }
 
+/// A batch read from the outbox and sealed, ready to send.
+struct Prepared {
+    signed: Signed<Batch>,
+    batch: Batch,
+    batch_hash: String,
+    /// Outbox positions and item ids, in batch order.
+    sent: Vec<(i64, String)>,
+}
+
+/// Reads up to `planned` pending items after outbox position `after_seq` (fewer when the
+/// byte limit says so) and seals them as a batch; `None` when nothing is pending there.
+fn prepare(
+    ledger: &Ledger,
+    id: &SyncIdentity<'_>,
+    opts: &DrainOptions,
+    after_seq: i64,
+    planned: usize,
+) -> Result<Option<Prepared>, DrainError> {
+    let pending =
+        ledger.read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let sizes: Vec<usize> = pending
+        .iter()
+        .map(|i| i.payload.len() + ITEM_OVERHEAD)
+        .collect();
+    let n = take_items(&sizes, planned, opts.limits.max_bytes);
+    let mut pending = pending;
+    pending.truncate(n);
+    // Positions and ids stay here; the payloads move into the batch (no second copy).
+    let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
+    let items = pending
+        .into_iter()
+        .map(|o| {
+            Ok(Item {
+                stream: Stream::parse(&o.stream).ok_or_else(|| {
+                    LedgerError::InvalidData(format!("outbox stream {}", o.stream))
+                })?,
+                id: o.item_id,
+                entry_id: o.entry_id,
+                payload: o.payload,
+                content_hash: o.content_hash,
+            })
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?;
+    let (head_seq, head_hash) = ledger.read(|r| r.audit_head())?;
+    let batch = Batch {
+        version: PROTOCOL_VERSION,
+        batch_id: uuid::Uuid::now_v7().to_string(),
+        terminal_id: id.terminal_id.to_owned(),
+        municipality_code: id.municipality_code.to_owned(),
+        sent_at: ledger
+            .clock()
+            .now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+        chain_head: ChainHead {
+            seq: head_seq,
+            hash: head_hash,
+        },
+        items,
+    };
+    let signed = Signed::seal(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
+    let batch_hash = signed.body_hash();
+    Ok(Some(Prepared {
+        signed,
+        batch,
+        batch_hash,
+        sent,
+    }))
+}
+
 fn run(
     ledger: &Ledger,
     transport: &dyn Transport,
@@ -277,57 +350,38 @@ fn run(
     // Outbox position of the last item acknowledged: batches are acknowledged in outbox order,
     // so everything pending lies after it.
     let mut after_seq = 0i64;
+    // The next batch is read and sealed on a second thread while the current one is in flight,
+    // so the terminal's own work (decrypting pages, encoding, signing) overlaps the wait for
+    // the hub. It is only ever the batch that follows the current one in outbox order; after a
+    // failure it is dropped and re-planned with the shrunk chunk size.
+    let mut ahead: Option<Prepared> = None;
     loop {
-        let planned = planner.next_size();
-        let pending = ledger
-            .read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let sizes: Vec<usize> = pending
-            .iter()
-            .map(|i| i.payload.len() + ITEM_OVERHEAD)
-            .collect();
-        let n = take_items(&sizes, planned, opts.limits.max_bytes);
-        let mut pending = pending;
-        pending.truncate(n);
-        // Positions and ids stay here; the payloads move into the batch (no second copy).
-        let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
-        let items = pending
-            .into_iter()
-            .map(|o| {
-                Ok(Item {
-                    stream: Stream::parse(&o.stream).ok_or_else(|| {
-                        LedgerError::InvalidData(format!("outbox stream {}", o.stream))
-                    })?,
-                    id: o.item_id,
-                    entry_id: o.entry_id,
-                    payload: o.payload,
-                    content_hash: o.content_hash,
-                })
-            })
-            .collect::<Result<Vec<_>, LedgerError>>()?;
-        let (head_seq, head_hash) = ledger.read(|r| r.audit_head())?;
-        let batch = Batch {
-            version: PROTOCOL_VERSION,
-            batch_id: uuid::Uuid::now_v7().to_string(),
-            terminal_id: id.terminal_id.to_owned(),
-            municipality_code: id.municipality_code.to_owned(),
-            sent_at: ledger
-                .clock()
-                .now()
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string(),
-            chain_head: ChainHead {
-                seq: head_seq,
-                hash: head_hash,
+        let prepared = match ahead.take() {
+            Some(p) => p,
+            None => match prepare(ledger, id, opts, after_seq, planner.next_size())? {
+                Some(p) => p,
+                None => return Ok(()),
             },
-            items,
         };
-        let signed = Signed::seal(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
-        let batch_hash = signed.body_hash();
+        let Prepared {
+            signed,
+            batch,
+            batch_hash,
+            sent,
+        } = prepared;
+        let n = sent.len();
+        let next_from = sent.last().map_or(after_seq, |(seq, _)| *seq);
+        let next_size = planner.next_size();
         let started = Instant::now();
-        let answer = match transport.send_batch(&signed) {
+        let (sent_answer, next) = std::thread::scope(|scope| {
+            let next = scope.spawn(|| prepare(ledger, id, opts, next_from, next_size));
+            let answer = transport.send_batch(&signed);
+            (answer, next.join())
+        });
+        let next = next.map_err(|_| {
+            DrainError::Encoding(ProtocolError::Malformed("batch preparation stopped".into()))
+        })?;
+        let answer = match sent_answer {
             Ok(a) => a,
             Err(e) if e.retryable() => {
                 planner.on_failure();
@@ -417,6 +471,16 @@ fn run(
         planner.on_success(n, signed.body.len(), elapsed);
         backoff.reset();
         failures = 0;
+        // Only after this batch's receipt is stored: a failed read of the next one must not
+        // leave an acknowledged batch unrecorded.
+        ahead = next?;
+        if ahead
+            .as_ref()
+            .is_some_and(|p| p.sent.len() > planner.next_size())
+        {
+            // The chunk shrank (slow or large answer): re-plan the next batch at the new size.
+            ahead = None;
+        }
         progress(Progress {
             acknowledged: report.acknowledged,
             total: report.total,
