@@ -651,6 +651,9 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
         .map(|i| b.items[*i].record_id.as_deref())
         .collect();
 
+    // Inserted in item id order, not batch order: two transactions holding some of the same
+    // ids then take their locks in one order and wait instead of deadlocking. The answers are
+    // matched by id, so the order of insertion changes nothing else.
     let mut inserted: HashSet<String> = HashSet::with_capacity(ids.len());
     if !ids.is_empty() {
         for r in tx
@@ -663,7 +666,7 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
                              $6::text[])
                       WITH ORDINALITY AS t(item_id, stream, entry_id, payload, content_hash,
                                            record_id, ord)
-                 ORDER BY t.ord
+                 ORDER BY t.item_id
                  ON CONFLICT (item_id) DO NOTHING
                  RETURNING item_id",
                 &[
@@ -748,6 +751,7 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
              SELECT t.*, $7, $8, $9
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
                   AS t
+             ORDER BY 1
              ON CONFLICT (item_id, content_hash) DO NOTHING",
             &[
                 &pick(&|x| x.item.id.as_str()),
