@@ -1960,7 +1960,7 @@
         await waitFor(() => window.__downloads.length === 1, "a download");
         const d = window.__downloads[0];
         check(d.name === "sesshu-sync-log-20261123.csv", "file name from the backend");
-        check(d.text.startsWith("\uFEFF日時,種類,内容\r\n") && d.text.includes(",done,"), "CSV with BOM");
+        check(d.text.startsWith("\uFEFF日時,種類,内容\r\n") && d.text.includes(",finished,"), "CSV with BOM");
         await waitFor(() => $("#sync-log-exported"), "told where it went");
         check(syncCalls("sync_log_export").length === 1, "export called once");
       }],
