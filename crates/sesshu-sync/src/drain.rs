@@ -315,6 +315,12 @@ fn prepare(
     };
     let signed = Signed::seal(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
     let batch_hash = signed.body_hash();
+    // The signed body is what travels; the receipt is checked against ids only, so the
+    // payloads need not be kept twice (two batches are in memory while one is in flight).
+    let mut batch = batch;
+    for item in &mut batch.items {
+        item.payload = String::new();
+    }
     Ok(Some(Prepared {
         signed,
         batch,
