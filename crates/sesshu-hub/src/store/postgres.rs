@@ -269,6 +269,9 @@ fn open(config: &Config) -> Result<Client, StoreError> {
 /// Maps a client error: lost connections and a busy or stopping server are `Unavailable`,
 /// anything else `Backend`. Only the server's message is kept, not its detail (which can quote
 /// row values).
+/// How often an ingest that PostgreSQL rolled back as a deadlock victim runs again.
+const DEADLOCK_RETRIES: u32 = 5;
+
 fn pg_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
@@ -473,7 +476,22 @@ impl HubStore for PgStore {
     }
 
     fn ingest(&self, batch: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
-        self.with_tx(|tx| ingest_in(tx, batch))
+        // Items are inserted in batch order (their `seq` is the export's order of arrival), so
+        // two batches holding some of the same ids in other orders can deadlock; PostgreSQL
+        // then rolls one back whole, and running it again is safe.
+        let mut attempt = 0;
+        loop {
+            match self.with_tx(|tx| ingest_in(tx, batch)) {
+                Err(StoreError::Unavailable(text))
+                    if attempt < DEADLOCK_RETRIES
+                        && (text.contains("SQLSTATE 40P01") || text.contains("SQLSTATE 40001")) =>
+                {
+                    attempt += 1;
+                    tracing::info!(attempt, "hub store: ingest retried after a deadlock");
+                }
+                other => return other,
+            }
+        }
     }
 
     fn save_receipt(
@@ -651,9 +669,6 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
         .map(|i| b.items[*i].record_id.as_deref())
         .collect();
 
-    // Inserted in item id order, not batch order: two transactions holding some of the same
-    // ids then take their locks in one order and wait instead of deadlocking. The answers are
-    // matched by id, so the order of insertion changes nothing else.
     let mut inserted: HashSet<String> = HashSet::with_capacity(ids.len());
     if !ids.is_empty() {
         for r in tx
@@ -666,7 +681,7 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
                              $6::text[])
                       WITH ORDINALITY AS t(item_id, stream, entry_id, payload, content_hash,
                                            record_id, ord)
-                 ORDER BY t.item_id
+                 ORDER BY t.ord
                  ON CONFLICT (item_id) DO NOTHING
                  RETURNING item_id",
                 &[
@@ -751,7 +766,6 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
              SELECT t.*, $7, $8, $9
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
                   AS t
-             ORDER BY 1
              ON CONFLICT (item_id, content_hash) DO NOTHING",
             &[
                 &pick(&|x| x.item.id.as_str()),
