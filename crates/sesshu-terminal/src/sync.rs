@@ -52,19 +52,9 @@ impl Default for SyncSetup {
     }
 }
 
-/// What the sync operator compares with what `sesshu-hub serve` printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EnrolReport {
-    pub hub_url: String,
-    pub hub_id: String,
-    /// The pinned TLS key (SPKI fingerprint).
-    pub cert_fingerprint: String,
-    /// Fingerprint of the hub's receipt signing key.
-    pub hub_key_fingerprint: String,
-    /// Fingerprint of this terminal's identity key (the hub shows it for the terminal).
-    pub terminal_key_fingerprint: String,
-    pub enrolled_at: String,
-}
+/// What the sync operator compares with what `sesshu-hub serve` printed: the sync screen's
+/// type, so the CLI and the screen show the same fields.
+pub use sesshu_ipc::SyncEnrolment as EnrolReport;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReceiptSummary {
@@ -617,14 +607,7 @@ impl Terminal {
     pub fn sync_enrol(&self, req: SyncEnrolRequest) -> Result<SyncEnrolment> {
         let r = self.hub_enrol(&req.hub_url, &req.code)?;
         self.note_reachability(Some(true));
-        Ok(SyncEnrolment {
-            hub_url: r.hub_url,
-            hub_id: r.hub_id,
-            cert_fingerprint: r.cert_fingerprint,
-            hub_key_fingerprint: r.hub_key_fingerprint,
-            terminal_key_fingerprint: r.terminal_key_fingerprint,
-            enrolled_at: r.enrolled_at,
-        })
+        Ok(r)
     }
 
     /// `sync_status`: what the sync screen shows. Never probes (the automatic sync does, on its
