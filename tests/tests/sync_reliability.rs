@@ -26,10 +26,6 @@
 //! these tests fail in CI without it), the embedded SQLite store otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failing test
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use sesshu_hub::server::{Announce, ServeOptions, Server};
 use sesshu_hub::service::system_clock;
 use sesshu_hub::store::postgres::{create_database, drop_database, PgStore};
@@ -1016,66 +1012,6 @@ mod killed {
 
 // --- 4. forged, replayed, truncated and malformed batches over HTTPS -----------------------
 
-/// Accepts exactly the pinned TLS key (as the terminal does); handshake signatures checked.
-#[derive(Debug)]
-struct PinnedKey {
-    pin: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for PinnedKey {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if sesshu_sync::https::spki_fingerprint(end_entity)? == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
 /// Posts raw bytes to the hub's batch route, as anyone on the network could.
 struct RawClient {
     client: reqwest::blocking::Client,
@@ -1084,16 +1020,9 @@ struct RawClient {
 
 impl RawClient {
     fn new(hub: &RunningHub) -> RawClient {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedKey {
-                pin: hub.announce.cert_fingerprint.clone(),
-                provider,
-            }))
-            .with_no_client_auth();
+        // The terminal's own pinning configuration: the raw client trusts exactly what a
+        // terminal would.
+        let tls = sesshu_sync::https::pinned_tls_config(&hub.announce.cert_fingerprint).unwrap();
         RawClient {
             client: reqwest::blocking::Client::builder()
                 .tls_backend_preconfigured(tls)

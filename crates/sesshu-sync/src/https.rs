@@ -99,6 +99,30 @@ impl ServerCertVerifier for PinnedKey {
     }
 }
 
+/// A TLS client configuration that accepts exactly the key whose fingerprint is `pin`
+/// (handshake signatures still verified): the terminal's, and the one for tools and tests that
+/// talk to the hub directly.
+pub fn pinned_tls_config(pin: &str) -> Result<rustls::ClientConfig, rustls::Error> {
+    tls_config(Some(pin.trim().to_owned()), Arc::new(Mutex::new(None)))
+}
+
+fn tls_config(
+    pin: Option<String>,
+    seen: Arc<Mutex<Option<String>>>,
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = PinnedKey {
+        pin,
+        seen,
+        provider: provider.clone(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
 /// The hub over HTTPS.
 pub struct HttpsTransport {
     base: String,
@@ -135,19 +159,9 @@ impl HttpsTransport {
                 "the hub address must start with https:// ({base})"
             )));
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let seen = Arc::new(Mutex::new(None));
-        let verifier = PinnedKey {
-            pin: pin.clone(),
-            seen: seen.clone(),
-            provider: provider.clone(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TransportError::Unreachable(format!("TLS set-up: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+        let tls = tls_config(pin.clone(), seen.clone())
+            .map_err(|e| TransportError::Unreachable(format!("TLS set-up: {e}")))?;
         let client = reqwest::blocking::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(CONNECT_TIMEOUT)
