@@ -26,7 +26,7 @@ for _ in $(seq 100); do
   kill -0 "$HUB_PID" 2>/dev/null || { echo "demo hub did not start: $(cat "$HUB_DIR/hub.log")" >&2; exit 1; }
   sleep 0.1
 done
-SESSHU_DEMO_HUB="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listen"])' "$HUB_DIR/announce.json")"
+SESSHU_DEMO_HUB="$(sed -n 's/.*"listen":"\([^"]*\)".*/\1/p' "$HUB_DIR/announce.json")"
 export SESSHU_DEMO_HUB
 SESSHU_DEMO_ENROL_CODE="$("$HUB_BIN" enrol-code --state "$HUB_DIR/state" --db "$HUB_DB" --municipality 041009)"
 export SESSHU_DEMO_ENROL_CODE

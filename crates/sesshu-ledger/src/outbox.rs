@@ -46,23 +46,7 @@ pub(crate) const WATERMARK: &str = "(SELECT coalesce(max(last_seq), 0) FROM sync
 impl Reader<'_> {
     /// Items not yet acknowledged by a verified receipt, oldest first.
     pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxItem>, LedgerError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT seq, item_id, stream, entry_id, payload, content_hash FROM outbox \
-             WHERE acked_at IS NULL AND seq > {WATERMARK} ORDER BY seq LIMIT ?1"
-        ))?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok(OutboxItem {
-                    seq: r.get(0)?,
-                    item_id: r.get(1)?,
-                    stream: r.get(2)?,
-                    entry_id: r.get(3)?,
-                    payload: r.get(4)?,
-                    content_hash: r.get(5)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.sync_pending(0, limit)
     }
 
     pub fn outbox_pending_count(&self) -> Result<u64, LedgerError> {

@@ -3,17 +3,12 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use sesshu_domain::ids::MunicipalityCode;
 use sesshu_hub::service::Clock;
 use sesshu_hub::store::{HubStats, HubStore, SqliteStore};
 use sesshu_hub::{Encoding, Hub};
 use sesshu_protocol::chain::{AuditLink, ChainHead, GENESIS};
 use sesshu_protocol::errors::Refusal;
-use sesshu_protocol::sign::fingerprint;
 use sesshu_protocol::sign::Purpose;
 use sesshu_protocol::{
     Batch, EnrolRequest, EnrolResponse, Item, Receipt, RefusalCode, Signed, SigningKey, Stream,
@@ -263,73 +258,11 @@ pub fn seal_with(key: &SigningKey, batch: &Batch) -> Vec<u8> {
     serde_json::to_vec(&signed).unwrap()
 }
 
-/// Accepts exactly the certificate whose public key has the pinned fingerprint (as a terminal
-/// does: the pin is on the key, not on a name or an address); handshake signatures are checked
-/// as usual.
-#[derive(Debug)]
-struct Pinned {
-    fingerprint: String,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| {
-            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
-        })?;
-        if fingerprint(cert.subject_public_key_info().as_ref()) == self.fingerprint {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
+/// A client that trusts exactly the certificate key pinned as `fp`, with the terminal's own
+/// pinning configuration (the pin is on the key, not on a name or an address).
 pub fn pinned_client(fp: &str) -> reqwest::Client {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let algs = provider.signature_verification_algorithms;
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned {
-            fingerprint: fp.to_owned(),
-            algs,
-        }))
-        .with_no_client_auth();
     reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
+        .tls_backend_preconfigured(sesshu_sync::https::pinned_tls_config(fp).unwrap())
         .build()
         .unwrap()
 }
