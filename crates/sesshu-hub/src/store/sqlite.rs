@@ -17,7 +17,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-const SCHEMA: &str = include_str!("../../../../migrations/hub/sqlite/0001-init.sql");
+/// The migrations, in order: (version, SQL). Forward-only; each is applied with its
+/// `user_version` in one transaction. New files are appended here and in
+/// `migrations/hub/postgres` (same numbers on both stores).
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../../migrations/hub/sqlite/0001-init.sql"),
+)];
 
 /// The hub's store in one SQLite file.
 pub struct SqliteStore {
@@ -145,8 +151,32 @@ impl TerminalRow {
 
 impl HubStore for SqliteStore {
     fn migrate(&self) -> Result<(), StoreError> {
-        // Every statement is `IF NOT EXISTS` / `OR IGNORE`: re-running is harmless.
-        self.conn()?.execute_batch(SCHEMA).map_err(backend)
+        let mut conn = self.conn()?;
+        // IMMEDIATE: two hubs starting at once on one file serialise here; the second finds
+        // the versions applied.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let applied: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(backend)?;
+        let newest_known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if applied > newest_known {
+            return Err(StoreError::Invalid(format!(
+                "the database has schema version {applied}, newer than this program knows ({newest_known})"
+            )));
+        }
+        for (version, sql) in MIGRATIONS {
+            if *version <= applied {
+                continue;
+            }
+            tx.execute_batch(sql).map_err(backend)?;
+            // PRAGMA takes no parameters; the version is a constant of this program.
+            tx.execute_batch(&format!("PRAGMA user_version = {version}"))
+                .map_err(backend)?;
+            tracing::info!(version, "hub store: SQLite migration applied");
+        }
+        tx.commit().map_err(backend)
     }
 
     fn add_enrol_code(&self, code: &NewEnrolCode) -> Result<(), StoreError> {
