@@ -84,6 +84,13 @@ pub enum AuditAction {
     /// entry travels in the run it opens; acknowledgements themselves are sync state, not
     /// audited changes (see `sesshu_ledger::sync`).
     SyncStarted = 7001,
+    /// Personal data purged after the hub's receipt and the grace period (detail: counts only).
+    DataPurged = 7300,
+    /// An administrator let keying continue past the maximum offline age (detail: reason,
+    /// until when).
+    OfflineBlockOverridden = 7301,
+    /// Keying refused because the terminal has been without a receipt too long.
+    KeyingBlockedOffline = 7302,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -93,7 +100,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 49] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -136,6 +143,9 @@ impl AuditAction {
         AuditAction::StatisticsViewed,
         AuditAction::TerminalEnrolled,
         AuditAction::SyncStarted,
+        AuditAction::DataPurged,
+        AuditAction::OfflineBlockOverridden,
+        AuditAction::KeyingBlockedOffline,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -197,6 +207,9 @@ impl AuditAction {
             AuditAction::StatisticsViewed => "入力統計の表示",
             AuditAction::TerminalEnrolled => "集約サーバーへの端末登録",
             AuditAction::SyncStarted => "同期の開始",
+            AuditAction::DataPurged => "送信済み個人データの削除",
+            AuditAction::OfflineBlockOverridden => "未同期による入力停止の解除（管理者）",
+            AuditAction::KeyingBlockedOffline => "未同期による入力の拒否",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod questionnaire;
 pub mod record;
 pub mod resident;
+pub mod retention;
 pub mod role;
 /// Verification sampling: which forms get a second keying pass, from the keyer's measured quality.
 pub mod sampling;
