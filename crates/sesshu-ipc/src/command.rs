@@ -195,12 +195,18 @@ pub struct Settings {
     pub policy: SecurityPolicy,
     pub log_level: LogLevel,
     pub terminal: TerminalInfo,
+    /// Purge grace period and maximum offline age (data minimisation).
+    #[serde(default)]
+    pub retention: sesshu_domain::retention::RetentionPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsUpdateRequest {
     pub policy: SecurityPolicy,
     pub log_level: LogLevel,
+    /// Absent (an older screen): left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<sesshu_domain::retention::RetentionPolicy>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -111,6 +111,9 @@ macro_rules! with_commands {
             SyncPush = sync_push [Permission(RunSync)] () -> $crate::SyncReport;
             SyncLog = sync_log [Permission(RunSync)] () -> Vec<$crate::SyncLogLine>;
             SyncLogExport = sync_log_export [Permission(RunSync)] () -> $crate::SyncLogExport;
+            TerminalData = terminal_data [Permission(ManageSettings)] () -> $crate::TerminalDataView;
+            KeyingBlockGet = keying_block [Permission(ViewOwnWork)] () -> sesshu_domain::retention::KeyingBlock;
+            OfflineOverride = offline_override [Permission(ManageSettings)] ($crate::OfflineOverrideRequest) -> sesshu_domain::retention::KeyingBlock;
         }
     };
 }

@@ -19,6 +19,16 @@
 //! - the log ends before the anchored entry (truncated tail), the anchored entry's hash differs
 //!   (rewritten chain) or a later entry does not link → [`LedgerError::AuditAnchorMismatch`].
 //!
+//! **Purged prefix** (data minimisation, [`crate::purge`]): once the hub holds the oldest
+//! entries they are deleted and the chain starts from a *base*, the `(seq, hash)` of the last
+//! purged entry (table `audit_base`). The base is covered by the anchor (format 2: `mac =
+//! HMAC-SHA256(anchor_key, "sesshu-anchor/v2\n<seq>\n<hash hex>\n<base seq>\n<base hash hex>")`;
+//! format 1 is the same anchor with the genesis base), so a prefix removed behind the app's
+//! back, or a base moved forward, no longer matches. A base newer than the anchor's is
+//! accepted only if an entry after the anchored one is the purge's own audit entry
+//! (`DataPurged`) naming that very base: the program stopped between the purge's commit and
+//! its anchor write.
+//!
 //! A log *ahead* of the anchor is normal (the program stopped between the commit and the
 //! anchor write): the newer entries are verified and the anchor moves forward. Only an
 //! administrator's explicit [`crate::Ledger::repair_audit_anchor`] re-anchors a mismatch, and
@@ -37,6 +47,19 @@ use zeroize::Zeroizing;
 type HmacSha256 = Hmac<Sha256>;
 
 const FORMAT: u32 = 1;
+/// An anchor over a chain with a purged prefix (carries the base).
+const FORMAT_BASE: u32 = 2;
+
+/// The chain head and the base it starts from (`(0, GENESIS)` when nothing was purged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchored {
+    pub seq: i64,
+    pub hash: [u8; 32],
+    pub base: (i64, [u8; 32]),
+}
+
+/// The base of a chain with nothing purged.
+pub const GENESIS_BASE: (i64, [u8; 32]) = (0, GENESIS);
 
 /// Why the log and its anchor disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,10 +97,23 @@ impl AnchorKey {
         Ok(AnchorKey(out))
     }
 
-    fn mac(&self, seq: i64, hash: &[u8; 32]) -> Result<HmacSha256, LedgerError> {
+    fn mac(&self, a: &Anchored) -> Result<HmacSha256, LedgerError> {
         let mut m = HmacSha256::new_from_slice(self.0.as_ref())
             .map_err(|e| LedgerError::InvalidData(e.to_string()))?;
-        m.update(format!("sesshu-anchor/v1\n{seq}\n{}", hex::encode(hash)).as_bytes());
+        if a.base == GENESIS_BASE {
+            m.update(format!("sesshu-anchor/v1\n{}\n{}", a.seq, hex::encode(a.hash)).as_bytes());
+        } else {
+            m.update(
+                format!(
+                    "sesshu-anchor/v2\n{}\n{}\n{}\n{}",
+                    a.seq,
+                    hex::encode(a.hash),
+                    a.base.0,
+                    hex::encode(a.base.1)
+                )
+                .as_bytes(),
+            );
+        }
         Ok(m)
     }
 }
@@ -88,22 +124,25 @@ struct AnchorFile {
     /// Newest verified audit entry.
     seq: i64,
     hash: String,
+    /// Format 2 only: the chain's base (last purged entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    base_hash: Option<String>,
     mac: String,
 }
 
-/// Writes the anchor for head `(seq, hash)`: temporary file, fsync, rename, fsync of the
-/// directory, 0600.
-pub(crate) fn write(
-    path: &Path,
-    key: &AnchorKey,
-    seq: i64,
-    hash: &[u8; 32],
-) -> Result<(), LedgerError> {
-    let mac = key.mac(seq, hash)?.finalize().into_bytes();
+/// Writes the anchor for head `(seq, hash)` over a chain starting at `base`: temporary file,
+/// fsync, rename, fsync of the directory, 0600.
+pub(crate) fn write(path: &Path, key: &AnchorKey, a: &Anchored) -> Result<(), LedgerError> {
+    let mac = key.mac(a)?.finalize().into_bytes();
+    let purged = a.base != GENESIS_BASE;
     let f = AnchorFile {
-        format: FORMAT,
-        seq,
-        hash: hex::encode(hash),
+        format: if purged { FORMAT_BASE } else { FORMAT },
+        seq: a.seq,
+        hash: hex::encode(a.hash),
+        base_seq: purged.then_some(a.base.0),
+        base_hash: purged.then(|| hex::encode(a.base.1)),
         mac: hex::encode(mac),
     };
     let text = serde_json::to_string(&f).map_err(|e| LedgerError::InvalidData(e.to_string()))?;
@@ -112,7 +151,7 @@ pub(crate) fn write(
 }
 
 /// The anchored head, `None` when there is no anchor file.
-pub(crate) fn read(path: &Path, key: &AnchorKey) -> Result<Option<(i64, [u8; 32])>, LedgerError> {
+pub(crate) fn read(path: &Path, key: &AnchorKey) -> Result<Option<Anchored>, LedgerError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -122,16 +161,28 @@ pub(crate) fn read(path: &Path, key: &AnchorKey) -> Result<Option<(i64, [u8; 32]
         detail: detail.to_owned(),
     };
     let f: AnchorFile = serde_json::from_str(&text).map_err(|_| invalid("unreadable"))?;
-    if f.format != FORMAT {
-        return Err(invalid("unknown format"));
-    }
     let mut hash = [0u8; 32];
     hex::decode_to_slice(&f.hash, &mut hash).map_err(|_| invalid("hash"))?;
+    let base = match (f.format, f.base_seq, f.base_hash.as_deref()) {
+        (FORMAT, None, None) => GENESIS_BASE,
+        (FORMAT_BASE, Some(seq), Some(h)) if seq > 0 => {
+            let mut b = [0u8; 32];
+            hex::decode_to_slice(h, &mut b).map_err(|_| invalid("base hash"))?;
+            (seq, b)
+        }
+        (FORMAT | FORMAT_BASE, _, _) => return Err(invalid("base")),
+        _ => return Err(invalid("unknown format")),
+    };
+    let a = Anchored {
+        seq: f.seq,
+        hash,
+        base,
+    };
     let mac = hex::decode(&f.mac).map_err(|_| invalid("mac"))?;
-    key.mac(f.seq, &hash)?
+    key.mac(&a)?
         .verify_slice(&mac)
         .map_err(|_| invalid("authentication failed (another ledger's or a forged anchor)"))?;
-    Ok(Some((f.seq, hash)))
+    Ok(Some(a))
 }
 
 /// Re-authenticates the anchor written under `old` with `new` (key rotation). No-op when
@@ -149,7 +200,7 @@ pub(crate) fn reauthenticate(
         Err(e) => return Err(e),
     }
     match read(path, &AnchorKey::derive(old)?)? {
-        Some((seq, hash)) => write(path, &new_key, seq, &hash),
+        Some(a) => write(path, &new_key, &a),
         None => Ok(()),
     }
 }
@@ -171,8 +222,25 @@ fn head(conn: &Connection) -> Result<(i64, [u8; 32]), LedgerError> {
     crate::ledger::Reader { conn }.audit_head()
 }
 
-/// The verified head and whether the anchor file must be (re)written to it.
-pub(crate) type Checked = ((i64, [u8; 32]), bool);
+fn base(conn: &Connection) -> Result<(i64, [u8; 32]), LedgerError> {
+    crate::ledger::Reader { conn }.audit_base()
+}
+
+/// The verified head and base, and whether the anchor file must be (re)written to it.
+pub(crate) type Checked = (Anchored, bool);
+
+/// Whether `e` is the purge's own audit entry naming `base` as the chain's new base.
+fn names_base(e: &AuditEntry, base: (i64, [u8; 32])) -> bool {
+    if e.action != sesshu_domain::audit::AuditAction::DataPurged.code() {
+        return false;
+    }
+    let Ok(d) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
+        return false;
+    };
+    d.get("audit_base_seq").and_then(serde_json::Value::as_i64) == Some(base.0)
+        && d.get("audit_base_hash").and_then(serde_json::Value::as_str)
+            == Some(hex::encode(base.1).as_str())
+}
 
 /// Checks the log against its anchor, verifying entries after the anchored one.
 pub(crate) fn check(
@@ -181,19 +249,26 @@ pub(crate) fn check(
     key: &AnchorKey,
 ) -> Result<Checked, LedgerError> {
     let (head_seq, head_hash) = head(conn)?;
-    let (a_seq, a_hash) = match read(path, key)? {
+    let db_base = base(conn)?;
+    let current = Anchored {
+        seq: head_seq,
+        hash: head_hash,
+        base: db_base,
+    };
+    let a = match read(path, key)? {
         Some(a) => a,
-        None if head_seq == 0 => return Ok(((0, GENESIS), true)),
+        None if head_seq == 0 && db_base == GENESIS_BASE => return Ok((current, true)),
         None => {
             return Err(LedgerError::AuditAnchorMissing {
                 found_seq: head_seq,
             })
         }
     };
-    // Fast path: nothing was added since the anchor was written.
-    if (head_seq, head_hash) == (a_seq, a_hash) {
-        return Ok(((head_seq, head_hash), false));
+    // Fast path: nothing was added or purged since the anchor was written.
+    if a == current {
+        return Ok((current, false));
     }
+    let (a_seq, a_hash) = (a.seq, a.hash);
     let mismatch = |found_seq, reason| LedgerError::AuditAnchorMismatch {
         expected_seq: a_seq,
         found_seq,
@@ -201,6 +276,12 @@ pub(crate) fn check(
     };
     if head_seq < a_seq {
         return Err(mismatch(head_seq, AnchorMismatch::Truncated));
+    }
+    // The base may only have moved forward, and then only by a purge recorded after the anchor
+    // (checked in the walk below).
+    let base_moved = a.base != db_base;
+    if base_moved && (db_base.0 <= a.base.0 || db_base.0 >= a_seq) {
+        return Err(mismatch(db_base.0, AnchorMismatch::Rewritten));
     }
     if a_seq > 0 {
         match entry_at(conn, a_seq)? {
@@ -220,6 +301,7 @@ pub(crate) fn check(
     ))?;
     let mut rows = stmt.query([a_seq])?;
     let (mut prev_seq, mut prev_hash) = (a_seq, a_hash);
+    let mut purge_recorded = false;
     while let Some(row) = rows.next()? {
         let e = match crate::audit::row_to_entry(row) {
             Ok(e) => e,
@@ -228,10 +310,21 @@ pub(crate) fn check(
         if e.seq != prev_seq + 1 || e.prev_hash != prev_hash || e.compute_hash() != e.hash {
             return Err(mismatch(e.seq, AnchorMismatch::BrokenLink));
         }
+        purge_recorded |= base_moved && names_base(&e, db_base);
         prev_seq = e.seq;
         prev_hash = e.hash;
     }
-    Ok(((prev_seq, prev_hash), true))
+    if base_moved && !purge_recorded {
+        return Err(mismatch(db_base.0, AnchorMismatch::Truncated));
+    }
+    Ok((
+        Anchored {
+            seq: prev_seq,
+            hash: prev_hash,
+            base: db_base,
+        },
+        true,
+    ))
 }
 
 #[cfg(test)]
@@ -254,8 +347,13 @@ mod tests {
         let p = dir.path().join("ledger.anchor");
         let k1 = AnchorKey::derive(&LedgerKey::generate().unwrap()).unwrap();
         let k2 = AnchorKey::derive(&LedgerKey::generate().unwrap()).unwrap();
-        write(&p, &k1, 7, &[3u8; 32]).unwrap();
-        assert_eq!(read(&p, &k1).unwrap(), Some((7, [3u8; 32])));
+        let a = Anchored {
+            seq: 7,
+            hash: [3u8; 32],
+            base: GENESIS_BASE,
+        };
+        write(&p, &k1, &a).unwrap();
+        assert_eq!(read(&p, &k1).unwrap(), Some(a));
         assert!(matches!(
             read(&p, &k2),
             Err(LedgerError::AuditAnchorInvalid { .. })

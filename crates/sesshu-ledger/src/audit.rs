@@ -117,7 +117,9 @@ impl Reader<'_> {
             )
             .optional()?;
         match head {
-            None => Ok((0, GENESIS)),
+            // Everything purged would leave the base as the head; the purge always keeps the
+            // newest entry, so this is only a safeguard.
+            None => self.audit_base(),
             Some((seq, h)) => Ok((
                 seq,
                 h.try_into()
@@ -176,14 +178,36 @@ impl Reader<'_> {
         Ok(rows)
     }
 
-    /// Walks the whole chain in order and reports the first broken link.
+    /// The chain's base: `(seq, hash)` of the last entry purged after the hub held it
+    /// (see [`crate::purge`]), `(0, GENESIS)` when nothing was purged. The chain is verified
+    /// from here; the anchor covers it.
+    pub fn audit_base(&self) -> Result<(i64, [u8; 32]), LedgerError> {
+        let base: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row("SELECT seq, hash FROM audit_base WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        match base {
+            None => Ok((0, GENESIS)),
+            Some((seq, h)) => Ok((
+                seq,
+                h.try_into()
+                    .map_err(|_| LedgerError::InvalidData("audit base hash length".into()))?,
+            )),
+        }
+    }
+
+    /// Walks the whole chain kept on the terminal in order (from its base, see
+    /// [`Self::audit_base`]) and reports the first broken link.
     pub fn verify_audit_chain(&self) -> Result<ChainReport, LedgerError> {
+        let (base_seq, base_hash) = self.audit_base()?;
         let mut stmt = self
             .conn
             .prepare(&format!("SELECT {COLUMNS} FROM audit_entry ORDER BY seq"))?;
         let mut rows = stmt.query([])?;
-        let mut expected_prev = GENESIS;
-        let mut expected_seq = 1i64;
+        let mut expected_prev = base_hash;
+        let mut expected_seq = base_seq + 1;
         let mut checked = 0u64;
         while let Some(row) = rows.next()? {
             let e = match row_to_entry(row) {

@@ -289,7 +289,9 @@ impl Reader<'_> {
     /// Number of forms of a batch that have a record (the next 票番号 is this + 1).
     pub fn batch_record_count(&self, batch_id: i64) -> Result<u32, LedgerError> {
         let n: i64 = self.conn.query_row(
-            "SELECT coalesce(max(form_no), 0) FROM form_record WHERE batch_id = ?1",
+            // Purged records keep their numbers (migration 0009): a number is never reused.
+            "SELECT max(coalesce((SELECT max(form_no) FROM form_record WHERE batch_id = ?1), 0), \
+             coalesce((SELECT max(form_no) FROM purged_form WHERE batch_id = ?1), 0))",
             [batch_id],
             |r| r.get(0),
         )?;

@@ -305,8 +305,11 @@ impl Ledger {
         anchor::write(
             &ledger.anchor_path,
             &ledger.anchor_key,
-            0,
-            &crate::audit::GENESIS,
+            &anchor::Anchored {
+                seq: 0,
+                hash: crate::audit::GENESIS,
+                base: anchor::GENESIS_BASE,
+            },
         )?;
         Ok(ledger)
     }
@@ -328,7 +331,7 @@ impl Ledger {
         drop(probe);
         let ledger = Self::open_writer(path, key, clock, ids)?;
         if moved {
-            anchor::write(&ledger.anchor_path, &ledger.anchor_key, head.0, &head.1)?;
+            anchor::write(&ledger.anchor_path, &ledger.anchor_key, &head)?;
         }
         Ok(ledger)
     }
@@ -544,8 +547,9 @@ impl Ledger {
             return Err(LedgerError::Unaudited.into());
         }
         let head = m.head;
+        let base = m.reader().audit_base()?;
         m.tx.commit().map_err(LedgerError::from)?;
-        self.anchor_head(head);
+        self.anchor_head(head, base);
         Ok(out)
     }
 
@@ -592,18 +596,27 @@ impl Ledger {
         let out = f(&mut m)?;
         if m.audited {
             let head = m.head;
+            let base = m.reader().audit_base()?;
             m.tx.commit()?;
-            self.anchor_head(head);
+            self.anchor_head(head, base);
         }
         Ok(out)
     }
 
     /// Moves the audit anchor to the head a commit wrote. Called while the writer lock is
     /// held, so anchors are written in commit order.
-    fn anchor_head(&self, head: Option<(i64, [u8; 32])>) {
-        if let Some((seq, hash)) = head
-            && let Err(e) = anchor::write(&self.anchor_path, &self.anchor_key, seq, &hash)
-        {
+    /// The anchor also covers the chain's base (see [`crate::anchor`]), as the transaction
+    /// left it.
+    fn anchor_head(&self, head: Option<(i64, [u8; 32])>, base: (i64, [u8; 32])) {
+        let Some((seq, hash)) = head else {
+            return;
+        };
+        let written = anchor::write(
+            &self.anchor_path,
+            &self.anchor_key,
+            &anchor::Anchored { seq, hash, base },
+        );
+        if let Err(e) = written {
             // The change is committed; the next open finds the log ahead of the anchor,
             // verifies the newer entries and moves the anchor forward.
             tracing::warn!(error = %e, seq, "audit anchor write failed");

@@ -31,6 +31,7 @@ pub mod keys;
 mod ledger;
 mod migrate;
 pub mod outbox;
+pub mod purge;
 pub mod residents;
 pub mod rotate;
 pub mod settings;

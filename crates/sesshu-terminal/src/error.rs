@@ -226,8 +226,38 @@ pub enum Error {
     #[error("集約サーバーの応答を読み取れませんでした。接続先が集約サーバーか確認してください。")]
     HubAnswerInvalid,
 
+    // Data minimisation.
+    #[error("{}", offline_block_message(.since, *.never_synced))]
+    KeyingBlockedOffline {
+        since: DateTime<Utc>,
+        never_synced: bool,
+    },
+    #[error("入力は停止されていません。許可の記録は不要です。")]
+    OfflineOverrideNotNeeded,
+    #[error("{0}。")]
+    InvalidRetention(#[from] sesshu_domain::retention::RetentionPolicyError),
+    #[error("{0}。")]
+    InvalidOverrideReason(#[from] sesshu_domain::retention::OverrideReasonError),
+
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
+}
+
+/// What the keying screen says while the offline block is in force: why, since when, and the
+/// two ways out.
+fn offline_block_message(since: &DateTime<Utc>, never_synced: bool) -> String {
+    let day = since
+        .with_timezone(&sesshu_domain::date::jst())
+        .format("%Y年%m月%d日")
+        .to_string();
+    let why = if never_synced {
+        "承認済みの記録が一度も集約サーバーに送信されていない"
+    } else {
+        "集約サーバーの受領確認が長期間ない"
+    };
+    format!(
+        "{why}ため、{day}から入力を停止しています。システム担当に同期を依頼してください（同期が完了するとすぐに入力できます）。やむを得ず続ける場合は、管理者が理由を記録して本日中の入力を許可できます。"
+    )
 }
 
 impl Error {
@@ -307,6 +337,10 @@ impl Error {
             SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
             EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,
             ReceiptInvalid | HubAnswerInvalid => ErrorCode::ReceiptInvalid,
+            KeyingBlockedOffline { .. } => ErrorCode::KeyingBlockedOffline,
+            OfflineOverrideNotNeeded | InvalidRetention(_) | InvalidOverrideReason(_) => {
+                ErrorCode::InvalidInput
+            }
             Internal(_) => ErrorCode::Internal,
         }
     }

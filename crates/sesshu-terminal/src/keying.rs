@@ -625,6 +625,7 @@ pub fn keying_check(actor: &Actor, req: KeyingCheckRequest) -> Result<FormCheck>
 /// Saves a pass: a new form (first pass), the second pass of someone else's form, or the
 /// re-keying of one's own rejected form.
 pub fn keying_save(actor: &Actor, req: KeyingSaveRequest) -> Result<KeyingSaved> {
+    crate::minimise::ensure_keying_allowed(actor, "keying_save")?;
     let ledger = actor.ledger.clone();
     let s = setting(&ledger, req.batch_id)?;
     if s.batch.status != BatchStatus::Open {
@@ -893,6 +894,7 @@ pub fn mismatch_get(actor: &Actor, req: FormRef) -> Result<MismatchView> {
 /// The resolver keys the differing fields from the paper; each error is attributed to the
 /// keyer whose value the paper does not confirm (both when it confirms neither).
 pub fn mismatch_resolve(actor: &Actor, req: ResolveRequest) -> Result<FormSummary> {
+    crate::minimise::ensure_keying_allowed(actor, "mismatch_resolve")?;
     let ledger = actor.ledger.clone();
     let mut rec = record(&ledger, req.form_id)?;
     let me = user(actor);
@@ -1204,6 +1206,7 @@ pub fn batch_forms(actor: &Actor, req: BatchRef) -> Result<Vec<FormSummary>> {
 
 /// Requests a correction of an approved record (confirmed by a second person).
 pub fn correction_request(actor: &Actor, req: CorrectionRequest) -> Result<FormSummary> {
+    crate::minimise::ensure_keying_allowed(actor, "correction_request")?;
     let ledger = actor.ledger.clone();
     let mut rec = record(&ledger, req.form_id)?;
     let s = setting(&ledger, rec.batch_id)?;

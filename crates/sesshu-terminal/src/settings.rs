@@ -24,6 +24,7 @@ fn settings_of(ledger: &Ledger) -> Result<Settings> {
         policy,
         log_level: level,
         terminal,
+        retention: ledger.read(|r| r.retention_policy())?,
     })
 }
 
@@ -38,10 +39,16 @@ impl Terminal {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::SettingsUpdate>(&mut inner)?;
         req.policy.validate()?;
+        if let Some(r) = &req.retention {
+            r.validate()?;
+        }
         let before = settings_of(&actor.ledger)?;
         actor.ledger.mutate(|m| {
             m.put_security_policy(&req.policy)?;
             m.put_setting(sesshu_ledger::settings::LOG_LEVEL, req.log_level.as_str())?;
+            if let Some(r) = &req.retention {
+                m.put_retention_policy(r)?;
+            }
             m.audit(
                 AuditRecord::new(
                     Some(actor.login_id()),
@@ -50,8 +57,8 @@ impl Terminal {
                     AuditOutcome::Success,
                 )
                 .with_detail(serde_json::json!({
-                    "before": { "policy": before.policy, "log_level": before.log_level },
-                    "after": { "policy": req.policy, "log_level": req.log_level },
+                    "before": { "policy": before.policy, "log_level": before.log_level, "retention": before.retention },
+                    "after": { "policy": req.policy, "log_level": req.log_level, "retention": req.retention.unwrap_or(before.retention) },
                 })),
             )
             .map(|_| ())

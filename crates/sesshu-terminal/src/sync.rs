@@ -407,7 +407,9 @@ fn push_with(
         &id,
         &ctx.setup.options,
         progress,
-    ) {
+    )
+    .inspect(|_| crate::minimise::purge_quietly(ledger))
+    {
         Ok(r) => Ok(PushReport {
             total: r.total,
             acknowledged: r.acknowledged,

@@ -148,6 +148,7 @@ impl Terminal {
         {
             let mut inner = terminal.lock();
             terminal.prune_inactive_wraps(&mut inner);
+            terminal.purge_at_start(&inner);
         }
         terminal
     }
