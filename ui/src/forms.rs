@@ -336,7 +336,12 @@ pub fn validate_settings(input: &SettingsInput) -> Result<SettingsUpdateRequest,
         return Err(vec![err(field, e.to_string())]);
     }
     match log_level {
-        Some(log_level) => Ok(SettingsUpdateRequest { policy, log_level }),
+        Some(log_level) => Ok(SettingsUpdateRequest {
+            policy,
+            log_level,
+            // The retention settings are left as they are by this form.
+            retention: None,
+        }),
         None => Err(errors),
     }
 }

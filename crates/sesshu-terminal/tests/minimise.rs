@@ -233,7 +233,7 @@ fn acknowledged_records_go_after_the_grace_period_and_the_chain_still_verifies()
             evidence: "バッチ1 2枚目".into(),
         })
         .unwrap();
-    let unsynced = w.approved(b, INFANTS[2]);
+    w.approved(b, INFANTS[2]);
 
     // One minute before the grace period ends: a restart purges nothing.
     w.t.clock.advance(Duration::days(7) - Duration::minutes(1));

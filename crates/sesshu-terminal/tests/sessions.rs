@@ -67,6 +67,7 @@ fn lockout_threshold_and_duration_are_settable() {
                 ..SecurityPolicy::default()
             },
             log_level: LogLevel::Info,
+            retention: None,
         })
         .unwrap();
     create_user(&t.state, "keyer01", "入力 一郎", &[Role::Keyer]);
@@ -143,6 +144,7 @@ fn idle_time_is_settable_and_manual_lock_works() {
         .settings_update(SettingsUpdateRequest {
             policy: p,
             log_level: LogLevel::Info,
+            retention: None,
         })
         .unwrap();
     t.clock.advance(Duration::minutes(2));
