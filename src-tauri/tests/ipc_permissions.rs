@@ -71,6 +71,9 @@ mod names {
     pub const SYNC_PUSH: &str = "sync_push";
     pub const SYNC_LOG: &str = "sync_log";
     pub const SYNC_LOG_EXPORT: &str = "sync_log_export";
+    pub const TERMINAL_DATA: &str = "terminal_data";
+    pub const KEYING_BLOCK: &str = "keying_block";
+    pub const OFFLINE_OVERRIDE: &str = "offline_override";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -325,6 +328,9 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::SYNC_PUSH, &[SyncOperator]),
         (names::SYNC_LOG, &[SyncOperator]),
         (names::SYNC_LOG_EXPORT, &[SyncOperator]),
+        (names::TERMINAL_DATA, &[Administrator]),
+        (names::KEYING_BLOCK, EVERYONE),
+        (names::OFFLINE_OVERRIDE, &[Administrator]),
     ]
 };
 

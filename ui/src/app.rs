@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::api;
 use crate::components::{lock_now, Frame};
+use crate::pages::TerminalDataPage;
 use crate::pages::{
     AuditPage, BatchesPage, FatalPage, HomePage, ImportPage, KeyRecoveryPage, KeyingPage, LockPage,
     LoginPage, PasswordPage, RecoveryKeyPage, ResidentsPage, SettingsPage, SetupPage, UsersPage,
@@ -149,6 +150,7 @@ pub fn App() -> Html {
             Page::Changes => html! { <ChangesPage /> },
             Page::Stats => html! { <StatsPage /> },
             Page::Sync => html! { <SyncPage /> },
+            Page::TerminalData => html! { <TerminalDataPage /> },
             Page::Keying { batch_id } => html! { <KeyingPage {batch_id} /> },
         },
     };

@@ -21,6 +21,7 @@ mod settings;
 mod setup;
 mod stats;
 mod sync;
+mod terminal_data;
 mod users;
 mod verification;
 
@@ -42,5 +43,6 @@ pub use settings::SettingsPage;
 pub use setup::SetupPage;
 pub use stats::StatsPage;
 pub use sync::SyncPage;
+pub use terminal_data::{KeyingBlockNotice, TerminalDataPage};
 pub use users::UsersPage;
 pub use verification::VerificationPage;

@@ -41,6 +41,8 @@ pub enum Page {
     Stats,
     /// 同期: connectivity, pending items, sync now, receipts and the sync log.
     Sync,
+    /// 端末内の個人データ (administrators): what personal data the terminal holds, until when.
+    TerminalData,
     /// 入力: the keying screen of one batch (reached from 受付バッチ, not in the menu).
     Keying {
         batch_id: i64,
@@ -49,7 +51,7 @@ pub enum Page {
 
 impl Page {
     /// The navigation bar's order.
-    pub const ALL: [Page; 13] = [
+    pub const ALL: [Page; 14] = [
         Page::Home,
         Page::Batches,
         // Review screens.
@@ -62,6 +64,7 @@ impl Page {
         Page::Import,
         Page::Users,
         Page::Settings,
+        Page::TerminalData,
         Page::Audit,
         Page::Password,
     ];
@@ -82,6 +85,7 @@ impl Page {
             Page::Changes => "修正・削除の確認",
             Page::Stats => "入力統計",
             Page::Sync => "同期",
+            Page::TerminalData => "端末内の個人データ",
             Page::Keying { .. } => "入力",
         }
     }
@@ -102,6 +106,7 @@ impl Page {
             Page::Changes => "nav-changes",
             Page::Stats => "nav-stats",
             Page::Sync => "nav-sync",
+            Page::TerminalData => "nav-terminal-data",
             Page::Keying { .. } => "nav-keying",
         }
     }
@@ -130,6 +135,7 @@ impl Page {
             Page::Changes => any_grants(roles, Permission::ConfirmCorrection),
             Page::Stats => any_grants(roles, Permission::ViewOwnWork),
             Page::Sync => any_grants(roles, Permission::RunSync),
+            Page::TerminalData => any_grants(roles, Permission::ManageSettings),
             Page::Keying { .. } => any_grants(roles, Permission::KeyForms),
         }
     }

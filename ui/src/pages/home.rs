@@ -185,6 +185,7 @@ pub fn HomePage() -> Html {
     });
     html! {
         <Frame title="ホーム">
+            <crate::pages::KeyingBlockNotice />
             <div class="columns">
                 { user.unwrap_or_default() }
                 { terminal.unwrap_or_default() }

@@ -998,6 +998,7 @@ pub fn KeyingPage(props: &KeyingPageProps) -> Html {
     let status = m.status.clone().unwrap_or_default();
     html! {
         <Frame title="入力">
+            <crate::pages::KeyingBlockNotice />
             <div class="keying" ref={root_ref} id="keying" data-ready={if m.ready { "1" } else { "0" }}>
                 { header }
                 <FormError error={m.error.clone()} />

@@ -757,8 +757,66 @@
   };
   // ==== end of sync ==========================================================================
 
+  // ==== data minimisation (端末内の個人データ, offline block) ===================================
+  // URL parameter offline=blocked: the terminal has been without a receipt for 16 days.
+  const minimise = {
+    retention: { purge_grace_days: 7, max_offline_days: 14 },
+    override: null,
+  };
+  function keyingBlock() {
+    const since = "2026-11-21T00:00:00Z";
+    if (q.get("offline") !== "blocked") return { state: "open", blocks_at: "2026-12-03T02:00:00Z" };
+    if (minimise.override) return Object.assign({ state: "overridden", since }, minimise.override);
+    return { state: "blocked", since, never_synced: false };
+  }
+  function needAdministrator(name) {
+    needSession();
+    if (!s.session.roles.includes("administrator")) {
+      audit(A.PermissionDenied, s.session.login_id, name, "refused");
+      fail("PERMISSION_DENIED", "この操作を行う権限がありません");
+    }
+  }
+  const minimiseHandlers = {
+    keying_block: () => { needSession(); return keyingBlock(); },
+    terminal_data: () => {
+      needAdministrator("terminal_data");
+      const blocked = q.get("offline") === "blocked";
+      return {
+        residents: s.residents.residents,
+        records_total: 168,
+        records_by_state: [
+          { state: "keyed_once", label: "1回目入力済", count: 30 },
+          { state: "mismatched", label: "不一致", count: 3 },
+          { state: "approved", label: "承認済", count: 133 },
+          { state: "correction_pending", label: "修正確認待ち", count: 2 },
+        ],
+        purged_records: 1204,
+        audit_entries: 5120,
+        outbox_pending: blocked ? 133 : 12,
+        oldest_record_at: "2026-11-04T00:40:00Z",
+        oldest_audit_at: "2026-11-10T23:55:00Z",
+        next_purge_at: blocked ? null : "2026-11-27T02:00:00Z",
+        last_purge_at: "2026-11-20T00:05:00Z",
+        last_receipt_at: blocked ? "2026-11-07T00:00:00Z" : "2026-11-20T02:00:00Z",
+        offline_days: blocked ? 16 : 3,
+        retention: minimise.retention,
+        block: keyingBlock(),
+      };
+    },
+    offline_override: ({ req }) => {
+      needAdministrator("offline_override");
+      if (!req.reason.trim()) fail("INVALID_INPUT", "理由を入力してください（例: 回線障害のため本日のみ入力を継続、情報政策課に連絡済）。");
+      if (keyingBlock().state !== "blocked") fail("INVALID_INPUT", "入力は停止されていません。許可の記録は不要です。");
+      minimise.override = { until: "2026-11-23T15:00:00Z", by: s.session.login_id, reason: req.reason.trim() };
+      audit(A.OfflineBlockOverridden, s.session.login_id, null, "success");
+      return keyingBlock();
+    },
+  };
+  // ==== end of data minimisation ==============================================================
+
   const handlers = {
     ...reviewHandlers,
+    ...minimiseHandlers,
     app_status: () => ({ phase: phase(), terminal: s.terminal, session: s.session, demo: s.demo }),
     setup: ({ req }) => {
       if (s.phase !== "needs_setup") fail("ALREADY_SET_UP", "この端末は設定済みです");
@@ -2043,6 +2101,51 @@
   };
   Object.assign(SCENARIOS, SYNC_SCENARIOS);
   // ==== end of sync flows ===================================================================
+
+  // ==== data minimisation flows (端末内の個人データ) ============================================
+  const MINIMISE_SCENARIOS = {
+    // phase=ready&offline=blocked: 16 days without a receipt. The home screen says keying is
+    // stopped; an administrator reads what the terminal holds and allows today's keying with
+    // a reason; a keyer has no such page.
+    "terminal-data": [
+      ["terminal-data-home", async () => {
+        await signIn("admin01", "Correct-Horse-9");
+        await waitFor(() => $("#keying-block"), "the home screen's block notice");
+        check($("#keying-block").dataset.state === "blocked", "blocked");
+        check(text("#keying-block").includes("同期を依頼"), "what to do");
+      }],
+      ["terminal-data", async () => {
+        await click("nav-terminal-data");
+        await onPage("端末内の個人データ");
+        await waitFor(() => $("#data-residents"), "counts loaded");
+        check(text("#data-residents") === "1,000,000 人", "residents");
+        check(text("#data-records") === "168 件", "records");
+        check($("#data-counts tr[data-state=correction_pending]") !== null, "per state");
+        check(text("#data-offline-days") === "16 日（上限 14 日）", "offline age against the limit");
+        check($("#data-block").dataset.state === "blocked", "block state");
+        check(text("#data-next-purge") === "—", "nothing acknowledged waits for purge");
+        check(text("#data-grace") === "受領確認から 7 日", "grace period");
+      }],
+      ["terminal-data-override", async () => {
+        await click("override-submit");
+        await formError("INVALID_INPUT");
+        await type("override-reason", "回線障害のため本日のみ継続（情報政策課に連絡済）");
+        await click("override-submit");
+        await waitFor(() => $("#data-block") && $("#data-block").dataset.state === "overridden", "overridden");
+        check(text("#data-block-detail").includes("回線障害"), "the reason is shown");
+        check(!$("#override-submit"), "no second override while one is in force");
+        check(s.audit[0].action_code === A.OfflineBlockOverridden.code, "audited");
+      }],
+      ["terminal-data-keyer", async () => {
+        await click("nav-logout");
+        await signIn("keyer01", "Keyer-Pass-01");
+        await waitFor(() => $("#keying-block") && $("#keying-block").dataset.state === "overridden", "keyer sees the override");
+        check(!document.getElementById("nav-terminal-data"), "not in a keyer's menu");
+      }],
+    ],
+  };
+  Object.assign(SCENARIOS, MINIMISE_SCENARIOS);
+  // ==== end of data minimisation flows =======================================================
 
   const scenario = SCENARIOS[q.get("drive")];
   if (scenario) {
