@@ -205,6 +205,20 @@ impl Reader<'_> {
 }
 
 impl Mutation<'_> {
+    /// Deleted content is overwritten in the pages it leaves (`PRAGMA secure_delete`), not just
+    /// unlinked: a purge must not leave the records readable in free pages to whoever holds the
+    /// key. Only for the purge's own statements (a full resident import would pay twice for
+    /// its deletes). The WAL's copies of older page versions go with the checkpoint the
+    /// terminal runs after a purge.
+    fn secure_delete(&mut self, on: bool) -> Result<(), LedgerError> {
+        self.tx.execute_batch(if on {
+            "PRAGMA secure_delete = ON"
+        } else {
+            "PRAGMA secure_delete = OFF"
+        })?;
+        Ok(())
+    }
+
     /// Purges the records of `form_ids` whose newest outbox item the hub has acknowledged and
     /// that have no open change task (re-checked here: anything else is skipped, never
     /// deleted). The caller decides which are due and audits the purge in this transaction.
@@ -218,6 +232,7 @@ impl Mutation<'_> {
             .collect();
         let now = canonical_time(self.now);
         let mut out = Purged::default();
+        self.secure_delete(true)?;
         for id in form_ids {
             let Some(at) = acked.get(id) else {
                 continue;
@@ -247,6 +262,7 @@ impl Mutation<'_> {
             out.form_entries += entries as u64;
             out.records += 1;
         }
+        self.secure_delete(false)?;
         Ok(out)
     }
 
@@ -292,6 +308,7 @@ impl Mutation<'_> {
         let base_hash: [u8; 32] = base_hash
             .try_into()
             .map_err(|_| LedgerError::InvalidData("audit hash length".into()))?;
+        self.secure_delete(true)?;
         let payloads = self.tx.execute(
             "UPDATE outbox SET payload = ?2 WHERE stream = 'audit' \
              AND entry_id IN (SELECT id FROM audit_entry WHERE seq <= ?1)",
@@ -306,6 +323,7 @@ impl Mutation<'_> {
              purged_at = excluded.purged_at",
             params![upto, base_hash.as_slice(), canonical_time(self.now)],
         )?;
+        self.secure_delete(false)?;
         Ok(Purged {
             audit_entries: deleted as u64,
             outbox_payloads: payloads as u64,

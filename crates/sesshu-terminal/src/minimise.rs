@@ -81,6 +81,10 @@ pub fn purge_acknowledged(ledger: &Ledger) -> Result<Purged> {
     });
     match out {
         Ok(p) => {
+            // Fold the WAL (which still holds older copies of the purged pages) into the file.
+            if let Err(e) = ledger.checkpoint() {
+                tracing::warn!(error = %e, "checkpoint after purge failed");
+            }
             tracing::info!(
                 records = p.records,
                 audit_entries = p.audit_entries,
