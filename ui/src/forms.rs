@@ -11,6 +11,7 @@ use sesshu_domain::date::{parse_keyed_date, DateFieldRules, Era};
 use sesshu_domain::ids::{ClinicCode, MunicipalityCode, TicketOcrLine};
 use sesshu_domain::normalize::{kana_search_key, normalize_free_text};
 use sesshu_domain::resident::{parse_sex, AtenaNumber, Sex};
+use sesshu_domain::retention::{RetentionPolicy, RetentionPolicyError};
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_domain::sync::check_hub_url;
 use sesshu_ipc::{
@@ -270,6 +271,9 @@ pub struct SettingsInput {
     pub lockout_minutes: String,
     pub idle_lock_minutes: String,
     pub log_level: String,
+    /// Data minimisation (`sesshu_domain::retention`).
+    pub purge_grace_days: String,
+    pub max_offline_days: String,
 }
 
 impl SettingsInput {
@@ -280,7 +284,16 @@ impl SettingsInput {
             lockout_minutes: policy.lockout_minutes.to_string(),
             idle_lock_minutes: policy.idle_lock_minutes.to_string(),
             log_level: log_level.as_str().to_string(),
+            purge_grace_days: RetentionPolicy::default().purge_grace_days.to_string(),
+            max_offline_days: RetentionPolicy::default().max_offline_days.to_string(),
         }
+    }
+
+    /// The form's retention fields as the terminal has them.
+    pub fn with_retention(mut self, r: &RetentionPolicy) -> SettingsInput {
+        self.purge_grace_days = r.purge_grace_days.to_string();
+        self.max_offline_days = r.max_offline_days.to_string();
+        self
     }
 }
 
@@ -319,6 +332,18 @@ pub fn validate_settings(input: &SettingsInput) -> Result<SettingsUpdateRequest,
             &input.idle_lock_minutes,
         ),
     };
+    let retention = RetentionPolicy {
+        purge_grace_days: number(
+            &mut errors,
+            "settings-purge-grace-days",
+            &input.purge_grace_days,
+        ),
+        max_offline_days: number(
+            &mut errors,
+            "settings-max-offline-days",
+            &input.max_offline_days,
+        ),
+    };
     let log_level = LogLevel::parse(&input.log_level);
     if log_level.is_none() {
         errors.push(err("settings-log-level", "ログの詳しさを選んでください"));
@@ -335,12 +360,18 @@ pub fn validate_settings(input: &SettingsInput) -> Result<SettingsUpdateRequest,
         };
         return Err(vec![err(field, e.to_string())]);
     }
+    if let Err(e) = retention.validate() {
+        let field = match e {
+            RetentionPolicyError::PurgeGraceDays => "settings-purge-grace-days",
+            RetentionPolicyError::MaxOfflineDays => "settings-max-offline-days",
+        };
+        return Err(vec![err(field, e.to_string())]);
+    }
     match log_level {
         Some(log_level) => Ok(SettingsUpdateRequest {
             policy,
             log_level,
-            // The retention settings are left as they are by this form.
-            retention: None,
+            retention: Some(retention),
         }),
         None => Err(errors),
     }
@@ -760,6 +791,37 @@ mod tests {
         input.lockout_minutes = "abc".into();
         let errors = validate_settings(&input).unwrap_err();
         assert!(error_for(&errors, "settings-lockout-minutes").is_some());
+    }
+
+    #[test]
+    fn retention_settings_are_parsed_and_bounded_by_the_domain_rule() {
+        let input = SettingsInput::from_settings(&SecurityPolicy::default(), LogLevel::Info)
+            .with_retention(&RetentionPolicy {
+                purge_grace_days: 3,
+                max_offline_days: 10,
+            });
+        let req = validate_settings(&input).unwrap();
+        assert_eq!(
+            req.retention,
+            Some(RetentionPolicy {
+                purge_grace_days: 3,
+                max_offline_days: 10
+            })
+        );
+        let mut bad = input.clone();
+        bad.max_offline_days = "61".into();
+        let errors = validate_settings(&bad).unwrap_err();
+        assert_eq!(
+            error_for(&errors, "settings-max-offline-days"),
+            Some(RetentionPolicyError::MaxOfflineDays.to_string().as_str())
+        );
+        let mut bad = input;
+        bad.purge_grace_days = "x".into();
+        assert!(error_for(
+            &validate_settings(&bad).unwrap_err(),
+            "settings-purge-grace-days"
+        )
+        .is_some());
     }
 
     #[test]

@@ -136,7 +136,7 @@ const LEVELS: [LogLevel; 4] = [
 #[component]
 fn SettingsForm(props: &SettingsFormProps) -> Html {
     let app = use_context::<AppContext>();
-    let refs = use_memo((), |_| <[NodeRef; 4]>::default());
+    let refs = use_memo((), |_| <[NodeRef; 6]>::default());
     let level_ref = use_node_ref();
     let form = use_form();
     let saved = use_state(|| false);
@@ -145,12 +145,15 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
         let (refs, level_ref) = (refs.clone(), level_ref.clone());
         let focus_first = props.focus_first;
         let initial =
-            SettingsInput::from_settings(&props.settings.policy, props.settings.log_level);
+            SettingsInput::from_settings(&props.settings.policy, props.settings.log_level)
+                .with_retention(&props.settings.retention);
         use_effect_with((), move |_| {
             write(&refs[0], &initial.password_min_len);
             write(&refs[1], &initial.lockout_threshold);
             write(&refs[2], &initial.lockout_minutes);
             write(&refs[3], &initial.idle_lock_minutes);
+            write(&refs[4], &initial.purge_grace_days);
+            write(&refs[5], &initial.max_offline_days);
             if let Some(select) = level_ref.cast::<web_sys::HtmlSelectElement>() {
                 select.set_value(&initial.log_level);
             }
@@ -175,6 +178,8 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
                 lockout_threshold: read(&refs[1]),
                 lockout_minutes: read(&refs[2]),
                 idle_lock_minutes: read(&refs[3]),
+                purge_grace_days: read(&refs[4]),
+                max_offline_days: read(&refs[5]),
                 log_level: level_ref
                     .cast::<web_sys::HtmlSelectElement>()
                     .map(|s| s.value())
@@ -215,6 +220,13 @@ fn SettingsForm(props: &SettingsFormProps) -> Html {
                         hint="1〜1440分（標準は15分）" inputmode="numeric" mono=true error={fe("settings-lockout-minutes")} />
                     <TextField id="settings-idle-lock-minutes" label="自動で画面をロックするまでの時間（分）" node_ref={refs[3].clone()}
                         hint="1〜120分（標準は10分）" inputmode="numeric" mono=true error={fe("settings-idle-lock-minutes")} />
+                </fieldset>
+                <fieldset>
+                    <legend>{ "端末内の個人データ" }</legend>
+                    <TextField id="settings-purge-grace-days" label="受領確認から削除までの日数" node_ref={refs[4].clone()}
+                        hint="集約サーバが受領を確認した記録を端末から削除するまでの猶予。0〜90日（標準は7日）" inputmode="numeric" mono=true error={fe("settings-purge-grace-days")} />
+                    <TextField id="settings-max-offline-days" label="同期なしで入力できる日数" node_ref={refs[5].clone()}
+                        hint="受領確認がないまま過ぎると入力を止めます。1〜60日（標準は14日）" inputmode="numeric" mono=true error={fe("settings-max-offline-days")} />
                 </fieldset>
                 <fieldset>
                     <legend>{ "ログ" }</legend>

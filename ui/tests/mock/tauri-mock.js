@@ -909,10 +909,11 @@
       const u = s.users.find((x) => x.login_id === req.login_id) || fail("USER_NOT_FOUND", "利用者が見つかりません");
       u.active = true; u.disabled_at = null; u.disabled_from = null; return u;
     },
-    settings_get: () => { needSession(); return { policy: s.policy, log_level: s.log_level, terminal: s.terminal }; },
+    settings_get: () => { needSession(); return { policy: s.policy, log_level: s.log_level, terminal: s.terminal, retention: minimise.retention }; },
     settings_update: ({ req }) => {
       needSession(); s.policy = req.policy; s.log_level = req.log_level;
-      return { policy: s.policy, log_level: s.log_level, terminal: s.terminal };
+      if (req.retention) minimise.retention = req.retention;
+      return { policy: s.policy, log_level: s.log_level, terminal: s.terminal, retention: minimise.retention };
     },
     audit_list: ({ req }) => {
       needSession();
@@ -2135,6 +2136,19 @@
         check(text("#data-block-detail").includes("回線障害"), "the reason is shown");
         check(!$("#override-submit"), "no second override while one is in force");
         check(s.audit[0].action_code === A.OfflineBlockOverridden.code, "audited");
+      }],
+      ["terminal-data-settings", async () => {
+        await click("nav-settings");
+        await onPage("設定");
+        await waitFor(() => $("#settings-purge-grace-days") && $("#settings-purge-grace-days").value === "7", "grace loaded");
+        check($("#settings-max-offline-days").value === "14", "offline limit loaded");
+        await type("settings-max-offline-days", "61");
+        await click("settings-submit");
+        await waitFor(() => text("#settings-max-offline-days-error").includes("1〜60日"), "bounded by the domain rule");
+        await type("settings-max-offline-days", "10");
+        await click("settings-submit");
+        await waitFor(() => $("#settings-saved"), "saved");
+        check(minimise.retention.max_offline_days === 10 && minimise.retention.purge_grace_days === 7, "sent to the backend");
       }],
       ["terminal-data-keyer", async () => {
         await click("nav-logout");
