@@ -338,6 +338,26 @@ fn keying_is_blocked_past_the_offline_age_until_a_sync_or_an_override() {
     assert_eq!(e.code(), ErrorCode::KeyingBlockedOffline);
     assert!(e.to_string().contains("同期"), "{e}");
     assert_eq!(w.audit_count(AuditAction::KeyingBlockedOffline), 1);
+    // Everything else that creates personal data is refused the same way.
+    w.as_user("keyer_a");
+    assert_eq!(
+        code(w.s().correction_request(CorrectionRequest {
+            form_id: 1,
+            changes: [("lot".to_owned(), "MR124".to_owned())].into(),
+            reason: "ロット番号の転記誤り".into(),
+            evidence: "バッチ1 1枚目".into(),
+        })),
+        ErrorCode::KeyingBlockedOffline
+    );
+    w.as_user("super_c");
+    assert_eq!(
+        code(w.s().mismatch_resolve(ResolveRequest {
+            form_id: 1,
+            values: Keying::new(),
+        })),
+        ErrorCode::KeyingBlockedOffline
+    );
+    assert_eq!(w.audit_count(AuditAction::KeyingBlockedOffline), 3);
 
     // Only an administrator overrides, with a reason, and only while blocked.
     w.as_user("keyer_a");
@@ -464,4 +484,37 @@ fn only_administrators_see_the_data_screen() {
     assert!(d.residents > 0);
     assert_eq!(d.records_total, 0);
     assert_eq!(d.block, KeyingBlock::Open { blocks_at: None });
+}
+
+#[test]
+fn a_sync_purges_at_once_what_is_due_with_no_grace_period() {
+    let w = World::new();
+    w.as_user(ADMIN);
+    let s = w.s().settings_get().unwrap();
+    w.s()
+        .settings_update(SettingsUpdateRequest {
+            policy: s.policy,
+            log_level: s.log_level,
+            retention: Some(RetentionPolicy {
+                purge_grace_days: 0,
+                max_offline_days: 14,
+            }),
+        })
+        .unwrap();
+    let b = w.batch(2);
+    w.approved(b, INFANTS[0]);
+    w.enrol();
+    // The push's own receipt makes the record due; the purge after the sync takes it.
+    w.push();
+    let d = w.data();
+    assert_eq!(d.purged_records, 1);
+    assert_eq!(d.records_total, 0);
+    assert_eq!(w.audit_count(AuditAction::DataPurged), 1);
+    w.chain_ok();
+    // The purge's own entry goes with the next sync; that sync leaves nothing new behind
+    // (an audit-only purge runs at most once a day).
+    w.push();
+    w.push();
+    assert_eq!(w.audit_count(AuditAction::DataPurged), 1);
+    w.chain_ok();
 }
