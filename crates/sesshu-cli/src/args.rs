@@ -23,6 +23,11 @@ USAGE:
                                          and column of the first bad value
   sesshu audit verify --data DIR --login ID --password-stdin
                                          walk a terminal's audit chain (signed in; JSON out)
+  sesshu data status --data DIR --login ID --password-stdin
+                                         what personal data the terminal holds (counts per
+                                         kind, oldest item, next purge, last receipt, offline
+                                         age against its limit, keying block) as one JSON line
+                                         (signed in: administrator)
   sesshu profile install FILE --data DIR --login ID --password-stdin
                                          install a municipality profile (programmes, form
                                          layouts, double-entry mode, override reasons; signed
@@ -113,6 +118,10 @@ pub(crate) enum Command {
     },
     /// Headless, signed in: walk the audit chain of a terminal's ledger.
     AuditVerify {
+        signin: SignIn,
+    },
+    /// Headless, signed in: the personal data the terminal holds (端末内の個人データ).
+    DataStatus {
         signin: SignIn,
     },
     /// Headless, signed in: install a municipality profile from a JSON file.
@@ -340,6 +349,16 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
             }
             Ok(Command::AuditVerify {
                 signin: sign_in(&options, "audit verify")?,
+            })
+        }
+        ("data", "status") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
+            if let Some(p) = positional.first() {
+                return Err(format!("data status: unexpected argument {p}"));
+            }
+            Ok(Command::DataStatus {
+                signin: sign_in(&options, "data status")?,
             })
         }
         ("profile", "install") => {
@@ -589,6 +608,35 @@ mod tests {
         assert!(p(&["normalize", "kana", "a", "--era", "R"]).is_err());
         assert!(p(&["ledger", "verify"]).is_err());
         assert!(p(&["audit", "verify", "--data", "d", "--login", "a"]).is_err());
+        assert!(p(&["data", "status", "--data", "d", "--login", "a"]).is_err());
+        assert!(p(&[
+            "data",
+            "status",
+            "x",
+            "--data",
+            "d",
+            "--login",
+            "a",
+            "--password-stdin"
+        ])
+        .is_err());
+        assert_eq!(
+            p(&[
+                "data",
+                "status",
+                "--data",
+                "/d",
+                "--login",
+                "admin01",
+                "--password-stdin"
+            ]),
+            Ok(Command::DataStatus {
+                signin: SignIn {
+                    data_dir: "/d".into(),
+                    login: "admin01".into()
+                }
+            })
+        );
         assert!(p(&[
             "profile",
             "install",

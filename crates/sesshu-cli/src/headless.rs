@@ -101,6 +101,15 @@ pub(crate) fn audit_verify(signin: &SignIn) -> Outcome {
     })
 }
 
+/// `data status`: the administrator's 「端末内の個人データ」 as one JSON line (for IT's
+/// scheduled reports and the privacy assessment's evidence).
+pub(crate) fn data_status(signin: &SignIn) -> Outcome {
+    signed_in(signin, |t| {
+        let view = t.terminal_data()?;
+        serde_json::to_string(&view).map_err(|_| sesshu_terminal::Error::Internal("data status"))
+    })
+}
+
 pub(crate) fn profile_install(file: &str, signin: &SignIn) -> Outcome {
     let json = match std::fs::read_to_string(file) {
         Ok(s) => s,

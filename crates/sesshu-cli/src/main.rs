@@ -98,6 +98,7 @@ fn run(cmd: args::Command) -> Outcome {
         Command::CheckDigitMunicipality { value } => check_digit::municipality(&value),
         Command::CheckDigitClinic { value } => check_digit::clinic(&value),
         Command::AuditVerify { signin } => headless::audit_verify(&signin),
+        Command::DataStatus { signin } => headless::data_status(&signin),
         Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
         Command::Enrol { hub, code, signin } => sync::enrol(&hub, &code, &signin),
         Command::SyncStatus { hub, signin } => sync::status(hub.as_deref(), &signin),
