@@ -207,6 +207,7 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::BATCH_REPORT => json!({ "batch_id": 1 }),
         // An address the domain rule refuses: the permission check must answer before it.
         names::SYNC_ENROL => json!({ "hub_url": "http://hub", "code": "X" }),
+        names::OFFLINE_OVERRIDE => json!({ "reason": "回線障害" }),
         _ => return None,
     })
 }
