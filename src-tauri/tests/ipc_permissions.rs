@@ -71,6 +71,11 @@ mod names {
     pub const SYNC_PUSH: &str = "sync_push";
     pub const SYNC_LOG: &str = "sync_log";
     pub const SYNC_LOG_EXPORT: &str = "sync_log_export";
+    pub const MEDIA_REGISTER: &str = "media_register";
+    pub const MEDIA_EXPORT: &str = "media_export";
+    pub const MEDIA_RECEIPT_IMPORT: &str = "media_receipt_import";
+    pub const MEDIA_ERASED: &str = "media_erased";
+    pub const MEDIA_LEDGER_LIST: &str = "media_ledger_list";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -325,6 +330,11 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::SYNC_PUSH, &[SyncOperator]),
         (names::SYNC_LOG, &[SyncOperator]),
         (names::SYNC_LOG_EXPORT, &[SyncOperator]),
+        (names::MEDIA_REGISTER, &[SyncOperator]),
+        (names::MEDIA_EXPORT, &[SyncOperator]),
+        (names::MEDIA_RECEIPT_IMPORT, &[SyncOperator]),
+        (names::MEDIA_ERASED, &[SyncOperator]),
+        (names::MEDIA_LEDGER_LIST, &[SyncOperator]),
     ]
 };
 

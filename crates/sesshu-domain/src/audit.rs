@@ -84,6 +84,14 @@ pub enum AuditAction {
     /// entry travels in the run it opens; acknowledgements themselves are sync state, not
     /// audited changes (see `sesshu_ledger::sync`).
     SyncStarted = 7001,
+    /// IT registered a removable medium (target: medium id; detail: label).
+    MediumRegistered = 7100,
+    /// Pending items were written to a registered medium, sealed to the hub (target: medium
+    /// id; detail: export id). Written before the outbox is read, so it travels in the file it
+    /// opens; the file's count and hash are in the media ledger.
+    MediaExported = 7101,
+    /// The operator recorded that a medium was erased after import (target: medium id).
+    MediumErased = 7102,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -93,7 +101,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 49] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -136,6 +144,9 @@ impl AuditAction {
         AuditAction::StatisticsViewed,
         AuditAction::TerminalEnrolled,
         AuditAction::SyncStarted,
+        AuditAction::MediumRegistered,
+        AuditAction::MediaExported,
+        AuditAction::MediumErased,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -197,6 +208,9 @@ impl AuditAction {
             AuditAction::StatisticsViewed => "入力統計の表示",
             AuditAction::TerminalEnrolled => "集約サーバーへの端末登録",
             AuditAction::SyncStarted => "同期の開始",
+            AuditAction::MediumRegistered => "媒体の登録",
+            AuditAction::MediaExported => "媒体への書き出し",
+            AuditAction::MediumErased => "媒体の消去記録",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -272,6 +286,9 @@ mod tests {
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
         assert_eq!(AuditAction::TerminalEnrolled.code(), 7000);
         assert_eq!(AuditAction::SyncStarted.code(), 7001);
+        assert_eq!(AuditAction::MediumRegistered.code(), 7100);
+        assert_eq!(AuditAction::MediaExported.code(), 7101);
+        assert_eq!(AuditAction::MediumErased.code(), 7102);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

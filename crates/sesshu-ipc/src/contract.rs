@@ -111,6 +111,11 @@ macro_rules! with_commands {
             SyncPush = sync_push [Permission(RunSync)] () -> $crate::SyncReport;
             SyncLog = sync_log [Permission(RunSync)] () -> Vec<$crate::SyncLogLine>;
             SyncLogExport = sync_log_export [Permission(RunSync)] () -> $crate::SyncLogExport;
+            MediaRegister = media_register [Permission(ManageMedia)] ($crate::MediaRegisterRequest) -> $crate::MediumView;
+            MediaExport = media_export [Permission(ManageMedia)] ($crate::MediaExportRequest) -> $crate::MediaExportReport;
+            MediaReceiptImport = media_receipt_import [Permission(ManageMedia)] ($crate::MediaReceiptRequest) -> $crate::MediaReceiptReport;
+            MediaErased = media_erased [Permission(ManageMedia)] ($crate::MediaErasedRequest) -> $crate::MediaLedgerLine;
+            MediaLedgerList = media_ledger_list [Permission(ManageMedia)] () -> Vec<$crate::MediaLedgerLine>;
         }
     };
 }

@@ -11,10 +11,12 @@ pub mod command;
 pub mod contract;
 pub mod error;
 pub mod keying;
+pub mod media;
 pub mod sync;
 
 pub use command::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
+pub use media::*;
 pub use sync::*;

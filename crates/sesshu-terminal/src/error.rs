@@ -226,6 +226,28 @@ pub enum Error {
     #[error("集約サーバーの応答を読み取れませんでした。接続先が集約サーバーか確認してください。")]
     HubAnswerInvalid,
 
+    // Removable media.
+    #[error("書き出し先が登録済みの媒体ではありません（媒体の最上位に SESSHU-MEDIUM.json がありません）。システム担当が登録した媒体を使ってください。何も書き出していません。")]
+    MediumNotIdentified,
+    #[error("媒体 {0} はこの端末に登録されていません。システム担当が登録した媒体を使ってください。何も書き出していません。")]
+    MediumNotRegistered(String),
+    #[error("媒体の識別ファイル（SESSHU-MEDIUM.json）を読み取れません。システム担当に連絡してください。何も書き出していません。")]
+    MediumIdFileInvalid,
+    #[error("媒体 {0} はすでに登録されています。")]
+    MediumAlreadyRegistered(String),
+    #[error("送信待ちのデータがありません。媒体には何も書き出していません。")]
+    MediaNothingPending,
+    #[error(
+        "同じ名前のファイルが媒体にあります。別の名前を指定してください。何も書き出していません。"
+    )]
+    MediaFileExists,
+    #[error(
+        "媒体のファイルを読み書きできませんでした。媒体が差し込まれているか確認してください。"
+    )]
+    MediaIo,
+    #[error("受領ファイルを確認できませんでした（署名・端末・書き出し内容のいずれかが一致しません）。何も受領済みにしていません。システム担当に連絡してください。")]
+    MediaReceiptRejected,
+
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
 }
@@ -307,6 +329,14 @@ impl Error {
             SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
             EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,
             ReceiptInvalid | HubAnswerInvalid => ErrorCode::ReceiptInvalid,
+            MediumNotIdentified | MediumNotRegistered(_) | MediumIdFileInvalid => {
+                ErrorCode::MediumNotRegistered
+            }
+            MediumAlreadyRegistered(_) | MediaNothingPending | MediaFileExists => {
+                ErrorCode::InvalidInput
+            }
+            MediaIo => ErrorCode::Storage,
+            MediaReceiptRejected => ErrorCode::ReceiptInvalid,
             Internal(_) => ErrorCode::Internal,
         }
     }

@@ -23,6 +23,7 @@ pub mod error;
 mod keycopies;
 pub mod keying;
 pub mod logging;
+pub mod media;
 mod paths;
 mod recovery;
 mod reference;
