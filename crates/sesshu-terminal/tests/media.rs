@@ -96,7 +96,7 @@ fn out_file(w: &World) -> PathBuf {
 fn only_media_managers_may_use_media() {
     let w = world(true);
     register(&w);
-    for (who, pw) in [("keyer01", USER_PW)] {
+    for (who, pw) in [(ADMIN, ADMIN_PW), ("keyer01", USER_PW)] {
         w.t.state.logout().unwrap();
         login(&w.t.state, who, pw).unwrap();
         let p = out_file(&w);

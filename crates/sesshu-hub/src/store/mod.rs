@@ -182,12 +182,23 @@ pub trait HubStore: Send + Sync {
     fn stats(&self) -> Result<HubStats, StoreError>;
 
     // --- media (issue 12.1): the hub's media ledger ---
+    // Default bodies refuse: both real stores implement them; the wrapper stores of benches and
+    // fault-injection tests delegate only what they exercise and need not change.
 
     /// Appends a line to the media ledger.
-    fn record_media(&self, line: &MediaLine) -> Result<(), StoreError>;
+    fn record_media(&self, line: &MediaLine) -> Result<(), StoreError> {
+        let _ = line;
+        Err(StoreError::Backend(
+            "this store keeps no media ledger".to_owned(),
+        ))
+    }
 
     /// The media ledger, oldest first.
-    fn media_ledger(&self) -> Result<Vec<MediaLine>, StoreError>;
+    fn media_ledger(&self) -> Result<Vec<MediaLine>, StoreError> {
+        Err(StoreError::Backend(
+            "this store keeps no media ledger".to_owned(),
+        ))
+    }
 }
 
 /// One line of the hub's media ledger (媒体管理簿).
