@@ -260,3 +260,104 @@ fn bad_files_are_refused_with_nothing_stored() {
     // The genuine file still imports.
     assert_eq!(fx.hub.import_media(&good, "op").unwrap().0.accepted, 5);
 }
+
+/// `sesshu-hub media import|list|erased` as IT runs them: one JSON line, the receipt file beside
+/// the media file, the media ledger as JSON lines; a bad file exits 1 with nothing stored.
+#[test]
+fn the_media_commands_import_list_and_record_erasure() {
+    let (fx, t, batches) = two_batches();
+    let state = fx._dir.path().join("state");
+    let identity = sesshu_hub::server::load_or_create_identity(&state).unwrap();
+    let file = media_file(&t, &batches, &identity.key.verifying_key(), &muni());
+    let stick = tempfile::tempdir().unwrap();
+    let path = stick.path().join("export.sesshu");
+    std::fs::write(&path, &file).unwrap();
+    let db = format!("sqlite:{}", fx._dir.path().join("hub.db").display());
+    let hub = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sesshu-hub"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let state_s = state.display().to_string();
+    let path_s = path.display().to_string();
+
+    // A damaged copy is refused: exit 1, nothing stored, no receipt.
+    let bad = stick.path().join("bad.sesshu");
+    std::fs::write(&bad, &file[..file.len() - 1]).unwrap();
+    let bad_s = bad.display().to_string();
+    let out = hub(&[
+        "media",
+        "import",
+        &bad_s,
+        "--db",
+        &db,
+        "--state",
+        &state_s,
+        "--operator",
+        "it",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stick.path().join("bad.sesshu.receipt").exists());
+    assert_eq!(fx.stats().batches, 0);
+
+    let out = hub(&[
+        "media",
+        "import",
+        &path_s,
+        "--db",
+        &db,
+        "--state",
+        &state_s,
+        "--operator",
+        "it-operator",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["accepted"], 5);
+    let receipt_path = stick.path().join("export.sesshu.receipt");
+    assert_eq!(line["receipt"], receipt_path.display().to_string());
+    let rf = MediaReceiptFile::parse(&std::fs::read(&receipt_path).unwrap()).unwrap();
+    assert_eq!(rf.receipts.len(), 2);
+    rf.receipts[0]
+        .verify(&identity.key.verifying_key(), Purpose::Receipt)
+        .unwrap();
+
+    let out = hub(&[
+        "media",
+        "erased",
+        "--db",
+        &db,
+        "--medium",
+        "USB-0001",
+        "--operator",
+        "it-operator",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hub(&["media", "list", "--db", &db]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["direction"], "in");
+    assert_eq!(lines[0]["item_count"], 5);
+    assert_eq!(lines[1]["direction"], "erased");
+    assert_eq!(lines[1]["operator"], "it-operator");
+    // Unusable arguments: exit 2.
+    assert_eq!(
+        hub(&["media", "import", "--db", &db]).status.code(),
+        Some(2)
+    );
+    assert_eq!(hub(&["media", "burn"]).status.code(), Some(2));
+}
