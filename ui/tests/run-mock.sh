@@ -75,6 +75,7 @@ flow sync "phase=ready&drive=sync"
 flow sync-failure "phase=ready&sync=cut&drive=sync-failure"
 flow sync-unreachable "phase=ready&sync=unreachable&drive=sync-unreachable"
 flow sync-enrol "phase=ready&sync=unenrolled&drive=sync-enrol"
+flow media "phase=ready&drive=media"
 # Real IME compositions and trusted key events through the DevTools protocol (node, no npm
 # packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
 if ! command -v node >/dev/null; then
@@ -141,5 +142,6 @@ shot 29-sync-progress "phase=ready&drive=sync&stop=sync-progress&top=1" --window
 shot 29-sync-failure "phase=ready&sync=cut&drive=sync-failure&stop=sync-failure&top=1" --window-size=1280,1800
 shot 29-sync-enrol-error "phase=ready&sync=unenrolled&drive=sync-enrol&stop=enrol-error" --window-size=1280,1000
 shot 29-sync-enrol "phase=ready&sync=unenrolled&drive=sync-enrol&stop=enrol-done&top=1" --window-size=1280,1800
+shot 30-media "phase=ready&drive=media&top=1" --window-size=1280,2600
 
 exit "$failed"
