@@ -282,3 +282,26 @@ pub fn MediaPanel(props: &MediaPanelProps) -> Html {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_lines_say_what_happened_and_paths_are_required() {
+        assert_eq!(direction_label("out", "written"), "書き出し");
+        assert_eq!(direction_label("out", "failed"), "書き出し（失敗）");
+        assert_eq!(direction_label("out", "writing"), "書き出し（未完了）");
+        assert_eq!(direction_label("in", "imported"), "受領ファイル取り込み");
+        assert_eq!(direction_label("erased", "recorded"), "消去");
+        assert_eq!(direction_label("sideways", ""), "—");
+        assert_eq!(
+            path_field("f", "  E:\\a.sesshu ", "x").unwrap(),
+            "E:\\a.sesshu"
+        );
+        let e = path_field("f", "   ", "受領ファイル").unwrap_err();
+        assert_eq!(e[0].field, "f");
+        assert_eq!(e[0].message, "受領ファイルを入力してください");
+        assert!(path_field("f", "a\nb", "x").is_err());
+    }
+}
