@@ -351,3 +351,27 @@ fn forged_or_foreign_receipt_files_acknowledge_nothing() {
     std::fs::write(&rp, &good).unwrap();
     assert_eq!(receipt(&w, &rp).unwrap().acknowledged, r.items);
 }
+
+#[test]
+fn missing_paths_are_storage_errors_with_nothing_recorded() {
+    let w = world(true);
+    let nowhere = w.stick.path().join("not-mounted");
+    assert_eq!(
+        code(w.t.state.media_register(MediaRegisterRequest {
+            medium_path: nowhere.display().to_string(),
+            label: String::new(),
+        })),
+        ErrorCode::Storage
+    );
+    assert!(!nowhere.exists());
+    register(&w);
+    // A receipt file that is not there.
+    assert_eq!(
+        code(receipt(&w, &w.stick.path().join("none.receipt"))),
+        ErrorCode::Storage
+    );
+    // An export into a directory that does not exist on the medium.
+    let p = w.stick.path().join("no-such-dir").join("x.sesshu");
+    assert_eq!(code(export(&w, &p)), ErrorCode::Storage);
+    assert!(w.t.state.media_ledger_list().unwrap().is_empty());
+}
