@@ -375,3 +375,29 @@ fn missing_paths_are_storage_errors_with_nothing_recorded() {
     assert_eq!(code(export(&w, &p)), ErrorCode::Storage);
     assert!(w.t.state.media_ledger_list().unwrap().is_empty());
 }
+
+#[test]
+fn a_file_that_cannot_be_written_leaves_a_failed_line_and_marks_nothing() {
+    let w = world(true);
+    register(&w);
+    let p = out_file(&w);
+    // The temporary file's name is taken by a directory: the write fails after the export
+    // was begun (audited, ledger line `writing`).
+    std::fs::create_dir(p.with_extension("partial")).unwrap();
+    let before = pending(&w);
+    assert_eq!(code(export(&w, &p)), ErrorCode::Storage);
+    assert!(!p.exists());
+    let ledger = w.t.state.media_ledger_list().unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (ledger[0].direction.as_str(), ledger[0].status.as_str()),
+        ("out", "failed")
+    );
+    assert_eq!(ledger[0].file_sha256, None);
+    // Only the export's own audit entry was added; nothing was marked sent.
+    assert_eq!(pending(&w), before + 1);
+    // After the obstacle is gone, the next export carries everything.
+    std::fs::remove_dir(p.with_extension("partial")).unwrap();
+    let r = export(&w, &p).unwrap();
+    assert_eq!(r.items, before + 2);
+}
