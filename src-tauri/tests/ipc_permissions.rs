@@ -209,6 +209,11 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::BATCH_REPORT => json!({ "batch_id": 1 }),
         // An address the domain rule refuses: the permission check must answer before it.
         names::SYNC_ENROL => json!({ "hub_url": "http://hub", "code": "X" }),
+        // Paths that do not exist: the permission check must answer before any file is touched.
+        names::MEDIA_REGISTER => json!({ "medium_path": "/nonexistent/usb", "label": "" }),
+        names::MEDIA_EXPORT => json!({ "path": "/nonexistent/usb/x.sesshu" }),
+        names::MEDIA_RECEIPT_IMPORT => json!({ "path": "/nonexistent/usb/x.sesshu.receipt" }),
+        names::MEDIA_ERASED => json!({ "medium_id": "USB-01" }),
         _ => return None,
     })
 }
