@@ -74,6 +74,11 @@ mod names {
     pub const TERMINAL_DATA: &str = "terminal_data";
     pub const KEYING_BLOCK: &str = "keying_block";
     pub const OFFLINE_OVERRIDE: &str = "offline_override";
+    pub const MEDIA_REGISTER: &str = "media_register";
+    pub const MEDIA_EXPORT: &str = "media_export";
+    pub const MEDIA_RECEIPT_IMPORT: &str = "media_receipt_import";
+    pub const MEDIA_ERASED: &str = "media_erased";
+    pub const MEDIA_LEDGER_LIST: &str = "media_ledger_list";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -208,6 +213,11 @@ fn sample_request(cmd: &str) -> Option<Value> {
         // An address the domain rule refuses: the permission check must answer before it.
         names::SYNC_ENROL => json!({ "hub_url": "http://hub", "code": "X" }),
         names::OFFLINE_OVERRIDE => json!({ "reason": "回線障害" }),
+        // Paths that do not exist: the permission check must answer before any file is touched.
+        names::MEDIA_REGISTER => json!({ "medium_path": "/nonexistent/usb", "label": "" }),
+        names::MEDIA_EXPORT => json!({ "path": "/nonexistent/usb/x.sesshu" }),
+        names::MEDIA_RECEIPT_IMPORT => json!({ "path": "/nonexistent/usb/x.sesshu.receipt" }),
+        names::MEDIA_ERASED => json!({ "medium_id": "USB-01" }),
         _ => return None,
     })
 }
@@ -332,6 +342,11 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::TERMINAL_DATA, &[Administrator]),
         (names::KEYING_BLOCK, EVERYONE),
         (names::OFFLINE_OVERRIDE, &[Administrator]),
+        (names::MEDIA_REGISTER, &[SyncOperator]),
+        (names::MEDIA_EXPORT, &[SyncOperator]),
+        (names::MEDIA_RECEIPT_IMPORT, &[SyncOperator]),
+        (names::MEDIA_ERASED, &[SyncOperator]),
+        (names::MEDIA_LEDGER_LIST, &[SyncOperator]),
     ]
 };
 

@@ -13,6 +13,7 @@ mod key_recovery;
 mod keying;
 mod lock;
 mod login;
+mod media;
 mod mismatch;
 mod password;
 mod recovery_key;

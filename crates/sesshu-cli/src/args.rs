@@ -43,6 +43,11 @@ USAGE:
                                          pending items per stream, last receipt, last error and
                                          the newest sync log lines, as one JSON line
   sesshu sync push --data DIR [--hub URL] [--retries N] --login ID --password-stdin
+  sesshu media register --data DIR --medium PATH [--label TEXT] --login ID --password-stdin
+  sesshu media export --data DIR --out FILE --login ID --password-stdin
+  sesshu media receipt --data DIR FILE --login ID --password-stdin
+  sesshu media erased --data DIR --medium ID --login ID --password-stdin
+  sesshu media list --data DIR --login ID --password-stdin
                                          send every pending item to the hub; exits 0 only when
                                          every one is acknowledged by a verified receipt;
                                          progress on stderr, one JSON report on stdout.
@@ -147,6 +152,8 @@ pub(crate) enum Command {
         retries: Option<u32>,
         signin: SignIn,
     },
+    /// Headless, signed in: removable media (`sesshu media …`, see `crate::media`).
+    Media(crate::media::MediaCommand),
 }
 
 /// Where a headless command finds the terminal and who signs in (the password is read from
@@ -158,7 +165,7 @@ pub(crate) struct SignIn {
 }
 
 /// `--data DIR --login ID --password-stdin`, all required.
-fn sign_in(options: &[(String, String)], what: &str) -> Result<SignIn, String> {
+pub(crate) fn sign_in(options: &[(String, String)], what: &str) -> Result<SignIn, String> {
     let data_dir =
         option(options, "data").ok_or_else(|| format!("{what}: --data DIR is missing"))?;
     let login = option(options, "login").ok_or_else(|| format!("{what}: --login ID is missing"))?;
@@ -183,7 +190,7 @@ fn split(args: &[String], known: &[&str]) -> Result<(Vec<String>, Options), Stri
 }
 
 /// [`split`] that also knows `flags`: options without a value (`--delta`).
-fn split_with_flags(
+pub(crate) fn split_with_flags(
     args: &[String],
     known: &[&str],
     flags: &[&str],
@@ -218,7 +225,7 @@ fn split_with_flags(
     Ok((positional, options))
 }
 
-fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
     options
         .iter()
         .rev()
@@ -248,6 +255,9 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
         Some((g, r)) => (g.as_str(), r),
         None => return Ok(Command::Help),
     };
+    if group == "media" {
+        return crate::media::parse(rest).map(Command::Media);
+    }
     if group == "enrol" {
         let (positional, options) =
             split_with_flags(rest, &["data", "login", "hub", "code"], &["password-stdin"])?;

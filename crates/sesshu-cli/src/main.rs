@@ -9,6 +9,7 @@
 mod args;
 mod check_digit;
 mod headless;
+mod media;
 mod normalize;
 mod rules;
 mod sync;
@@ -100,6 +101,7 @@ fn run(cmd: args::Command) -> Outcome {
         Command::AuditVerify { signin } => headless::audit_verify(&signin),
         Command::DataStatus { signin } => headless::data_status(&signin),
         Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
+        Command::Media(m) => media::run(m),
         Command::Enrol { hub, code, signin } => sync::enrol(&hub, &code, &signin),
         Command::SyncStatus { hub, signin } => sync::status(hub.as_deref(), &signin),
         Command::SyncPush {

@@ -26,7 +26,7 @@ pub(crate) fn exit_code(code: ErrorCode) -> u8 {
     }
 }
 
-fn failed(e: sesshu_terminal::Error) -> Outcome {
+pub(crate) fn failed(e: sesshu_terminal::Error) -> Outcome {
     let code = e.code();
     Outcome::Exit {
         code: exit_code(code),
@@ -35,7 +35,7 @@ fn failed(e: sesshu_terminal::Error) -> Outcome {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Outcome {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Outcome {
     match serde_json::to_string(v) {
         Ok(s) => Outcome::Print(s),
         Err(_) => failed(sesshu_terminal::Error::Internal("report")),

@@ -91,6 +91,14 @@ pub enum AuditAction {
     OfflineBlockOverridden = 7301,
     /// Keying refused because the terminal has been without a receipt too long.
     KeyingBlockedOffline = 7302,
+    /// IT registered a removable medium (target: medium id; detail: label).
+    MediumRegistered = 7100,
+    /// Pending items were written to a registered medium, sealed to the hub (target: medium
+    /// id; detail: export id). Written before the outbox is read, so it travels in the file it
+    /// opens; the file's count and hash are in the media ledger.
+    MediaExported = 7101,
+    /// The operator recorded that a medium was erased after import (target: medium id).
+    MediumErased = 7102,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -100,7 +108,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 49] = [
+    pub const ALL: [AuditAction; 52] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -146,6 +154,9 @@ impl AuditAction {
         AuditAction::DataPurged,
         AuditAction::OfflineBlockOverridden,
         AuditAction::KeyingBlockedOffline,
+        AuditAction::MediumRegistered,
+        AuditAction::MediaExported,
+        AuditAction::MediumErased,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -210,6 +221,9 @@ impl AuditAction {
             AuditAction::DataPurged => "送信済み個人データの削除",
             AuditAction::OfflineBlockOverridden => "未同期による入力停止の解除（管理者）",
             AuditAction::KeyingBlockedOffline => "未同期による入力の拒否",
+            AuditAction::MediumRegistered => "媒体の登録",
+            AuditAction::MediaExported => "媒体への書き出し",
+            AuditAction::MediumErased => "媒体の消去記録",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -285,6 +299,9 @@ mod tests {
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
         assert_eq!(AuditAction::TerminalEnrolled.code(), 7000);
         assert_eq!(AuditAction::SyncStarted.code(), 7001);
+        assert_eq!(AuditAction::MediumRegistered.code(), 7100);
+        assert_eq!(AuditAction::MediaExported.code(), 7101);
+        assert_eq!(AuditAction::MediumErased.code(), 7102);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

@@ -42,6 +42,14 @@ const USAGE: &str = "\
       件数を 1 つの JSON オブジェクトで出します。
   revoke --db STORE --terminal ID
       端末の登録を取り消します。以後その端末のバッチは拒否されます。
+  media import FILE --db STORE --state DIR [--receipt-out PATH] [--operator NAME]
+      端末が媒体に書き出したファイルを取り込み、受領ファイル (既定: FILE.receipt) を書きます。
+      ネットワーク受信と同じ処理で、同じファイルを 2 回取り込んでも二重には保存されません。
+      標準出力に 1 行の JSON (件数、受領ファイルのパス) を出し、媒体管理簿に記録します。
+  media erased --db STORE --medium ID [--operator NAME]
+      取り込み後に媒体を消去したことを媒体管理簿に記録します。
+  media list --db STORE
+      媒体管理簿を 1 行 1 件の JSON で出します。
 
 STORE:
   sqlite:PATH        組み込みストア (SQLite ファイル。なければ作成)
@@ -73,6 +81,21 @@ enum Command {
     Revoke {
         db: String,
         terminal: String,
+    },
+    MediaImport {
+        file: PathBuf,
+        db: String,
+        state: PathBuf,
+        receipt_out: Option<PathBuf>,
+        operator: String,
+    },
+    MediaErased {
+        db: String,
+        medium: String,
+        operator: String,
+    },
+    MediaList {
+        db: String,
     },
 }
 
@@ -202,9 +225,102 @@ fn parse(argv: &[String]) -> Result<Command, String> {
             o.done()?;
             c
         }
+        "media" => parse_media(rest)?,
         other => return Err(format!("知らないコマンドです: {other}")),
     };
     Ok(cmd)
+}
+
+/// `--operator`, else the login name ($USER / %USERNAME%), for the media ledger.
+fn operator(o: &mut Opts) -> Result<String, String> {
+    let name = o
+        .take("operator")
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .unwrap_or_default();
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        return Err("--operator で作業者名を指定してください".into());
+    }
+    Ok(name)
+}
+
+fn parse_media(rest: &[String]) -> Result<Command, String> {
+    let cmd = match rest.first().map(String::as_str) {
+        Some("import") => {
+            let Some(file) = rest.get(1).filter(|f| !f.starts_with("--")) else {
+                return Err("media import の次に取り込むファイルを指定してください".into());
+            };
+            let mut o = Opts::parse(&rest[2..], &[])?;
+            let c = Command::MediaImport {
+                file: PathBuf::from(file),
+                db: o.need("db")?,
+                state: PathBuf::from(o.need("state")?),
+                receipt_out: o.take("receipt-out").map(PathBuf::from),
+                operator: operator(&mut o)?,
+            };
+            o.done()?;
+            c
+        }
+        Some("erased") => {
+            let mut o = Opts::parse(&rest[1..], &[])?;
+            let c = Command::MediaErased {
+                db: o.need("db")?,
+                medium: o.need("medium")?,
+                operator: operator(&mut o)?,
+            };
+            o.done()?;
+            c
+        }
+        Some("list") => {
+            let mut o = Opts::parse(&rest[1..], &[])?;
+            let c = Command::MediaList { db: o.need("db")? };
+            o.done()?;
+            c
+        }
+        _ => return Err("media の次に import, erased, list のいずれかを指定してください".into()),
+    };
+    Ok(cmd)
+}
+
+fn media_import(
+    file: &std::path::Path,
+    db: &str,
+    state: &std::path::Path,
+    receipt_out: Option<PathBuf>,
+    operator: &str,
+) -> Result<(), String> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| format!("ファイル {} を読めません: {e}", file.display()))?;
+    let identity = server::load_or_create_identity(state).map_err(|e| e.to_string())?;
+    let store = open_store(db)?;
+    let hub = Hub::new(store, identity.key, identity.hub_id, false, system_clock());
+    let (report, receipt) = hub
+        .import_media(&bytes, operator)
+        .map_err(|e| e.to_string())?;
+    let out = receipt_out.unwrap_or_else(|| {
+        let mut p = file.as_os_str().to_owned();
+        p.push(".receipt");
+        PathBuf::from(p)
+    });
+    // The receipt is written whole or not at all (temporary file, fsync, rename).
+    let tmp = out.with_extension("receipt-partial");
+    (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&receipt)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &out)
+    })()
+    .map_err(|e| format!("受領ファイル {} を書けません: {e}", out.display()))?;
+    let mut line = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    if let Some(o) = line.as_object_mut() {
+        o.insert(
+            "receipt".into(),
+            serde_json::Value::String(out.display().to_string()),
+        );
+    }
+    say!("{line}");
+    Ok(())
 }
 
 /// The one place a `--db` value becomes a store.
@@ -317,6 +433,42 @@ fn run(cmd: Command) -> Result<(), String> {
             let store = open_store(&db)?;
             let s = service::stats(store.as_ref()).map_err(|e| e.to_string())?;
             say!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Command::MediaImport {
+            file,
+            db,
+            state,
+            receipt_out,
+            operator,
+        } => media_import(&file, &db, &state, receipt_out, &operator),
+        Command::MediaErased {
+            db,
+            medium,
+            operator,
+        } => {
+            let store = open_store(&db)?;
+            let line = sesshu_hub::media::record_erased(
+                store.as_ref(),
+                chrono::Utc::now(),
+                &medium,
+                &operator,
+            )
+            .map_err(|e| e.to_string())?;
+            say!(
+                "{}",
+                serde_json::to_string(&line).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Command::MediaList { db } => {
+            let store = open_store(&db)?;
+            for line in store.media_ledger().map_err(|e| e.to_string())? {
+                say!(
+                    "{}",
+                    serde_json::to_string(&line).map_err(|e| e.to_string())?
+                );
+            }
             Ok(())
         }
         Command::Revoke { db, terminal } => {

@@ -792,3 +792,24 @@ pub fn export_records_csv(
     out.flush().map_err(|e| HubError::Output(e.to_string()))?;
     Ok(n)
 }
+
+// --- media (issue 12.1): what `crate::media` needs of the hub, nothing more ---
+impl Hub {
+    /// The hub's identity key: media files are sealed to it.
+    pub(crate) fn identity_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub(crate) fn store_ref(&self) -> &dyn HubStore {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// An enrolled, not revoked terminal (the check every batch passes first).
+    pub(crate) fn media_sender(&self, terminal_id: &str) -> Result<TerminalRecord, Refusal> {
+        self.enrolled_terminal(terminal_id)
+    }
+}

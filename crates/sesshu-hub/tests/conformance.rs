@@ -46,6 +46,7 @@ macro_rules! conformance {
                 stats_count_everything,
                 a_failed_ingest_stores_nothing,
                 concurrent_resends_accept_each_id_once,
+                media_ledger_keeps_lines_in_order,
             );
         }
     };
@@ -689,6 +690,41 @@ mod cases {
         assert_eq!(in_stream(&stats, Stream::Records), u64::from(ITEMS));
         assert_eq!(stats.duplicates_answered, u64::from((SENDERS - 1) * ITEMS));
         assert_eq!(exported(s).len(), ITEMS as usize);
+    }
+
+    // --- media (issue 12.1) ---
+    pub fn media_ledger_keeps_lines_in_order(s: &dyn HubStore) {
+        use sesshu_hub::store::MediaLine;
+        assert!(s.media_ledger().unwrap().is_empty());
+        let imported = MediaLine {
+            at: t(10),
+            medium_id: "USB-0001".into(),
+            operator: "it-operator".into(),
+            direction: "in".into(),
+            terminal_id: Some("t1".into()),
+            export_id: Some("e1".into()),
+            item_count: 1234,
+            file_sha256: Some("ab".repeat(32)),
+        };
+        let erased = MediaLine {
+            at: t(20),
+            direction: "erased".into(),
+            terminal_id: None,
+            export_id: None,
+            item_count: 0,
+            file_sha256: None,
+            ..imported.clone()
+        };
+        s.record_media(&imported).unwrap();
+        s.record_media(&erased).unwrap();
+        assert_eq!(s.media_ledger().unwrap(), vec![imported.clone(), erased]);
+        // The schema allows only the two directions.
+        let bad = MediaLine {
+            direction: "out".into(),
+            ..imported
+        };
+        assert!(s.record_media(&bad).is_err());
+        assert_eq!(s.media_ledger().unwrap().len(), 2);
     }
 }
 

@@ -114,6 +114,11 @@ macro_rules! with_commands {
             TerminalData = terminal_data [Permission(ManageSettings)] () -> $crate::TerminalDataView;
             KeyingBlockGet = keying_block [Permission(ViewOwnWork)] () -> sesshu_domain::retention::KeyingBlock;
             OfflineOverride = offline_override [Permission(ManageSettings)] ($crate::OfflineOverrideRequest) -> sesshu_domain::retention::KeyingBlock;
+            MediaRegister = media_register [Permission(ManageMedia)] ($crate::MediaRegisterRequest) -> $crate::MediumView;
+            MediaExport = media_export [Permission(ManageMedia)] ($crate::MediaExportRequest) -> $crate::MediaExportReport;
+            MediaReceiptImport = media_receipt_import [Permission(ManageMedia)] ($crate::MediaReceiptRequest) -> $crate::MediaReceiptReport;
+            MediaErased = media_erased [Permission(ManageMedia)] ($crate::MediaErasedRequest) -> $crate::MediaLedgerLine;
+            MediaLedgerList = media_ledger_list [Permission(ManageMedia)] () -> Vec<$crate::MediaLedgerLine>;
         }
     };
 }

@@ -91,6 +91,9 @@ pub enum ErrorCode {
     /// The terminal has been without a hub receipt longer than the maximum offline age:
     /// keying is refused until a sync (or an administrator's override for today).
     KeyingBlockedOffline,
+    /// The file is not on a registered medium (no id file at its root, or an id this terminal
+    /// did not register); nothing was written.
+    MediumNotRegistered,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -99,7 +102,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -140,6 +143,7 @@ impl ErrorCode {
         ErrorCode::HubRefused,
         ErrorCode::ReceiptInvalid,
         ErrorCode::KeyingBlockedOffline,
+        ErrorCode::MediumNotRegistered,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

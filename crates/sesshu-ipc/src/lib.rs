@@ -12,6 +12,7 @@ pub mod contract;
 pub mod error;
 pub mod keying;
 pub mod minimise;
+pub mod media;
 pub mod sync;
 
 pub use command::*;
@@ -19,4 +20,5 @@ pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
 pub use minimise::*;
+pub use media::*;
 pub use sync::*;

@@ -29,6 +29,7 @@ pub mod fsutil;
 pub mod kdf;
 pub mod keys;
 mod ledger;
+pub mod media;
 mod migrate;
 pub mod outbox;
 pub mod purge;

@@ -6,12 +6,18 @@
 //! - [`chain`]: the audit hash chain's link, computed identically on the terminal (when an entry
 //!   is written) and at the hub (when a batch is checked for continuity).
 //! - [`errors`]: the closed set of refusal codes the hub answers with, and which are retryable.
+//! - [`envelope`]: public-key encryption of a file to one recipient's Ed25519 identity (X25519
+//!   by the birational map, HKDF-SHA256, ChaCha20-Poly1305), header authenticated.
+//! - [`media`]: the removable-media file (signed batches in an envelope to the hub) and the
+//!   hub's receipt file.
 //! - [`planner`]: the pure sync planner: chunk sizing and jittered backoff.
 //!
 //! No I/O, no clock, no randomness: times and jitter are passed in.
 
 pub mod chain;
+pub mod envelope;
 pub mod errors;
+pub mod media;
 pub mod planner;
 pub mod sign;
 pub mod wire;

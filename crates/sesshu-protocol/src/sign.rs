@@ -56,6 +56,11 @@ impl SigningKey {
         VerifyingKey(self.0.verifying_key())
     }
 
+    /// The Ed25519 key itself, for the envelope's X25519 derivation (`crate::envelope`).
+    pub(crate) fn dalek(&self) -> &ed25519_dalek::SigningKey {
+        &self.0
+    }
+
     fn sign(&self, purpose: Purpose, body: &[u8]) -> String {
         let sig = self.0.sign(&signed_bytes(purpose, body));
         hex::encode(sig.to_bytes())
@@ -83,6 +88,11 @@ impl VerifyingKey {
 
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.as_bytes())
+    }
+
+    /// The Ed25519 key itself, for the envelope's X25519 derivation (`crate::envelope`).
+    pub(crate) fn dalek(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.0
     }
 
     /// Short form for people comparing keys by eye: the first 16 bytes of SHA-256, grouped.

@@ -193,7 +193,7 @@ pub fn jitter() -> f64 {
     }
 }
 
-fn outcome_code(o: ItemOutcome) -> &'static str {
+pub(crate) fn outcome_code(o: ItemOutcome) -> &'static str {
     match o {
         ItemOutcome::Accepted => "accepted",
         ItemOutcome::AlreadyHave => "already_have",
@@ -250,18 +250,19 @@ pub fn drain(
     }
 }
 
-/// A batch read from the outbox and sealed, ready to send.
-struct Prepared {
-    signed: Signed<Batch>,
-    batch: Batch,
-    batch_hash: String,
+/// A batch read from the outbox and sealed, ready to send (or to write to a medium:
+/// `crate::media` uses the same preparation).
+pub(crate) struct Prepared {
+    pub(crate) signed: Signed<Batch>,
+    pub(crate) batch: Batch,
+    pub(crate) batch_hash: String,
     /// Outbox positions and item ids, in batch order.
-    sent: Vec<(i64, String)>,
+    pub(crate) sent: Vec<(i64, String)>,
 }
 
 /// Reads up to `planned` pending items after outbox position `after_seq` (fewer when the
 /// byte limit says so) and seals them as a batch; `None` when nothing is pending there.
-fn prepare(
+pub(crate) fn prepare(
     ledger: &Ledger,
     id: &SyncIdentity<'_>,
     opts: &DrainOptions,

@@ -418,3 +418,31 @@ fn serve_one(
     tls.conn.send_close_notify();
     let _ = tls.flush();
 }
+
+// --- media (issue 12.1): the fake hub imports a media file the way the real one does ---
+impl FakeHub {
+    /// Opens a media file sealed to this hub, runs every batch through the same ingest as a
+    /// network request and returns the receipt file's bytes.
+    pub fn import_media(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        use sesshu_protocol::envelope::{open, EnvelopePurpose};
+        use sesshu_protocol::media::{file_sha256, MediaPayload, MediaReceiptFile, MEDIA_FORMAT};
+        let (header, plain) =
+            open(bytes, &self.key, EnvelopePurpose::MediaBatches).map_err(|e| e.to_string())?;
+        let payload = MediaPayload::parse(&plain).map_err(|e| e.to_string())?;
+        let mut receipts = Vec::new();
+        for b in &payload.batches {
+            receipts.push(self.ingest(b).map_err(|e| e.to_string())?);
+        }
+        MediaReceiptFile {
+            format: MEDIA_FORMAT,
+            hub_id: "fake-hub".into(),
+            terminal_id: header.sender_id,
+            medium_id: header.medium_id,
+            export_id: payload.export_id,
+            file_sha256: file_sha256(bytes),
+            receipts,
+        }
+        .to_bytes()
+        .map_err(|e| e.to_string())
+    }
+}

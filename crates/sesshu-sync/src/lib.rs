@@ -18,6 +18,7 @@ pub mod enrol;
 pub mod fake;
 pub mod https;
 pub mod identity;
+pub mod media;
 pub mod transport;
 
 pub use drain::{

@@ -238,6 +238,27 @@ pub enum Error {
     InvalidRetention(#[from] sesshu_domain::retention::RetentionPolicyError),
     #[error("{0}。")]
     InvalidOverrideReason(#[from] sesshu_domain::retention::OverrideReasonError),
+    // Removable media.
+    #[error("書き出し先が登録済みの媒体ではありません（媒体の最上位に SESSHU-MEDIUM.json がありません）。システム担当が登録した媒体を使ってください。何も書き出していません。")]
+    MediumNotIdentified,
+    #[error("媒体 {0} はこの端末に登録されていません。システム担当が登録した媒体を使ってください。何も書き出していません。")]
+    MediumNotRegistered(String),
+    #[error("媒体の識別ファイル（SESSHU-MEDIUM.json）を読み取れません。システム担当に連絡してください。何も書き出していません。")]
+    MediumIdFileInvalid,
+    #[error("媒体 {0} はすでに登録されています。")]
+    MediumAlreadyRegistered(String),
+    #[error("送信待ちのデータがありません。媒体には何も書き出していません。")]
+    MediaNothingPending,
+    #[error(
+        "同じ名前のファイルが媒体にあります。別の名前を指定してください。何も書き出していません。"
+    )]
+    MediaFileExists,
+    #[error(
+        "媒体のファイルを読み書きできませんでした。媒体が差し込まれているか確認してください。"
+    )]
+    MediaIo,
+    #[error("受領ファイルを確認できませんでした（署名・端末・書き出し内容のいずれかが一致しません）。何も受領済みにしていません。システム担当に連絡してください。")]
+    MediaReceiptRejected,
 
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
@@ -341,6 +362,14 @@ impl Error {
             OfflineOverrideNotNeeded | InvalidRetention(_) | InvalidOverrideReason(_) => {
                 ErrorCode::InvalidInput
             }
+            MediumNotIdentified | MediumNotRegistered(_) | MediumIdFileInvalid => {
+                ErrorCode::MediumNotRegistered
+            }
+            MediumAlreadyRegistered(_) | MediaNothingPending | MediaFileExists => {
+                ErrorCode::InvalidInput
+            }
+            MediaIo => ErrorCode::Storage,
+            MediaReceiptRejected => ErrorCode::ReceiptInvalid,
             Internal(_) => ErrorCode::Internal,
         }
     }

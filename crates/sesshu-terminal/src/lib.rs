@@ -24,6 +24,7 @@ mod keycopies;
 pub mod keying;
 pub mod logging;
 pub mod minimise;
+pub mod media;
 mod paths;
 mod recovery;
 mod reference;

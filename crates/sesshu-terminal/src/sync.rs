@@ -455,7 +455,7 @@ const PROBE_BACKOFF_CAP_MS: u64 = 600_000;
 /// Sync state shared by the commands and the automatic sync: one run at a time, the last probe.
 pub(crate) struct SyncRuntime {
     /// Held for a whole run: a second run (the automatic one, or a second window) waits.
-    gate: Mutex<()>,
+    pub(crate) gate: Mutex<()>,
     running: AtomicBool,
     connectivity: Mutex<Option<Connectivity>>,
     next_probe: Mutex<Option<DateTime<Utc>>>,
@@ -476,7 +476,7 @@ impl Default for SyncRuntime {
     }
 }
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
@@ -552,14 +552,14 @@ impl Terminal {
 
     /// The authorised actor and the ledger id, taken under the terminal's lock, which is then
     /// released: a sync run must not stop keyers and verifiers from working.
-    fn sync_actor<C: sesshu_ipc::Command>(&self) -> Result<(Actor, String)> {
+    pub(crate) fn sync_actor<C: sesshu_ipc::Command>(&self) -> Result<(Actor, String)> {
         let mut inner = self.lock();
         let actor = self.actor::<C>(&mut inner)?;
         let ledger_id = Self::ledger_id(&inner)?;
         Ok((actor, ledger_id))
     }
 
-    fn with_ctx<T>(&self, ledger_id: &str, f: impl FnOnce(&SyncContext<'_>) -> T) -> T {
+    pub(crate) fn with_ctx<T>(&self, ledger_id: &str, f: impl FnOnce(&SyncContext<'_>) -> T) -> T {
         let setup = self.sync_setup();
         f(&SyncContext {
             keystore: self.keystore.as_ref(),

@@ -27,6 +27,8 @@ use crate::sync::{
 use crate::AppContext;
 use sesshu_ipc::cmd;
 
+use super::media::MediaPanel;
+
 /// The status is read again this often while the page is open.
 const REFRESH_MS: u32 = 15_000;
 
@@ -524,6 +526,7 @@ pub fn SyncPage() -> Html {
                 { connectivity_panel(&st, shown_enrolment, report.is_none()) }
                 { sync_panel }
             </div>
+            <MediaPanel on_changed={reload.clone()} />
             { receipt_panel(st.last_receipt.as_ref()) }
             { issues_panel(&st.issues) }
             <section class="panel" aria-labelledby="sync-log-heading">

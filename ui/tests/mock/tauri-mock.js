@@ -139,6 +139,7 @@
     confirm_correction: ["verifier"],
     key_forms: ["keyer"],
     run_sync: ["sync_operator"],
+    manage_media: ["sync_operator"],
   };
   function permitted(spec) {
     const holders = spec.access && spec.access.kind === "permission" && GRANTS[spec.access.permission];
@@ -1005,6 +1006,45 @@
 
   Object.assign(handlers, keyingHandlers);
   Object.assign(handlers, syncHandlers);
+  // ==== media (媒体): export to a registered stick, the hub's receipt file, the media ledger ===
+  // Registered stick "E:" (medium USB-01); a path elsewhere is refused as an unregistered
+  // medium, nothing written. The receipt file acknowledges what the export wrote.
+  s.media = { ledger: [], exported: 0 };
+  const mediaLine = (direction, status, items, file, hash) => ({ at: syncAt(), medium_id: "USB-01",
+    actor: s.session.login_id, direction, status, items, file_sha256: hash, file_name: file });
+  Object.assign(handlers, {
+    media_ledger_list: () => s.media.ledger.slice().reverse(),
+    media_register: ({ req }) => ({ medium_id: "USB-01", label: req.label, registered_at: syncAt(),
+      registered_by: s.session.login_id }),
+    media_export: ({ req }) => {
+      if (!/^E:\\/.test(req.path)) fail("MEDIUM_NOT_REGISTERED",
+        "書き出し先が登録済みの媒体ではありません（媒体の最上位に SESSHU-MEDIUM.json がありません）。システム担当が登録した媒体を使ってください。何も書き出していません。");
+      const items = pendingTotal();
+      if (items === 0) fail("INVALID_INPUT", "送信待ちのデータがありません。媒体には何も書き出していません。");
+      const file = req.path.split("\\").pop();
+      s.media.exported = items;
+      s.media.ledger.push(mediaLine("out", "written", items, file, "9f2c4e6a8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a"));
+      return { medium_id: "USB-01", export_id: "0192f0c4-7000-7000-8000-00000000e001", file: req.path,
+        items, batches: 1, file_sha256: "9f2c4e6a8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a" };
+    },
+    media_receipt_import: ({ req }) => {
+      if (!req.path.endsWith(".receipt")) fail("RECEIPT_INVALID",
+        "受領ファイルを確認できませんでした（署名・端末・書き出し内容のいずれかが一致しません）。何も受領済みにしていません。システム担当に連絡してください。");
+      const n = s.media.exported;
+      acknowledge(n);
+      s.sync.acknowledged_total += n;
+      s.media.ledger.push(mediaLine("in", "imported", n, req.path.split("\\").pop(), "1a3c5e7b9d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c"));
+      return { medium_id: "USB-01", export_id: "0192f0c4-7000-7000-8000-00000000e001", receipts: 1,
+        acknowledged: n, already_acknowledged: 0, accepted: n, already_have: 0, conflicts: 0, repeated: false };
+    },
+    media_erased: ({ req }) => {
+      if (req.medium_id !== "USB-01") fail("MEDIUM_NOT_REGISTERED", "媒体 " + req.medium_id + " はこの端末に登録されていません。");
+      const l = mediaLine("erased", "recorded", 0, null, null);
+      s.media.ledger.push(l);
+      return l;
+    },
+  });
+  // ==== end of media =========================================================================
 
   // Every mock handler must be a command of the contract, and every command must have one.
   const drift = Object.keys(handlers).filter((n) => !commands[n])
@@ -2101,6 +2141,47 @@
     ],
   };
   Object.assign(SCENARIOS, SYNC_SCENARIOS);
+  // phase=ready&drive=media: the 媒体 section of the sync screen.
+  SCENARIOS.media = [
+    ["media-open", async () => {
+      await openSync();
+      await waitFor(() => $("#media-heading"), "media section");
+      await waitFor(() => $("#media-ledger-empty"), "empty media ledger");
+    }],
+    ["media-refused", async () => {
+      await click("media-export");
+      await waitFor(() => $("#media-export-path-error"), "a path is required");
+      check(syncCalls("media_export").length === 0, "nothing sent without a path");
+      await type("media-export-path", "C:\\Users\\sync01\\export.sesshu");
+      await click("media-export");
+      await waitFor(() => $("#media-export-form .form-error, #media-export-form [role=alert]"), "unregistered medium refused");
+      check(document.querySelector("#media-export-form").textContent.includes("登録済みの媒体ではありません"), "told why");
+      check(!$("#media-exported"), "nothing written");
+    }],
+    ["media-export", async () => {
+      await type("media-export-path", "E:\\sesshu\\2026-11-23.sesshu");
+      await click("media-export");
+      await waitFor(() => $("#media-exported"), "exported");
+      check(text("#media-exported").includes("48 件を媒体 USB-01 に書き出しました"), "what was written: " + text("#media-exported"));
+      await waitFor(() => document.querySelectorAll("#media-ledger tbody tr").length === 1, "ledger line");
+      check(text("#sync-pending-total") === "48 件", "writing marks nothing sent");
+    }],
+    ["media-receipt", async () => {
+      await type("media-receipt-path", "E:\\sesshu\\2026-11-23.sesshu.receipt");
+      await click("media-receipt");
+      await waitFor(() => $("#media-received"), "receipt imported");
+      check(text("#media-received").includes("48 件を受領確認しました"), "acknowledged: " + text("#media-received"));
+      await waitFor(() => text("#sync-pending-total") === "0 件", "nothing pending after the receipt");
+    }],
+    ["media-erased", async () => {
+      await type("media-erased-id", "USB-01");
+      await click("media-erased");
+      await waitFor(() => $("#media-erased-done"), "erasure recorded");
+      await waitFor(() => document.querySelectorAll("#media-ledger tbody tr").length === 3, "three ledger lines");
+      const dirs = Array.from(document.querySelectorAll("#media-ledger tbody tr")).map((r) => r.dataset.direction);
+      check(dirs.join(",") === "erased,in,out", "newest first: " + dirs.join(","));
+    }],
+  ];
   // ==== end of sync flows ===================================================================
 
   // ==== data minimisation flows (端末内の個人データ) ============================================

@@ -180,6 +180,40 @@ pub trait HubStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     fn stats(&self) -> Result<HubStats, StoreError>;
+
+    // --- media (issue 12.1): the hub's media ledger ---
+    // Default bodies refuse: both real stores implement them; the wrapper stores of benches and
+    // fault-injection tests delegate only what they exercise and need not change.
+
+    /// Appends a line to the media ledger.
+    fn record_media(&self, line: &MediaLine) -> Result<(), StoreError> {
+        let _ = line;
+        Err(StoreError::Backend(
+            "this store keeps no media ledger".to_owned(),
+        ))
+    }
+
+    /// The media ledger, oldest first.
+    fn media_ledger(&self) -> Result<Vec<MediaLine>, StoreError> {
+        Err(StoreError::Backend(
+            "this store keeps no media ledger".to_owned(),
+        ))
+    }
+}
+
+/// One line of the hub's media ledger (媒体管理簿).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MediaLine {
+    pub at: DateTime<Utc>,
+    pub medium_id: String,
+    /// Who imported the file or erased the medium (`--operator`).
+    pub operator: String,
+    /// `in` (a media file imported) or `erased`.
+    pub direction: String,
+    pub terminal_id: Option<String>,
+    pub export_id: Option<String>,
+    pub item_count: u64,
+    pub file_sha256: Option<String>,
 }
 
 pub mod postgres;

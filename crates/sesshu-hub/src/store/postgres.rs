@@ -13,8 +13,8 @@
 //!   [`StoreError::Unavailable`] (nothing stored; the request may be retried).
 
 use super::{
-    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, StoreError,
-    TerminalRecord,
+    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
+    StoreError, TerminalRecord,
 };
 use chrono::{DateTime, Utc};
 use postgres::{Client, Config, NoTls, Transaction};
@@ -28,10 +28,16 @@ use std::time::Duration;
 
 /// The migrations, in order: (version, SQL). Forward-only; each is applied with its
 /// `schema_version` row in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    include_str!("../../../../migrations/hub/postgres/0001-init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        include_str!("../../../../migrations/hub/postgres/0001-init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../migrations/hub/postgres/0002-media.sql"),
+    ),
+];
 
 /// Connections kept open at most. The hub's HTTP layer runs store calls on blocking threads;
 /// a few connections let batches from different terminals overlap without crowding the server.
@@ -617,6 +623,58 @@ impl HubStore for PgStore {
                     .insert(stream, count(r.try_get(1).map_err(get)?));
             }
             Ok(stats)
+        })
+    }
+
+    // --- media (issue 12.1): the hub's media ledger ---
+
+    fn record_media(&self, line: &MediaLine) -> Result<(), StoreError> {
+        let count = i64::try_from(line.item_count).unwrap_or(i64::MAX);
+        self.with_client(|c| {
+            c.execute(
+                "INSERT INTO media_ledger (at, medium_id, operator, direction, terminal_id, \
+                 export_id, item_count, file_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &line.at,
+                    &line.medium_id,
+                    &line.operator,
+                    &line.direction,
+                    &line.terminal_id,
+                    &line.export_id,
+                    &count,
+                    &line.file_sha256,
+                ],
+            )
+            .map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn media_ledger(&self) -> Result<Vec<MediaLine>, StoreError> {
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("media_ledger: {e}"));
+            let rows = c
+                .query(
+                    "SELECT at, medium_id, operator, direction, terminal_id, export_id, \
+                     item_count, file_sha256 FROM media_ledger ORDER BY seq",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(MediaLine {
+                        at: r.try_get(0).map_err(get)?,
+                        medium_id: r.try_get(1).map_err(get)?,
+                        operator: r.try_get(2).map_err(get)?,
+                        direction: r.try_get(3).map_err(get)?,
+                        terminal_id: r.try_get(4).map_err(get)?,
+                        export_id: r.try_get(5).map_err(get)?,
+                        item_count: u64::try_from(r.try_get::<_, i64>(6).map_err(get)?)
+                            .unwrap_or(0),
+                        file_sha256: r.try_get(7).map_err(get)?,
+                    })
+                })
+                .collect()
         })
     }
 }

@@ -6,8 +6,8 @@
 //! never corrupt the file, and a lost batch is simply resent by its terminal).
 
 use super::{
-    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, StoreError,
-    TerminalRecord,
+    ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
+    StoreError, TerminalRecord,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -20,10 +20,16 @@ use std::time::Duration;
 /// The migrations, in order: (version, SQL). Forward-only; each is applied with its
 /// `user_version` in one transaction. New files are appended here and in
 /// `migrations/hub/postgres` (same numbers on both stores).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../../migrations/hub/sqlite/0001-init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../../migrations/hub/sqlite/0001-init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../../migrations/hub/sqlite/0002-media.sql"),
+    ),
+];
 
 /// The hub's store in one SQLite file.
 pub struct SqliteStore {
@@ -517,5 +523,61 @@ impl HubStore for SqliteStore {
                 .insert(stream, u64::try_from(n).unwrap_or(0));
         }
         Ok(stats)
+    }
+
+    // --- media (issue 12.1): the hub's media ledger ---
+
+    fn record_media(&self, line: &MediaLine) -> Result<(), StoreError> {
+        self.conn()?
+            .execute(
+                "INSERT INTO media_ledger (at, medium_id, operator, direction, terminal_id, \
+                 export_id, item_count, file_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    ts(line.at),
+                    line.medium_id,
+                    line.operator,
+                    line.direction,
+                    line.terminal_id,
+                    line.export_id,
+                    i64::try_from(line.item_count).unwrap_or(i64::MAX),
+                    line.file_sha256
+                ],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn media_ledger(&self) -> Result<Vec<MediaLine>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT at, medium_id, operator, direction, terminal_id, export_id, item_count, \
+                 file_sha256 FROM media_ledger ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    MediaLine {
+                        at: DateTime::<Utc>::MIN_UTC,
+                        medium_id: r.get(1)?,
+                        operator: r.get(2)?,
+                        direction: r.get(3)?,
+                        terminal_id: r.get(4)?,
+                        export_id: r.get(5)?,
+                        item_count: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+                        file_sha256: r.get(7)?,
+                    },
+                ))
+            })
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, mut line) = row.map_err(backend)?;
+            line.at = parse_ts(&at)?;
+            out.push(line);
+        }
+        Ok(out)
     }
 }
