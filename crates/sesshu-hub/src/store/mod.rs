@@ -9,8 +9,9 @@ pub mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, Utc};
-use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::chain::{AuditLink, ChainHead};
 use sesshu_protocol::{Item, ItemOutcome};
 use std::collections::BTreeMap;
 
@@ -180,6 +181,82 @@ pub trait HubStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 
     fn stats(&self) -> Result<HubStats, StoreError>;
+
+    // ---- Hub audit and export reads (issue 12 §4, §6: the exports part) ----
+
+    /// Appends `draft` to the hub's audit chain in one transaction (the head is read inside it,
+    /// so concurrent appends cannot fork the chain); returns the entry as chained.
+    fn hub_audit_append(&self, draft: &HubAuditDraft) -> Result<AuditLink, StoreError>;
+
+    /// The hub's audit entries with `seq > since_seq`, oldest first; returns the count.
+    fn hub_audit_visit(
+        &self,
+        since_seq: i64,
+        visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    /// [`HubStore::add_enrol_code`] and its audit entry, one transaction.
+    fn add_enrol_code_audited(
+        &self,
+        code: &NewEnrolCode,
+        audit: &HubAuditDraft,
+    ) -> Result<(), StoreError>;
+
+    /// [`HubStore::revoke_terminal`] and, when a terminal was revoked, its audit entry, one
+    /// transaction.
+    fn revoke_terminal_audited(
+        &self,
+        terminal_id: &str,
+        at: DateTime<Utc>,
+        audit: &HubAuditDraft,
+    ) -> Result<bool, StoreError>;
+
+    /// Every stored item (of `stream` when given, of `terminal_id` when given) in order of
+    /// arrival. `visit` must not call the store.
+    fn visit_items(
+        &self,
+        stream: Option<&str>,
+        terminal_id: Option<&str>,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    /// Every held conflict copy, oldest first (`seq` is the conflict's own id).
+    fn visit_conflicts(
+        &self,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+
+    /// Every stored batch with its kept signed receipt, in order of arrival.
+    fn visit_batches(
+        &self,
+        visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+}
+
+/// An item (or a held conflict copy) as stored, for the disclosure and reconciliation exports
+/// and `audit list --terminal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub seq: i64,
+    pub item_id: String,
+    pub stream: String,
+    pub record_id: Option<String>,
+    pub terminal_id: String,
+    pub entry_id: String,
+    pub payload: String,
+    pub batch_id: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored batch and its kept receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    pub batch_id: String,
+    pub terminal_id: String,
+    pub received_at: DateTime<Utc>,
+    pub item_count: i64,
+    /// JSON of the `Signed<Receipt>` answered, when it was kept.
+    pub signed_receipt: Option<String>,
 }
 
 pub mod postgres;
