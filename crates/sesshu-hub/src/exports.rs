@@ -242,24 +242,23 @@ pub fn export_disclosure(
     })?;
     let mut audit = Vec::new();
     store.visit_items(Some("audit"), None, &mut |i| {
-        if let Ok(link) = serde_json::from_str::<AuditLink>(&i.payload) {
-            if link
+        if let Ok(link) = serde_json::from_str::<AuditLink>(&i.payload)
+            && link
                 .target
                 .as_deref()
                 .is_some_and(|t| t == atena_no || ids.contains(t))
-            {
-                audit.push(json!({
-                    "terminal_id": link.terminal_id,
-                    "seq": link.seq,
-                    "at": link.at,
-                    "actor": link.actor,
-                    "action": link.action,
-                    "action_label": sesshu_domain::audit::label_of_code(link.action),
-                    "target": link.target,
-                    "outcome": link.outcome,
-                    "detail": link.detail,
-                }));
-            }
+        {
+            audit.push(json!({
+                "terminal_id": link.terminal_id,
+                "seq": link.seq,
+                "at": link.at,
+                "actor": link.actor,
+                "action": link.action,
+                "action_label": sesshu_domain::audit::label_of_code(link.action),
+                "target": link.target,
+                "outcome": link.outcome,
+                "detail": link.detail,
+            }));
         }
         Ok(())
     })?;
@@ -466,10 +465,8 @@ pub fn reconciliation(
         })
         .map_err(|e| failure.take().unwrap_or(HubError::Store(e)))?;
     for id in &acknowledged {
-        if let Some(k) = key_of.get(id) {
-            if let Some(row) = rows.get_mut(k) {
-                row.items_acknowledged += 1;
-            }
+        if let Some(row) = key_of.get(id).and_then(|k| rows.get_mut(k)) {
+            row.items_acknowledged += 1;
         }
     }
     Ok(rows

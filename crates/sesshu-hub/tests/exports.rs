@@ -494,3 +494,76 @@ mod cases {
         assert_eq!(entry.target.as_deref(), Some("t1"));
     }
 }
+
+/// The command line: the CP932 count on stderr, every export audited with `--operator`, and
+/// `audit verify` failing with the first broken entry's number.
+#[test]
+fn the_command_line_reports_replacements_and_names_a_broken_link() {
+    let env = sqlite().unwrap();
+    let mut t = Terminal::new("t1", 1);
+    let code = env.hub.new_enrol_code(&t.municipality).unwrap();
+    env.hub.enrol(t.enrol_request(&code)).unwrap();
+    let items = vec![t.record("000123", "𠮷田 太郎")];
+    env.hub.ingest(&t.sealed(items)).unwrap();
+    let path = env
+        ._keep
+        .downcast_ref::<tempfile::TempDir>()
+        .unwrap()
+        .path()
+        .join("hub.db");
+    let db = format!("sqlite:{}", path.display());
+    let hub = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sesshu-hub"))
+            .args(args)
+            .env("USER", "cli-user")
+            .output()
+            .unwrap()
+    };
+    let out = hub(&["export", "records", "--db", &db, "--encoding", "cp932"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 字"), "{stderr}");
+    assert!(python_cp932(&out.stdout).contains("〓田 太郎"));
+    let out = hub(&[
+        "export",
+        "reconciliation",
+        "--db",
+        &db,
+        "--by",
+        "clinic",
+        "--operator",
+        "監査 担当",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hub(&["audit", "list", "--db", &db]);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let exports: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["action"].as_u64().unwrap() >= 400)
+        .map(|l| (l["event"].as_str().unwrap(), l["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        exports,
+        [
+            ("records_exported", "cli-user"),
+            ("reconciliation_exported", "監査 担当")
+        ]
+    );
+    assert!(hub(&["audit", "verify", "--db", &db]).status.success());
+    (env.tamper)("UPDATE hub_audit SET detail = '{\"rows\":0}' WHERE event = 400");
+    let out = hub(&["audit", "verify", "--db", &db]);
+    assert_eq!(out.status.code(), Some(1));
+    let seq = lines.iter().find(|l| l["action"] == 400).unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{seq} 番")), "{stderr}");
+}

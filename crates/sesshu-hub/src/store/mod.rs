@@ -183,54 +183,76 @@ pub trait HubStore: Send + Sync {
     fn stats(&self) -> Result<HubStats, StoreError>;
 
     // ---- Hub audit and export reads (issue 12 §4, §6: the exports part) ----
+    // Both stores implement every one of these (the suite in `tests/exports.rs` runs on both).
+    // The defaults refuse, so that wrappers in tests and benchmarks that do not need them
+    // need not forward them.
 
     /// Appends `draft` to the hub's audit chain in one transaction (the head is read inside it,
     /// so concurrent appends cannot fork the chain); returns the entry as chained.
-    fn hub_audit_append(&self, draft: &HubAuditDraft) -> Result<AuditLink, StoreError>;
+    fn hub_audit_append(&self, _draft: &HubAuditDraft) -> Result<AuditLink, StoreError> {
+        Err(not_kept())
+    }
 
     /// The hub's audit entries with `seq > since_seq`, oldest first; returns the count.
     fn hub_audit_visit(
         &self,
-        since_seq: i64,
-        visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
-    ) -> Result<u64, StoreError>;
+        _since_seq: i64,
+        _visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
 
     /// [`HubStore::add_enrol_code`] and its audit entry, one transaction.
     fn add_enrol_code_audited(
         &self,
-        code: &NewEnrolCode,
-        audit: &HubAuditDraft,
-    ) -> Result<(), StoreError>;
+        _code: &NewEnrolCode,
+        _audit: &HubAuditDraft,
+    ) -> Result<(), StoreError> {
+        Err(not_kept())
+    }
 
     /// [`HubStore::revoke_terminal`] and, when a terminal was revoked, its audit entry, one
     /// transaction.
     fn revoke_terminal_audited(
         &self,
-        terminal_id: &str,
-        at: DateTime<Utc>,
-        audit: &HubAuditDraft,
-    ) -> Result<bool, StoreError>;
+        _terminal_id: &str,
+        _at: DateTime<Utc>,
+        _audit: &HubAuditDraft,
+    ) -> Result<bool, StoreError> {
+        Err(not_kept())
+    }
 
     /// Every stored item (of `stream` when given, of `terminal_id` when given) in order of
     /// arrival. `visit` must not call the store.
     fn visit_items(
         &self,
-        stream: Option<&str>,
-        terminal_id: Option<&str>,
-        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
-    ) -> Result<u64, StoreError>;
+        _stream: Option<&str>,
+        _terminal_id: Option<&str>,
+        _visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
 
     /// Every held conflict copy, oldest first (`seq` is the conflict's own id).
     fn visit_conflicts(
         &self,
-        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
-    ) -> Result<u64, StoreError>;
+        _visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
 
     /// Every stored batch with its kept signed receipt, in order of arrival.
     fn visit_batches(
         &self,
-        visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
-    ) -> Result<u64, StoreError>;
+        _visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
+}
+
+/// What a store without the hub audit and export reads answers.
+fn not_kept() -> StoreError {
+    StoreError::Backend("this store does not keep the hub audit or export reads".into())
 }
 
 /// An item (or a held conflict copy) as stored, for the disclosure and reconciliation exports
