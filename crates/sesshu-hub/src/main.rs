@@ -52,7 +52,7 @@ const USAGE: &str = "\
   audit list --db STORE [--since N] [--terminal ID] [--operator NAME]
       ハブの操作ログ (--terminal では受信したその端末の操作ログ) を JSON Lines で出します。
   (export・audit list --terminal・enrol-code・revoke はハブの操作ログに記録されます。
-   --operator の既定値は環境変数 USER です。)
+   --operator の既定値は環境変数 USER (LOGNAME, USERNAME)、なければ unknown です。)
   stats --db STORE
       件数を 1 つの JSON オブジェクトで出します。
   revoke --db STORE --terminal ID [--operator NAME]
@@ -115,17 +115,23 @@ enum Command {
     },
 }
 
-/// `--operator`, else `$USER` (who ran the command is recorded in the hub's audit).
+/// `--operator`, else the login name (`USER`, `LOGNAME`, `USERNAME`), else `unknown`: who ran
+/// the command is recorded in the hub's audit. Existing scripts that pass no operator and run
+/// with an empty environment still work; their entries say `unknown`.
 fn operator(o: &mut Opts) -> Result<String, String> {
-    let name = o
-        .take("operator")
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_default();
-    let name = name.trim().to_owned();
-    if name.is_empty() {
-        return Err("--operator で操作者を指定してください (USER も未設定です)".into());
+    if let Some(name) = o.take("operator") {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err("--operator が空です".into());
+        }
+        return Ok(name);
     }
-    Ok(name)
+    Ok(["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned()))
 }
 
 fn encoding(o: &mut Opts) -> Result<Encoding, String> {
