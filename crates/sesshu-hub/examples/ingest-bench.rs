@@ -78,6 +78,55 @@ impl HubStore for NullItems {
     fn stats(&self) -> Result<HubStats, StoreError> {
         self.0.stats()
     }
+    // ---- Hub audit and export reads (issue 12: the exports part) ----
+    fn hub_audit_append(
+        &self,
+        d: &sesshu_hub::hub_audit::HubAuditDraft,
+    ) -> Result<sesshu_protocol::chain::AuditLink, StoreError> {
+        self.0.hub_audit_append(d)
+    }
+    fn hub_audit_visit(
+        &self,
+        since: i64,
+        visit: &mut dyn FnMut(&sesshu_protocol::chain::AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.0.hub_audit_visit(since, visit)
+    }
+    fn add_enrol_code_audited(
+        &self,
+        code: &NewEnrolCode,
+        d: &sesshu_hub::hub_audit::HubAuditDraft,
+    ) -> Result<(), StoreError> {
+        self.0.add_enrol_code_audited(code, d)
+    }
+    fn revoke_terminal_audited(
+        &self,
+        terminal_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        d: &sesshu_hub::hub_audit::HubAuditDraft,
+    ) -> Result<bool, StoreError> {
+        self.0.revoke_terminal_audited(terminal_id, at, d)
+    }
+    fn visit_items(
+        &self,
+        stream: Option<&str>,
+        terminal_id: Option<&str>,
+        visit: &mut dyn FnMut(&sesshu_hub::store::StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.0.visit_items(stream, terminal_id, visit)
+    }
+    fn visit_conflicts(
+        &self,
+        visit: &mut dyn FnMut(&sesshu_hub::store::StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.0.visit_conflicts(visit)
+    }
+    fn visit_batches(
+        &self,
+        visit: &mut dyn FnMut(&sesshu_hub::store::StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.0.visit_batches(visit)
+    }
 }
 
 fn main() {

@@ -26,6 +26,9 @@
 //! A terminal pins `cert_fingerprint` (SHA-256 of the certificate's SubjectPublicKeyInfo, first
 //! 16 bytes, `xxxx:…`) and the hub key it receives at enrolment, never the address.
 
+pub mod exports;
+pub mod hub_audit;
+pub mod mapping;
 pub mod media;
 pub mod server;
 pub mod service;

@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 success, 1 the command failed (store, state, network), 2 unusable arguments.
 
+use sesshu_hub::exports::{self, GroupBy};
+use sesshu_hub::hub_audit::{self, Broken};
 use sesshu_hub::server::{self, ServeOptions, Server};
 use sesshu_hub::service::{self, system_clock, Encoding, Hub};
 use sesshu_hub::store::postgres::PgStore;
@@ -33,14 +35,27 @@ const USAGE: &str = "\
       ハブを HTTPS で起動します。初回起動時に DIR へ署名鍵と自己署名証明書を作ります。
       起動すると標準出力に 1 行の JSON (listen, cert_fingerprint, hub_key_fingerprint, hub_id)
       を出します。SIGTERM / Ctrl-C で処理中の要求を終えてから停止します。
-  enrol-code --state DIR --db STORE --municipality CODE
+  enrol-code --state DIR --db STORE --municipality CODE [--operator NAME]
       端末登録用のワンタイムコード (24 時間有効) を作り、標準出力に出します。
-  export records --db STORE [--encoding utf-8|cp932]
-      受信した接種記録を CSV (RFC 4180) で標準出力に出します。
-      cp932 では CP932 にない文字を 〓 に置き換えます。
+  export records --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--operator NAME]
+      受信した接種記録を CSV (RFC 4180) で標準出力に出します。--mapping で市町村の
+      列対応プロファイル (JSON) を使います (省略時はハブの標準レイアウト)。
+      cp932 では CP932 にない文字 (外字) を 〓 (またはプロファイルの replacement) に
+      置き換え、その数を標準エラーに出します。
+  export disclosure --db STORE --resident 宛名番号 [--operator NAME]
+      開示請求: その宛名番号についてハブが保持するすべて (接種記録・訂正・削除・競合・
+      端末操作ログの閲覧記録) を 1 つの JSON (UTF-8) で標準出力に出します。
+  export reconciliation --db STORE --by terminal|batch|clinic [--encoding utf-8|cp932] [--operator NAME]
+      突合レポート: 受信件数と、ハブが署名して保管している受領書が確認した件数を CSV で出します。
+  audit verify --db STORE
+      ハブ自身の操作ログの連鎖を検証します。壊れていれば最初の壊れた番号を示して終了コード 1。
+  audit list --db STORE [--since N] [--terminal ID] [--operator NAME]
+      ハブの操作ログ (--terminal では受信したその端末の操作ログ) を JSON Lines で出します。
+  (export・audit list --terminal・enrol-code・revoke はハブの操作ログに記録されます。
+   --operator の既定値は環境変数 USER (LOGNAME, USERNAME)、なければ unknown です。)
   stats --db STORE
       件数を 1 つの JSON オブジェクトで出します。
-  revoke --db STORE --terminal ID
+  revoke --db STORE --terminal ID [--operator NAME]
       端末の登録を取り消します。以後その端末のバッチは拒否されます。
   media import FILE --db STORE --state DIR [--receipt-out PATH] [--operator NAME]
       端末が媒体に書き出したファイルを取り込み、受領ファイル (既定: FILE.receipt) を書きます。
@@ -70,10 +85,33 @@ enum Command {
         db: String,
         state: PathBuf,
         municipality: String,
+        operator: String,
     },
     ExportRecords {
         db: String,
         encoding: Encoding,
+        mapping: Option<PathBuf>,
+        operator: String,
+    },
+    ExportDisclosure {
+        db: String,
+        resident: String,
+        operator: String,
+    },
+    ExportReconciliation {
+        db: String,
+        by: GroupBy,
+        encoding: Encoding,
+        operator: String,
+    },
+    AuditVerify {
+        db: String,
+    },
+    AuditList {
+        db: String,
+        since: i64,
+        terminal: Option<String>,
+        operator: String,
     },
     Stats {
         db: String,
@@ -81,6 +119,7 @@ enum Command {
     Revoke {
         db: String,
         terminal: String,
+        operator: String,
     },
     MediaImport {
         file: PathBuf,
@@ -97,6 +136,33 @@ enum Command {
     MediaList {
         db: String,
     },
+}
+
+/// `--operator`, else the login name (`USER`, `LOGNAME`, `USERNAME`), else `unknown`: who ran
+/// the command is recorded in the hub's audit. Existing scripts that pass no operator and run
+/// with an empty environment still work; their entries say `unknown`.
+fn operator(o: &mut Opts) -> Result<String, String> {
+    if let Some(name) = o.take("operator") {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err("--operator が空です".into());
+        }
+        return Ok(name);
+    }
+    Ok(["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned()))
+}
+
+fn encoding(o: &mut Opts) -> Result<Encoding, String> {
+    match o.take("encoding") {
+        None => Ok(Encoding::Utf8),
+        Some(e) => Encoding::parse(&e)
+            .ok_or_else(|| format!("--encoding は utf-8 か cp932 です (指定: {e})")),
+    }
 }
 
 /// `--name value` options and `--flag`s after the command words.
@@ -188,24 +254,67 @@ fn parse(argv: &[String]) -> Result<Command, String> {
                 db: o.need("db")?,
                 state: PathBuf::from(o.need("state")?),
                 municipality: o.need("municipality")?,
+                operator: operator(&mut o)?,
             };
             o.done()?;
             c
         }
         "export" => {
-            match rest.first().map(String::as_str) {
-                Some("records") => {}
-                _ => return Err("export の次に records を指定してください".into()),
-            }
-            let mut o = Opts::parse(&rest[1..], &[])?;
-            let encoding = match o.take("encoding") {
-                None => Encoding::Utf8,
-                Some(e) => Encoding::parse(&e)
-                    .ok_or_else(|| format!("--encoding は utf-8 か cp932 です (指定: {e})"))?,
+            let what = rest.first().map(String::as_str);
+            let mut o = Opts::parse(rest.get(1..).unwrap_or_default(), &[])?;
+            let c = match what {
+                Some("records") => Command::ExportRecords {
+                    db: o.need("db")?,
+                    encoding: encoding(&mut o)?,
+                    mapping: o.take("mapping").map(PathBuf::from),
+                    operator: operator(&mut o)?,
+                },
+                Some("disclosure") => Command::ExportDisclosure {
+                    db: o.need("db")?,
+                    resident: o.need("resident")?,
+                    operator: operator(&mut o)?,
+                },
+                Some("reconciliation") => {
+                    let by = o.need("by")?;
+                    Command::ExportReconciliation {
+                        db: o.need("db")?,
+                        by: GroupBy::parse(&by).ok_or_else(|| {
+                            format!("--by は terminal・batch・clinic のいずれかです (指定: {by})")
+                        })?,
+                        encoding: encoding(&mut o)?,
+                        operator: operator(&mut o)?,
+                    }
+                }
+                _ => {
+                    return Err(
+                        "export の次に records・disclosure・reconciliation を指定してください"
+                            .into(),
+                    )
+                }
             };
-            let c = Command::ExportRecords {
-                db: o.need("db")?,
-                encoding,
+            o.done()?;
+            c
+        }
+        "audit" => {
+            let what = rest.first().map(String::as_str);
+            let mut o = Opts::parse(rest.get(1..).unwrap_or_default(), &[])?;
+            let c = match what {
+                Some("verify") => Command::AuditVerify { db: o.need("db")? },
+                Some("list") => {
+                    let since = match o.take("since") {
+                        None => 0,
+                        Some(n) => n
+                            .parse()
+                            .map_err(|_| format!("--since は番号です (指定: {n})"))?,
+                    };
+                    Command::AuditList {
+                        db: o.need("db")?,
+                        since,
+                        terminal: o.take("terminal"),
+                        operator: operator(&mut o)?,
+                    }
+                }
+                _ => return Err("audit の次に verify か list を指定してください".into()),
             };
             o.done()?;
             c
@@ -221,6 +330,7 @@ fn parse(argv: &[String]) -> Result<Command, String> {
             let c = Command::Revoke {
                 db: o.need("db")?,
                 terminal: o.need("terminal")?,
+                operator: operator(&mut o)?,
             };
             o.done()?;
             c
@@ -229,20 +339,6 @@ fn parse(argv: &[String]) -> Result<Command, String> {
         other => return Err(format!("知らないコマンドです: {other}")),
     };
     Ok(cmd)
-}
-
-/// `--operator`, else the login name ($USER / %USERNAME%), for the media ledger.
-fn operator(o: &mut Opts) -> Result<String, String> {
-    let name = o
-        .take("operator")
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("USERNAME").ok())
-        .unwrap_or_default();
-    let name = name.trim().to_owned();
-    if name.is_empty() {
-        return Err("--operator で作業者名を指定してください".into());
-    }
-    Ok(name)
 }
 
 fn parse_media(rest: &[String]) -> Result<Command, String> {
@@ -384,12 +480,17 @@ fn serve(db: &str, listen: String, state: PathBuf, demo: bool) -> Result<(), Str
     })
 }
 
-fn enrol_code(db: &str, state: &std::path::Path, municipality: &str) -> Result<(), String> {
+fn enrol_code(
+    db: &str,
+    state: &std::path::Path,
+    municipality: &str,
+    operator: &str,
+) -> Result<(), String> {
     let identity = server::load_or_create_identity(state).map_err(|e| e.to_string())?;
     let store = open_store(db)?;
     let hub = Hub::new(store, identity.key, identity.hub_id, false, system_clock());
     let code = hub
-        .new_enrol_code(municipality)
+        .new_enrol_code_by(municipality, operator)
         .map_err(|e| e.to_string())?;
     say!("{code}");
     note!(
@@ -419,14 +520,132 @@ fn run(cmd: Command) -> Result<(), String> {
             db,
             state,
             municipality,
-        } => enrol_code(&db, &state, &municipality),
-        Command::ExportRecords { db, encoding } => {
+            operator,
+        } => enrol_code(&db, &state, &municipality, &operator),
+        Command::ExportRecords {
+            db,
+            encoding,
+            mapping,
+            operator,
+        } => {
+            let mapping = mapping
+                .map(|p| exports::load_records_mapping(&p))
+                .transpose()
+                .map_err(|e| e.to_string())?;
             let store = open_store(&db)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let n = service::export_records_csv(store.as_ref(), &mut out, encoding)
-                .map_err(|e| e.to_string())?;
-            note!("{n} 件を出力しました");
+            let s = exports::export_records(
+                store.as_ref(),
+                &mut out,
+                encoding,
+                mapping.as_ref(),
+                &operator,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            note!("{} 件を出力しました", s.rows);
+            if s.replaced > 0 {
+                let with = mapping
+                    .as_ref()
+                    .map_or(service::CP932_REPLACEMENT.to_string(), |m| {
+                        m.replacement().to_owned()
+                    });
+                note!(
+                    "CP932 にない文字 {} 字を「{with}」に置き換えました",
+                    s.replaced
+                );
+            }
+            Ok(())
+        }
+        Command::ExportDisclosure {
+            db,
+            resident,
+            operator,
+        } => {
+            let store = open_store(&db)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let s = exports::export_disclosure(
+                store.as_ref(),
+                &mut out,
+                &resident,
+                &operator,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            note!(
+                "{} 項目を出力しました (ハブ操作ログ {} 番)",
+                s.rows,
+                s.audit_seq
+            );
+            Ok(())
+        }
+        Command::ExportReconciliation {
+            db,
+            by,
+            encoding,
+            operator,
+        } => {
+            let store = open_store(&db)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let s = exports::export_reconciliation(
+                store.as_ref(),
+                &mut out,
+                by,
+                encoding,
+                &operator,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            note!("{} 行を出力しました", s.rows);
+            Ok(())
+        }
+        Command::AuditVerify { db } => {
+            let store = open_store(&db)?;
+            let v = hub_audit::verify(store.as_ref()).map_err(|e| e.to_string())?;
+            say!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
+            match v.broken {
+                None => Ok(()),
+                Some(b) => Err(match b {
+                    Broken::Rewritten { seq } => {
+                        format!("ハブの操作ログが {seq} 番で改ざんされています (内容または連鎖が一致しません)")
+                    }
+                    Broken::Gap {
+                        expected_seq,
+                        found_seq,
+                    } => format!(
+                        "ハブの操作ログの {expected_seq} 番から {} 番が欠けています",
+                        found_seq - 1
+                    ),
+                    Broken::Foreign { seq } => {
+                        format!("ハブの操作ログの {seq} 番は別の連鎖の記録です")
+                    }
+                }),
+            }
+        }
+        Command::AuditList {
+            db,
+            since,
+            terminal,
+            operator,
+        } => {
+            let store = open_store(&db)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match terminal {
+                None => exports::list_hub_audit(store.as_ref(), &mut out, since),
+                Some(t) => exports::list_terminal_audit(
+                    store.as_ref(),
+                    &mut out,
+                    &t,
+                    since,
+                    &operator,
+                    chrono::Utc::now(),
+                ),
+            }
+            .map_err(|e| e.to_string())?;
             Ok(())
         }
         Command::Stats { db } => {
@@ -471,10 +690,23 @@ fn run(cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Revoke { db, terminal } => {
+        Command::Revoke {
+            db,
+            terminal,
+            operator,
+        } => {
             let store = open_store(&db)?;
+            let now = chrono::Utc::now();
+            let draft = hub_audit::HubAuditDraft::new(
+                now,
+                hub_audit::HubEvent::TerminalRevoked,
+                &operator,
+                Some(&terminal),
+                &serde_json::json!({}),
+            )
+            .map_err(|e| e.to_string())?;
             let revoked = store
-                .revoke_terminal(&terminal, chrono::Utc::now())
+                .revoke_terminal_audited(&terminal, now, &draft)
                 .map_err(|e| e.to_string())?;
             if revoked {
                 say!("端末 {terminal} の登録を取り消しました");

@@ -174,6 +174,20 @@ impl Hub {
     /// Makes a one-time enrolment code for `municipality_code`, valid 24 hours; returns it
     /// formatted `XXXX-XXXX-XXXX-XXXX`. Only its hash is stored.
     pub fn new_enrol_code(&self, municipality_code: &str) -> Result<String, HubError> {
+        let (code, record) = self.make_enrol_code(municipality_code)?;
+        self.store.add_enrol_code(&record)?;
+        tracing::info!(
+            municipality = record.municipality_code.as_str(),
+            "enrolment code issued"
+        );
+        Ok(code)
+    }
+
+    /// A new code, formatted, and the record the store keeps for it (its hash).
+    pub(crate) fn make_enrol_code(
+        &self,
+        municipality_code: &str,
+    ) -> Result<(String, NewEnrolCode), HubError> {
         let municipality = MunicipalityCode::parse(municipality_code)
             .map_err(|e| HubError::BadMunicipality(e.to_string()))?;
         let mut random = [0u8; ENROL_CODE_CHARS * 5 / 8];
@@ -186,17 +200,23 @@ impl Hub {
             .collect::<Vec<_>>()
             .join("-");
         let now = (self.clock)();
-        self.store.add_enrol_code(&NewEnrolCode {
+        let record = NewEnrolCode {
             code_hash: enrol_code_hash(&code),
             municipality_code: municipality.as_str().to_owned(),
             created_at: now,
             expires_at: now + Duration::hours(ENROL_CODE_VALIDITY_HOURS),
-        })?;
-        tracing::info!(
-            municipality = municipality.as_str(),
-            "enrolment code issued"
-        );
-        Ok(code)
+        };
+        Ok((code, record))
+    }
+
+    /// The store, for the hub's other modules (exports, audit).
+    pub(crate) fn store_ref(&self) -> &dyn HubStore {
+        self.store.as_ref()
+    }
+
+    /// The hub's clock, now.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
     }
 
     /// An enrolment request as received (JSON bytes).
@@ -284,6 +304,21 @@ impl Hub {
             }
         }
         tracing::info!(terminal = %req.terminal_id, "terminal enrolled");
+        // Right after the enrolment's own transaction (the redeem is one store call); an
+        // audit failure is logged, not answered: the terminal is enrolled either way.
+        if let Err(e) = crate::hub_audit::append(
+            self.store.as_ref(),
+            now,
+            crate::hub_audit::HubEvent::TerminalEnrolled,
+            "enrol-code",
+            Some(&req.terminal_id),
+            &serde_json::json!({
+                "municipality_code": req.municipality_code,
+                "key_fingerprint": req.public_key.fingerprint(),
+            }),
+        ) {
+            tracing::error!(error = %e, "hub audit entry for an enrolment not written");
+        }
         let response = EnrolResponse {
             version: PROTOCOL_VERSION,
             hub_id: self.hub_id.clone(),
@@ -685,7 +720,7 @@ fn fixed(v: Option<&serde_json::Value>, decimals: u32) -> String {
     )
 }
 
-fn export_row(r: &crate::store::ExportedRecord) -> Vec<String> {
+pub(crate) fn export_row(r: &crate::store::ExportedRecord) -> Vec<String> {
     // A payload that cannot be read still gets its row (ids and time): the export never drops
     // a record the hub holds.
     let p: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or_default();
@@ -798,14 +833,6 @@ impl Hub {
     /// The hub's identity key: media files are sealed to it.
     pub(crate) fn identity_key(&self) -> &SigningKey {
         &self.key
-    }
-
-    pub(crate) fn store_ref(&self) -> &dyn HubStore {
-        self.store.as_ref()
-    }
-
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
     }
 
     /// An enrolled, not revoked terminal (the check every batch passes first).

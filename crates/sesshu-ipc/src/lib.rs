@@ -11,14 +11,14 @@ pub mod command;
 pub mod contract;
 pub mod error;
 pub mod keying;
-pub mod minimise;
 pub mod media;
+pub mod minimise;
 pub mod sync;
 
 pub use command::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
-pub use minimise::*;
 pub use media::*;
+pub use minimise::*;
 pub use sync::*;

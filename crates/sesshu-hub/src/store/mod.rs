@@ -9,8 +9,9 @@ pub mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, Utc};
-use sesshu_protocol::chain::ChainHead;
+use sesshu_protocol::chain::{AuditLink, ChainHead};
 use sesshu_protocol::{Item, ItemOutcome};
 use std::collections::BTreeMap;
 
@@ -199,6 +200,73 @@ pub trait HubStore: Send + Sync {
             "this store keeps no media ledger".to_owned(),
         ))
     }
+
+    // ---- Hub audit and export reads (issue 12 §4, §6: the exports part) ----
+    // Both stores implement every one of these (the suite in `tests/exports.rs` runs on both).
+    // The defaults refuse, so that wrappers in tests and benchmarks that do not need them
+    // need not forward them.
+
+    /// Appends `draft` to the hub's audit chain in one transaction (the head is read inside it,
+    /// so concurrent appends cannot fork the chain); returns the entry as chained.
+    fn hub_audit_append(&self, _draft: &HubAuditDraft) -> Result<AuditLink, StoreError> {
+        Err(not_kept())
+    }
+
+    /// The hub's audit entries with `seq > since_seq`, oldest first; returns the count.
+    fn hub_audit_visit(
+        &self,
+        _since_seq: i64,
+        _visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
+
+    /// [`HubStore::add_enrol_code`] and its audit entry, one transaction.
+    fn add_enrol_code_audited(
+        &self,
+        _code: &NewEnrolCode,
+        _audit: &HubAuditDraft,
+    ) -> Result<(), StoreError> {
+        Err(not_kept())
+    }
+
+    /// [`HubStore::revoke_terminal`] and, when a terminal was revoked, its audit entry, one
+    /// transaction.
+    fn revoke_terminal_audited(
+        &self,
+        _terminal_id: &str,
+        _at: DateTime<Utc>,
+        _audit: &HubAuditDraft,
+    ) -> Result<bool, StoreError> {
+        Err(not_kept())
+    }
+
+    /// Every stored item (of `stream` when given, of `terminal_id` when given) in order of
+    /// arrival. `visit` must not call the store.
+    fn visit_items(
+        &self,
+        _stream: Option<&str>,
+        _terminal_id: Option<&str>,
+        _visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
+
+    /// Every held conflict copy, oldest first (`seq` is the conflict's own id).
+    fn visit_conflicts(
+        &self,
+        _visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
+
+    /// Every stored batch with its kept signed receipt, in order of arrival.
+    fn visit_batches(
+        &self,
+        _visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        Err(not_kept())
+    }
 }
 
 /// One line of the hub's media ledger (媒体管理簿).
@@ -214,6 +282,37 @@ pub struct MediaLine {
     pub export_id: Option<String>,
     pub item_count: u64,
     pub file_sha256: Option<String>,
+}
+
+/// What a store without the hub audit and export reads answers.
+fn not_kept() -> StoreError {
+    StoreError::Backend("this store does not keep the hub audit or export reads".into())
+}
+
+/// An item (or a held conflict copy) as stored, for the disclosure and reconciliation exports
+/// and `audit list --terminal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub seq: i64,
+    pub item_id: String,
+    pub stream: String,
+    pub record_id: Option<String>,
+    pub terminal_id: String,
+    pub entry_id: String,
+    pub payload: String,
+    pub batch_id: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored batch and its kept receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatch {
+    pub batch_id: String,
+    pub terminal_id: String,
+    pub received_at: DateTime<Utc>,
+    pub item_count: i64,
+    /// JSON of the `Signed<Receipt>` answered, when it was kept.
+    pub signed_receipt: Option<String>,
 }
 
 pub mod postgres;

@@ -14,10 +14,12 @@
 
 use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
-    StoreError, TerminalRecord,
+    StoreError, StoredBatch, StoredItem, TerminalRecord,
 };
+use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, Utc};
 use postgres::{Client, Config, NoTls, Transaction};
+use sesshu_protocol::chain::AuditLink;
 use sesshu_protocol::chain::ChainHead;
 use sesshu_protocol::{ItemOutcome, Stream};
 use std::collections::{HashMap, HashSet};
@@ -36,6 +38,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         2,
         include_str!("../../../../migrations/hub/postgres/0002-media.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../../migrations/hub/postgres/0004-hub-audit.sql"),
     ),
 ];
 
@@ -677,6 +683,246 @@ impl HubStore for PgStore {
                 .collect()
         })
     }
+    // ---- Hub audit and export reads (issue 12 §4, §6: the exports part) ----
+
+    fn hub_audit_append(&self, draft: &HubAuditDraft) -> Result<AuditLink, StoreError> {
+        self.with_tx(|tx| append_audit(tx, draft))
+    }
+
+    fn hub_audit_visit(
+        &self,
+        since_seq: i64,
+        visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let portal = tx
+                .bind(
+                    "SELECT seq, id, at, operator, event, target, outcome, detail, prev_hash, hash
+                     FROM hub_audit WHERE seq > $1 ORDER BY seq",
+                    &[&since_seq],
+                )
+                .map_err(pg_err)?;
+            let mut n = 0u64;
+            loop {
+                let rows = tx.query_portal(&portal, EXPORT_FETCH).map_err(pg_err)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    let get =
+                        |e: postgres::Error| StoreError::Invalid(format!("hub_audit row: {e}"));
+                    let event: i32 = row.try_get(4).map_err(get)?;
+                    let outcome: i16 = row.try_get(6).map_err(get)?;
+                    visit(&AuditLink {
+                        seq: row.try_get(0).map_err(get)?,
+                        id: row.try_get(1).map_err(get)?,
+                        at: row.try_get(2).map_err(get)?,
+                        terminal_id: crate::hub_audit::HUB_CHAIN_ID.to_owned(),
+                        actor: row.try_get(3).map_err(get)?,
+                        action: u16::try_from(event)
+                            .map_err(|_| StoreError::Invalid("hub_audit event".into()))?,
+                        target: row.try_get(5).map_err(get)?,
+                        outcome: u8::try_from(outcome)
+                            .map_err(|_| StoreError::Invalid("hub_audit outcome".into()))?,
+                        detail: row.try_get(7).map_err(get)?,
+                        prev_hash: chain_hash(row.try_get(8).map_err(get)?)?,
+                        hash: chain_hash(row.try_get(9).map_err(get)?)?,
+                    })?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    fn add_enrol_code_audited(
+        &self,
+        code: &NewEnrolCode,
+        audit: &HubAuditDraft,
+    ) -> Result<(), StoreError> {
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT INTO enrol_codes (code_hash, municipality_code, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &code.code_hash,
+                    &code.municipality_code,
+                    &code.created_at,
+                    &code.expires_at,
+                ],
+            )
+            .map_err(pg_err)?;
+            append_audit(tx, audit)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_terminal_audited(
+        &self,
+        terminal_id: &str,
+        at: DateTime<Utc>,
+        audit: &HubAuditDraft,
+    ) -> Result<bool, StoreError> {
+        self.with_tx(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE terminals SET revoked_at = COALESCE(revoked_at, $2)
+                     WHERE terminal_id = $1",
+                    &[&terminal_id, &at],
+                )
+                .map_err(pg_err)?;
+            if n > 0 {
+                append_audit(tx, audit)?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    fn visit_items(
+        &self,
+        stream: Option<&str>,
+        terminal_id: Option<&str>,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let portal = tx
+                .bind(
+                    "SELECT seq, item_id, stream, record_id, terminal_id, entry_id, payload,
+                            batch_id, received_at
+                     FROM items
+                     WHERE ($1::text IS NULL OR stream = $1)
+                       AND ($2::text IS NULL OR terminal_id = $2)
+                     ORDER BY seq",
+                    &[&stream, &terminal_id],
+                )
+                .map_err(pg_err)?;
+            visit_item_portal(tx, &portal, visit)
+        })
+    }
+
+    fn visit_conflicts(
+        &self,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let portal = tx
+                .bind(
+                    "SELECT id, item_id, stream, NULL::text, terminal_id, entry_id, payload,
+                            batch_id, received_at
+                     FROM conflicts ORDER BY id",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            visit_item_portal(tx, &portal, visit)
+        })
+    }
+
+    fn visit_batches(
+        &self,
+        visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let portal = tx
+                .bind(
+                    "SELECT batch_id, terminal_id, received_at, item_count, signed_receipt
+                     FROM batches ORDER BY received_at, batch_id",
+                    &[],
+                )
+                .map_err(pg_err)?;
+            let mut n = 0u64;
+            loop {
+                let rows = tx.query_portal(&portal, EXPORT_FETCH).map_err(pg_err)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    let get = |e: postgres::Error| StoreError::Invalid(format!("batches row: {e}"));
+                    let item_count: i32 = row.try_get(3).map_err(get)?;
+                    visit(&StoredBatch {
+                        batch_id: row.try_get(0).map_err(get)?,
+                        terminal_id: row.try_get(1).map_err(get)?,
+                        received_at: row.try_get(2).map_err(get)?,
+                        item_count: i64::from(item_count),
+                        signed_receipt: row.try_get(4).map_err(get)?,
+                    })?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+}
+
+/// Chains `draft` after the head read inside `tx` and inserts it. The table lock serialises
+/// appends (two transactions reading one head would fork the chain); readers are not blocked.
+fn append_audit(tx: &mut Transaction<'_>, draft: &HubAuditDraft) -> Result<AuditLink, StoreError> {
+    tx.batch_execute("LOCK TABLE hub_audit IN SHARE ROW EXCLUSIVE MODE")
+        .map_err(pg_err)?;
+    let head = tx
+        .query_opt(
+            "SELECT seq, hash FROM hub_audit ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .map_err(pg_err)?;
+    let head = match head {
+        None => ChainHead::EMPTY,
+        Some(row) => {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("hub_audit head: {e}"));
+            ChainHead {
+                seq: row.try_get(0).map_err(get)?,
+                hash: chain_hash(row.try_get(1).map_err(get)?)?,
+            }
+        }
+    };
+    let link = draft.link(head);
+    tx.execute(
+        "INSERT INTO hub_audit (seq, id, at, operator, event, target, outcome, detail,
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &link.seq,
+            &link.id,
+            &link.at,
+            &link.actor,
+            &i32::from(link.action),
+            &link.target,
+            &i16::from(link.outcome),
+            &link.detail,
+            &link.prev_hash.as_slice(),
+            &link.hash.as_slice(),
+        ],
+    )
+    .map_err(pg_err)?;
+    Ok(link)
+}
+
+fn visit_item_portal(
+    tx: &mut Transaction<'_>,
+    portal: &postgres::Portal,
+    visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    loop {
+        let rows = tx.query_portal(portal, EXPORT_FETCH).map_err(pg_err)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("items row: {e}"));
+            visit(&StoredItem {
+                seq: row.try_get(0).map_err(get)?,
+                item_id: row.try_get(1).map_err(get)?,
+                stream: row.try_get(2).map_err(get)?,
+                record_id: row.try_get(3).map_err(get)?,
+                terminal_id: row.try_get(4).map_err(get)?,
+                entry_id: row.try_get(5).map_err(get)?,
+                payload: row.try_get(6).map_err(get)?,
+                batch_id: row.try_get(7).map_err(get)?,
+                received_at: row.try_get(8).map_err(get)?,
+            })?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// The body of [`HubStore::ingest`], inside its transaction.

@@ -7,10 +7,12 @@
 
 use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
-    StoreError, TerminalRecord,
+    StoreError, StoredBatch, StoredItem, TerminalRecord,
 };
+use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use sesshu_protocol::chain::AuditLink;
 use sesshu_protocol::chain::ChainHead;
 use sesshu_protocol::ItemOutcome;
 use std::path::Path;
@@ -28,6 +30,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../../migrations/hub/sqlite/0002-media.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../../migrations/hub/sqlite/0004-hub-audit.sql"),
     ),
 ];
 
@@ -580,4 +586,226 @@ impl HubStore for SqliteStore {
         }
         Ok(out)
     }
+    // ---- Hub audit and export reads (issue 12 §4, §6: the exports part) ----
+
+    fn hub_audit_append(&self, draft: &HubAuditDraft) -> Result<AuditLink, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let link = append_audit(&tx, draft)?;
+        tx.commit().map_err(backend)?;
+        Ok(link)
+    }
+
+    fn hub_audit_visit(
+        &self,
+        since_seq: i64,
+        visit: &mut dyn FnMut(&AuditLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT seq, id, at, operator, event, target, outcome, detail, prev_hash, hash \
+                 FROM hub_audit WHERE seq > ?1 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query([since_seq]).map_err(backend)?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let prev: String = r.get(8).map_err(backend)?;
+            let hash: String = r.get(9).map_err(backend)?;
+            let link = AuditLink {
+                seq: r.get(0).map_err(backend)?,
+                id: r.get(1).map_err(backend)?,
+                at: r.get(2).map_err(backend)?,
+                terminal_id: crate::hub_audit::HUB_CHAIN_ID.to_owned(),
+                actor: r.get(3).map_err(backend)?,
+                action: r.get(4).map_err(backend)?,
+                target: r.get(5).map_err(backend)?,
+                outcome: r.get(6).map_err(backend)?,
+                detail: r.get(7).map_err(backend)?,
+                prev_hash: parse_hash(&prev)?,
+                hash: parse_hash(&hash)?,
+            };
+            visit(&link)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn add_enrol_code_audited(
+        &self,
+        code: &NewEnrolCode,
+        audit: &HubAuditDraft,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO enrol_codes (code_hash, municipality_code, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                code.code_hash,
+                code.municipality_code,
+                ts(code.created_at),
+                ts(code.expires_at)
+            ],
+        )
+        .map_err(backend)?;
+        append_audit(&tx, audit)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn revoke_terminal_audited(
+        &self,
+        terminal_id: &str,
+        at: DateTime<Utc>,
+        audit: &HubAuditDraft,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute(
+                "UPDATE terminals SET revoked_at = COALESCE(revoked_at, ?1) WHERE terminal_id = ?2",
+                params![ts(at), terminal_id],
+            )
+            .map_err(backend)?;
+        if n > 0 {
+            append_audit(&tx, audit)?;
+        }
+        tx.commit().map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn visit_items(
+        &self,
+        stream: Option<&str>,
+        terminal_id: Option<&str>,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT seq, item_id, stream, record_id, terminal_id, entry_id, payload, \
+                     batch_id, received_at \
+                 FROM items WHERE (?1 IS NULL OR stream = ?1) AND (?2 IS NULL OR terminal_id = ?2) \
+                 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query(params![stream, terminal_id]).map_err(backend)?;
+        visit_item_rows(&mut rows, visit)
+    }
+
+    fn visit_conflicts(
+        &self,
+        visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                // record_id is not read: the PostgreSQL store does not keep it for conflicts,
+                // and both answer alike (readers take it from the payload).
+                "SELECT id, item_id, stream, NULL, terminal_id, entry_id, payload, \
+                     batch_id, received_at \
+                 FROM conflicts ORDER BY id",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        visit_item_rows(&mut rows, visit)
+    }
+
+    fn visit_batches(
+        &self,
+        visit: &mut dyn FnMut(&StoredBatch) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT batch_id, terminal_id, received_at, item_count, signed_receipt \
+                 FROM batches ORDER BY received_at, batch_id",
+            )
+            .map_err(backend)?;
+        let mut rows = stmt.query([]).map_err(backend)?;
+        let mut n = 0u64;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let received_at: String = r.get(2).map_err(backend)?;
+            visit(&StoredBatch {
+                batch_id: r.get(0).map_err(backend)?,
+                terminal_id: r.get(1).map_err(backend)?,
+                received_at: parse_ts(&received_at)?,
+                item_count: r.get(3).map_err(backend)?,
+                signed_receipt: r.get(4).map_err(backend)?,
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Chains `draft` after the head read inside `tx` and inserts it.
+fn append_audit(
+    tx: &rusqlite::Transaction<'_>,
+    draft: &HubAuditDraft,
+) -> Result<AuditLink, StoreError> {
+    let head: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM hub_audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let head = match head {
+        None => ChainHead::EMPTY,
+        Some((seq, hash)) => ChainHead {
+            seq,
+            hash: parse_hash(&hash)?,
+        },
+    };
+    let link = draft.link(head);
+    tx.execute(
+        "INSERT INTO hub_audit (seq, id, at, operator, event, target, outcome, detail, \
+             prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            link.seq,
+            link.id,
+            link.at,
+            link.actor,
+            link.action,
+            link.target,
+            link.outcome,
+            link.detail,
+            hex::encode(link.prev_hash),
+            hex::encode(link.hash)
+        ],
+    )
+    .map_err(backend)?;
+    Ok(link)
+}
+
+fn visit_item_rows(
+    rows: &mut rusqlite::Rows<'_>,
+    visit: &mut dyn FnMut(&StoredItem) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    while let Some(r) = rows.next().map_err(backend)? {
+        let received_at: String = r.get(8).map_err(backend)?;
+        visit(&StoredItem {
+            seq: r.get(0).map_err(backend)?,
+            item_id: r.get(1).map_err(backend)?,
+            stream: r.get(2).map_err(backend)?,
+            record_id: r.get(3).map_err(backend)?,
+            terminal_id: r.get(4).map_err(backend)?,
+            entry_id: r.get(5).map_err(backend)?,
+            payload: r.get(6).map_err(backend)?,
+            batch_id: r.get(7).map_err(backend)?,
+            received_at: parse_ts(&received_at)?,
+        })?;
+        n += 1;
+    }
+    Ok(n)
 }
