@@ -3,8 +3,9 @@
 # sesshu-desktop.exe in release, then a folder with the exe and WebView2Loader.dll (the gnu
 # target loads WebView2 through that DLL; the WebView2 runtime itself ships with Windows 10/11),
 # then the per-machine NSIS installer (src-tauri/windows/installer.nsi), and prints the sizes.
-# Needs: `rustup target add x86_64-pc-windows-gnu`, `apt-get install gcc-mingw-w64-x86-64 nsis`
-# (scripts/setup.sh test installs them). Slow (a release build of the whole app): not in CI.
+# Needs: `rustup target add x86_64-pc-windows-gnu` and `gcc-mingw-w64-x86-64` (both installed by
+# scripts/setup.sh test), and `apt-get install nsis` (makensis; only this script needs it).
+# Slow (a release build of the whole app): not in CI.
 # Tauri's own NSIS bundler is not used: it downloads its toolchain at build time (see the .nsi).
 # Usage: scripts/build-windows.sh [OUT_DIR]   (default: $CARGO_TARGET_DIR/windows or target/windows)
 # Optional: WEBVIEW2_INSTALLER=/path/MicrosoftEdgeWebView2RuntimeInstallerX64.exe embeds the
@@ -26,7 +27,7 @@ esac
 
 for tool in x86_64-w64-mingw32-gcc x86_64-w64-mingw32-strip makensis; do
     if ! command -v "$tool" >/dev/null; then
-        echo "build-windows: $tool not found; run scripts/setup.sh test (gcc-mingw-w64-x86-64, nsis)" >&2
+        echo "build-windows: $tool not found (Debian packages gcc-mingw-w64-x86-64 and nsis)" >&2
         exit 1
     fi
 done
