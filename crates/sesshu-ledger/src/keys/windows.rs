@@ -114,7 +114,7 @@ pub(crate) fn encode_blob(secret: &str) -> Result<Zeroizing<Vec<u8>>, Credential
 /// The text is built in a buffer sized for the worst case (3 UTF-8 bytes per UTF-16 unit),
 /// so it is never reallocated and no unwiped copy is left behind.
 pub(crate) fn decode_blob(blob: &[u8]) -> Option<Zeroizing<String>> {
-    if blob.len() % 2 != 0 {
+    if !blob.len().is_multiple_of(2) {
         return None;
     }
     let units = blob
