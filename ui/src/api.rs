@@ -149,14 +149,14 @@ impl Drop for Subscription {
             event: &self.event,
             event_id: self.event_id,
         };
-        if let Ok(args) = to_js(&args) {
-            if let Ok(promise) = tauri_invoke("plugin:event|unlisten", &args) {
-                // The answer does not matter; awaiting it keeps a rejection from surfacing
-                // as unhandled.
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-                });
-            }
+        if let Ok(args) = to_js(&args)
+            && let Ok(promise) = tauri_invoke("plugin:event|unlisten", &args)
+        {
+            // The answer does not matter; awaiting it keeps a rejection from surfacing as
+            // unhandled.
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+            });
         }
     }
 }
