@@ -477,3 +477,18 @@ fn the_webview_allows_no_inline_code_or_style_and_no_remote_source() {
         assert_eq!(source, "http://ipc.localhost", "{csp}");
     }
 }
+
+#[test]
+fn the_webview_gets_no_global_tauri_api() {
+    // `withGlobalTauri` would put the whole `window.__TAURI__` API object into the page; the
+    // UI calls only `__TAURI_INTERNALS__.invoke` (ui/src/api.rs), so it stays off — written
+    // out, so that removing the line is a visible decision rather than a default.
+    let conf: Value =
+        serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
+    assert_eq!(
+        conf["app"]["withGlobalTauri"],
+        Value::Bool(false),
+        "{}",
+        conf["app"]
+    );
+}

@@ -9,15 +9,16 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sesshu_ipc::{Command, CommandError, ErrorCode};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// `window.__TAURI__.core.invoke` (the shell sets `withGlobalTauri`). Bound as a plain
-    /// function returning the promise: an `async` binding with `catch` does not survive a
-    /// synchronous throw (no `window.__TAURI__` outside the shell) — the glue then calls
-    /// `.then` on `undefined` and the app hangs on its loading screen.
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], js_name = invoke, catch)]
+    /// `window.__TAURI_INTERNALS__.invoke(cmd, args)`: Tauri 2's own IPC entry, present in
+    /// every Tauri window, which `@tauri-apps/api`'s `invoke` calls too. The shell keeps
+    /// `withGlobalTauri` off, so no `window.__TAURI__` API object is exposed to the page.
+    /// Bound as a plain function returning the promise: an `async` binding with `catch` does
+    /// not survive a synchronous throw (no `__TAURI_INTERNALS__` outside the shell) — the glue
+    /// then calls `.then` on `undefined` and the app hangs on its loading screen.
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_INTERNALS__"], js_name = invoke, catch)]
     fn tauri_invoke(cmd: &str, args: &JsValue) -> Result<js_sys::Promise, JsValue>;
 }
 
@@ -95,25 +96,67 @@ pub async fn call<C: Command>(req: &C::Request) -> Result<C::Response, CommandEr
 
 #[wasm_bindgen]
 extern "C" {
-    /// `window.__TAURI__.event.listen(name, handler)`: resolves to the function that stops
-    /// listening. Plain function with `catch`, for the same reason as [`tauri_invoke`].
-    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "event"], js_name = listen, catch)]
-    fn tauri_listen(
-        event: &str,
-        handler: &Closure<dyn FnMut(JsValue)>,
-    ) -> Result<js_sys::Promise, JsValue>;
+    /// `window.__TAURI_INTERNALS__.transformCallback(handler)`: registers `handler` in the
+    /// window's callback table and answers its id, which `plugin:event|listen` takes as
+    /// `handler` (what `@tauri-apps/api/event`'s `listen` does).
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_INTERNALS__"], js_name = transformCallback, catch)]
+    fn tauri_transform_callback(handler: &Closure<dyn FnMut(JsValue)>) -> Result<f64, JsValue>;
+
+    /// `window.__TAURI_EVENT_PLUGIN_INTERNALS__.unregisterListener(event, eventId)`: removes
+    /// the listener (and its callback) from the window at once, before the backend is told
+    /// (`@tauri-apps/api/event`'s unlisten does the same), so the handler is never called
+    /// after the [`Subscription`] holding it is dropped.
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_EVENT_PLUGIN_INTERNALS__"], js_name = unregisterListener, catch)]
+    fn tauri_unregister_listener(event: &str, event_id: f64) -> Result<JsValue, JsValue>;
+}
+
+/// The arguments of `plugin:event|listen`: `target` is the `EventTarget` the backend
+/// deserialises (`{"kind":"Any"}`: events emitted to the app or to any window).
+#[derive(Serialize)]
+struct ListenArgs<'a> {
+    event: &'a str,
+    target: ListenTarget,
+    handler: f64,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind")]
+enum ListenTarget {
+    Any,
+}
+
+/// The arguments of `plugin:event|unlisten` (Tauri's command takes `eventId`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnlistenArgs<'a> {
+    event: &'a str,
+    event_id: f64,
 }
 
 /// A live event listener; dropping it stops listening.
 pub struct Subscription {
-    unlisten: Option<js_sys::Function>,
+    event: String,
+    event_id: f64,
     _handler: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        if let Some(f) = self.unlisten.take() {
-            let _ = f.call0(&JsValue::NULL);
+        // Best effort, like `@tauri-apps/api`: the window forgets the listener first, then
+        // the backend is told; a failure there only leaves an unused listener behind.
+        let _ = tauri_unregister_listener(&self.event, self.event_id);
+        let args = UnlistenArgs {
+            event: &self.event,
+            event_id: self.event_id,
+        };
+        if let Ok(args) = to_js(&args)
+            && let Ok(promise) = tauri_invoke("plugin:event|unlisten", &args)
+        {
+            // The answer does not matter; awaiting it keeps a rejection from surfacing as
+            // unhandled.
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+            });
         }
     }
 }
@@ -131,10 +174,21 @@ async fn listen<T: DeserializeOwned + 'static>(
             on_event(p);
         }
     });
-    let promise = tauri_listen(name, &handler).ok()?;
-    let unlisten = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let handler_id = tauri_transform_callback(&handler).ok()?;
+    let args = to_js(&ListenArgs {
+        event: name,
+        target: ListenTarget::Any,
+        handler: handler_id,
+    })
+    .ok()?;
+    let promise = tauri_invoke("plugin:event|listen", &args).ok()?;
+    let event_id = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .as_f64()?;
     Some(Subscription {
-        unlisten: unlisten.dyn_into::<js_sys::Function>().ok(),
+        event: name.to_owned(),
+        event_id,
         _handler: handler,
     })
 }

@@ -9,6 +9,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use zeroize::Zeroizing;
 
+// Windows Credential Manager with local-machine persistence (ADR 0001); its pure part is also
+// compiled for the unit tests on every platform.
+#[cfg(any(windows, test))]
+mod windows;
+
 /// Keyring service name; the account is `ledger-key/<ledger id>`.
 pub const KEYRING_SERVICE: &str = "jp.sesshu.terminal";
 
@@ -199,15 +204,11 @@ impl KeyStore for MemKeyStore {
     }
 }
 
-/// The OS keyring: Secret Service on Linux, Credential Manager on Windows, Keychain on macOS.
+/// The OS key store: Secret Service on Linux and Keychain on macOS (through `keyring`),
+/// Credential Manager on Windows with local-machine persistence (our own calls, see
+/// `keys/windows.rs` and ADR 0001: `keyring` would write a roaming credential).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsKeyStore;
-
-impl OsKeyStore {
-    fn entry(ledger_id: &str) -> Result<keyring::Entry, KeyStoreError> {
-        keyring::Entry::new(KEYRING_SERVICE, &account(ledger_id)).map_err(unavailable)
-    }
-}
 
 fn backend_name() -> &'static str {
     if cfg!(target_os = "windows") {
@@ -219,6 +220,14 @@ fn backend_name() -> &'static str {
     }
 }
 
+#[cfg(not(windows))]
+impl OsKeyStore {
+    fn entry(ledger_id: &str) -> Result<keyring::Entry, KeyStoreError> {
+        keyring::Entry::new(KEYRING_SERVICE, &account(ledger_id)).map_err(unavailable)
+    }
+}
+
+#[cfg(not(windows))]
 fn unavailable(e: keyring::Error) -> KeyStoreError {
     KeyStoreError::Unavailable {
         backend: backend_name(),
@@ -226,6 +235,7 @@ fn unavailable(e: keyring::Error) -> KeyStoreError {
     }
 }
 
+#[cfg(not(windows))]
 impl KeyStore for OsKeyStore {
     fn get(&self, ledger_id: &str) -> Result<Option<LedgerKey>, KeyStoreError> {
         match Self::entry(ledger_id)?.get_password() {
@@ -252,6 +262,63 @@ impl KeyStore for OsKeyStore {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    fn backend(&self) -> &'static str {
+        backend_name()
+    }
+}
+
+#[cfg(windows)]
+impl OsKeyStore {
+    fn name(ledger_id: &str) -> Result<windows::CredentialName, KeyStoreError> {
+        windows::CredentialName::new(KEYRING_SERVICE, &account(ledger_id)).map_err(win_unavailable)
+    }
+}
+
+#[cfg(windows)]
+fn win_unavailable(e: impl std::fmt::Display) -> KeyStoreError {
+    KeyStoreError::Unavailable {
+        backend: backend_name(),
+        detail: e.to_string(),
+    }
+}
+
+#[cfg(windows)]
+impl KeyStore for OsKeyStore {
+    fn get(&self, ledger_id: &str) -> Result<Option<LedgerKey>, KeyStoreError> {
+        let name = Self::name(ledger_id)?;
+        let Some(stored) = windows::read(&name).map_err(win_unavailable)? else {
+            return Ok(None);
+        };
+        let text = windows::decode_blob(&stored.blob).ok_or(KeyStoreError::Malformed)?;
+        let key = LedgerKey::from_hex(&text).ok_or(KeyStoreError::Malformed)?;
+        if !stored.local_machine {
+            // Written by an earlier version through `keyring` (enterprise persistence, which
+            // roams): re-written in place for this machine only. The key still works if this
+            // fails, so it is reported, not fatal; the next read tries again.
+            let blob = windows::encode_blob(&key.to_hex()).map_err(win_unavailable)?;
+            match windows::write(&name, &blob) {
+                Ok(()) => {
+                    tracing::info!("ledger key credential moved to local-machine persistence")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ledger key credential still roams: re-write failed")
+                }
+            }
+        }
+        Ok(Some(key))
+    }
+
+    fn set(&self, ledger_id: &str, key: &LedgerKey) -> Result<(), KeyStoreError> {
+        let name = Self::name(ledger_id)?;
+        let blob = windows::encode_blob(&key.to_hex()).map_err(win_unavailable)?;
+        windows::write(&name, &blob).map_err(win_unavailable)
+    }
+
+    fn delete(&self, ledger_id: &str) -> Result<(), KeyStoreError> {
+        let name = Self::name(ledger_id)?;
+        windows::delete(&name).map(|_| ()).map_err(win_unavailable)
     }
 
     fn backend(&self) -> &'static str {

@@ -1,4 +1,4 @@
-// A stand-in for Tauri's `window.__TAURI__.core.invoke`, for looking at the UI in a plain
+// A stand-in for Tauri's `window.__TAURI_INTERNALS__.invoke`, for looking at the UI in a plain
 // browser. Only ui/tests/run-mock.sh injects it, into a copy of ui/dist; never ship it.
 //
 // URL parameters:
@@ -172,11 +172,16 @@
     return open === 0 && p.approved + p.withdrawn === p.declared;
   }
 
-  // Tauri's event bus: listeners by event name (window.__TAURI__.event.listen).
+  // Tauri's event bus: listeners by event name (registered through `plugin:event|listen`
+  // below), each calling its callback from `transformCallback` as Tauri's runCallback does.
   const listeners = {};
   function emit(event, payload) {
-    for (const h of (listeners[event] || []).slice()) h({ event, id: 0, payload });
+    for (const l of (listeners[event] || []).slice()) l.call({ event, id: l.eventId, payload });
   }
+  // How many listeners of `event` are registered: 1 while a screen shows its progress bar, 0
+  // after (the UI drops its subscription, which must reach `plugin:event|unlisten`).
+  const listening = (event) => (listeners[event] || []).length;
+  const calledWith = (cmd, event) => window.__calls.some((c) => c.cmd === cmd && c.args && c.args.event === event);
   function decodeFile(file) {
     const bin = atob(file.content_base64);
     const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
@@ -1051,29 +1056,64 @@
     .concat(Object.keys(commands).filter((n) => !handlers[n]));
   if (drift.length) throw new Error("mock and contract differ: " + drift.join(", "));
 
-  window.__TAURI__ = {
-    core: {
-      invoke: async function (cmd, args) {
-        calls.push({ cmd, args: JSON.parse(JSON.stringify(args === undefined ? null : args)) });
-        const spec = commands[cmd];
-        if (!spec) throw "command " + cmd + " not found";
-        // The contract: one argument named `req` for commands that take one, none otherwise.
-        const keys = args ? Object.keys(args) : [];
-        const want = spec.takes_request ? ["req"] : [];
-        if (keys.join(",") !== want.join(",")) throw "invalid args for " + cmd + ": " + keys.join(",");
-        permitted(spec);
-        return handlers[cmd](args || {});
-      },
+  // Tauri 2's internal IPC entry, as the shell injects it into every window (the app keeps
+  // `withGlobalTauri` off, so there is no `window.__TAURI__` here either): `invoke`,
+  // `transformCallback` (the window's callback table) and the event plugin's
+  // `plugin:event|listen` / `plugin:event|unlisten` commands with the arguments Tauri's
+  // Rust side deserialises (`target` is an `EventTarget`, `handler` a callback id).
+  const callbacks = new Map();
+  let nextEventId = 1;
+  function transformCallback(callback, once) {
+    const id = window.crypto.getRandomValues(new Uint32Array(1))[0];
+    callbacks.set(id, (data) => {
+      if (once) callbacks.delete(id);
+      return callback && callback(data);
+    });
+    return id;
+  }
+  function unregisterListener(event, eventId) {
+    const l = (listeners[event] || []).find((x) => x.eventId === eventId);
+    if (l) callbacks.delete(l.handlerId);
+    listeners[event] = (listeners[event] || []).filter((x) => x.eventId !== eventId);
+  }
+  const eventPlugin = {
+    "plugin:event|listen": (args) => {
+      const keys = Object.keys(args || {}).sort().join(",");
+      if (keys !== "event,handler,target") throw "invalid args for plugin:event|listen: " + keys;
+      if (!args.target || args.target.kind !== "Any") throw "invalid event target: " + JSON.stringify(args.target);
+      if (!callbacks.has(args.handler)) throw "plugin:event|listen: unknown callback id " + args.handler;
+      const eventId = nextEventId++;
+      const handlerId = args.handler;
+      (listeners[args.event] = listeners[args.event] || []).push({
+        eventId, handlerId,
+        call: (data) => { const cb = callbacks.get(handlerId); if (cb) cb(data); },
+      });
+      return eventId;
     },
-    event: {
-      listen: async function (event, handler) {
-        (listeners[event] = listeners[event] || []).push(handler);
-        return function unlisten() {
-          listeners[event] = (listeners[event] || []).filter((h) => h !== handler);
-        };
-      },
+    "plugin:event|unlisten": (args) => {
+      const keys = Object.keys(args || {}).sort().join(",");
+      if (keys !== "event,eventId") throw "invalid args for plugin:event|unlisten: " + keys;
+      unregisterListener(args.event, args.eventId);
+      return null;
     },
   };
+  Object.defineProperty(window, "__TAURI_INTERNALS__", { value: {
+    transformCallback,
+    unregisterCallback: (id) => callbacks.delete(id),
+    invoke: async function (cmd, args) {
+      calls.push({ cmd, args: JSON.parse(JSON.stringify(args === undefined ? null : args)) });
+      if (eventPlugin[cmd]) return eventPlugin[cmd](args);
+      const spec = commands[cmd];
+      if (!spec) throw "command " + cmd + " not found";
+      // The contract: one argument named `req` for commands that take one, none otherwise.
+      const keys = args ? Object.keys(args) : [];
+      const want = spec.takes_request ? ["req"] : [];
+      if (keys.join(",") !== want.join(",")) throw "invalid args for " + cmd + ": " + keys.join(",");
+      permitted(spec);
+      return handlers[cmd](args || {});
+    },
+  } });
+  Object.defineProperty(window, "__TAURI_EVENT_PLUGIN_INTERNALS__", { value: { unregisterListener } });
 
   // ---- scripted flows -------------------------------------------------------------------
   async function waitFor(pred, what) {
@@ -1276,10 +1316,14 @@
         }, "progress bar mid-way");
         check(/ \/ 1,000,000 件/.test($("#import-progress-text").textContent), "n / N 件");
         check(!$("#form-error"), "the rejection is cleared");
+        check(listening("import-progress") === 1 && calledWith("plugin:event|listen", "import-progress"),
+          "listening through plugin:event|listen");
       }],
       ["import-result", async () => {
         await waitFor(() => $("#import-result"), "import result");
         check(!$("#import-progress"), "the bar is gone");
+        check(listening("import-progress") === 0 && calledWith("plugin:event|unlisten", "import-progress"),
+          "stopped listening");
         check($("#import-total").textContent === "1,000,227 人", "total after");
         await waitFor(() => $("#residents-count").textContent === "1,000,227 人", "status refreshed");
         check(window.__calls.some((c) => c.cmd === "residents_import" && c.args.req.file.encoding === "cp932"
@@ -2043,12 +2087,16 @@
         }, "progress bar mid-way");
         check(/^\d+ \/ 48 件 受領確認済み$/.test(text("#sync-progress-text")), "n / N 件 受領確認済み: " + text("#sync-progress-text"));
         check(!$("#sync-result") && !document.body.textContent.includes("すべて受領確認"), "not done before the receipts");
+        check(listening("sync-progress") === 1 && calledWith("plugin:event|listen", "sync-progress"),
+          "listening through plugin:event|listen");
       }],
       ["sync-done", async () => {
         await waitFor(() => $("#sync-result"), "sync result");
         check($("#sync-result").dataset.complete === "true", "complete");
         check(text("#sync-result").includes("すべて受領確認されました（48 件）"), "done only after the report");
         check(!$("#sync-progress"), "the bar is gone");
+        check(listening("sync-progress") === 0 && calledWith("plugin:event|unlisten", "sync-progress"),
+          "stopped listening");
         await waitFor(() => text("#sync-pending-total") === "0 件", "status read again");
         check(text("#sync-receipt-id").startsWith("r-0192f0c4-6004"), "the newest receipt");
         check(document.querySelectorAll("#sync-log tbody tr")[0].textContent.includes("完了"), "log read again");
