@@ -10,6 +10,7 @@
 //! enrolled key, an item whose content hash is wrong, a header whose item count is not the
 //! file's. Every batch is checked before the first one is ingested.
 
+use crate::hub_audit::HubEvent;
 use crate::service::Hub;
 use crate::store::{HubStore, MediaLine, StoreError};
 use chrono::{DateTime, Utc};
@@ -167,6 +168,23 @@ impl Hub {
             item_count: items,
             file_sha256: Some(report.file_sha256.clone()),
         })?;
+        // The hub's own audit (§6): right after the media ledger line, like an enrolment.
+        crate::hub_audit::append(
+            self.store_ref(),
+            self.now(),
+            HubEvent::MediaImported,
+            operator,
+            Some(&report.medium_id),
+            &serde_json::json!({
+                "terminal_id": report.terminal_id,
+                "export_id": report.export_id,
+                "file_sha256": report.file_sha256,
+                "items": report.items,
+                "accepted": report.accepted,
+                "already_have": report.already_have,
+                "conflicts": report.conflicts,
+            }),
+        )?;
         tracing::info!(
             terminal = %report.terminal_id,
             items = report.items,
@@ -197,5 +215,13 @@ pub fn record_erased(
         file_sha256: None,
     };
     store.record_media(&line)?;
+    crate::hub_audit::append(
+        store,
+        at,
+        HubEvent::MediumErased,
+        operator,
+        Some(medium_id),
+        &serde_json::json!({}),
+    )?;
     Ok(line)
 }

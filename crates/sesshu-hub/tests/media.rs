@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use sesshu_hub::hub_audit::HubEvent;
 use sesshu_hub::media::{record_erased, MediaImportError};
 use sesshu_hub::HubStore;
 use sesshu_protocol::envelope::{self, EnvelopeInfo, EnvelopePurpose};
@@ -121,6 +122,54 @@ fn a_media_file_is_ingested_once_and_answered_with_signed_receipts() {
         Some(report.file_sha256.as_str())
     );
     assert!(record_erased(fx.store.as_ref(), chrono::Utc::now(), "bad id", "x").is_err());
+
+    // The hub's own audit holds both imports and the erasure, with the operator and the
+    // medium, and the chain verifies.
+    let mut events = Vec::new();
+    fx.store
+        .hub_audit_visit(0, &mut |l| {
+            events.push((
+                l.action,
+                l.actor.clone().unwrap_or_default(),
+                l.target.clone(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+    let media: Vec<_> = events
+        .iter()
+        .filter(|(a, _, _)| {
+            [
+                HubEvent::MediaImported as u16,
+                HubEvent::MediumErased as u16,
+            ]
+            .contains(a)
+        })
+        .collect();
+    assert_eq!(
+        media,
+        [
+            &(
+                HubEvent::MediaImported as u16,
+                "it-operator".to_owned(),
+                Some("USB-0001".to_owned())
+            ),
+            &(
+                HubEvent::MediaImported as u16,
+                "it-operator".to_owned(),
+                Some("USB-0001".to_owned())
+            ),
+            &(
+                HubEvent::MediumErased as u16,
+                "it-operator".to_owned(),
+                Some("USB-0001".to_owned())
+            ),
+        ]
+    );
+    assert!(sesshu_hub::hub_audit::verify(fx.store.as_ref())
+        .unwrap()
+        .broken
+        .is_none());
 }
 
 #[test]
