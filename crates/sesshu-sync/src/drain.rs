@@ -268,8 +268,9 @@ fn prepare(
     after_seq: i64,
     planned: usize,
 ) -> Result<Option<Prepared>, DrainError> {
-    let pending =
-        ledger.read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
+    let pending = ledger.read_streaming(|r| {
+        r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX))
+    })?;
     if pending.is_empty() {
         return Ok(None);
     }
@@ -296,7 +297,7 @@ fn prepare(
             })
         })
         .collect::<Result<Vec<_>, LedgerError>>()?;
-    let (head_seq, head_hash) = ledger.read(|r| r.audit_head())?;
+    let (head_seq, head_hash) = ledger.read_streaming(|r| r.audit_head())?;
     let batch = Batch {
         version: PROTOCOL_VERSION,
         batch_id: uuid::Uuid::now_v7().to_string(),
