@@ -402,14 +402,38 @@ fn copy_role(db_url: &str, items_path: &Path, terminal_id: &str) -> Res<()> {
 // ---------------------------------------------------------------------------------------------
 // The parent: the terminal.
 
-/// The time the terminal waits for the hub: each `send_batch` of the real HTTPS transport, from
-/// encoding the request to the decoded answer (TLS, the hub, PostgreSQL). The rest of the push
-/// is the terminal's own work (outbox reads, sealing, receipt checks, acknowledgements).
+/// The time the terminal waits for the hub: wall time while at least one `send_batch` of the
+/// real HTTPS transport is running, from encoding the request to the decoded answer (TLS, the
+/// hub, PostgreSQL). The drain may have two batches on their way; their overlap counts once.
+/// The rest of the push is the terminal's own work (outbox reads, sealing, receipt checks,
+/// acknowledgements) while nothing is on its way.
 #[derive(Default)]
 struct Waits {
     send: AtomicU64,
+    /// Sends running now, and since when at least one has been.
+    running: std::sync::Mutex<(usize, Option<Instant>)>,
     /// When the first batch started on its way: the first byte of the push.
     first_send: OnceLock<Instant>,
+}
+
+impl Waits {
+    fn started(&self) {
+        let mut g = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if g.0 == 0 {
+            g.1 = Some(Instant::now());
+        }
+        g.0 += 1;
+    }
+
+    fn ended(&self) {
+        let mut g = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 = g.0.saturating_sub(1);
+        if g.0 == 0
+            && let Some(since) = g.1.take()
+        {
+            add_time(&self.send, since);
+        }
+    }
 }
 
 struct TimedTransport {
@@ -425,10 +449,10 @@ impl Transport for TimedTransport {
         self.inner.enrol(req)
     }
     fn send_batch(&self, batch: &Signed<Batch>) -> Result<Signed<Receipt>, TransportError> {
-        let t = Instant::now();
-        let _ = self.waits.first_send.set(t);
+        let _ = self.waits.first_send.set(Instant::now());
+        self.waits.started();
         let r = self.inner.send_batch(batch);
-        add_time(&self.waits.send, t);
+        self.waits.ended();
         r
     }
     fn server_fingerprint(&self) -> Option<String> {
