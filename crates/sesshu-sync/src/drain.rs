@@ -265,6 +265,8 @@ struct Prepared {
     sent: Vec<(i64, String)>,
     /// It holds audit links (the hub checks the chain's continuity with them).
     has_audit: bool,
+    /// The chunk size planned when it was read.
+    planned: usize,
 }
 
 impl Prepared {
@@ -344,6 +346,7 @@ fn prepare(
         batch_hash,
         sent,
         has_audit,
+        planned,
     }))
 }
 
@@ -413,6 +416,8 @@ fn run(
         let mut next_from = after_seq;
         // Nothing is pending after `next_from`.
         let mut exhausted = false;
+        // When the last answer arrived (for the planner's timing of the batch behind it).
+        let mut last_answer: Option<Instant> = None;
         loop {
             // Send what may go now, and have the next batch ready.
             loop {
@@ -483,6 +488,7 @@ fn run(
                     ready = None;
                     next_from = after_seq;
                     exhausted = false;
+                    last_answer = None;
                     if !e.retryable() {
                         return Err(match e {
                             TransportError::Refused(r) => DrainError::Refused(r),
@@ -516,7 +522,12 @@ fn run(
                     continue;
                 }
             };
-            let elapsed = millis(started.elapsed());
+            // The planner's "how long did the hub take": a batch sent beside the one before it
+            // waited for that one at the hub too, so its time counts from that one's answer.
+            let answered = Instant::now();
+            let elapsed =
+                millis(answered.duration_since(last_answer.map_or(started, |a| a.max(started))));
+            last_answer = Some(answered);
             let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
                 .map_err(DrainError::ReceiptInvalid)?;
             if receipt.chain.head_went_back || receipt.chain.continuity != Continuity::Continuous {
@@ -576,10 +587,11 @@ fn run(
             failures = 0;
             if ready
                 .as_ref()
-                .is_some_and(|p| p.sent.len() > planner.next_size())
+                .is_some_and(|p| p.planned != planner.next_size())
             {
-                // The chunk shrank (slow or large answer): re-plan the next batch at the new
-                // size, after the last one on its way.
+                // The chunk grew or shrank meanwhile: re-plan the next batch at the new size,
+                // after the last one on its way (while the size still grows the batches are
+                // small, and reading one again costs little).
                 ready = None;
                 next_from = flying
                     .back()
