@@ -616,7 +616,6 @@ fn parent(records: u64, in_flight: Option<usize>) -> Res<()> {
             in_flight: in_flight.unwrap_or(DrainOptions::default().in_flight),
             ..DrainOptions::default()
         },
-        ..SyncSetup::default()
     };
     let ctx = SyncContext {
         keystore: &keystore,
