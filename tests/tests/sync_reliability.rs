@@ -508,6 +508,8 @@ fn patient(max_items: usize) -> DrainOptions {
         backoff_base: Duration::from_millis(10),
         backoff_cap: Duration::from_millis(250),
         sleep: std::thread::sleep,
+        // Two batches on their way, as the app sends them.
+        in_flight: 2,
     }
 }
 

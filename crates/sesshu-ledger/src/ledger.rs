@@ -12,11 +12,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 const SQLITE_PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-/// The open ledger: one writer connection and one read-only connection (WAL lets them overlap).
+/// The open ledger: one writer connection and two read-only connections (WAL lets them
+/// overlap): one with a large page cache for lookups, one with a small cache for reads that
+/// stream through data once (see [`Ledger::read_streaming`]).
 pub struct Ledger {
     path: PathBuf,
-    // Field order is drop order: the reader closes first so that the writer is the last
+    // Field order is drop order: the readers close first so that the writer is the last
     // connection and folds the WAL into the main file when it closes.
+    streamer: Mutex<Connection>,
     reader: Mutex<Connection>,
     writer: Mutex<Connection>,
     clock: Arc<dyn Clock>,
@@ -203,7 +206,14 @@ fn check_integrity(path: &Path, conn: &Connection) -> Result<(), LedgerError> {
 /// Page cache of the read connection, in KiB.
 const READER_CACHE_KIB: i64 = 196_608;
 
-fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
+/// Page cache of the writer, in KiB.
+const WRITER_CACHE_KIB: i64 = 65_536;
+
+/// Page cache of the streaming read connection, in KiB: enough for the b-tree's inner pages
+/// and a page of rows; the pages streamed through are read once and need not stay.
+const STREAMER_CACHE_KIB: i64 = 4_096;
+
+fn apply_pragmas(conn: &Connection, writer: bool, cache_kib: i64) -> Result<(), LedgerError> {
     if writer {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -219,7 +229,6 @@ fn apply_pragmas(conn: &Connection, writer: bool) -> Result<(), LedgerError> {
     // hits as the day goes on (ledger-bench, warm lookups: 2.5× plain SQLite with 64 MiB, 1.0×
     // with 192 MiB). SQLite allocates cache pages only as they are used, so a small
     // municipality pays nothing for it.
-    let cache_kib: i64 = if writer { 65_536 } else { READER_CACHE_KIB };
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -453,17 +462,22 @@ impl Ledger {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Result<Ledger, LedgerError> {
-        apply_pragmas(&writer, true)?;
+        apply_pragmas(&writer, true, WRITER_CACHE_KIB)?;
         migrate::run(&mut writer)?;
-        let reader = keyed_connection(
-            path,
-            keying,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        if keying.0.is_some() {
-            prove_key(path, &reader)?;
-        }
-        apply_pragmas(&reader, false)?;
+        let open_reader = |cache_kib: i64| -> Result<Connection, LedgerError> {
+            let conn = keyed_connection(
+                path,
+                keying,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            if keying.0.is_some() {
+                prove_key(path, &conn)?;
+            }
+            apply_pragmas(&conn, false, cache_kib)?;
+            Ok(conn)
+        };
+        let reader = open_reader(READER_CACHE_KIB)?;
+        let streamer = open_reader(STREAMER_CACHE_KIB)?;
         restrict_ledger_files(path)?;
         // The bench's plain baseline anchors its log under a fixed key: it has no secret.
         let anchor_key = match keying.0 {
@@ -474,6 +488,7 @@ impl Ledger {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            streamer: Mutex::new(streamer),
             clock,
             ids,
             anchor_path: anchor::anchor_path(path),
@@ -512,6 +527,17 @@ impl Ledger {
         f: impl FnOnce(&Reader<'_>) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
         let conn = lock(&self.reader);
+        f(&Reader { conn: &conn })
+    }
+
+    /// Runs `f` on a read-only connection with a small page cache, for reads that pass over
+    /// data once (the sync drain reads each outbox page once): on the lookup connection they
+    /// would fill its large cache with pages never read again and keep the process large.
+    pub fn read_streaming<T>(
+        &self,
+        f: impl FnOnce(&Reader<'_>) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let conn = lock(&self.streamer);
         f(&Reader { conn: &conn })
     }
 
@@ -627,6 +653,7 @@ impl Ledger {
     /// drain reads every outbox page once): without it those pages would fill the caches, which
     /// are sized for the keyers' resident lookups and writes, and stay resident.
     pub fn shrink_caches(&self) -> Result<(), LedgerError> {
+        lock(&self.streamer).execute_batch("PRAGMA shrink_memory")?;
         lock(&self.reader).execute_batch("PRAGMA shrink_memory")?;
         lock(&self.writer).execute_batch("PRAGMA shrink_memory")?;
         Ok(())

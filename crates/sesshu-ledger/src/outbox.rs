@@ -50,8 +50,14 @@ impl Reader<'_> {
     }
 
     pub fn outbox_pending_count(&self) -> Result<u64, LedgerError> {
+        // Left to itself SQLite answers `seq > …` by walking the table's rowid range, which
+        // decrypts every pending payload (~0.8 s and a full page cache for 100,000 records);
+        // the partial index holds every seq in a few hundred pages.
         Ok(self.conn.query_row(
-            &format!("SELECT count(*) FROM outbox WHERE acked_at IS NULL AND seq > {WATERMARK}"),
+            &format!(
+                "SELECT count(*) FROM outbox INDEXED BY outbox_pending \
+                 WHERE acked_at IS NULL AND seq > {WATERMARK}"
+            ),
             [],
             |r| r.get::<_, i64>(0),
         )? as u64)

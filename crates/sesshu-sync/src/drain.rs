@@ -45,6 +45,11 @@ pub struct DrainOptions {
     pub backoff_cap: Duration,
     /// How to wait (tests pass a no-op).
     pub sleep: fn(Duration),
+    /// Batches on their way at once (at least 1). With 2 the hub parses and verifies one batch
+    /// while it stores the one before, and the terminal stores a receipt while the hub works.
+    /// Receipts are still checked and stored strictly in outbox order; a batch goes out beside
+    /// another only when the order in which the hub takes them cannot matter (see [`run`]).
+    pub in_flight: usize,
 }
 
 impl Default for DrainOptions {
@@ -56,6 +61,7 @@ impl Default for DrainOptions {
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(60),
             sleep: std::thread::sleep,
+            in_flight: 2,
         }
     }
 }
@@ -258,6 +264,17 @@ pub(crate) struct Prepared {
     pub(crate) batch_hash: String,
     /// Outbox positions and item ids, in batch order.
     pub(crate) sent: Vec<(i64, String)>,
+    /// It holds audit links (the hub checks the chain's continuity with them).
+    has_audit: bool,
+    /// The chunk size planned when it was read.
+    planned: usize,
+}
+
+impl Prepared {
+    /// Outbox position of its last item.
+    fn last_seq(&self) -> Option<i64> {
+        self.sent.last().map(|(seq, _)| *seq)
+    }
 }
 
 /// Reads up to `planned` pending items after outbox position `after_seq` (fewer when the
@@ -269,8 +286,9 @@ pub(crate) fn prepare(
     after_seq: i64,
     planned: usize,
 ) -> Result<Option<Prepared>, DrainError> {
-    let pending =
-        ledger.read(|r| r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX)))?;
+    let pending = ledger.read_streaming(|r| {
+        r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX))
+    })?;
     if pending.is_empty() {
         return Ok(None);
     }
@@ -283,6 +301,7 @@ pub(crate) fn prepare(
     pending.truncate(n);
     // Positions and ids stay here; the payloads move into the batch (no second copy).
     let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
+    let has_audit = pending.iter().any(|o| o.stream == Stream::Audit.as_str());
     let items = pending
         .into_iter()
         .map(|o| {
@@ -297,7 +316,7 @@ pub(crate) fn prepare(
             })
         })
         .collect::<Result<Vec<_>, LedgerError>>()?;
-    let (head_seq, head_hash) = ledger.read(|r| r.audit_head())?;
+    let (head_seq, head_hash) = ledger.read_streaming(|r| r.audit_head())?;
     let batch = Batch {
         version: PROTOCOL_VERSION,
         batch_id: uuid::Uuid::now_v7().to_string(),
@@ -327,7 +346,34 @@ pub(crate) fn prepare(
         batch,
         batch_hash,
         sent,
+        has_audit,
+        planned,
     }))
+}
+
+/// A batch on its way: sent by its own thread (which owns the signed body), answered in the
+/// order it was sent.
+struct InFlight<'s> {
+    batch: Batch,
+    batch_hash: String,
+    sent: Vec<(i64, String)>,
+    body_len: usize,
+    started: Instant,
+    answer: std::thread::ScopedJoinHandle<'s, Result<Signed<Receipt>, TransportError>>,
+}
+
+impl InFlight<'_> {
+    fn last_seq(&self) -> Option<i64> {
+        self.sent.last().map(|(seq, _)| *seq)
+    }
+}
+
+/// The answer of a send thread (one that stopped is a cut: nothing is known of the batch).
+fn join_answer(
+    h: std::thread::ScopedJoinHandle<'_, Result<Signed<Receipt>, TransportError>>,
+) -> Result<Signed<Receipt>, TransportError> {
+    h.join()
+        .unwrap_or_else(|_| Err(TransportError::Cut("the sending thread stopped".into())))
 }
 
 fn run(
@@ -351,147 +397,214 @@ fn run(
         total: report.total,
         batches: 0,
     });
+    let in_flight_max = opts.in_flight.max(1);
     let mut planner = ChunkPlanner::new(opts.limits);
     let mut backoff = Backoff::new(millis(opts.backoff_base), millis(opts.backoff_cap));
     let mut failures = 0u32;
     // Outbox position of the last item acknowledged: batches are acknowledged in outbox order,
     // so everything pending lies after it.
     let mut after_seq = 0i64;
-    // The next batch is read and sealed on a second thread while the current one is in flight,
-    // so the terminal's own work (decrypting pages, encoding, signing) overlaps the wait for
-    // the hub. It is only ever the batch that follows the current one in outbox order; after a
-    // failure it is dropped and re-planned with the shrunk chunk size.
-    let mut ahead: Option<Prepared> = None;
-    loop {
-        let prepared = match ahead.take() {
-            Some(p) => p,
-            None => match prepare(ledger, id, opts, after_seq, planner.next_size())? {
-                Some(p) => p,
-                None => return Ok(()),
-            },
-        };
-        let Prepared {
-            signed,
-            batch,
-            batch_hash,
-            sent,
-        } = prepared;
-        let n = sent.len();
-        let next_from = sent.last().map_or(after_seq, |(seq, _)| *seq);
-        let next_size = planner.next_size();
-        let started = Instant::now();
-        let (sent_answer, next) = std::thread::scope(|scope| {
-            let next = scope.spawn(|| prepare(ledger, id, opts, next_from, next_size));
-            let answer = transport.send_batch(&signed);
-            (answer, next.join())
-        });
-        let next = next.map_err(|_| {
-            DrainError::Encoding(ProtocolError::Malformed("batch preparation stopped".into()))
-        })?;
-        let answer = match sent_answer {
-            Ok(a) => a,
-            Err(e) if e.retryable() => {
-                planner.on_failure();
-                failures += 1;
-                report.retries += 1;
-                ledger.sync_state(|s| {
-                    s.log(&NewLogLine {
-                        kind: "retry",
-                        items: n as u64,
-                        acknowledged: report.acknowledged,
-                        error_code: Some(e.log_code()),
-                        ..Default::default()
-                    })
-                })?;
-                if failures > opts.max_retries {
-                    return Err(DrainError::GaveUp(e));
+    std::thread::scope(|scope| -> Result<(), DrainError> {
+        // Batches sent and not yet answered, oldest first; each follows the one before it in
+        // outbox order.
+        let mut flying: std::collections::VecDeque<InFlight<'_>> =
+            std::collections::VecDeque::new();
+        // The next batch, read and sealed while the others are on their way (the terminal's
+        // own work — decrypting pages, encoding, signing — overlaps the wait for the hub), and
+        // not sent yet.
+        let mut ready: Option<Prepared> = None;
+        // Outbox position after which the next batch to prepare starts.
+        let mut next_from = after_seq;
+        // Nothing is pending after `next_from`.
+        let mut exhausted = false;
+        // When the last answer arrived (for the planner's timing of the batch behind it).
+        let mut last_answer: Option<Instant> = None;
+        loop {
+            // Send what may go now, and have the next batch ready.
+            loop {
+                if ready.is_none() && !exhausted {
+                    match prepare(ledger, id, opts, next_from, planner.next_size())? {
+                        Some(p) => {
+                            next_from = p.last_seq().unwrap_or(next_from);
+                            ready = Some(p);
+                        }
+                        None => exhausted = true,
+                    }
                 }
-                let delay = Duration::from_millis(backoff.next_delay_millis(jitter()));
-                if let Some(deadline) = opts.deadline
-                    && Instant::now() + delay > deadline
-                {
-                    return Err(DrainError::GaveUp(e));
+                let Some(p) = ready.take() else { break };
+                // A batch goes out beside others only when the hub may take them in either
+                // order without a different answer: it holds no audit links (the chain is
+                // checked in the order batches are stored) and names the same chain head as
+                // the batch before it (the hub flags a head that goes back).
+                let may_go = flying.is_empty()
+                    || (flying.len() < in_flight_max
+                        && !p.has_audit
+                        && flying
+                            .back()
+                            .is_some_and(|f| f.batch.chain_head == p.batch.chain_head));
+                if !may_go {
+                    ready = Some(p);
+                    break;
                 }
-                tracing::info!(code = %e.log_code(), wait_ms = millis(delay), "sync retry");
-                (opts.sleep)(delay);
-                continue;
+                let Prepared {
+                    signed,
+                    batch,
+                    batch_hash,
+                    sent,
+                    ..
+                } = p;
+                let body_len = signed.body.len();
+                let started = Instant::now();
+                let answer = scope.spawn(move || transport.send_batch(&signed));
+                flying.push_back(InFlight {
+                    batch,
+                    batch_hash,
+                    sent,
+                    body_len,
+                    started,
+                    answer,
+                });
             }
-            Err(TransportError::Refused(r)) => return Err(DrainError::Refused(r)),
-            Err(TransportError::BadAnswer(s)) => return Err(DrainError::BadAnswer(s)),
-            Err(e) => return Err(DrainError::GaveUp(e)),
-        };
-        let elapsed = millis(started.elapsed());
-        let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
-            .map_err(DrainError::ReceiptInvalid)?;
-        if receipt.chain.head_went_back || receipt.chain.continuity != Continuity::Continuous {
-            // The hub flags it for review; the terminal says so in its log (no content).
-            tracing::warn!(continuity = ?receipt.chain.continuity, head_went_back = receipt.chain.head_went_back, "hub flagged the audit chain");
-        }
-        let signed_json = serde_json::to_string(&answer)
-            .map_err(|e| DrainError::Encoding(ProtocolError::Malformed(e.to_string())))?;
-        let stored = StoredReceipt {
-            receipt_id: receipt.receipt_id.clone(),
-            batch_id: receipt.batch_id.clone(),
-            batch_hash: receipt.batch_hash.clone(),
-            received_at: receipt.received_at.clone(),
-            item_count: receipt.results.len() as u64,
-            signed_json,
-            stored_at: String::new(),
-        };
-        // check_receipt proved one result per item, in batch order.
-        let results: Vec<Ack> = receipt
-            .results
-            .iter()
-            .zip(&sent)
-            .map(|(r, (seq, _))| Ack {
-                seq: *seq,
-                item_id: r.id.clone(),
-                outcome: outcome_code(r.outcome),
-                reason: r.reason.clone(),
-            })
-            .collect();
-        let acknowledged = report.acknowledged + results.len() as u64;
-        ledger.sync_state(|s| {
-            s.acknowledge(&stored, &results)?;
-            s.log(&NewLogLine {
-                kind: "batch",
-                items: results.len() as u64,
-                acknowledged,
-                ..Default::default()
-            })
-        })?;
-        for r in &receipt.results {
-            match r.outcome {
-                ItemOutcome::Accepted => report.accepted += 1,
-                ItemOutcome::AlreadyHave => report.already_have += 1,
-                ItemOutcome::Conflict => report.conflicts += 1,
+            let Some(front) = flying.pop_front() else {
+                return Ok(());
+            };
+            let InFlight {
+                batch,
+                batch_hash,
+                sent,
+                body_len,
+                started,
+                answer,
+            } = front;
+            let sent_answer = join_answer(answer);
+            let n = sent.len();
+            let answer = match sent_answer {
+                Ok(a) => a,
+                Err(e) => {
+                    // Whatever became of the batches behind this one, their items are sent
+                    // again after it (the hub answers those it stored "already have").
+                    while let Some(f) = flying.pop_front() {
+                        let _ = join_answer(f.answer);
+                    }
+                    ready = None;
+                    next_from = after_seq;
+                    exhausted = false;
+                    last_answer = None;
+                    if !e.retryable() {
+                        return Err(match e {
+                            TransportError::Refused(r) => DrainError::Refused(r),
+                            TransportError::BadAnswer(s) => DrainError::BadAnswer(s),
+                            other => DrainError::GaveUp(other),
+                        });
+                    }
+                    planner.on_failure();
+                    failures += 1;
+                    report.retries += 1;
+                    ledger.sync_state(|s| {
+                        s.log(&NewLogLine {
+                            kind: "retry",
+                            items: n as u64,
+                            acknowledged: report.acknowledged,
+                            error_code: Some(e.log_code()),
+                            ..Default::default()
+                        })
+                    })?;
+                    if failures > opts.max_retries {
+                        return Err(DrainError::GaveUp(e));
+                    }
+                    let delay = Duration::from_millis(backoff.next_delay_millis(jitter()));
+                    if let Some(deadline) = opts.deadline
+                        && Instant::now() + delay > deadline
+                    {
+                        return Err(DrainError::GaveUp(e));
+                    }
+                    tracing::info!(code = %e.log_code(), wait_ms = millis(delay), "sync retry");
+                    (opts.sleep)(delay);
+                    continue;
+                }
+            };
+            // The planner's "how long did the hub take": a batch sent beside the one before it
+            // waited for that one at the hub too, so its time counts from that one's answer.
+            let answered = Instant::now();
+            let elapsed =
+                millis(answered.duration_since(last_answer.map_or(started, |a| a.max(started))));
+            last_answer = Some(answered);
+            let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
+                .map_err(DrainError::ReceiptInvalid)?;
+            if receipt.chain.head_went_back || receipt.chain.continuity != Continuity::Continuous {
+                // The hub flags it for review; the terminal says so in its log (no content).
+                tracing::warn!(continuity = ?receipt.chain.continuity, head_went_back = receipt.chain.head_went_back, "hub flagged the audit chain");
             }
+            let signed_json = serde_json::to_string(&answer)
+                .map_err(|e| DrainError::Encoding(ProtocolError::Malformed(e.to_string())))?;
+            let stored = StoredReceipt {
+                receipt_id: receipt.receipt_id.clone(),
+                batch_id: receipt.batch_id.clone(),
+                batch_hash: receipt.batch_hash.clone(),
+                received_at: receipt.received_at.clone(),
+                item_count: receipt.results.len() as u64,
+                signed_json,
+                stored_at: String::new(),
+            };
+            // check_receipt proved one result per item, in batch order.
+            let results: Vec<Ack> = receipt
+                .results
+                .iter()
+                .zip(&sent)
+                .map(|(r, (seq, _))| Ack {
+                    seq: *seq,
+                    item_id: r.id.clone(),
+                    outcome: outcome_code(r.outcome),
+                    reason: r.reason.clone(),
+                })
+                .collect();
+            let acknowledged = report.acknowledged + results.len() as u64;
+            ledger.sync_state(|s| {
+                s.acknowledge(&stored, &results)?;
+                s.log(&NewLogLine {
+                    kind: "batch",
+                    items: results.len() as u64,
+                    acknowledged,
+                    ..Default::default()
+                })
+            })?;
+            for r in &receipt.results {
+                match r.outcome {
+                    ItemOutcome::Accepted => report.accepted += 1,
+                    ItemOutcome::AlreadyHave => report.already_have += 1,
+                    ItemOutcome::Conflict => report.conflicts += 1,
+                }
+            }
+            if let Some((last, _)) = sent.last() {
+                after_seq = *last;
+            }
+            // The pages just sent are not read again: keep the process small.
+            ledger.shrink_caches()?;
+            report.acknowledged = acknowledged;
+            report.batches += 1;
+            report.total = report.total.max(report.acknowledged);
+            planner.on_success(n, body_len, elapsed);
+            backoff.reset();
+            failures = 0;
+            if ready
+                .as_ref()
+                .is_some_and(|p| p.planned != planner.next_size())
+            {
+                // The chunk grew or shrank meanwhile: re-plan the next batch at the new size,
+                // after the last one on its way (while the size still grows the batches are
+                // small, and reading one again costs little).
+                ready = None;
+                next_from = flying
+                    .back()
+                    .and_then(InFlight::last_seq)
+                    .unwrap_or(after_seq);
+                exhausted = false;
+            }
+            progress(Progress {
+                acknowledged: report.acknowledged,
+                total: report.total,
+                batches: report.batches,
+            });
         }
-        if let Some((last, _)) = sent.last() {
-            after_seq = *last;
-        }
-        // The pages just sent are not read again: keep the process small.
-        ledger.shrink_caches()?;
-        report.acknowledged = acknowledged;
-        report.batches += 1;
-        report.total = report.total.max(report.acknowledged);
-        planner.on_success(n, signed.body.len(), elapsed);
-        backoff.reset();
-        failures = 0;
-        // Only after this batch's receipt is stored: a failed read of the next one must not
-        // leave an acknowledged batch unrecorded.
-        ahead = next?;
-        if ahead
-            .as_ref()
-            .is_some_and(|p| p.sent.len() > planner.next_size())
-        {
-            // The chunk shrank (slow or large answer): re-plan the next batch at the new size.
-            ahead = None;
-        }
-        progress(Progress {
-            acknowledged: report.acknowledged,
-            total: report.total,
-            batches: report.batches,
-        });
-    }
+    })
 }

@@ -53,8 +53,9 @@ pub fn refusal_code_name(code: sesshu_protocol::RefusalCode) -> String {
         .unwrap_or_else(|| format!("{code:?}"))
 }
 
-/// One hub, reached somehow. Blocking: the caller runs it off any async runtime.
-pub trait Transport: Send {
+/// One hub, reached somehow. Blocking: the caller runs it off any async runtime. Shared by
+/// threads: the drain may have more than one batch on its way.
+pub trait Transport: Send + Sync {
     /// `GET /v1/hello`.
     fn hello(&self) -> Result<Hello, TransportError>;
     /// `POST /v1/enrol`.

@@ -86,6 +86,8 @@ fn opts() -> DrainOptions {
         },
         max_retries: 3,
         sleep: |_| {},
+        // One batch at a time: the scripted faults then meet the requests in a known order.
+        in_flight: 1,
         ..DrainOptions::default()
     }
 }
@@ -159,6 +161,38 @@ fn a_cut_after_the_hub_stored_resumes_without_duplicates() {
     assert_eq!(report.already_have, s.hub.duplicates());
     assert!(report.already_have >= 1);
     assert_eq!(report.accepted + report.already_have, 10);
+}
+
+#[test]
+fn two_batches_in_flight_through_cuts_still_acknowledge_every_item_once() {
+    let s = setup(60);
+    s.hub.push_faults(&[
+        Fault::CutAfterStore,
+        Fault::CutBeforeStore,
+        Fault::CutAfterStore,
+        Fault::Unreachable,
+        Fault::CutAfterStore,
+    ]);
+    let o = DrainOptions {
+        in_flight: 2,
+        max_retries: 10,
+        ..opts()
+    };
+    let (r, seen) = run(&s, &o);
+    let report = r.unwrap();
+    assert!(report.retries >= 1, "{report:?}");
+    assert_eq!(pending(&s), 0);
+    assert_eq!(s.hub.stored(), 60, "each item stored once");
+    // A batch answered behind one that was cut is sent again: the hub may have answered more
+    // "already have" than the terminal acknowledged, never fewer.
+    assert!(report.already_have <= s.hub.duplicates(), "{report:?}");
+    assert_eq!(report.accepted + report.already_have, 60);
+    assert_eq!(report.acknowledged, 60);
+    // Progress only ever moves forward, one acknowledged batch at a time.
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].acknowledged <= w[1].acknowledged));
+    assert_eq!(seen.last().unwrap().acknowledged, 60);
 }
 
 #[test]

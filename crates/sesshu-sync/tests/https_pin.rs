@@ -243,6 +243,8 @@ fn enrolment_and_a_drain_over_https_with_a_cut() {
         },
         &sesshu_sync::DrainOptions {
             sleep: |_| {},
+            // One batch at a time: the scripted cut meets a known request.
+            in_flight: 1,
             ..sesshu_sync::DrainOptions::default()
         },
         &mut |_| {},

@@ -39,6 +39,8 @@ fn world() -> World {
             },
             max_retries: 2,
             sleep: |_| {},
+            // One batch at a time: the scripted faults then meet the requests in a known order.
+            in_flight: 1,
             ..DrainOptions::default()
         },
     });
