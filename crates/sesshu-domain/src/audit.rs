@@ -84,6 +84,15 @@ pub enum AuditAction {
     /// entry travels in the run it opens; acknowledgements themselves are sync state, not
     /// audited changes (see `sesshu_ledger::sync`).
     SyncStarted = 7001,
+    /// A signed downlink from the hub was applied (detail: kind, from and to version, counts;
+    /// never a name or 宛名番号).
+    DownlinkApplied = 7200,
+    /// A downlink was refused (detail: kind, versions, refusal code); nothing was applied.
+    DownlinkRefused = 7201,
+    /// A roster account set its first password with the hub's one-time code (target: login id).
+    FirstSignInCompleted = 7202,
+    /// A first sign-in with a one-time code failed (target: login id as typed; detail: reason).
+    FirstSignInFailed = 7203,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -93,7 +102,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 50] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -136,6 +145,10 @@ impl AuditAction {
         AuditAction::StatisticsViewed,
         AuditAction::TerminalEnrolled,
         AuditAction::SyncStarted,
+        AuditAction::DownlinkApplied,
+        AuditAction::DownlinkRefused,
+        AuditAction::FirstSignInCompleted,
+        AuditAction::FirstSignInFailed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -197,6 +210,10 @@ impl AuditAction {
             AuditAction::StatisticsViewed => "入力統計の表示",
             AuditAction::TerminalEnrolled => "集約サーバーへの端末登録",
             AuditAction::SyncStarted => "同期の開始",
+            AuditAction::DownlinkApplied => "本部配信の適用",
+            AuditAction::DownlinkRefused => "本部配信の拒否",
+            AuditAction::FirstSignInCompleted => "初回サインイン（ワンタイムコード）",
+            AuditAction::FirstSignInFailed => "初回サインインの失敗",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -272,6 +289,8 @@ mod tests {
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
         assert_eq!(AuditAction::TerminalEnrolled.code(), 7000);
         assert_eq!(AuditAction::SyncStarted.code(), 7001);
+        assert_eq!(AuditAction::DownlinkApplied.code(), 7200);
+        assert_eq!(AuditAction::FirstSignInFailed.code(), 7203);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

@@ -11,6 +11,7 @@
 //! No I/O, no clock, no randomness: times and jitter are passed in.
 
 pub mod chain;
+pub mod downlink;
 pub mod errors;
 pub mod planner;
 pub mod sign;
