@@ -111,6 +111,8 @@ macro_rules! with_commands {
             SyncPush = sync_push [Permission(RunSync)] () -> $crate::SyncReport;
             SyncLog = sync_log [Permission(RunSync)] () -> Vec<$crate::SyncLogLine>;
             SyncLogExport = sync_log_export [Permission(RunSync)] () -> $crate::SyncLogExport;
+            DownlinkImport = downlink_import [Permission(RunSync)] ($crate::DownlinkImportRequest) -> $crate::DownlinkReport;
+            FirstSignIn = first_sign_in [Open] ($crate::FirstSignInRequest) -> $crate::SessionInfo;
         }
     };
 }

@@ -88,6 +88,9 @@ pub enum ErrorCode {
     /// The hub's answer or receipt did not verify or does not answer what was sent; nothing
     /// was marked as sent.
     ReceiptInvalid,
+    /// A hub downlink was refused (signature, other terminal or municipality, version gap or
+    /// replay); nothing was applied.
+    DownlinkRefused,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -96,7 +99,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 42] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -136,6 +139,7 @@ impl ErrorCode {
         ErrorCode::SyncCut,
         ErrorCode::HubRefused,
         ErrorCode::ReceiptInvalid,
+        ErrorCode::DownlinkRefused,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

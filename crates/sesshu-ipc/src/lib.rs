@@ -9,11 +9,13 @@
 
 pub mod command;
 pub mod contract;
+pub mod downlink;
 pub mod error;
 pub mod keying;
 pub mod sync;
 
 pub use command::*;
+pub use downlink::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;

@@ -226,6 +226,24 @@ pub enum Error {
     #[error("集約サーバーの応答を読み取れませんでした。接続先が集約サーバーか確認してください。")]
     HubAnswerInvalid,
 
+    // Downlinks from the hub.
+    #[error("本部からの配信ファイルを読み取れません。ファイルが壊れていないか確認してください。何も適用していません。")]
+    DownlinkUnreadable,
+    #[error("本部からの配信の署名を確認できません（登録した集約サーバーの鍵で署名されていません）。何も適用していません。システム担当に連絡してください。")]
+    DownlinkBadSignature,
+    #[error("この配信は別の端末あてです。何も適用していません。")]
+    DownlinkOtherTerminal,
+    #[error("この配信は別の自治体あてです。何も適用していません。")]
+    DownlinkOtherMunicipality,
+    #[error("配信の版が飛んでいます（端末は第{held}版、配信は第{from}版から）。間の配信を先に取り込むか、集約サーバーから取り直してください。何も適用していません。")]
+    DownlinkGap { held: u64, from: u64 },
+    #[error("この配信は取込済みか古いものです（端末は第{held}版、配信は第{from}版から）。何も適用していません。")]
+    DownlinkReplayed { held: u64, from: u64 },
+    #[error("配信の内容が不正です（{0}）。何も適用していません。システム担当に連絡してください。")]
+    DownlinkInvalid(String),
+    #[error("利用者ID・ワンタイムコードのいずれかが正しくないか、コードは使用済みです。本部で新しいコードを発行してもらってください。")]
+    FirstSignInRejected,
+
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
 }
@@ -307,6 +325,14 @@ impl Error {
             SyncCut { .. } | EnrolInterrupted => ErrorCode::SyncCut,
             EnrolCodeRejected | HubDemoMismatch | HubRefused(_) => ErrorCode::HubRefused,
             ReceiptInvalid | HubAnswerInvalid => ErrorCode::ReceiptInvalid,
+            DownlinkUnreadable
+            | DownlinkBadSignature
+            | DownlinkOtherTerminal
+            | DownlinkOtherMunicipality
+            | DownlinkGap { .. }
+            | DownlinkReplayed { .. }
+            | DownlinkInvalid(_) => ErrorCode::DownlinkRefused,
+            FirstSignInRejected => ErrorCode::InvalidCredentials,
             Internal(_) => ErrorCode::Internal,
         }
     }

@@ -28,10 +28,16 @@ use std::time::Duration;
 
 /// The migrations, in order: (version, SQL). Forward-only; each is applied with its
 /// `schema_version` row in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    include_str!("../../../../migrations/hub/postgres/0001-init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        include_str!("../../../../migrations/hub/postgres/0001-init.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../../migrations/hub/postgres/0003-downlink.sql"),
+    ),
+];
 
 /// Connections kept open at most. The hub's HTTP layer runs store calls on blocking threads;
 /// a few connections let batches from different terminals overlap without crowding the server.
