@@ -221,10 +221,16 @@ impl Hub {
             let district = sesshu_domain::text::single_line(&r.district, 20)
                 .map_err(|e| LoadError::Invalid(format!("{}件目 地区コード: {e}", i + 1)))?;
             if district.is_empty() {
-                return Err(LoadError::Invalid(format!("{}件目: 地区コードが空です", i + 1)));
+                return Err(LoadError::Invalid(format!(
+                    "{}件目: 地区コードが空です",
+                    i + 1
+                )));
             }
             if !seen.insert(checked.atena.as_str().to_owned()) {
-                return Err(LoadError::Invalid(format!("{}件目: 宛名番号が重複しています", i + 1)));
+                return Err(LoadError::Invalid(format!(
+                    "{}件目: 宛名番号が重複しています",
+                    i + 1
+                )));
             }
             rows.push(ResidentRev {
                 atena: checked.atena.as_str().to_owned(),
@@ -259,7 +265,9 @@ impl Hub {
         let mut d: Vec<String> = districts.iter().map(|s| s.trim().to_owned()).collect();
         d.sort();
         d.dedup();
-        let v = self.store.dl_set_scope(&t.municipality_code, terminal_id, &d)?;
+        let v = self
+            .store
+            .dl_set_scope(&t.municipality_code, terminal_id, &d)?;
         tracing::info!(terminal = %terminal_id, version = v, districts = d.len(), "downlink scope set");
         Ok(v)
     }
@@ -362,9 +370,12 @@ impl Hub {
                     })?;
                     DownlinkBody::Profile(Box::new(body))
                 }
-                DownlinkKind::Residents => {
-                    DownlinkBody::Residents(self.residents_delta(terminal_id, muni, since, current)?)
-                }
+                DownlinkKind::Residents => DownlinkBody::Residents(self.residents_delta(
+                    terminal_id,
+                    muni,
+                    since,
+                    current,
+                )?),
                 DownlinkKind::Roster => {
                     let accounts = self
                         .store
@@ -373,7 +384,9 @@ impl Hub {
                         .iter()
                         .map(|j| serde_json::from_str::<RosterAccount>(j))
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|_| refusal(RefusalCode::Unavailable, "stored roster unreadable"))?;
+                        .map_err(|_| {
+                            refusal(RefusalCode::Unavailable, "stored roster unreadable")
+                        })?;
                     DownlinkBody::Roster(RosterBody { accounts })
                 }
             }
@@ -424,10 +437,11 @@ impl Hub {
             let now = state_at(&list, current).filter(|(d, _)| scope_now.contains(d));
             match (then, now) {
                 (Some((_, a)), Some((_, b))) if a == b => {}
-                (_, Some((_, body))) => out.upserts.push(
-                    serde_json::from_str(&body)
-                        .map_err(|_| refusal(RefusalCode::Unavailable, "stored resident unreadable"))?,
-                ),
+                (_, Some((_, body))) => {
+                    out.upserts.push(serde_json::from_str(&body).map_err(|_| {
+                        refusal(RefusalCode::Unavailable, "stored resident unreadable")
+                    })?)
+                }
                 (Some(_), None) => out.removals.push(
                     AtenaNumber::parse(atena)
                         .map_err(|_| refusal(RefusalCode::Unavailable, "stored 宛名番号"))?,
@@ -454,9 +468,12 @@ impl Hub {
         let t = self.enrolled_terminal(&claimed.terminal_id)?;
         let key = VerifyingKey::from_hex(&t.public_key)
             .map_err(|_| refusal(RefusalCode::Unavailable, "stored terminal key"))?;
-        signed
-            .verify(&key, Purpose::DownlinkRequest)
-            .map_err(|_| refusal(RefusalCode::BadSignature, "the request's signature does not verify"))?;
+        signed.verify(&key, Purpose::DownlinkRequest).map_err(|_| {
+            refusal(
+                RefusalCode::BadSignature,
+                "the request's signature does not verify",
+            )
+        })?;
         if claimed.municipality_code != t.municipality_code {
             return Err(refusal(
                 RefusalCode::WrongMunicipality,

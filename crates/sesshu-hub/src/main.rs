@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 success, 1 the command failed (store, state, network), 2 unusable arguments.
 
+mod downlink_cli;
+
 use sesshu_hub::server::{self, ServeOptions, Server};
 use sesshu_hub::service::{self, system_clock, Encoding, Hub};
 use sesshu_hub::store::postgres::PgStore;
@@ -336,6 +338,9 @@ fn run(cmd: Command) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = downlink_cli::dispatch(&argv) {
+        return code;
+    }
     let cmd = match parse(&argv) {
         Ok(c) => c,
         Err(msg) => {

@@ -15,8 +15,8 @@ pub mod keying;
 pub mod sync;
 
 pub use command::*;
-pub use downlink::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
+pub use downlink::*;
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
 pub use sync::*;

@@ -89,7 +89,11 @@ fn mismatch(e: DownlinkMismatch) -> Error {
 
 /// Verifies a signed downlink against the pinned hub key and this terminal, and applies it in
 /// one transaction. `login` is the signed-in user (`None`: the automatic sync).
-pub fn apply(ledger: &Ledger, login: Option<&str>, signed: &Signed<Downlink>) -> Result<DownlinkReport> {
+pub fn apply(
+    ledger: &Ledger,
+    login: Option<&str>,
+    signed: &Signed<Downlink>,
+) -> Result<DownlinkReport> {
     apply_with_fault(ledger, login, signed, &no_fault)
 }
 
@@ -181,7 +185,14 @@ fn verify_and_apply(
                 apply_roster(m, r, d.to_version, now, today, &mut report, fault)?
             }
         }
-        m.set_downlink_state(kind, d.to_version, &d.downlink_id, &d.hub_id, &body_sha256, &note)?;
+        m.set_downlink_state(
+            kind,
+            d.to_version,
+            &d.downlink_id,
+            &d.hub_id,
+            &body_sha256,
+            &note,
+        )?;
         report.applied = true;
         m.audit(
             AuditRecord::new(
@@ -240,7 +251,8 @@ struct PreparedAccount {
 /// Everything a downlink carries is checked by the same domain rules as a file import, before
 /// the transaction starts.
 fn prepare(body: &DownlinkBody) -> Result<Prepared> {
-    let invalid = |what: &str, e: &dyn std::fmt::Display| Error::DownlinkInvalid(format!("{what}: {e}"));
+    let invalid =
+        |what: &str, e: &dyn std::fmt::Display| Error::DownlinkInvalid(format!("{what}: {e}"));
     match body {
         DownlinkBody::Profile(p) => prepare_profile(p).map(Prepared::Profile),
         DownlinkBody::Residents(r) => {
@@ -545,17 +557,15 @@ impl Terminal {
             if !user.is_active(now, self.today()) {
                 return fail("disabled");
             }
-            let hash = new_password_hash(
-                self.deriver.as_ref(),
-                &ledger,
-                &req.new_password,
-                &login_id,
-            )?;
+            let hash =
+                new_password_hash(self.deriver.as_ref(), &ledger, &req.new_password, &login_id)?;
             let new_wraps =
                 self.wraps_with_user(&inner, &login_id, &user.roles, &req.new_password)?;
             ledger.mutate(|m| {
                 if !m.clear_first_sign_in_code(user.id)? {
-                    return Err(LedgerError::InvalidData("one-time code already used".into()));
+                    return Err(LedgerError::InvalidData(
+                        "one-time code already used".into(),
+                    ));
                 }
                 m.set_password_hash(user.id, &hash, false)?;
                 m.set_sign_in(user.id, &user.sign_in.after_success())?;
@@ -582,10 +592,13 @@ impl Terminal {
 
 /// Applies `signed` as the automatic sync or a sync run does (no user: `None`), for callers
 /// that fetched it over the network.
-pub fn apply_fetched(ledger: &Ledger, login: Option<&str>, signed: &Signed<Downlink>) -> Result<DownlinkReport> {
+pub fn apply_fetched(
+    ledger: &Ledger,
+    login: Option<&str>,
+    signed: &Signed<Downlink>,
+) -> Result<DownlinkReport> {
     apply(ledger, login, signed)
 }
-
 
 /// What the terminal holds of each downlink kind, and whom downlinks must name.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -620,4 +633,67 @@ impl Terminal {
         let actor = self.actor::<cmd::SyncStatusGet>(&mut inner)?;
         status(&actor.ledger)
     }
+}
+
+/// After a push: asks the hub for each kind "since the version held" and applies what comes
+/// back (each downlink its own transaction). A kind that fails is logged and left for the next
+/// sync; the push itself stands. Returns the reports of the kinds that were asked.
+pub fn fetch_after_push(
+    ledger: &Ledger,
+    login: Option<&str>,
+    ctx: &crate::sync::SyncContext<'_>,
+) -> Vec<DownlinkReport> {
+    match fetch_all(ledger, login, ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(code = ?e.code(), "downlinks not fetched");
+            Vec::new()
+        }
+    }
+}
+
+fn fetch_all(
+    ledger: &Ledger,
+    login: Option<&str>,
+    ctx: &crate::sync::SyncContext<'_>,
+) -> Result<Vec<DownlinkReport>> {
+    use sesshu_protocol::downlink::{DownlinkKind, DownlinkRequest};
+    use sesshu_protocol::sign::Purpose;
+    let (enrolment, terminal) = ledger.read(|r| Ok((r.sync_enrolment()?, r.terminal()?)))?;
+    let enrolment = enrolment.ok_or(Error::NotEnrolled)?;
+    let terminal = terminal.ok_or(Error::NotSetUp)?;
+    let secret = sesshu_ledger::keys::load_identity_secret(ctx.keystore, ctx.ledger_id)?
+        .ok_or(Error::SyncIdentityMissing)?;
+    let key = sesshu_protocol::SigningKey::from_bytes(&secret);
+    let transport = ctx
+        .setup
+        .connector
+        .connect(&enrolment.hub_url, Some(&enrolment.cert_fingerprint))
+        .map_err(|_| Error::HubUnreachable)?;
+    let mut out = Vec::new();
+    for kind in DownlinkKind::ALL {
+        let since = ledger.read(|r| r.downlink_version(kind.as_str()))?;
+        let req = DownlinkRequest {
+            version: sesshu_protocol::PROTOCOL_VERSION,
+            terminal_id: terminal.terminal_id.clone(),
+            municipality_code: terminal.municipality_code.clone(),
+            kind,
+            since,
+            asked_at: ledger.clock().now().to_rfc3339(),
+        };
+        let signed_req = Signed::seal(&key, Purpose::DownlinkRequest, &req)
+            .map_err(|_| Error::Internal("downlink request"))?;
+        match transport.downlink(&signed_req) {
+            Ok(d) => match apply(ledger, login, &d) {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    tracing::warn!(kind = kind.as_str(), code = ?e.code(), "downlink refused")
+                }
+            },
+            Err(e) => {
+                tracing::warn!(kind = kind.as_str(), code = %e.log_code(), "downlink not fetched")
+            }
+        }
+    }
+    Ok(out)
 }

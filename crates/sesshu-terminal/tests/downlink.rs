@@ -86,7 +86,10 @@ fn resident(atena: &str, kana: &str) -> Resident {
 
 fn residents(upserts: &[&str], removals: &[&str]) -> DownlinkBody {
     DownlinkBody::Residents(ResidentsBody {
-        upserts: upserts.iter().map(|a| resident(a, "セッシュ タロウ")).collect(),
+        upserts: upserts
+            .iter()
+            .map(|a| resident(a, "セッシュ タロウ"))
+            .collect(),
         removals: removals
             .iter()
             .map(|a| AtenaNumber::parse(a).unwrap())
@@ -96,11 +99,9 @@ fn residents(upserts: &[&str], removals: &[&str]) -> DownlinkBody {
 
 fn profile_body() -> DownlinkBody {
     DownlinkBody::Profile(Box::new(ProfileBody {
-        profile_json: sesshu_domain::profile::DEFAULT_PROFILE_JSON.replace(
-            "\"version\"",
-            "\"_ignored\": 0, \"version\"",
-        ),
-        clinics: vec![sesshu_domain::codes::clinic("0410000012", "青葉クリニック").unwrap()],
+        profile_json: sesshu_domain::profile::DEFAULT_PROFILE_JSON
+            .replace("\"version\"", "\"_ignored\": 0, \"version\""),
+        clinics: vec![sesshu_domain::codes::clinic("1310112345", "青葉クリニック").unwrap()],
         products: vec![
             sesshu_domain::codes::product("FLU01", "FLU", "インフル", "製薬", "").unwrap(),
         ],
@@ -109,7 +110,12 @@ fn profile_body() -> DownlinkBody {
     }))
 }
 
-fn account(login: &str, roles: &[Role], disabled_from: Option<&str>, code: Option<&str>) -> RosterAccount {
+fn account(
+    login: &str,
+    roles: &[Role],
+    disabled_from: Option<&str>,
+    code: Option<&str>,
+) -> RosterAccount {
     RosterAccount {
         login_id: login.into(),
         display_name: "本部 登録".into(),
@@ -135,20 +141,19 @@ fn resident_count(w: &World) -> u64 {
 fn audit_count(w: &World, action: AuditAction) -> usize {
     w.t.state.logout().unwrap();
     login(&w.t.state, ADMIN, ADMIN_PW).unwrap();
-    let n = w
-        .t
-        .state
-        .audit_list(sesshu_ipc::AuditListRequest {
-            limit: 500,
-            before_seq: None,
-            actor: None,
-            resident: None,
-            action: Some(action.code()),
-            from: None,
-            to: None,
-        })
-        .unwrap()
-        .len();
+    let n =
+        w.t.state
+            .audit_list(sesshu_ipc::AuditListRequest {
+                limit: 500,
+                before_seq: None,
+                actor: None,
+                resident: None,
+                action: Some(action.code()),
+                from: None,
+                to: None,
+            })
+            .unwrap()
+            .len();
     w.t.state.logout().unwrap();
     login(&w.t.state, SYNC, USER_PW).unwrap();
     n
@@ -157,13 +162,28 @@ fn audit_count(w: &World, action: AuditAction) -> usize {
 #[test]
 fn residents_delta_applies_and_removal_deletes_the_row() {
     let w = enrolled();
-    let d1 = downlink(&w, DownlinkKind::Residents, 0, 3, residents(&["1001", "1002", "1003"], &[]));
+    let d1 = downlink(
+        &w,
+        DownlinkKind::Residents,
+        0,
+        3,
+        residents(&["1001", "1002", "1003"], &[]),
+    );
     let r = w.t.state.downlink_import_bytes(&sealed(&w, &d1)).unwrap();
-    assert_eq!((r.residents_upserted, r.to_version, r.applied), (3, 3, true));
+    assert_eq!(
+        (r.residents_upserted, r.to_version, r.applied),
+        (3, 3, true)
+    );
     assert_eq!(resident_count(&w), 3);
     assert_eq!(version(&w, "residents"), 3);
     // The next delta: one changed, one left the scope.
-    let d2 = downlink(&w, DownlinkKind::Residents, 3, 5, residents(&["1001"], &["1002"]));
+    let d2 = downlink(
+        &w,
+        DownlinkKind::Residents,
+        3,
+        5,
+        residents(&["1001"], &["1002"]),
+    );
     let r = w.t.state.downlink_import_bytes(&sealed(&w, &d2)).unwrap();
     assert_eq!((r.residents_upserted, r.residents_removed), (1, 1));
     assert_eq!(resident_count(&w), 2);
@@ -190,16 +210,27 @@ fn every_refusal_is_coded_audited_and_applies_nothing() {
     let ok = downlink(&w, DownlinkKind::Residents, 0, 1, residents(&["1001"], &[]));
     // Signed by another key.
     let other = SigningKey::from_bytes(&[9; 32]);
-    let forged = serde_json::to_vec(&Signed::seal(&other, Purpose::Downlink, &ok).unwrap()).unwrap();
-    assert_eq!(code(w.t.state.downlink_import_bytes(&forged)), ErrorCode::DownlinkRefused);
+    let forged =
+        serde_json::to_vec(&Signed::seal(&other, Purpose::Downlink, &ok).unwrap()).unwrap();
+    assert_eq!(
+        code(w.t.state.downlink_import_bytes(&forged)),
+        ErrorCode::DownlinkRefused
+    );
     // The hub's key, but the wrong purpose (a receipt signature).
-    let receipt = serde_json::to_vec(&Signed::seal(&w.hub_key, Purpose::Receipt, &ok).unwrap()).unwrap();
-    assert_eq!(code(w.t.state.downlink_import_bytes(&receipt)), ErrorCode::DownlinkRefused);
+    let receipt =
+        serde_json::to_vec(&Signed::seal(&w.hub_key, Purpose::Receipt, &ok).unwrap()).unwrap();
+    assert_eq!(
+        code(w.t.state.downlink_import_bytes(&receipt)),
+        ErrorCode::DownlinkRefused
+    );
     // Tampered body.
     let mut tampered: Signed<Downlink> = serde_json::from_slice(&sealed(&w, &ok)).unwrap();
     tampered.body = tampered.body.replace("1001", "1009");
     assert_eq!(
-        code(w.t.state.downlink_import_bytes(&serde_json::to_vec(&tampered).unwrap())),
+        code(
+            w.t.state
+                .downlink_import_bytes(&serde_json::to_vec(&tampered).unwrap())
+        ),
         ErrorCode::DownlinkRefused
     );
     // Truncated file.
@@ -256,9 +287,21 @@ fn only_sync_operators_import_downlinks() {
 #[test]
 fn a_failure_midway_leaves_the_previous_version() {
     let w = enrolled();
-    let d1 = downlink(&w, DownlinkKind::Residents, 0, 1, residents(&["1001", "1002"], &[]));
+    let d1 = downlink(
+        &w,
+        DownlinkKind::Residents,
+        0,
+        1,
+        residents(&["1001", "1002"], &[]),
+    );
     w.t.state.downlink_import_bytes(&sealed(&w, &d1)).unwrap();
-    let d2 = downlink(&w, DownlinkKind::Residents, 1, 2, residents(&["1003", "1004", "1005"], &["1001"]));
+    let d2 = downlink(
+        &w,
+        DownlinkKind::Residents,
+        1,
+        2,
+        residents(&["1003", "1004", "1005"], &["1001"]),
+    );
     let signed: Signed<Downlink> = serde_json::from_slice(&sealed(&w, &d2)).unwrap();
     // A fault after the second row.
     let fault = |n: u64| {
@@ -269,7 +312,11 @@ fn a_failure_midway_leaves_the_previous_version() {
         }
     };
     let bytes = serde_json::to_vec(&signed).unwrap();
-    assert!(w.t.state.downlink_import_with_fault(&bytes, &fault).is_err());
+    assert!(w
+        .t
+        .state
+        .downlink_import_with_fault(&bytes, &fault)
+        .is_err());
     assert_eq!(resident_count(&w), 2);
     assert_eq!(version(&w, "residents"), 1);
     // Without the fault the same downlink applies.
@@ -289,7 +336,10 @@ fn a_roster_with_a_bad_account_applies_none_of_it() {
         ],
     });
     let d = downlink(&w, DownlinkKind::Roster, 0, 1, body);
-    assert_eq!(code(w.t.state.downlink_import_bytes(&sealed(&w, &d))), ErrorCode::DownlinkRefused);
+    assert_eq!(
+        code(w.t.state.downlink_import_bytes(&sealed(&w, &d))),
+        ErrorCode::DownlinkRefused
+    );
     assert_eq!(version(&w, "roster"), 0);
     w.t.state.logout().unwrap();
     assert_eq!(
@@ -318,7 +368,10 @@ fn roster_account_signs_in_first_with_its_one_time_code_once() {
     assert_eq!(r.accounts_created, 1);
     w.t.state.logout().unwrap();
     // No password works before the first sign-in.
-    assert_eq!(code(login(&w.t.state, "newkeyer", "")), ErrorCode::InvalidCredentials);
+    assert_eq!(
+        code(login(&w.t.state, "newkeyer", "")),
+        ErrorCode::InvalidCredentials
+    );
     assert_eq!(
         code(login(&w.t.state, "newkeyer", "!first-sign-in")),
         ErrorCode::InvalidCredentials
@@ -341,15 +394,14 @@ fn roster_account_signs_in_first_with_its_one_time_code_once() {
         })),
         ErrorCode::PasswordPolicy
     );
-    let s = w
-        .t
-        .state
-        .first_sign_in(FirstSignInRequest {
-            login_id: "NewKeyer".into(),
-            code: "abcd2345".into(),
-            new_password: USER_PW.into(),
-        })
-        .unwrap();
+    let s =
+        w.t.state
+            .first_sign_in(FirstSignInRequest {
+                login_id: "NewKeyer".into(),
+                code: "abcd2345".into(),
+                new_password: USER_PW.into(),
+            })
+            .unwrap();
     assert_eq!(s.login_id, "newkeyer");
     w.t.state.logout().unwrap();
     // One use only.
@@ -402,4 +454,3 @@ fn create_user_as_admin(w: &World, id: &str) {
     w.t.state.logout().unwrap();
     login(&w.t.state, SYNC, USER_PW).unwrap();
 }
-

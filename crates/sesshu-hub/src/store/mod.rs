@@ -254,12 +254,20 @@ pub trait HubStore: Send + Sync {
     }
 
     /// Roster accounts changed after `after`: RosterAccount JSON.
-    fn dl_accounts_since(&self, _municipality: &str, _after: u64) -> Result<Vec<String>, StoreError> {
+    fn dl_accounts_since(
+        &self,
+        _municipality: &str,
+        _after: u64,
+    ) -> Result<Vec<String>, StoreError> {
         Err(not_supported())
     }
 
     /// One roster account's JSON.
-    fn dl_account(&self, _municipality: &str, _login_id: &str) -> Result<Option<String>, StoreError> {
+    fn dl_account(
+        &self,
+        _municipality: &str,
+        _login_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         Err(not_supported())
     }
 }

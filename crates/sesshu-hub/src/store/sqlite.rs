@@ -5,11 +5,11 @@
 //! batch costs one fsync (WAL, `synchronous=NORMAL`: a power cut may lose the last batches,
 //! never corrupt the file, and a lost batch is simply resent by its terminal).
 
+use super::ResidentRev;
 use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, NewEnrolCode, Redeemed, StoreError,
     TerminalRecord,
 };
-use super::ResidentRev;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use sesshu_protocol::chain::ChainHead;
@@ -618,8 +618,14 @@ impl HubStore for SqliteStore {
                 if latest.get(&r.atena) == Some(&state) || (state.0.is_none() && removed_already) {
                     continue;
                 }
-                ins.execute(params![municipality, r.atena, next as i64, state.0, state.1])
-                    .map_err(backend)?;
+                ins.execute(params![
+                    municipality,
+                    r.atena,
+                    next as i64,
+                    state.0,
+                    state.1
+                ])
+                .map_err(backend)?;
                 changed += 1;
             }
             if full {
@@ -687,7 +693,8 @@ impl HubStore for SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend)?;
         let v = dl_bump(&tx, municipality, "residents")?;
-        let json = serde_json::to_string(districts).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let json =
+            serde_json::to_string(districts).map_err(|e| StoreError::Backend(e.to_string()))?;
         tx.execute(
             "INSERT INTO dl_scope_rev (terminal_id, version, districts) VALUES (?1, ?2, ?3)",
             params![terminal_id, v as i64, json],
@@ -703,7 +710,9 @@ impl HubStore for SqliteStore {
             .prepare("SELECT version, districts FROM dl_scope_rev WHERE terminal_id = ?1 ORDER BY version")
             .map_err(backend)?;
         let rows = stmt
-            .query_map([terminal_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .query_map([terminal_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(backend)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
