@@ -71,6 +71,8 @@ mod names {
     pub const SYNC_PUSH: &str = "sync_push";
     pub const SYNC_LOG: &str = "sync_log";
     pub const SYNC_LOG_EXPORT: &str = "sync_log_export";
+    pub const DOWNLINK_IMPORT: &str = "downlink_import";
+    pub const FIRST_SIGN_IN: &str = "first_sign_in";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -204,6 +206,8 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::BATCH_REPORT => json!({ "batch_id": 1 }),
         // An address the domain rule refuses: the permission check must answer before it.
         names::SYNC_ENROL => json!({ "hub_url": "http://hub", "code": "X" }),
+        names::DOWNLINK_IMPORT => json!({ "file_name": "d.json", "content_base64": "" }),
+        names::FIRST_SIGN_IN => json!({ "login_id": "x", "code": "y", "new_password": "z" }),
         _ => return None,
     })
 }
@@ -325,6 +329,7 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::SYNC_PUSH, &[SyncOperator]),
         (names::SYNC_LOG, &[SyncOperator]),
         (names::SYNC_LOG_EXPORT, &[SyncOperator]),
+        (names::DOWNLINK_IMPORT, &[SyncOperator]),
     ]
 };
 
@@ -431,6 +436,7 @@ fn the_hand_written_names_are_the_contracts_names() {
         names::SETUP,
         names::RECOVER_KEY,
         names::LOGIN,
+        names::FIRST_SIGN_IN,
         names::LOGOUT,
         names::UNLOCK_SESSION,
         "app_status",

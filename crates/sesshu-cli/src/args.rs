@@ -38,6 +38,7 @@ USAGE:
                                          pending items per stream, last receipt, last error and
                                          the newest sync log lines, as one JSON line
   sesshu sync push --data DIR [--hub URL] [--retries N] --login ID --password-stdin
+  sesshu downlink import --data DIR FILE --login ID --password-stdin
                                          send every pending item to the hub; exits 0 only when
                                          every one is acknowledged by a verified receipt;
                                          progress on stderr, one JSON report on stdout.
@@ -129,6 +130,11 @@ pub(crate) enum Command {
     /// Headless, signed in: the sync status (probing the hub).
     SyncStatus {
         hub: Option<String>,
+        signin: SignIn,
+    },
+    /// Headless, signed in: apply a signed downlink file from the hub.
+    DownlinkImport {
+        file: String,
         signin: SignIn,
     },
     /// Headless, signed in: drain the outbox to the hub.
@@ -380,6 +386,15 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                     retries,
                     signin,
                 }
+            })
+        }
+        ("downlink", "import") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
+            let file = one_value(&positional, "downlink import")?;
+            Ok(Command::DownlinkImport {
+                file,
+                signin: sign_in(&options, "downlink import")?,
             })
         }
         ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile" | "sync", _) => {

@@ -24,6 +24,7 @@ const HUB_SECRET: [u8; 32] = [0x42; 32];
 const SYNC: &str = "sync01";
 
 struct World {
+    hub: FakeHub,
     t: Terminal,
     hub_key: SigningKey,
     terminal_id: String,
@@ -45,6 +46,7 @@ fn enrolled() -> World {
         .unwrap();
     let terminal_id = t.state.downlink_status().unwrap().terminal_id;
     World {
+        hub,
         t,
         hub_key: SigningKey::from_bytes(&HUB_SECRET),
         terminal_id,
@@ -453,4 +455,25 @@ fn create_user_as_admin(w: &World, id: &str) {
     create_user(&w.t.state, id, "入力 一郎", &[Role::Keyer]);
     w.t.state.logout().unwrap();
     login(&w.t.state, SYNC, USER_PW).unwrap();
+}
+
+#[test]
+fn a_sync_run_fetches_and_applies_downlinks_after_the_push() {
+    let w = enrolled();
+    let d = downlink(
+        &w,
+        DownlinkKind::Residents,
+        0,
+        2,
+        residents(&["1001", "1002"], &[]),
+    );
+    w.hub
+        .serve_downlink(Signed::seal(&w.hub_key, Purpose::Downlink, &d).unwrap());
+    w.t.state.hub_push(None, &mut |_| {}).unwrap();
+    assert_eq!(version(&w, "residents"), 2);
+    assert_eq!(resident_count(&w), 2);
+    // The next run asks "since 2": the same downlink is a replay and changes nothing.
+    w.t.state.hub_push(None, &mut |_| {}).unwrap();
+    assert_eq!(version(&w, "residents"), 2);
+    assert_eq!(audit_count(&w, AuditAction::DownlinkApplied), 1);
 }
