@@ -101,8 +101,7 @@ fn residents(upserts: &[&str], removals: &[&str]) -> DownlinkBody {
 
 fn profile_body() -> DownlinkBody {
     DownlinkBody::Profile(Box::new(ProfileBody {
-        profile_json: sesshu_domain::profile::DEFAULT_PROFILE_JSON
-            .replace("\"version\"", "\"_ignored\": 0, \"version\""),
+        profile_json: sesshu_domain::profile::DEFAULT_PROFILE_JSON.to_owned(),
         clinics: vec![sesshu_domain::codes::clinic("1310112345", "青葉クリニック").unwrap()],
         products: vec![
             sesshu_domain::codes::product("FLU01", "FLU", "インフル", "製薬", "").unwrap(),
@@ -199,8 +198,9 @@ fn profile_and_code_tables_replace_what_the_terminal_held() {
     let d = downlink(&w, DownlinkKind::Profile, 0, 1, profile_body());
     let r = w.t.state.downlink_import_bytes(&sealed(&w, &d)).unwrap();
     assert_eq!((r.clinics, r.products), (1, 1));
+    create_user_as_admin(&w, "keyer01");
     w.t.state.logout().unwrap();
-    login(&w.t.state, ADMIN, ADMIN_PW).unwrap();
+    login(&w.t.state, "keyer01", USER_PW).unwrap();
     let clinics = w.t.state.clinics_list().unwrap();
     assert_eq!(clinics.len(), 1);
     assert_eq!(clinics[0].name, "青葉クリニック");
