@@ -332,10 +332,10 @@ fn prepare_roster(r: &RosterBody) -> Result<Vec<PreparedAccount>> {
             .map(|d| NaiveDate::parse_from_str(d.as_str(), "%Y-%m-%d"))
             .transpose()
             .map_err(|e| Error::DownlinkInvalid(e.to_string()))?;
-        if let Some(h) = &a.first_sign_in_code_sha256 {
-            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(Error::DownlinkInvalid("one-time code hash".into()));
-            }
+        if let Some(h) = &a.first_sign_in_code_sha256
+            && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(Error::DownlinkInvalid("one-time code hash".into()));
         }
         out.push(PreparedAccount {
             login_id,
