@@ -79,6 +79,8 @@ mod names {
     pub const MEDIA_RECEIPT_IMPORT: &str = "media_receipt_import";
     pub const MEDIA_ERASED: &str = "media_erased";
     pub const MEDIA_LEDGER_LIST: &str = "media_ledger_list";
+    pub const DOWNLINK_IMPORT: &str = "downlink_import";
+    pub const FIRST_SIGN_IN: &str = "first_sign_in";
     /// Every command of the contract (what the dispatch must know).
     pub fn all() -> impl Iterator<Item = &'static str> {
         sesshu_ipc::ALL.iter().map(|c| c.name)
@@ -218,6 +220,8 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::MEDIA_EXPORT => json!({ "path": "/nonexistent/usb/x.sesshu" }),
         names::MEDIA_RECEIPT_IMPORT => json!({ "path": "/nonexistent/usb/x.sesshu.receipt" }),
         names::MEDIA_ERASED => json!({ "medium_id": "USB-01" }),
+        names::DOWNLINK_IMPORT => json!({ "file_name": "d.json", "content_base64": "" }),
+        names::FIRST_SIGN_IN => json!({ "login_id": "x", "code": "y", "new_password": "z" }),
         _ => return None,
     })
 }
@@ -347,6 +351,7 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::MEDIA_RECEIPT_IMPORT, &[SyncOperator]),
         (names::MEDIA_ERASED, &[SyncOperator]),
         (names::MEDIA_LEDGER_LIST, &[SyncOperator]),
+        (names::DOWNLINK_IMPORT, &[SyncOperator]),
     ]
 };
 
@@ -453,6 +458,7 @@ fn the_hand_written_names_are_the_contracts_names() {
         names::SETUP,
         names::RECOVER_KEY,
         names::LOGIN,
+        names::FIRST_SIGN_IN,
         names::LOGOUT,
         names::UNLOCK_SESSION,
         "app_status",

@@ -48,6 +48,7 @@ USAGE:
   sesshu media receipt --data DIR FILE --login ID --password-stdin
   sesshu media erased --data DIR --medium ID --login ID --password-stdin
   sesshu media list --data DIR --login ID --password-stdin
+  sesshu downlink import --data DIR FILE --login ID --password-stdin
                                          send every pending item to the hub; exits 0 only when
                                          every one is acknowledged by a verified receipt;
                                          progress on stderr, one JSON report on stdout.
@@ -143,6 +144,11 @@ pub(crate) enum Command {
     /// Headless, signed in: the sync status (probing the hub).
     SyncStatus {
         hub: Option<String>,
+        signin: SignIn,
+    },
+    /// Headless, signed in: apply a signed downlink file from the hub.
+    DownlinkImport {
+        file: String,
         signin: SignIn,
     },
     /// Headless, signed in: drain the outbox to the hub.
@@ -409,6 +415,15 @@ pub(crate) fn parse(argv: &[String]) -> Result<Command, String> {
                     retries,
                     signin,
                 }
+            })
+        }
+        ("downlink", "import") => {
+            let (positional, options) =
+                split_with_flags(rest, &["data", "login"], &["password-stdin"])?;
+            let file = one_value(&positional, "downlink import")?;
+            Ok(Command::DownlinkImport {
+                file,
+                signin: sign_in(&options, "downlink import")?,
             })
         }
         ("rules" | "normalize" | "check-digit" | "audit" | "residents" | "profile" | "sync", _) => {

@@ -103,6 +103,7 @@ fn run(cmd: args::Command) -> Outcome {
         Command::ProfileInstall { file, signin } => headless::profile_install(&file, &signin),
         Command::Media(m) => media::run(m),
         Command::Enrol { hub, code, signin } => sync::enrol(&hub, &code, &signin),
+        Command::DownlinkImport { file, signin } => sync::downlink_import(&file, &signin),
         Command::SyncStatus { hub, signin } => sync::status(hub.as_deref(), &signin),
         Command::SyncPush {
             hub,

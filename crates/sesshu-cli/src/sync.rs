@@ -88,6 +88,18 @@ pub(crate) fn push(hub: Option<&str>, retries: Option<u32>, signin: &SignIn) -> 
     })
 }
 
+/// `sesshu downlink import --data DIR FILE`: a signed downlink file carried from the centre.
+pub(crate) fn downlink_import(file: &str, signin: &SignIn) -> Outcome {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(_) => return failed(sesshu_terminal::Error::DownlinkUnreadable),
+    };
+    with_session(signin, failed, |t| match t.downlink_import_bytes(&bytes) {
+        Ok(report) => json(&report),
+        Err(e) => failed(e),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,15 @@ pub enum AuditAction {
     MediaExported = 7101,
     /// The operator recorded that a medium was erased after import (target: medium id).
     MediumErased = 7102,
+    /// A signed downlink from the hub was applied (detail: kind, from and to version, counts;
+    /// never a name or 宛名番号).
+    DownlinkApplied = 7200,
+    /// A downlink was refused (detail: kind, versions, refusal code); nothing was applied.
+    DownlinkRefused = 7201,
+    /// A roster account set its first password with the hub's one-time code (target: login id).
+    FirstSignInCompleted = 7202,
+    /// A first sign-in with a one-time code failed (target: login id as typed; detail: reason).
+    FirstSignInFailed = 7203,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -108,7 +117,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 52] = [
+    pub const ALL: [AuditAction; 56] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -157,6 +166,10 @@ impl AuditAction {
         AuditAction::MediumRegistered,
         AuditAction::MediaExported,
         AuditAction::MediumErased,
+        AuditAction::DownlinkApplied,
+        AuditAction::DownlinkRefused,
+        AuditAction::FirstSignInCompleted,
+        AuditAction::FirstSignInFailed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -224,6 +237,10 @@ impl AuditAction {
             AuditAction::MediumRegistered => "媒体の登録",
             AuditAction::MediaExported => "媒体への書き出し",
             AuditAction::MediumErased => "媒体の消去記録",
+            AuditAction::DownlinkApplied => "本部配信の適用",
+            AuditAction::DownlinkRefused => "本部配信の拒否",
+            AuditAction::FirstSignInCompleted => "初回サインイン（ワンタイムコード）",
+            AuditAction::FirstSignInFailed => "初回サインインの失敗",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -302,6 +319,8 @@ mod tests {
         assert_eq!(AuditAction::MediumRegistered.code(), 7100);
         assert_eq!(AuditAction::MediaExported.code(), 7101);
         assert_eq!(AuditAction::MediumErased.code(), 7102);
+        assert_eq!(AuditAction::DownlinkApplied.code(), 7200);
+        assert_eq!(AuditAction::FirstSignInFailed.code(), 7203);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

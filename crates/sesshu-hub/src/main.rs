@@ -4,6 +4,8 @@
 
 use sesshu_hub::exports::{self, GroupBy};
 use sesshu_hub::hub_audit::{self, Broken};
+mod downlink_cli;
+
 use sesshu_hub::server::{self, ServeOptions, Server};
 use sesshu_hub::service::{self, system_clock, Encoding, Hub};
 use sesshu_hub::store::postgres::PgStore;
@@ -720,6 +722,9 @@ fn run(cmd: Command) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = downlink_cli::dispatch(&argv) {
+        return code;
+    }
     let cmd = match parse(&argv) {
         Ok(c) => c,
         Err(msg) => {

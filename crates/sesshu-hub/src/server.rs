@@ -324,12 +324,20 @@ async fn batches(State(hub): State<Arc<Hub>>, body: Result<Bytes, BytesRejection
     }
 }
 
+async fn downlink(State(hub): State<Arc<Hub>>, body: Result<Bytes, BytesRejection>) -> Response {
+    match body {
+        Ok(b) => blocking(move || hub.downlink_request(&b)).await,
+        Err(rej) => body_refusal(rej),
+    }
+}
+
 /// The routes of `sesshu_protocol::wire` on `hub`.
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/v1/hello", get(hello))
         .route("/v1/enrol", post(enrol))
         .route("/v1/batches", post(batches))
+        .route("/v1/downlink", post(downlink))
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .with_state(hub)
 }

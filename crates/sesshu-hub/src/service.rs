@@ -25,6 +25,10 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+/// Downlinks (issue 12.2): in their own file, as `service::downlink`.
+#[path = "downlink.rs"]
+pub mod downlink;
+
 /// The hub's clock; injectable so tests can move time (code expiry).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 

@@ -119,6 +119,8 @@ macro_rules! with_commands {
             MediaReceiptImport = media_receipt_import [Permission(ManageMedia)] ($crate::MediaReceiptRequest) -> $crate::MediaReceiptReport;
             MediaErased = media_erased [Permission(ManageMedia)] ($crate::MediaErasedRequest) -> $crate::MediaLedgerLine;
             MediaLedgerList = media_ledger_list [Permission(ManageMedia)] () -> Vec<$crate::MediaLedgerLine>;
+            DownlinkImport = downlink_import [Permission(RunSync)] ($crate::DownlinkImportRequest) -> $crate::DownlinkReport;
+            FirstSignIn = first_sign_in [Open] ($crate::FirstSignInRequest) -> $crate::SessionInfo;
         }
     };
 }

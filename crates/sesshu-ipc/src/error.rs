@@ -94,6 +94,9 @@ pub enum ErrorCode {
     /// The file is not on a registered medium (no id file at its root, or an id this terminal
     /// did not register); nothing was written.
     MediumNotRegistered,
+    /// A hub downlink was refused (signature, other terminal or municipality, version gap or
+    /// replay); nothing was applied.
+    DownlinkRefused,
     /// A storage operation failed; nothing was changed.
     Storage,
     /// An unexpected failure; details are in the log (never personal data).
@@ -102,7 +105,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the contract snapshot the UI mock is checked against.
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::InvalidInput,
         ErrorCode::NotSetUp,
         ErrorCode::AlreadySetUp,
@@ -144,6 +147,7 @@ impl ErrorCode {
         ErrorCode::ReceiptInvalid,
         ErrorCode::KeyingBlockedOffline,
         ErrorCode::MediumNotRegistered,
+        ErrorCode::DownlinkRefused,
         ErrorCode::Storage,
         ErrorCode::Internal,
     ];

@@ -9,6 +9,7 @@
 
 pub mod command;
 pub mod contract;
+pub mod downlink;
 pub mod error;
 pub mod keying;
 pub mod media;
@@ -17,6 +18,7 @@ pub mod sync;
 
 pub use command::*;
 pub use contract::{access, cmd, Access, Command, CommandSpec, ALL};
+pub use downlink::*;
 pub use error::{CommandError, ErrorCode};
 pub use keying::*;
 pub use media::*;

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod batches;
 pub mod clock;
 pub mod codes;
+pub mod downlink;
 mod error;
 pub mod forms;
 pub mod fsutil;

@@ -15,6 +15,7 @@
 //! No I/O, no clock, no randomness: times and jitter are passed in.
 
 pub mod chain;
+pub mod downlink;
 pub mod envelope;
 pub mod errors;
 pub mod media;

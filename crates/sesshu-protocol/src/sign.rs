@@ -20,6 +20,10 @@ pub enum Purpose {
     Batch,
     Receipt,
     Enrolment,
+    /// A hub downlink (`downlink::Downlink`), hub key.
+    Downlink,
+    /// A terminal's downlink request (`downlink::DownlinkRequest`), terminal key.
+    DownlinkRequest,
 }
 
 impl Purpose {
@@ -28,6 +32,8 @@ impl Purpose {
             Purpose::Batch => b"sesshu/batch/v1\0",
             Purpose::Receipt => b"sesshu/receipt/v1\0",
             Purpose::Enrolment => b"sesshu/enrolment/v1\0",
+            Purpose::Downlink => b"sesshu/downlink/v1\0",
+            Purpose::DownlinkRequest => b"sesshu/downlink-request/v1\0",
         }
     }
 }

@@ -38,6 +38,8 @@ pub enum Fault {
 
 #[derive(Default)]
 struct State {
+    /// Downlinks to serve, by kind (`FakeHub::serve_downlink`).
+    downlinks: HashMap<String, Signed<sesshu_protocol::downlink::Downlink>>,
     items: HashMap<String, String>,
     terminals: HashMap<String, VerifyingKey>,
     codes: HashSet<String>,
@@ -79,6 +81,13 @@ impl FakeHub {
 
     pub fn public_key(&self) -> VerifyingKey {
         self.key.verifying_key()
+    }
+
+    /// Serves `d` (signed by the caller, e.g. with this hub's secret) for its kind from now on.
+    pub fn serve_downlink(&self, d: Signed<sesshu_protocol::downlink::Downlink>) {
+        if let Ok(d2) = d.peek() {
+            self.st().downlinks.insert(d2.kind.as_str().to_owned(), d);
+        }
     }
 
     /// A one-time enrolment code (compared normalised).
@@ -261,6 +270,26 @@ impl Transport for FakeTransport {
 
     fn send_batch(&self, batch: &Signed<Batch>) -> Result<Signed<Receipt>, TransportError> {
         self.hub.ingest(batch)
+    }
+
+    fn downlink(
+        &self,
+        req: &Signed<sesshu_protocol::downlink::DownlinkRequest>,
+    ) -> Result<Signed<sesshu_protocol::downlink::Downlink>, TransportError> {
+        let bad = |m: &str| TransportError::BadAnswer(m.to_owned());
+        let claimed = req.peek().map_err(|_| bad("fake: request"))?;
+        let st = self.hub.st();
+        let key = st
+            .terminals
+            .get(&claimed.terminal_id)
+            .copied()
+            .ok_or_else(|| bad("fake: unknown terminal"))?;
+        req.verify(&key, Purpose::DownlinkRequest)
+            .map_err(|_| bad("fake: request signature"))?;
+        st.downlinks
+            .get(claimed.kind.as_str())
+            .cloned()
+            .ok_or_else(|| bad("fake: no downlink"))
     }
 
     fn server_fingerprint(&self) -> Option<String> {

@@ -256,6 +256,13 @@ impl Transport for HttpsTransport {
         self.post("/v1/batches", batch)
     }
 
+    fn downlink(
+        &self,
+        req: &Signed<sesshu_protocol::downlink::DownlinkRequest>,
+    ) -> Result<Signed<sesshu_protocol::downlink::Downlink>, TransportError> {
+        self.post("/v1/downlink", req)
+    }
+
     fn server_fingerprint(&self) -> Option<String> {
         self.seen.lock().ok().and_then(|g| g.clone())
     }

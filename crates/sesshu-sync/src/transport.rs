@@ -67,6 +67,17 @@ pub trait Transport: Send + Sync {
     fn server_fingerprint(&self) -> Option<String> {
         None
     }
+    /// `POST /v1/downlink`: "what changed for me since version N" (signed by the terminal key).
+    /// Transports without downlinks answer that the hub cannot serve it now.
+    fn downlink(
+        &self,
+        _req: &Signed<sesshu_protocol::downlink::DownlinkRequest>,
+    ) -> Result<Signed<sesshu_protocol::downlink::Downlink>, TransportError> {
+        Err(TransportError::Refused(Refusal {
+            code: sesshu_protocol::RefusalCode::Unavailable,
+            message: "downlinks are not served by this transport".into(),
+        }))
+    }
 }
 
 /// Makes transports to a hub address: HTTPS in the app, an in-process fake in tests.

@@ -259,6 +259,23 @@ pub enum Error {
     MediaIo,
     #[error("受領ファイルを確認できませんでした（署名・端末・書き出し内容のいずれかが一致しません）。何も受領済みにしていません。システム担当に連絡してください。")]
     MediaReceiptRejected,
+    // Downlinks from the hub.
+    #[error("本部からの配信ファイルを読み取れません。ファイルが壊れていないか確認してください。何も適用していません。")]
+    DownlinkUnreadable,
+    #[error("本部からの配信の署名を確認できません（登録した集約サーバーの鍵で署名されていません）。何も適用していません。システム担当に連絡してください。")]
+    DownlinkBadSignature,
+    #[error("この配信は別の端末あてです。何も適用していません。")]
+    DownlinkOtherTerminal,
+    #[error("この配信は別の自治体あてです。何も適用していません。")]
+    DownlinkOtherMunicipality,
+    #[error("配信の版が飛んでいます（端末は第{held}版、配信は第{from}版から）。間の配信を先に取り込むか、集約サーバーから取り直してください。何も適用していません。")]
+    DownlinkGap { held: u64, from: u64 },
+    #[error("この配信は取込済みか古いものです（端末は第{held}版、配信は第{from}版から）。何も適用していません。")]
+    DownlinkReplayed { held: u64, from: u64 },
+    #[error("配信の内容が不正です（{0}）。何も適用していません。システム担当に連絡してください。")]
+    DownlinkInvalid(String),
+    #[error("利用者ID・ワンタイムコードのいずれかが正しくないか、コードは使用済みです。本部で新しいコードを発行してもらってください。")]
+    FirstSignInRejected,
 
     #[error("予期しないエラーが発生しました（{0}）。システム担当に連絡してください。")]
     Internal(&'static str),
@@ -370,6 +387,14 @@ impl Error {
             }
             MediaIo => ErrorCode::Storage,
             MediaReceiptRejected => ErrorCode::ReceiptInvalid,
+            DownlinkUnreadable
+            | DownlinkBadSignature
+            | DownlinkOtherTerminal
+            | DownlinkOtherMunicipality
+            | DownlinkGap { .. }
+            | DownlinkReplayed { .. }
+            | DownlinkInvalid(_) => ErrorCode::DownlinkRefused,
+            FirstSignInRejected => ErrorCode::InvalidCredentials,
             Internal(_) => ErrorCode::Internal,
         }
     }

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod csv_text;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod downlink;
 pub mod error;
 mod keycopies;
 pub mod keying;

@@ -597,6 +597,13 @@ impl Terminal {
         let result = self.with_ctx(&ledger_id, |ctx| {
             sync_push(&actor, ctx, hub_override, progress)
         });
+        // Downlinks after the push (issue 12.2): the hub's profile, residents and roster.
+        if result.is_ok() {
+            let reports = self.with_ctx(&ledger_id, |ctx| {
+                crate::downlink::fetch_after_push(&actor.ledger, Some(actor.login_id()), ctx)
+            });
+            reports.iter().for_each(|r| self.after_roster_change(r));
+        }
         self.note_reachability(match &result {
             Ok(_) => Some(true),
             Err(Error::HubUnreachable) => Some(false),
@@ -866,6 +873,12 @@ impl Terminal {
                 });
             }
         });
+        // Downlinks after the push (issue 12.2).
+        if result.is_ok() {
+            for r in crate::downlink::fetch_after_push(&ledger, None, &ctx) {
+                self.after_roster_change(&r);
+            }
+        }
         drop(gate);
         Some(match result {
             Ok(r) => SyncReport {

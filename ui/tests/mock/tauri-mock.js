@@ -745,6 +745,13 @@
       return { acknowledged, total, batches, complete: true, failure: null };
     },
     sync_log: () => s.sync.log.slice(),
+    // Downlinks (issue 12.2): the mock accepts any file as an empty roster downlink.
+    downlink_import: () => {
+      needSession();
+      return { kind: "roster", from_version: 0, to_version: 1, applied: true, residents_upserted: 0,
+        residents_removed: 0, clinics: 0, products: 0, accounts_created: 0, accounts_updated: 0,
+        accounts_disabled: 0 };
+    },
     sync_log_export: () => {
       const cell = (v) => /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
       const csv = "\uFEFF日時,種類,内容\r\n" + s.sync.log.map((l) => [l.at, l.kind, l.detail].map(cell).join(",")).join("\r\n") + "\r\n";
@@ -852,6 +859,17 @@
         state: "active", idle_lock_minutes: s.policy.idle_lock_minutes, signed_in_at: now,
         must_change_password: false };
       return s.session;
+    },
+    // First sign-in of a roster account with the hub's one-time code (mock: code "ABCD-2345").
+    first_sign_in: ({ req }) => {
+      const code = (req.code || "").replace(/[^0-9A-Za-z]/g, "").toUpperCase();
+      if (code !== "ABCD2345" || s.passwords[req.login_id]) fail("INVALID_CREDENTIALS", "利用者ID・ワンタイムコードのいずれかが正しくないか、コードは使用済みです。");
+      if ((req.new_password || "").length < 12) fail("PASSWORD_POLICY", "パスワードは12文字以上にしてください。");
+      s.passwords[req.login_id] = req.new_password;
+      if (!s.users.find((u) => u.login_id === req.login_id)) {
+        s.users.push({ login_id: req.login_id, display_name: "本部 登録", roles: ["keyer"], active: true });
+      }
+      return handlers.login({ req: { login_id: req.login_id, password: req.new_password } });
     },
     logout: () => { if (s.session) audit(A.Logout, s.session.login_id, null, "success"); s.session = null; return null; },
     lock_session: () => { needSession(); s.session.state = "locked"; audit(A.SessionLocked, s.session.login_id, null, "success"); return null; },

@@ -267,6 +267,96 @@ pub trait HubStore: Send + Sync {
     ) -> Result<u64, StoreError> {
         Err(not_kept())
     }
+
+    // ---- Downlinks (issue 12.2): profile, resident master with per-terminal scope, roster.
+    // Each write is one transaction that bumps the municipality's version of its kind.
+    // The defaults refuse, for a store that does not hold downlinks yet.
+
+    /// The municipality's current version of `kind` (0: nothing loaded).
+    fn dl_version(&self, _municipality: &str, _kind: &str) -> Result<u64, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Replaces the profile and code tables (ProfileBody JSON); returns the new version.
+    fn dl_load_profile(
+        &self,
+        _municipality: &str,
+        _body: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Err(not_supported())
+    }
+
+    /// The profile in force: (version, ProfileBody JSON).
+    fn dl_profile(&self, _municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Records resident changes as one new version: each row whose state differs from the
+    /// newest revision gets a revision (`district: None` = removed). With `full`, every
+    /// resident not in `rows` and not yet removed is removed. Returns the (possibly unchanged)
+    /// version.
+    fn dl_load_residents(
+        &self,
+        _municipality: &str,
+        _rows: &[ResidentRev],
+        _full: bool,
+    ) -> Result<u64, StoreError> {
+        Err(not_supported())
+    }
+
+    /// All revisions (oldest first) of every resident that has a revision above `after`
+    /// (`None`: of every resident).
+    fn dl_resident_history(
+        &self,
+        _municipality: &str,
+        _after: Option<u64>,
+    ) -> Result<Vec<ResidentRev>, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Sets a terminal's districts from a new residents version (returned).
+    fn dl_set_scope(
+        &self,
+        _municipality: &str,
+        _terminal_id: &str,
+        _districts: &[String],
+    ) -> Result<u64, StoreError> {
+        Err(not_supported())
+    }
+
+    /// A terminal's scope revisions, oldest first: (from version, districts).
+    fn dl_scope_history(&self, _terminal_id: &str) -> Result<Vec<(u64, Vec<String>)>, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Inserts or replaces roster accounts (login id, RosterAccount JSON) as one new version
+    /// (only rows whose JSON changed are touched); returns the version.
+    fn dl_upsert_accounts(
+        &self,
+        _municipality: &str,
+        _accounts: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Roster accounts changed after `after`: RosterAccount JSON.
+    fn dl_accounts_since(
+        &self,
+        _municipality: &str,
+        _after: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        Err(not_supported())
+    }
+
+    /// One roster account's JSON.
+    fn dl_account(
+        &self,
+        _municipality: &str,
+        _login_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Err(not_supported())
+    }
 }
 
 /// One line of the hub's media ledger (媒体管理簿).
@@ -313,6 +403,22 @@ pub struct StoredBatch {
     pub item_count: i64,
     /// JSON of the `Signed<Receipt>` answered, when it was kept.
     pub signed_receipt: Option<String>,
+}
+
+/// One revision of a resident in the hub's master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentRev {
+    pub atena: String,
+    /// Set by the store when written; ignored on load.
+    pub version: u64,
+    /// `None`: removed at the centre.
+    pub district: Option<String>,
+    /// Resident JSON (`None` when removed).
+    pub body: Option<String>,
+}
+
+fn not_supported() -> StoreError {
+    StoreError::Backend("downlinks are not supported by this store yet".into())
 }
 
 pub mod postgres;

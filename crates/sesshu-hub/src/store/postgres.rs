@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../../../migrations/hub/postgres/0002-media.sql"),
     ),
     (
+        3,
+        include_str!("../../../../migrations/hub/postgres/0003-downlink.sql"),
+    ),
+    (
         4,
         include_str!("../../../../migrations/hub/postgres/0004-hub-audit.sql"),
     ),

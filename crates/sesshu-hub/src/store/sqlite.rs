@@ -5,6 +5,7 @@
 //! batch costs one fsync (WAL, `synchronous=NORMAL`: a power cut may lose the last batches,
 //! never corrupt the file, and a lost batch is simply resent by its terminal).
 
+use super::ResidentRev;
 use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
     StoreError, StoredBatch, StoredItem, TerminalRecord,
@@ -30,6 +31,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         2,
         include_str!("../../../../migrations/hub/sqlite/0002-media.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../../migrations/hub/sqlite/0003-downlink.sql"),
     ),
     (
         4,
@@ -744,6 +749,272 @@ impl HubStore for SqliteStore {
         }
         Ok(n)
     }
+
+    // ---- Downlinks (issue 12.2).
+
+    fn dl_version(&self, municipality: &str, kind: &str) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        dl_version_in(&conn, municipality, kind)
+    }
+
+    fn dl_load_profile(
+        &self,
+        municipality: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let v = dl_bump(&tx, municipality, "profile")?;
+        tx.execute(
+            "INSERT INTO dl_profile (municipality_code, version, body, loaded_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (municipality_code) DO UPDATE SET version = excluded.version, \
+             body = excluded.body, loaded_at = excluded.loaded_at",
+            params![municipality, v as i64, body, ts(at)],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(v)
+    }
+
+    fn dl_profile(&self, municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let conn = self.conn()?;
+        let row: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT version, body FROM dl_profile WHERE municipality_code = ?1",
+                [municipality],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        Ok(row.map(|(v, b)| (u64::try_from(v).unwrap_or(0), b)))
+    }
+
+    fn dl_load_residents(
+        &self,
+        municipality: &str,
+        rows: &[ResidentRev],
+        full: bool,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current = dl_version_in(&tx, municipality, "residents")?;
+        let next = current + 1;
+        let mut latest: std::collections::HashMap<String, (Option<String>, Option<String>)> =
+            std::collections::HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT r.atena, r.district, r.body FROM dl_resident_rev r \
+                     WHERE r.municipality_code = ?1 AND r.version = (SELECT max(version) \
+                     FROM dl_resident_rev x WHERE x.municipality_code = r.municipality_code \
+                     AND x.atena = r.atena)",
+                )
+                .map_err(backend)?;
+            let it = stmt
+                .query_map([municipality], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                })
+                .map_err(backend)?;
+            for x in it {
+                let (a, st) = x.map_err(backend)?;
+                latest.insert(a, st);
+            }
+        }
+        let mut changed = 0u64;
+        let mut seen = std::collections::HashSet::new();
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET district = excluded.district, body = excluded.body",
+                )
+                .map_err(backend)?;
+            for r in rows {
+                seen.insert(r.atena.clone());
+                let state = (r.district.clone(), r.body.clone());
+                let removed_already = latest.get(&r.atena).is_none_or(|s| s.0.is_none());
+                if latest.get(&r.atena) == Some(&state) || (state.0.is_none() && removed_already) {
+                    continue;
+                }
+                ins.execute(params![
+                    municipality,
+                    r.atena,
+                    next as i64,
+                    state.0,
+                    state.1
+                ])
+                .map_err(backend)?;
+                changed += 1;
+            }
+            if full {
+                for (a, st) in &latest {
+                    if st.0.is_some() && !seen.contains(a) {
+                        ins.execute(params![
+                            municipality,
+                            a,
+                            next as i64,
+                            Option::<String>::None,
+                            Option::<String>::None
+                        ])
+                        .map_err(backend)?;
+                        changed += 1;
+                    }
+                }
+            }
+        }
+        let v = if changed > 0 {
+            dl_bump(&tx, municipality, "residents")?
+        } else {
+            current
+        };
+        tx.commit().map_err(backend)?;
+        Ok(v)
+    }
+
+    fn dl_resident_history(
+        &self,
+        municipality: &str,
+        after: Option<u64>,
+    ) -> Result<Vec<ResidentRev>, StoreError> {
+        let conn = self.conn()?;
+        let after = after.map_or(-1, |a| a as i64);
+        let mut stmt = conn
+            .prepare(
+                "SELECT atena, version, district, body FROM dl_resident_rev \
+                 WHERE municipality_code = ?1 AND atena IN (SELECT atena FROM dl_resident_rev \
+                 WHERE municipality_code = ?1 AND version > ?2) ORDER BY atena, version",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![municipality, after], |r| {
+                Ok(ResidentRev {
+                    atena: r.get(0)?,
+                    version: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    district: r.get(2)?,
+                    body: r.get(3)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn dl_set_scope(
+        &self,
+        municipality: &str,
+        terminal_id: &str,
+        districts: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let v = dl_bump(&tx, municipality, "residents")?;
+        let json =
+            serde_json::to_string(districts).map_err(|e| StoreError::Backend(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO dl_scope_rev (terminal_id, version, districts) VALUES (?1, ?2, ?3)",
+            params![terminal_id, v as i64, json],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(v)
+    }
+
+    fn dl_scope_history(&self, terminal_id: &str) -> Result<Vec<(u64, Vec<String>)>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT version, districts FROM dl_scope_rev WHERE terminal_id = ?1 ORDER BY version")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([terminal_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|(v, d)| {
+                let d: Vec<String> = serde_json::from_str(&d)
+                    .map_err(|_| StoreError::Invalid("scope districts".into()))?;
+                Ok((u64::try_from(v).unwrap_or(0), d))
+            })
+            .collect()
+    }
+
+    fn dl_upsert_accounts(
+        &self,
+        municipality: &str,
+        accounts: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current = dl_version_in(&tx, municipality, "roster")?;
+        let next = current + 1;
+        let mut changed = 0u64;
+        for (login, body) in accounts {
+            let old: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM dl_account WHERE municipality_code = ?1 AND login_id = ?2",
+                    params![municipality, login],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if old.as_deref() == Some(body.as_str()) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO dl_account (municipality_code, login_id, version, body) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (municipality_code, login_id) DO UPDATE SET version = excluded.version, body = excluded.body",
+                params![municipality, login, next as i64, body],
+            )
+            .map_err(backend)?;
+            changed += 1;
+        }
+        let v = if changed > 0 {
+            dl_bump(&tx, municipality, "roster")?
+        } else {
+            current
+        };
+        tx.commit().map_err(backend)?;
+        Ok(v)
+    }
+
+    fn dl_accounts_since(&self, municipality: &str, after: u64) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT body FROM dl_account WHERE municipality_code = ?1 AND version > ?2 ORDER BY login_id",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![municipality, after as i64], |r| r.get(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn dl_account(&self, municipality: &str, login_id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT body FROM dl_account WHERE municipality_code = ?1 AND login_id = ?2",
+            params![municipality, login_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)
+    }
 }
 
 /// Chains `draft` after the head read inside `tx` and inserts it.
@@ -808,4 +1079,28 @@ fn visit_item_rows(
         n += 1;
     }
     Ok(n)
+}
+
+fn dl_version_in(conn: &Connection, municipality: &str, kind: &str) -> Result<u64, StoreError> {
+    let v: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM dl_version WHERE municipality_code = ?1 AND kind = ?2",
+            params![municipality, kind],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+}
+
+/// +1 on the municipality's version of `kind`, in the caller's transaction.
+fn dl_bump(conn: &Connection, municipality: &str, kind: &str) -> Result<u64, StoreError> {
+    let v = dl_version_in(conn, municipality, kind)? + 1;
+    conn.execute(
+        "INSERT INTO dl_version (municipality_code, kind, version) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (municipality_code, kind) DO UPDATE SET version = excluded.version",
+        params![municipality, kind, v as i64],
+    )
+    .map_err(backend)?;
+    Ok(v)
 }
