@@ -19,6 +19,7 @@
 //! sesshu-hub export records --db … [--encoding utf-8|cp932]
 //! sesshu-hub stats --db …
 //! sesshu-hub revoke --db … --terminal ID
+//! sesshu-hub history import FILE --db … [--encoding utf-8|cp932]
 //! ```
 //!
 //! `serve` prints one JSON line on start, [`server::Announce`]:
@@ -26,6 +27,7 @@
 //! A terminal pins `cert_fingerprint` (SHA-256 of the certificate's SubjectPublicKeyInfo, first
 //! 16 bytes, `xxxx:…`) and the hub key it receives at enrolment, never the address.
 
+pub mod history;
 pub mod server;
 pub mod service;
 pub mod store;
