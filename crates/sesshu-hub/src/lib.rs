@@ -28,6 +28,7 @@
 //! 16 bytes, `xxxx:…`) and the hub key it receives at enrolment, never the address.
 
 pub mod history;
+pub mod mapping;
 pub mod server;
 pub mod service;
 pub mod store;
