@@ -84,6 +84,9 @@ pub enum AuditAction {
     /// entry travels in the run it opens; acknowledgements themselves are sync state, not
     /// audited changes (see `sesshu_ledger::sync`).
     SyncStarted = 7001,
+    /// A supervisor closed a correction task that a violation found by the hub's history check
+    /// opened (detail: task, record id, note). The opening is `CorrectionRequested`.
+    CorrectionTaskClosed = 7400,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -93,7 +96,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 46] = [
+    pub const ALL: [AuditAction; 47] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -136,6 +139,7 @@ impl AuditAction {
         AuditAction::StatisticsViewed,
         AuditAction::TerminalEnrolled,
         AuditAction::SyncStarted,
+        AuditAction::CorrectionTaskClosed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -197,6 +201,7 @@ impl AuditAction {
             AuditAction::StatisticsViewed => "入力統計の表示",
             AuditAction::TerminalEnrolled => "集約サーバーへの端末登録",
             AuditAction::SyncStarted => "同期の開始",
+            AuditAction::CorrectionTaskClosed => "全履歴チェックの修正課題の完了",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -272,6 +277,7 @@ mod tests {
         assert_eq!(AuditAction::ProductsImported.code(), 5011);
         assert_eq!(AuditAction::TerminalEnrolled.code(), 7000);
         assert_eq!(AuditAction::SyncStarted.code(), 7001);
+        assert_eq!(AuditAction::CorrectionTaskClosed.code(), 7400);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

@@ -18,6 +18,7 @@
 //!   for the resident's next record from any terminal. The index is written after the batch,
 //!   idempotently; a batch resent after a crash in between heals it.
 
+use crate::mapping::{decode, Fields, Mapping, MappingError};
 use crate::service::{Encoding, Hub, HubError};
 use crate::store::{
     DoseSource, HistoryDose, HistoryImport, HubStore, IncomingItem, KnownDose, RecordDoseChange,
@@ -45,9 +46,11 @@ pub struct HistoryImportReport {
     pub file_sha256: String,
 }
 
-/// The columns of a history file (header names; the first row is the header). The column
-/// mapping profile of the exports (`mapping.rs`) will name them per municipality; until then
-/// these English or Japanese names are recognised.
+/// The canonical fields of a history line (the names a column-mapping profile uses).
+pub const HISTORY_FIELDS: [&str; 5] = ["atena_no", "vaccine", "dose_number", "date", "source"];
+
+/// Without a mapping profile the file's header names the columns, in these English or
+/// Japanese titles.
 const COLUMNS: [(&str, &[&str]); 5] = [
     ("atena_no", &["atena_no", "宛名番号"]),
     ("vaccine", &["vaccine", "ワクチン", "ワクチンコード"]),
@@ -107,19 +110,6 @@ struct ToCheck {
     known_codes: HashSet<String>,
 }
 
-fn decode(bytes: &[u8], enc: Encoding) -> Result<String, HubError> {
-    match enc {
-        Encoding::Utf8 => {
-            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            String::from_utf8(bytes.to_vec()).map_err(|_| HubError::HistoryEncoding("UTF-8"))
-        }
-        Encoding::Cp932 => encoding_rs::SHIFT_JIS
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|s| s.into_owned())
-            .ok_or(HubError::HistoryEncoding("Shift_JIS (CP932)")),
-    }
-}
-
 fn bad(line: u64, message: impl Into<String>) -> HubError {
     HubError::HistoryLine {
         line,
@@ -127,84 +117,149 @@ fn bad(line: u64, message: impl Into<String>) -> HubError {
     }
 }
 
-/// Parses a history file: every line or nothing; the first bad line is named (1-based, the
-/// header is line 1).
+/// How the columns of a file are found: by a mapping profile, or by the built-in titles.
+enum Layout<'m> {
+    Mapped {
+        mapping: &'m Mapping,
+        order: Option<Vec<usize>>,
+    },
+    Titled(HashMap<&'static str, usize>, usize),
+}
+
+/// Parses a history file: every line or nothing; the first bad line is named (records
+/// counted from 1, the header row being 1). With `mapping`, its profile names the columns,
+/// date styles and code tables (`mapping.rs`); without, the header's titles do.
 pub fn parse_history(
     bytes: &[u8],
     enc: Encoding,
     rules: &RulesTable,
+    mapping: Option<&Mapping>,
 ) -> Result<Vec<HistoryDose>, HubError> {
-    let text = decode(bytes, enc)?;
+    let text = decode(bytes, enc).map_err(|e| match e {
+        MappingError::Encoding(which) => HubError::HistoryEncoding(which),
+        other => HubError::HistoryMapping(other.to_string()),
+    })?;
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
+        .has_headers(false)
+        .flexible(true)
         .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| bad(1, format!("見出し行を読めません: {e}")))?
-        .clone();
-    let mut index = HashMap::new();
-    for (key, names) in COLUMNS {
-        if let Some(i) = header.iter().position(|h| names.contains(&h.trim())) {
-            index.insert(key, i);
-        }
-    }
-    for required in ["atena_no", "vaccine", "date"] {
-        if !index.contains_key(required) {
-            return Err(HubError::HistoryHeader(required.to_owned()));
-        }
-    }
+    let mut layout: Option<Layout> = match mapping {
+        Some(m) if !m.profile().header => Some(Layout::Mapped {
+            mapping: m,
+            order: None,
+        }),
+        _ => None,
+    };
     let mut doses = Vec::new();
     for (n, row) in reader.records().enumerate() {
-        let line = u64::try_from(n).unwrap_or(u64::MAX).saturating_add(2);
+        let line = u64::try_from(n).unwrap_or(u64::MAX).saturating_add(1);
         let row = row.map_err(|e| bad(line, format!("CSVとして読めません: {e}")))?;
-        let col = |key: &str| {
-            index
-                .get(key)
-                .and_then(|i| row.get(*i))
-                .map(str::trim)
-                .unwrap_or("")
+        let cells: Vec<String> = row.iter().map(str::to_owned).collect();
+        let Some(l) = &layout else {
+            // The header row.
+            layout = Some(match mapping {
+                Some(m) => Layout::Mapped {
+                    mapping: m,
+                    order: Some(m.order(&cells).map_err(|e| match e {
+                        MappingError::MissingColumn(c) => HubError::HistoryHeader(c),
+                        other => bad(line, other.to_string()),
+                    })?),
+                },
+                None => {
+                    let mut index = HashMap::new();
+                    for (key, names) in COLUMNS {
+                        let found = cells
+                            .iter()
+                            .position(|h| names.contains(&h.trim().trim_start_matches('\u{feff}')));
+                        if let Some(i) = found {
+                            index.insert(key, i);
+                        }
+                    }
+                    for required in ["atena_no", "vaccine", "date"] {
+                        if !index.contains_key(required) {
+                            return Err(HubError::HistoryHeader(required.to_owned()));
+                        }
+                    }
+                    Layout::Titled(index, cells.len())
+                }
+            });
+            continue;
         };
-        let atena =
-            AtenaNumber::parse(col("atena_no")).map_err(|e| bad(line, format!("宛名番号: {e}")))?;
-        let vaccine = col("vaccine");
-        if rules.vaccine(vaccine).is_none() {
-            return Err(bad(
-                line,
-                format!("ワクチンコード「{vaccine}」は接種ルール表にありません"),
-            ));
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
         }
-        let date_text = col("date").replace('/', "-");
-        let date = NaiveDate::parse_from_str(&date_text, "%Y-%m-%d").map_err(|_| {
-            bad(
-                line,
-                format!("接種日「{}」は日付ではありません", col("date")),
-            )
-        })?;
-        let dose_number = match col("dose_number") {
-            "" => None,
-            s => Some(
-                s.parse::<u32>()
-                    .map_err(|_| bad(line, format!("接種回数「{s}」は数ではありません")))?,
-            ),
+        let fields: Fields = match l {
+            Layout::Mapped { mapping, order } => {
+                let cells = match order {
+                    None => cells,
+                    Some(order) => order
+                        .iter()
+                        .map(|&i| cells.get(i).cloned().unwrap_or_default())
+                        .collect(),
+                };
+                mapping
+                    .import_row(&cells)
+                    .map_err(|e| bad(line, e.to_string()))?
+            }
+            Layout::Titled(index, width) => {
+                if cells.len() != *width {
+                    return Err(bad(
+                        line,
+                        format!("列の数が{width}ではなく{}です", cells.len()),
+                    ));
+                }
+                index
+                    .iter()
+                    .filter_map(|(k, i)| Some(((*k).to_owned(), cells.get(*i)?.trim().to_owned())))
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect()
+            }
         };
-        let source = Some(col("source").to_owned()).filter(|s| !s.is_empty());
-        if let Some(s) = &source {
-            sesshu_domain::ids::screen_free_text(s)
-                .map_err(|e| bad(line, format!("接種場所: {e}")))?;
-        }
-        doses.push(HistoryDose {
-            atena_no: atena.as_str().to_owned(),
-            vaccine: vaccine.to_owned(),
-            dose_number,
-            date,
-            source,
-        });
+        doses.push(dose_of(&fields, line, rules)?);
     }
     if doses.is_empty() {
         return Err(HubError::HistoryEmpty);
     }
     Ok(doses)
+}
+
+/// One history line's canonical values, checked.
+fn dose_of(f: &Fields, line: u64, rules: &RulesTable) -> Result<HistoryDose, HubError> {
+    let col = |k: &str| f.get(k).map(|s| s.trim()).unwrap_or("");
+    let atena =
+        AtenaNumber::parse(col("atena_no")).map_err(|e| bad(line, format!("宛名番号: {e}")))?;
+    let vaccine = col("vaccine");
+    if rules.vaccine(vaccine).is_none() {
+        return Err(bad(
+            line,
+            format!("ワクチンコード「{vaccine}」は接種ルール表にありません"),
+        ));
+    }
+    let date_text = col("date").replace('/', "-");
+    let date = NaiveDate::parse_from_str(&date_text, "%Y-%m-%d").map_err(|_| {
+        bad(
+            line,
+            format!("接種日「{}」は日付ではありません", col("date")),
+        )
+    })?;
+    let dose_number = match col("dose_number") {
+        "" => None,
+        s => Some(
+            s.parse::<u32>()
+                .map_err(|_| bad(line, format!("接種回数「{s}」は数ではありません")))?,
+        ),
+    };
+    let source = Some(col("source").to_owned()).filter(|s| !s.is_empty());
+    if let Some(s) = &source {
+        sesshu_domain::ids::screen_free_text(s).map_err(|e| bad(line, format!("接種場所: {e}")))?;
+    }
+    Ok(HistoryDose {
+        atena_no: atena.as_str().to_owned(),
+        vaccine: vaccine.to_owned(),
+        dose_number,
+        date,
+        source,
+    })
 }
 
 /// Imports a history file into `store`: whole file or nothing (the previous history stays
@@ -214,10 +269,11 @@ pub fn import_history(
     bytes: &[u8],
     enc: Encoding,
     rules: &RulesTable,
+    mapping: Option<&Mapping>,
     import_id: String,
     now: DateTime<Utc>,
 ) -> Result<HistoryImportReport, HubError> {
-    let doses = parse_history(bytes, enc, rules)?;
+    let doses = parse_history(bytes, enc, rules, mapping)?;
     let file_sha256 = hex::encode(Sha256::digest(bytes));
     store.replace_history(
         &HistoryImport {
@@ -276,10 +332,11 @@ impl Hub {
         &self,
         bytes: &[u8],
         enc: Encoding,
+        mapping: Option<&Mapping>,
     ) -> Result<HistoryImportReport, HubError> {
         let now = self.now();
         let id = new_import_id(now)?;
-        import_history(self.store(), bytes, enc, self.rules()?, id, now)
+        import_history(self.store(), bytes, enc, self.rules()?, mapping, id, now)
     }
 
     /// After a batch is stored: indexes its records' doses and checks each record of the

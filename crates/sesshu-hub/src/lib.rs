@@ -19,7 +19,7 @@
 //! sesshu-hub export records --db … [--encoding utf-8|cp932]
 //! sesshu-hub stats --db …
 //! sesshu-hub revoke --db … --terminal ID
-//! sesshu-hub history import FILE --db … [--encoding utf-8|cp932]
+//! sesshu-hub history import FILE --db … [--encoding utf-8|cp932] [--mapping FILE]
 //! ```
 //!
 //! `serve` prints one JSON line on start, [`server::Announce`]:

@@ -42,11 +42,12 @@ const USAGE: &str = "\
       件数を 1 つの JSON オブジェクトで出します。
   revoke --db STORE --terminal ID
       端末の登録を取り消します。以後その端末のバッチは拒否されます。
-  history import FILE --db STORE [--encoding utf-8|cp932] [--rules FILE]
+  history import FILE --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--rules FILE]
       市町村の予防接種台帳の接種履歴 (CSV、1 行目は見出し) を取り込みます。前回取り込んだ
       履歴を置き換えます。誤りのある行があれば、その最初の行を示して何も取り込みません。
       受信した記録はこの履歴と他の端末の記録に照らして接種ルールを確認し、受領証に結果を
-      付けます。
+      付けます。--mapping は列の対応表 (sesshu-mapping/1 形式の JSON; 欄名は atena_no,
+      vaccine, dose_number, date, source) です。
 
 STORE:
   sqlite:PATH        組み込みストア (SQLite ファイル。なければ作成)
@@ -84,6 +85,7 @@ enum Command {
         db: String,
         encoding: Encoding,
         rules: Option<PathBuf>,
+        mapping: Option<PathBuf>,
     },
 }
 
@@ -239,6 +241,7 @@ fn parse_history_import(rest: &[String]) -> Result<Command, String> {
         db: o.need("db")?,
         encoding,
         rules: o.take("rules").map(PathBuf::from),
+        mapping: o.take("mapping").map(PathBuf::from),
     };
     o.done()?;
     Ok(c)
@@ -249,7 +252,14 @@ fn history_import(
     db: &str,
     encoding: Encoding,
     rules: Option<&std::path::Path>,
+    mapping: Option<&std::path::Path>,
 ) -> Result<(), String> {
+    let mapping = mapping
+        .map(|p| {
+            sesshu_hub::mapping::Mapping::load(p, &sesshu_hub::history::HISTORY_FIELDS)
+                .map_err(|e| format!("列の対応表 {} を使えません: {e}", p.display()))
+        })
+        .transpose()?;
     let table = match rules {
         None => sesshu_domain::schedule::RulesTable::default_profile(),
         Some(p) => {
@@ -403,7 +413,8 @@ fn run(cmd: Command) -> Result<(), String> {
             db,
             encoding,
             rules,
-        } => history_import(&file, &db, encoding, rules.as_deref()),
+            mapping,
+        } => history_import(&file, &db, encoding, rules.as_deref(), mapping.as_deref()),
     }
 }
 

@@ -64,6 +64,8 @@ pub enum HubError {
     HistoryEncoding(&'static str),
     #[error("接種履歴ファイルに接種の行がありません（何も取り込んでいません）")]
     HistoryEmpty,
+    #[error("接種履歴の列の対応表が使えません（何も取り込んでいません）: {0}")]
+    HistoryMapping(String),
     #[error("接種ルール表を読み込めません: {0}")]
     Rules(String),
 }

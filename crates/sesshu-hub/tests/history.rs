@@ -90,7 +90,7 @@ impl Env {
 
     fn import(&self, csv: &str) -> Result<u64, HubError> {
         self.hub
-            .import_history(csv.as_bytes(), Encoding::Utf8)
+            .import_history(csv.as_bytes(), Encoding::Utf8, None)
             .map(|r| r.doses)
     }
 }
@@ -264,7 +264,7 @@ mod cases {
         let cp932 =
             sesshu_hub::service::to_cp932("宛名番号,ワクチン,接種日\n000777,MR,2026-01-01\n");
         assert!(matches!(
-            env.hub.import_history(&cp932, Encoding::Utf8),
+            env.hub.import_history(&cp932, Encoding::Utf8, None),
             Err(HubError::HistoryEncoding(_))
         ));
         // Nothing of the refused files is held: the first import stands, whole.
@@ -278,6 +278,58 @@ mod cases {
             .doses;
         assert_eq!(n, 1);
         assert_eq!(env.store.history_count().unwrap(), 1);
+    }
+
+    /// The 台帳's own layout through a column-mapping profile: its titles, 和暦 dates and its
+    /// vaccine codes; a line the profile cannot read is named and nothing is imported.
+    pub fn a_mapping_profile_reads_the_ledgers_layout(env: Env) {
+        let profile = r#"{
+            "format": "sesshu-mapping/1",
+            "name": "台帳",
+            "columns": [
+                {"header": "区分", "fixed": "1"},
+                {"header": "宛名", "field": "atena_no", "required": true},
+                {"header": "予防接種コード", "field": "vaccine", "codes": {"VAR": "12", "MR": "05"}},
+                {"header": "接種年月日", "field": "date", "date": "wareki"},
+                {"header": "備考"}
+            ]
+        }"#;
+        let mapping =
+            sesshu_hub::mapping::Mapping::parse(profile, &sesshu_hub::history::HISTORY_FIELDS)
+                .unwrap();
+        let file = "宛名,区分,予防接種コード,接種年月日,備考\r\n\
+                    000123,1,12,令和8年11月10日,\r\n";
+        let n = env
+            .hub
+            .import_history(file.as_bytes(), Encoding::Utf8, Some(&mapping))
+            .unwrap()
+            .doses;
+        assert_eq!(n, 1);
+        let held = env.store.histories(&[RESIDENT.into()]).unwrap();
+        assert_eq!(held[0].vaccine, "VAR");
+        assert_eq!(held[0].date.to_string(), "2026-11-10");
+
+        let unknown_code =
+            "宛名,区分,予防接種コード,接種年月日,備考\n000123,1,99,令和8年11月10日,\n";
+        assert!(matches!(
+            env.hub
+                .import_history(unknown_code.as_bytes(), Encoding::Utf8, Some(&mapping)),
+            Err(HubError::HistoryLine { line: 2, .. })
+        ));
+        let missing = "宛名,予防接種コード,接種年月日\n000123,12,令和8年11月10日\n";
+        assert!(matches!(
+            env.hub.import_history(missing.as_bytes(), Encoding::Utf8, Some(&mapping)),
+            Err(HubError::HistoryHeader(c)) if c == "区分"
+        ));
+        assert_eq!(env.store.history_count().unwrap(), 1);
+
+        // The imported dose is the history the next record is checked against.
+        let mut t = env.terminal("term-a", 7);
+        let rec = record(&mut t, RESIDENT, "MR", "2026-11-20", &[]);
+        assert_eq!(
+            only(&env.send(&mut t, vec![rec]))[0].level,
+            FindingLevel::Violation
+        );
     }
 
     pub fn histories_are_looked_up_for_a_set_of_residents(env: Env) {
@@ -318,5 +370,6 @@ on_each_store!(
     records_of_other_terminals_are_history_until_deleted,
     two_records_in_one_batch_see_each_other,
     a_bad_line_is_named_and_nothing_is_imported,
+    a_mapping_profile_reads_the_ledgers_layout,
     histories_are_looked_up_for_a_set_of_residents,
 );

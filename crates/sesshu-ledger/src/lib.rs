@@ -24,6 +24,7 @@ pub mod batches;
 pub mod clock;
 pub mod codes;
 mod error;
+pub mod findings;
 pub mod forms;
 pub mod fsutil;
 pub mod kdf;

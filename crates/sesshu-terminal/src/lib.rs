@@ -20,6 +20,7 @@ pub mod csv_text;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod findings;
 mod keycopies;
 pub mod keying;
 pub mod logging;

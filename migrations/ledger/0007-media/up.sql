@@ -1,0 +1,2 @@
+-- PLACEHOLDER from branch h-minimise only, so that 0009-minimise builds (migrations must be
+-- numbered without gaps). The 0007-media branch owns this file: at merge, take theirs.
