@@ -273,9 +273,16 @@ fn history_import(
     let store = open_store(db)?;
     let now = chrono::Utc::now();
     let id = sesshu_hub::history::new_import_id(now).map_err(|e| e.to_string())?;
-    let report =
-        sesshu_hub::history::import_history(store.as_ref(), &bytes, encoding, &table, id, now)
-            .map_err(|e| e.to_string())?;
+    let report = sesshu_hub::history::import_history(
+        store.as_ref(),
+        &bytes,
+        encoding,
+        &table,
+        mapping.as_ref(),
+        id,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
     say!(
         "{}",
         serde_json::to_string(&report).map_err(|e| e.to_string())?

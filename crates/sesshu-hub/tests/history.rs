@@ -200,6 +200,10 @@ mod cases {
     pub fn records_of_other_terminals_are_history_until_deleted(env: Env) {
         let mut a = env.terminal("term-a", 7);
         let mut b = env.terminal("term-b", 8);
+        // The fixture's ids count from 1 per terminal: move B's past A's so batch ids differ.
+        for _ in 0..100 {
+            b.record(OTHER, "x");
+        }
         let var = record(&mut a, OTHER, "VAR", "2026-11-10", &[]);
         let var_id = var.id.clone();
         assert!(only(&env.send(&mut a, vec![var])).is_empty());
@@ -273,7 +277,7 @@ mod cases {
         // The same file as Shift_JIS (CP932) imports, replacing the earlier history.
         let n = env
             .hub
-            .import_history(&cp932, Encoding::Cp932)
+            .import_history(&cp932, Encoding::Cp932, None)
             .unwrap()
             .doses;
         assert_eq!(n, 1);
@@ -335,10 +339,8 @@ mod cases {
     pub fn histories_are_looked_up_for_a_set_of_residents(env: Env) {
         env.import(HISTORY).unwrap();
         let mut t = env.terminal("term-a", 7);
-        env.send(
-            &mut t,
-            vec![record(&mut t, OTHER, "VAR", "2026-11-10", &[])],
-        );
+        let var = record(&mut t, OTHER, "VAR", "2026-11-10", &[]);
+        env.send(&mut t, vec![var]);
         let got = env
             .store
             .histories(&[RESIDENT.into(), OTHER.into(), "999999".into()])
