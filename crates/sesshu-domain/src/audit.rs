@@ -108,6 +108,9 @@ pub enum AuditAction {
     FirstSignInCompleted = 7202,
     /// A first sign-in with a one-time code failed (target: login id as typed; detail: reason).
     FirstSignInFailed = 7203,
+    /// A supervisor closed a correction task that a violation found by the hub's history check
+    /// opened (detail: task, record id, note). The opening is `CorrectionRequested`.
+    CorrectionTaskClosed = 7400,
 
     // 9xxx: ledger maintenance
     LedgerKeyRecovered = 9000,
@@ -117,7 +120,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 56] = [
+    pub const ALL: [AuditAction; 57] = [
         AuditAction::LoginSucceeded,
         AuditAction::LoginFailed,
         AuditAction::AccountLockedOut,
@@ -170,6 +173,7 @@ impl AuditAction {
         AuditAction::DownlinkRefused,
         AuditAction::FirstSignInCompleted,
         AuditAction::FirstSignInFailed,
+        AuditAction::CorrectionTaskClosed,
         AuditAction::LedgerKeyRecovered,
         AuditAction::AuditChainVerified,
         AuditAction::LedgerKeyRotated,
@@ -241,6 +245,7 @@ impl AuditAction {
             AuditAction::DownlinkRefused => "本部配信の拒否",
             AuditAction::FirstSignInCompleted => "初回サインイン（ワンタイムコード）",
             AuditAction::FirstSignInFailed => "初回サインインの失敗",
+            AuditAction::CorrectionTaskClosed => "全履歴チェックの修正課題の完了",
 
             AuditAction::LedgerKeyRecovered => "台帳鍵の復旧",
             AuditAction::AuditChainVerified => "操作ログ検証",
@@ -321,6 +326,7 @@ mod tests {
         assert_eq!(AuditAction::MediumErased.code(), 7102);
         assert_eq!(AuditAction::DownlinkApplied.code(), 7200);
         assert_eq!(AuditAction::FirstSignInFailed.code(), 7203);
+        assert_eq!(AuditAction::CorrectionTaskClosed.code(), 7400);
         assert_eq!(AuditAction::LedgerKeyRotated.code(), 9002);
         assert_eq!(AuditAction::AuditAnchorRepaired.code(), 9003);
     }

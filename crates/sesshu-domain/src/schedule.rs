@@ -45,8 +45,11 @@
 //!   BCG/MR/JE/DT/FLU open-ended) are background knowledge and must be checked against 実施要領.
 
 mod evaluate;
+mod history;
 #[cfg(test)]
 mod tests;
+
+pub use history::evaluate_against_history;
 
 pub use evaluate::{
     evaluate, DoseRecord, EligibilityCategory, EvaluateError, Evaluation, Reason, ReasonCode,

@@ -127,6 +127,30 @@ impl HubStore for NullItems {
     ) -> Result<u64, StoreError> {
         self.0.visit_batches(visit)
     }
+
+    // ---- history (issue 12 §5): forwarded ----
+    fn replace_history(
+        &self,
+        import: &sesshu_hub::store::HistoryImport,
+        doses: &[sesshu_hub::store::HistoryDose],
+    ) -> Result<(), StoreError> {
+        self.0.replace_history(import, doses)
+    }
+    fn apply_record_doses(
+        &self,
+        changes: &[sesshu_hub::store::RecordDoseChange],
+    ) -> Result<(), StoreError> {
+        self.0.apply_record_doses(changes)
+    }
+    fn histories(
+        &self,
+        atena_nos: &[String],
+    ) -> Result<Vec<sesshu_hub::store::KnownDose>, StoreError> {
+        self.0.histories(atena_nos)
+    }
+    fn history_count(&self) -> Result<u64, StoreError> {
+        self.0.history_count()
+    }
 }
 
 fn main() {

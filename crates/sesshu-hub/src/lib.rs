@@ -19,6 +19,7 @@
 //! sesshu-hub export records --db … [--encoding utf-8|cp932]
 //! sesshu-hub stats --db …
 //! sesshu-hub revoke --db … --terminal ID
+//! sesshu-hub history import FILE --db … [--encoding utf-8|cp932] [--mapping FILE]
 //! ```
 //!
 //! `serve` prints one JSON line on start, [`server::Announce`]:
@@ -27,6 +28,7 @@
 //! 16 bytes, `xxxx:…`) and the hub key it receives at enrolment, never the address.
 
 pub mod exports;
+pub mod history;
 pub mod hub_audit;
 pub mod mapping;
 pub mod media;

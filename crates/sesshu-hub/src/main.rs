@@ -1,4 +1,4 @@
-//! `sesshu-hub`: the hub's command line (serve, enrol-code, export, stats, revoke).
+//! `sesshu-hub`: the hub's command line (serve, enrol-code, export, stats, revoke, history).
 //!
 //! Exit codes: 0 success, 1 the command failed (store, state, network), 2 unusable arguments.
 
@@ -67,6 +67,12 @@ const USAGE: &str = "\
       取り込み後に媒体を消去したことを媒体管理簿に記録します。
   media list --db STORE
       媒体管理簿を 1 行 1 件の JSON で出します。
+  history import FILE --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--rules FILE]
+      市町村の予防接種台帳の接種履歴 (CSV、1 行目は見出し) を取り込みます。前回取り込んだ
+      履歴を置き換えます。誤りのある行があれば、その最初の行を示して何も取り込みません。
+      受信した記録はこの履歴と他の端末の記録に照らして接種ルールを確認し、受領証に結果を
+      付けます。--mapping は列の対応表 (sesshu-mapping/1 形式の JSON; 欄名は atena_no,
+      vaccine, dose_number, date, source) です。
 
 STORE:
   sqlite:PATH        組み込みストア (SQLite ファイル。なければ作成)
@@ -137,6 +143,13 @@ enum Command {
     },
     MediaList {
         db: String,
+    },
+    HistoryImport {
+        file: PathBuf,
+        db: String,
+        encoding: Encoding,
+        rules: Option<PathBuf>,
+        mapping: Option<PathBuf>,
     },
 }
 
@@ -338,9 +351,80 @@ fn parse(argv: &[String]) -> Result<Command, String> {
             c
         }
         "media" => parse_media(rest)?,
+        "history" => parse_history_import(rest)?,
         other => return Err(format!("知らないコマンドです: {other}")),
     };
     Ok(cmd)
+}
+
+/// `history import FILE --db … [--encoding …] [--rules FILE]`.
+fn parse_history_import(rest: &[String]) -> Result<Command, String> {
+    match rest.first().map(String::as_str) {
+        Some("import") => {}
+        _ => return Err("history の次に import を指定してください".into()),
+    }
+    let Some(file) = rest.get(1).filter(|f| !f.starts_with("--")) else {
+        return Err("history import の次に取り込むファイルを指定してください".into());
+    };
+    let mut o = Opts::parse(&rest[2..], &[])?;
+    let encoding = match o.take("encoding") {
+        None => Encoding::Utf8,
+        Some(e) => Encoding::parse(&e)
+            .ok_or_else(|| format!("--encoding は utf-8 か cp932 です (指定: {e})"))?,
+    };
+    let c = Command::HistoryImport {
+        file: PathBuf::from(file),
+        db: o.need("db")?,
+        encoding,
+        rules: o.take("rules").map(PathBuf::from),
+        mapping: o.take("mapping").map(PathBuf::from),
+    };
+    o.done()?;
+    Ok(c)
+}
+
+fn history_import(
+    file: &std::path::Path,
+    db: &str,
+    encoding: Encoding,
+    rules: Option<&std::path::Path>,
+    mapping: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let mapping = mapping
+        .map(|p| {
+            sesshu_hub::mapping::Mapping::load(p, &sesshu_hub::history::HISTORY_FIELDS)
+                .map_err(|e| format!("列の対応表 {} を使えません: {e}", p.display()))
+        })
+        .transpose()?;
+    let table = match rules {
+        None => sesshu_domain::schedule::RulesTable::default_profile(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("{} を読めません: {e}", p.display()))?;
+            sesshu_domain::schedule::RulesTable::from_json(&text)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(file).map_err(|e| format!("{} を読めません: {e}", file.display()))?;
+    let store = open_store(db)?;
+    let now = chrono::Utc::now();
+    let id = sesshu_hub::history::new_import_id(now).map_err(|e| e.to_string())?;
+    let report = sesshu_hub::history::import_history(
+        store.as_ref(),
+        &bytes,
+        encoding,
+        &table,
+        mapping.as_ref(),
+        id,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
+    say!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| e.to_string())?
+    );
+    note!("接種履歴 {} 件を取り込みました", report.doses);
+    Ok(())
 }
 
 fn parse_media(rest: &[String]) -> Result<Command, String> {
@@ -717,6 +801,13 @@ fn run(cmd: Command) -> Result<(), String> {
                 Err(format!("端末 {terminal} は登録されていません"))
             }
         }
+        Command::HistoryImport {
+            file,
+            db,
+            encoding,
+            rules,
+            mapping,
+        } => history_import(&file, &db, encoding, rules.as_deref(), mapping.as_deref()),
     }
 }
 

@@ -60,6 +60,18 @@ pub enum HubError {
     Output(String),
     #[error("署名に失敗しました: {0}")]
     Signing(String),
+    #[error("接種履歴ファイルの{line}行目が正しくありません（何も取り込んでいません）: {message}")]
+    HistoryLine { line: u64, message: String },
+    #[error("接種履歴ファイルの見出し行に列「{0}」がありません（何も取り込んでいません）")]
+    HistoryHeader(String),
+    #[error("接種履歴ファイルが{0}として読めません（何も取り込んでいません）")]
+    HistoryEncoding(&'static str),
+    #[error("接種履歴ファイルに接種の行がありません（何も取り込んでいません）")]
+    HistoryEmpty,
+    #[error("接種履歴の列の対応表が使えません（何も取り込んでいません）: {0}")]
+    HistoryMapping(String),
+    #[error("接種ルール表を読み込めません: {0}")]
+    Rules(String),
 }
 
 /// Character encoding of the CSV export.
@@ -91,6 +103,8 @@ pub struct Hub {
     /// One lock per terminal: a resend racing its original must see the chain head the
     /// original left, or both would pass the continuity check against the same old head.
     terminal_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// The rules table of the history check (`history.rs`); the default profile's unless set.
+    rules: std::sync::OnceLock<Arc<sesshu_domain::schedule::RulesTable>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -151,7 +165,28 @@ impl Hub {
             demo,
             clock,
             terminal_locks: Mutex::new(HashMap::new()),
+            rules: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The rules table the history check runs (the municipality profile's); without it, the
+    /// default profile's.
+    pub fn with_rules(self, rules: sesshu_domain::schedule::RulesTable) -> Hub {
+        let _ = self.rules.set(Arc::new(rules));
+        self
+    }
+
+    pub(crate) fn rules(&self) -> Result<&sesshu_domain::schedule::RulesTable, HubError> {
+        if let Some(r) = self.rules.get() {
+            return Ok(r);
+        }
+        let table = sesshu_domain::schedule::RulesTable::default_profile()
+            .map_err(|e| HubError::Rules(e.to_string()))?;
+        Ok(self.rules.get_or_init(|| Arc::new(table)))
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
     }
 
     pub fn hub_id(&self) -> &str {
@@ -216,11 +251,6 @@ impl Hub {
     /// The store, for the hub's other modules (exports, audit).
     pub(crate) fn store_ref(&self) -> &dyn HubStore {
         self.store.as_ref()
-    }
-
-    /// The hub's clock, now.
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        (self.clock)()
     }
 
     /// An enrolment request as received (JSON bytes).
@@ -531,8 +561,19 @@ impl Hub {
                 "the store answered a different number of items".into(),
             )));
         }
+        // The rules against each resident's full history (history.rs): after the batch is
+        // stored, so its own records count for each other.
+        let findings = self
+            .history_findings(&ingest.items, &outcomes)
+            .map_err(|e| {
+                tracing::error!(error = %e, "history check failed");
+                refusal(
+                    RefusalCode::Unavailable,
+                    "the hub cannot check this batch now; resend it later",
+                )
+            })?;
         let mut counts = [0usize; 3];
-        let results = ingest
+        let mut results: Vec<ItemResult> = ingest
             .items
             .iter()
             .zip(&outcomes)
@@ -559,9 +600,13 @@ impl Hub {
                     id: inc.item.id.clone(),
                     outcome: *outcome,
                     reason,
+                    findings: Vec::new(),
                 }
             })
             .collect();
+        for (r, f) in results.iter_mut().zip(findings) {
+            r.findings = f;
+        }
         let receipt = Receipt {
             version: PROTOCOL_VERSION,
             receipt_id: self.new_uuid_v7(received_at)?,

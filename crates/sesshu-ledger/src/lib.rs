@@ -25,6 +25,7 @@ pub mod clock;
 pub mod codes;
 pub mod downlink;
 mod error;
+pub mod findings;
 pub mod forms;
 pub mod fsutil;
 pub mod kdf;

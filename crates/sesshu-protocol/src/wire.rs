@@ -116,6 +116,70 @@ pub struct ItemResult {
     /// Why, for a conflict (English, for IT and logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The hub's rules check of a record against the resident's full history: warnings and
+    /// violations only (none = ok). Absent in receipts of hubs that do not check, and for
+    /// items that are not records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+/// How serious a finding of the hub's history check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingLevel {
+    Ok,
+    /// Legal, but outside the standard (the record stands).
+    Warning,
+    /// Not a 定期接種 as recorded: the terminal opens a correction task for a supervisor.
+    Violation,
+}
+
+impl FindingLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingLevel::Ok => "ok",
+            FindingLevel::Warning => "warning",
+            FindingLevel::Violation => "violation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingLevel> {
+        [
+            FindingLevel::Ok,
+            FindingLevel::Warning,
+            FindingLevel::Violation,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
+    }
+}
+
+/// One finding of the hub's rules check against the resident's full history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub level: FindingLevel,
+    /// The domain's reason code (`INTERVAL_TOO_SHORT`, `LIVE_VACCINE_INTERVAL`, …).
+    pub code: String,
+    /// The domain's message, in Japanese, for the supervisor.
+    pub reason: String,
+    /// The earlier dose the finding is measured against, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<HistoryDoseRef>,
+}
+
+/// A dose of the resident's history at the hub, as a finding names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryDoseRef {
+    /// Vaccine code of the rules table.
+    pub vaccine: String,
+    /// ISO date of the dose.
+    pub date: String,
+    /// Where the hub has it from: `history` (the imported 予防接種台帳) or `record` (a record
+    /// received from a terminal).
+    pub source: String,
+    /// The free-text source of the imported history line (e.g. the clinic or 台帳 name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The hub's view of a terminal's audit chain after a batch.
@@ -187,4 +251,38 @@ pub fn normalise_enrol_code(typed: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_are_optional_on_the_wire() {
+        // A receipt item of a hub that does not check: no `findings` key, and it still parses.
+        let old = r#"{"id":"a","outcome":"accepted"}"#;
+        let r: ItemResult = serde_json::from_str(old).unwrap();
+        assert!(r.findings.is_empty());
+        assert_eq!(serde_json::to_string(&r).unwrap(), old);
+
+        let with = ItemResult {
+            findings: vec![Finding {
+                level: FindingLevel::Violation,
+                code: "LIVE_VACCINE_INTERVAL".into(),
+                reason: "水痘から27日以上の間隔が必要です".into(),
+                against: Some(HistoryDoseRef {
+                    vaccine: "VAR".into(),
+                    date: "2025-03-31".into(),
+                    source: "history".into(),
+                    detail: None,
+                }),
+            }],
+            ..r
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(json.contains(r#""level":"violation""#), "{json}");
+        assert_eq!(serde_json::from_str::<ItemResult>(&json).unwrap(), with);
+        assert_eq!(FindingLevel::parse("warning"), Some(FindingLevel::Warning));
+        assert_eq!(FindingLevel::parse("bad"), None);
+    }
 }

@@ -199,6 +199,40 @@ pub fn jitter() -> f64 {
     }
 }
 
+/// The items of `receipt` that carry findings of the hub's history check, with their outbox
+/// positions (`sent`, in batch order, as `check_receipt` proved).
+pub(crate) fn item_findings<T>(
+    receipt: &Receipt,
+    sent: &[(i64, T)],
+) -> Vec<sesshu_ledger::findings::ItemFindings> {
+    use sesshu_protocol::wire::FindingLevel;
+    receipt
+        .results
+        .iter()
+        .zip(sent)
+        .filter_map(|(r, (seq, _))| {
+            let worst = r.findings.iter().map(|f| f.level).max()?;
+            let level = match worst {
+                FindingLevel::Ok => return None,
+                FindingLevel::Warning => "warning",
+                FindingLevel::Violation => "violation",
+            };
+            Some(sesshu_ledger::findings::ItemFindings {
+                seq: *seq,
+                item_id: r.id.clone(),
+                level,
+                findings_json: serde_json::to_string(&r.findings).ok()?,
+                reasons: r
+                    .findings
+                    .iter()
+                    .filter(|f| f.level == FindingLevel::Violation)
+                    .map(|f| f.reason.clone())
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
 pub(crate) fn outcome_code(o: ItemOutcome) -> &'static str {
     match o {
         ItemOutcome::Accepted => "accepted",
@@ -558,9 +592,13 @@ fn run(
                     reason: r.reason.clone(),
                 })
                 .collect();
+            let findings = item_findings(&receipt, &sent);
             let acknowledged = report.acknowledged + results.len() as u64;
             ledger.sync_state(|s| {
                 s.acknowledge(&stored, &results)?;
+                // The hub's findings and the correction tasks of violations, in the same
+                // transaction as the acknowledgement (issue 12 §5).
+                s.record_findings(&stored.receipt_id, &findings)?;
                 s.log(&NewLogLine {
                     kind: "batch",
                     items: results.len() as u64,

@@ -191,6 +191,7 @@ impl FakeHub {
                 outcome,
                 reason: (outcome == ItemOutcome::Conflict)
                     .then(|| "same id, other content: held for review".to_owned()),
+                findings: Vec::new(),
             });
         }
         st.seq += 1;

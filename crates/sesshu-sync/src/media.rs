@@ -239,6 +239,13 @@ pub fn import_receipt_file(
                 stored_at: String::new(),
             };
             s.acknowledge(&stored, &acks)?;
+            // A media receipt carries the hub's findings like a network one (issue 12 §5);
+            // items acknowledged earlier by the network had theirs recorded then.
+            let findings: Vec<_> = crate::drain::item_findings(&receipt, &mb.items)
+                .into_iter()
+                .filter(|f| f.seq > watermark)
+                .collect();
+            s.record_findings(&stored.receipt_id, &findings)?;
             report.acknowledged += acks.len() as u64;
         }
         if answered.len() as u64 != count_batches(s, &export.entry_id)? {

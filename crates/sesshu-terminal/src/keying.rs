@@ -1081,6 +1081,17 @@ pub fn verification_approve(actor: &Actor, req: FormRef) -> Result<FormSummary> 
         .map(|t| t.terminal_id)
         .unwrap_or_default();
     let today = day(&ledger);
+    // Birth date and sex go with the record so that the hub can re-run the rules check
+    // against the resident's full history (issue 12 §5).
+    let subject = match AtenaNumber::parse(&form.record.atena_no) {
+        Ok(a) => ledger.read(|r| r.resident(&a))?.map(|r| {
+            json!({
+                "birth_date": r.birth_date,
+                "sex": sesshu_domain::record::Sex::from(r.sex),
+            })
+        }),
+        Err(_) => None,
+    };
     let saved = ledger.mutate_with(|m| -> Result<FormRecord> {
         let record_id = m.new_uid();
         rec.record_id = Some(record_id.clone());
@@ -1115,6 +1126,7 @@ pub fn verification_approve(actor: &Actor, req: FormRef) -> Result<FormSummary> 
             "second_keyer": w.second_keyer.as_ref().map(|u| u.0.clone()),
             "resolver": w.resolver.as_ref().map(|u| u.0.clone()),
             "approver": login,
+            "subject": subject,
         });
         let payload =
             serde_json::to_string(&item).map_err(|_| Error::Internal("record payload"))?;

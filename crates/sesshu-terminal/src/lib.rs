@@ -21,6 +21,7 @@ pub mod csv_text;
 pub mod demo;
 pub mod downlink;
 pub mod error;
+pub mod findings;
 mod keycopies;
 pub mod keying;
 pub mod logging;

@@ -302,6 +302,11 @@ impl Terminal {
             &entry_id,
         )
         .map_err(media_error)?;
+        // Correction tasks the hub's violations opened (issue 12 §5), audited as after a
+        // network sync; a failure here is retried by the next sync or receipt import.
+        if let Err(e) = crate::findings::audit_opened_tasks(ledger) {
+            tracing::error!(error = %e, "correction task audit deferred");
+        }
         Ok(MediaReceiptReport {
             medium_id: r.medium_id,
             export_id: r.export_id,

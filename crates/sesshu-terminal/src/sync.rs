@@ -401,15 +401,20 @@ fn push_with(
         key: &key,
         hub_key: &hub_key,
     };
-    match sesshu_sync::drain(
+    let drained = sesshu_sync::drain(
         ledger,
         transport.as_ref(),
         &id,
         &ctx.setup.options,
         progress,
-    )
-    .inspect(|_| crate::minimise::purge_quietly(ledger))
-    {
+    );
+    // Correction tasks the hub's violations opened (issue 12 §5): their audit entries, also
+    // after a cut sync (its acknowledged batches may hold some); a failure here is retried by
+    // the next sync, the task itself is already kept.
+    if let Err(e) = crate::findings::audit_opened_tasks(ledger) {
+        tracing::error!(error = %e, "correction task audit deferred");
+    }
+    match drained.inspect(|_| crate::minimise::purge_quietly(ledger)) {
         Ok(r) => Ok(PushReport {
             total: r.total,
             acknowledged: r.acknowledged,

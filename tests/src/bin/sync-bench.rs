@@ -261,6 +261,30 @@ impl HubStore for TimedStore {
     fn stats(&self) -> Result<HubStats, StoreError> {
         self.inner.stats()
     }
+
+    // ---- history (issue 12 §5): forwarded ----
+    fn replace_history(
+        &self,
+        import: &sesshu_hub::store::HistoryImport,
+        doses: &[sesshu_hub::store::HistoryDose],
+    ) -> Result<(), StoreError> {
+        self.inner.replace_history(import, doses)
+    }
+    fn apply_record_doses(
+        &self,
+        changes: &[sesshu_hub::store::RecordDoseChange],
+    ) -> Result<(), StoreError> {
+        self.inner.apply_record_doses(changes)
+    }
+    fn histories(
+        &self,
+        atena_nos: &[String],
+    ) -> Result<Vec<sesshu_hub::store::KnownDose>, StoreError> {
+        self.inner.histories(atena_nos)
+    }
+    fn history_count(&self) -> Result<u64, StoreError> {
+        self.inner.history_count()
+    }
 }
 
 fn hub_role(db_url: &str, state: &Path) -> Res<()> {

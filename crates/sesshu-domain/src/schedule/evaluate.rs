@@ -117,6 +117,10 @@ pub enum ReasonCode {
     EligibilityNeedsConfirmation,
     /// A later-phase dose without the earlier doses (JE 2期 before 1期 complete).
     PriorDosesMissing,
+    /// The resident's history already holds a dose of the same series on the same date (the
+    /// same vaccination recorded twice, or a double registration): only from
+    /// [`super::evaluate_against_history`].
+    SameDayDoseRecorded,
 }
 
 impl ReasonCode {
@@ -145,6 +149,7 @@ impl ReasonCode {
             IntervalAboveStandard => "INTERVAL_ABOVE_STANDARD",
             EligibilityNeedsConfirmation => "ELIGIBILITY_NEEDS_CONFIRMATION",
             PriorDosesMissing => "PRIOR_DOSES_MISSING",
+            SameDayDoseRecorded => "SAME_DAY_DOSE_RECORDED",
         }
     }
 }
@@ -159,6 +164,11 @@ pub struct Reason {
     /// For a blocking age/interval/start-date finding: the first date it no longer applies. For
     /// `ELIGIBILITY_NEEDS_CONFIRMATION`: the date from which the age alone makes the person eligible.
     pub clears_on: Option<NaiveDate>,
+    /// The earlier dose of the history this finding is measured against (an interval's start,
+    /// the dose that completed the series), when there is one: the hub names it in its
+    /// findings because the terminal may never have seen that dose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<DoseRecord>,
 }
 
 /// The result of [`evaluate`].
@@ -345,6 +355,7 @@ impl Findings {
             severity,
             message_ja,
             clears_on: None,
+            against: None,
         });
     }
 
@@ -354,7 +365,15 @@ impl Findings {
             severity: Verdict::Violation,
             message_ja,
             clears_on,
+            against: None,
         });
+    }
+
+    /// Names the dose the finding just added is measured against.
+    fn against(&mut self, dose: Option<&DoseRecord>) {
+        if let Some(r) = self.reasons.last_mut() {
+            r.against = dose.cloned();
+        }
     }
 }
 
@@ -822,6 +841,15 @@ impl Context<'_> {
             SeriesScope::Lifetime => None,
         };
         f.block(code, msg, clears);
+        f.against(prior.last().copied());
+    }
+
+    /// The dose of this series given on `date` (an interval's anchor).
+    fn series_dose_on(&self, date: NaiveDate) -> Option<&DoseRecord> {
+        self.history
+            .iter()
+            .copied()
+            .find(|h| h.date == date && self.series.counts.contains(&h.vaccine))
     }
 
     fn interval(
@@ -854,6 +882,7 @@ impl Context<'_> {
                 ),
                 Some(earliest),
             );
+            f.against(self.series_dose_on(anchor));
         }
         if let Some(smin) = &rule.standard_min
             && smin.earliest_after(anchor).is_some_and(|e| on < e)
@@ -866,6 +895,7 @@ impl Context<'_> {
                     smin.label_ja()
                 ),
             );
+            f.against(self.series_dose_on(anchor));
         }
         if let Some(smax) = &rule.standard_max
             && smax.latest_after(anchor).is_some_and(|l| on > l)
@@ -878,6 +908,7 @@ impl Context<'_> {
                     smax.label_ja()
                 ),
             );
+            f.against(self.series_dose_on(anchor));
         }
     }
 
@@ -920,6 +951,7 @@ impl Context<'_> {
                             ),
                             Some(clears),
                         );
+                        f.against(Some(h));
                     }
                 }
             }

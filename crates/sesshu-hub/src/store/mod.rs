@@ -357,6 +357,28 @@ pub trait HubStore: Send + Sync {
     ) -> Result<Option<String>, StoreError> {
         Err(not_supported())
     }
+
+    // ---- history (issue 12 §5): the municipality's vaccination history and the doses of
+    // received records, for the rules check against a resident's full history. ----
+
+    /// One transaction: the imported history becomes exactly `doses` (an import replaces the
+    /// one before it) and the import is recorded.
+    fn replace_history(
+        &self,
+        import: &HistoryImport,
+        doses: &[HistoryDose],
+    ) -> Result<(), StoreError>;
+
+    /// One transaction: applies, in order, the dose index changes of received records
+    /// (idempotent: a record's dose is replaced, a removal of an unknown record is no error).
+    fn apply_record_doses(&self, changes: &[RecordDoseChange]) -> Result<(), StoreError>;
+
+    /// Every dose held for these residents (imported history and received records), in one
+    /// set-based lookup per call.
+    fn histories(&self, atena_nos: &[String]) -> Result<Vec<KnownDose>, StoreError>;
+
+    /// How many imported history doses the store holds.
+    fn history_count(&self) -> Result<u64, StoreError>;
 }
 
 /// One line of the hub's media ledger (媒体管理簿).
@@ -422,3 +444,56 @@ fn not_supported() -> StoreError {
 }
 
 pub mod postgres;
+
+/// A history import as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryImport {
+    pub import_id: String,
+    /// SHA-256 of the file as read, hex.
+    pub file_sha256: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// One dose of the imported history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryDose {
+    pub atena_no: String,
+    /// Vaccine code of the rules table.
+    pub vaccine: String,
+    pub dose_number: Option<u32>,
+    pub date: chrono::NaiveDate,
+    /// Free text of the 台帳 (clinic, other municipality, …).
+    pub source: Option<String>,
+}
+
+/// A change of the dose index of received records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordDoseChange {
+    /// A record (or its correction): the dose it stands for now.
+    Set {
+        record_id: String,
+        atena_no: String,
+        vaccine: String,
+        date: chrono::NaiveDate,
+    },
+    /// A deleted record, or one that is not a vaccination (見合わせ, 予診のみ).
+    Remove { record_id: String },
+}
+
+/// Where a known dose comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DoseSource {
+    /// The imported history, with its free-text source.
+    History(Option<String>),
+    /// A record received from a terminal.
+    Record(String),
+}
+
+/// A dose the hub knows for a resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownDose {
+    pub atena_no: String,
+    pub vaccine: String,
+    pub date: chrono::NaiveDate,
+    pub source: DoseSource,
+}

@@ -16,6 +16,7 @@ use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
     StoreError, StoredBatch, StoredItem, TerminalRecord,
 };
+use super::{DoseSource, HistoryDose, HistoryImport, KnownDose, RecordDoseChange};
 use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, Utc};
 use postgres::{Client, Config, NoTls, Transaction};
@@ -46,6 +47,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         4,
         include_str!("../../../../migrations/hub/postgres/0004-hub-audit.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../../migrations/hub/postgres/0005-history.sql"),
     ),
 ];
 
@@ -860,6 +865,147 @@ impl HubStore for PgStore {
                 }
             }
             Ok(n)
+        })
+    }
+
+    // ---- history (issue 12 §5) ----
+
+    fn replace_history(
+        &self,
+        import: &HistoryImport,
+        doses: &[HistoryDose],
+    ) -> Result<(), StoreError> {
+        use postgres::binary_copy::BinaryCopyInWriter;
+        use postgres::types::Type;
+        self.with_tx(|tx| {
+            tx.execute("DELETE FROM history_doses", &[])
+                .map_err(pg_err)?;
+            tx.execute(
+                "INSERT INTO history_imports (import_id, file_sha256, dose_count, imported_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &import.import_id,
+                    &import.file_sha256,
+                    &i64::try_from(doses.len()).unwrap_or(i64::MAX),
+                    &import.imported_at,
+                ],
+            )
+            .map_err(pg_err)?;
+            // A municipality's whole 台帳: COPY, not one INSERT per dose.
+            let sink = tx
+                .copy_in(
+                    "COPY history_doses (import_id, atena_no, vaccine, dose_number, dose_date, source) \
+                     FROM STDIN (FORMAT binary)",
+                )
+                .map_err(pg_err)?;
+            let mut w = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::TEXT,
+                    Type::INT4,
+                    Type::DATE,
+                    Type::TEXT,
+                ],
+            );
+            for d in doses {
+                let n: Option<i32> = d.dose_number.and_then(|n| i32::try_from(n).ok());
+                w.write(&[
+                    &import.import_id,
+                    &d.atena_no,
+                    &d.vaccine,
+                    &n,
+                    &d.date,
+                    &d.source,
+                ])
+                .map_err(pg_err)?;
+            }
+            w.finish().map_err(pg_err)?;
+            Ok(())
+        })
+    }
+
+    fn apply_record_doses(&self, changes: &[RecordDoseChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.with_tx(|tx| {
+            let set = tx
+                .prepare(
+                    "INSERT INTO record_doses (record_id, atena_no, vaccine, dose_date) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (record_id) DO UPDATE \
+                     SET atena_no = EXCLUDED.atena_no, vaccine = EXCLUDED.vaccine, \
+                         dose_date = EXCLUDED.dose_date",
+                )
+                .map_err(pg_err)?;
+            let remove = tx
+                .prepare("DELETE FROM record_doses WHERE record_id = $1")
+                .map_err(pg_err)?;
+            for c in changes {
+                match c {
+                    RecordDoseChange::Set {
+                        record_id,
+                        atena_no,
+                        vaccine,
+                        date,
+                    } => tx
+                        .execute(&set, &[record_id, atena_no, vaccine, date])
+                        .map_err(pg_err)?,
+                    RecordDoseChange::Remove { record_id } => {
+                        tx.execute(&remove, &[record_id]).map_err(pg_err)?
+                    }
+                };
+            }
+            Ok(())
+        })
+    }
+
+    fn histories(&self, atena_nos: &[String]) -> Result<Vec<KnownDose>, StoreError> {
+        if atena_nos.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with_client(|c| {
+            // One query for the whole set: the residents go in as one array.
+            let rows = c
+                .query(
+                    "SELECT h.atena_no, h.vaccine, h.dose_date, 'history'::text, h.source \
+                       FROM history_doses h WHERE h.atena_no = ANY($1) \
+                     UNION ALL \
+                     SELECT r.atena_no, r.vaccine, r.dose_date, 'record'::text, r.record_id \
+                       FROM record_doses r WHERE r.atena_no = ANY($1)",
+                    &[&atena_nos],
+                )
+                .map_err(pg_err)?;
+            let get = |e: postgres::Error| StoreError::Invalid(format!("history row: {e}"));
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let kind: String = r.try_get(3).map_err(get)?;
+                let extra: Option<String> = r.try_get(4).map_err(get)?;
+                out.push(KnownDose {
+                    atena_no: r.try_get(0).map_err(get)?,
+                    vaccine: r.try_get(1).map_err(get)?,
+                    date: r.try_get(2).map_err(get)?,
+                    source: if kind == "record" {
+                        DoseSource::Record(extra.unwrap_or_default())
+                    } else {
+                        DoseSource::History(extra)
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn history_count(&self) -> Result<u64, StoreError> {
+        self.with_client(|c| {
+            let row = c
+                .query_one("SELECT count(*) FROM history_doses", &[])
+                .map_err(pg_err)?;
+            let n: i64 = row
+                .try_get(0)
+                .map_err(|e| StoreError::Invalid(format!("history count: {e}")))?;
+            Ok(count(n))
         })
     }
 }

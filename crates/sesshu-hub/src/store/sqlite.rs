@@ -10,6 +10,7 @@ use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
     StoreError, StoredBatch, StoredItem, TerminalRecord,
 };
+use super::{DoseSource, HistoryDose, HistoryImport, KnownDose, RecordDoseChange};
 use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -39,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../../../migrations/hub/sqlite/0004-hub-audit.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../../migrations/hub/sqlite/0005-history.sql"),
     ),
 ];
 
@@ -1014,6 +1019,149 @@ impl HubStore for SqliteStore {
         )
         .optional()
         .map_err(backend)
+    }
+
+    // ---- history (issue 12 §5) ----
+
+    fn replace_history(
+        &self,
+        import: &HistoryImport,
+        doses: &[HistoryDose],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        tx.execute("DELETE FROM history_doses", [])
+            .map_err(backend)?;
+        tx.execute(
+            "INSERT INTO history_imports (import_id, file_sha256, dose_count, imported_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                import.import_id,
+                import.file_sha256,
+                i64::try_from(doses.len()).unwrap_or(i64::MAX),
+                import
+                    .imported_at
+                    .to_rfc3339_opts(SecondsFormat::Micros, true)
+            ],
+        )
+        .map_err(backend)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO history_doses (import_id, atena_no, vaccine, dose_number, dose_date, source) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(backend)?;
+            for d in doses {
+                stmt.execute(params![
+                    import.import_id,
+                    d.atena_no,
+                    d.vaccine,
+                    d.dose_number,
+                    d.date.to_string(),
+                    d.source
+                ])
+                .map_err(backend)?;
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn apply_record_doses(&self, changes: &[RecordDoseChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        {
+            let mut set = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO record_doses (record_id, atena_no, vaccine, dose_date) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(backend)?;
+            let mut remove = tx
+                .prepare_cached("DELETE FROM record_doses WHERE record_id = ?1")
+                .map_err(backend)?;
+            for c in changes {
+                match c {
+                    RecordDoseChange::Set {
+                        record_id,
+                        atena_no,
+                        vaccine,
+                        date,
+                    } => set
+                        .execute(params![record_id, atena_no, vaccine, date.to_string()])
+                        .map_err(backend)?,
+                    RecordDoseChange::Remove { record_id } => {
+                        remove.execute(params![record_id]).map_err(backend)?
+                    }
+                };
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn histories(&self, atena_nos: &[String]) -> Result<Vec<KnownDose>, StoreError> {
+        if atena_nos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn()?;
+        // One query for the whole set: the residents go in as one JSON array.
+        let wanted =
+            serde_json::to_string(atena_nos).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut stmt = conn
+            .prepare_cached(
+                "WITH wanted(atena_no) AS (SELECT DISTINCT value FROM json_each(?1)) \
+                 SELECT h.atena_no, h.vaccine, h.dose_date, 'history', h.source \
+                   FROM history_doses h JOIN wanted w ON w.atena_no = h.atena_no \
+                 UNION ALL \
+                 SELECT r.atena_no, r.vaccine, r.dose_date, 'record', r.record_id \
+                   FROM record_doses r JOIN wanted w ON w.atena_no = r.atena_no",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([wanted], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (atena_no, vaccine, date, kind, extra) = row.map_err(backend)?;
+            let date = date
+                .parse::<chrono::NaiveDate>()
+                .map_err(|e| StoreError::Invalid(format!("dose date {date}: {e}")))?;
+            let source = if kind == "record" {
+                DoseSource::Record(extra.unwrap_or_default())
+            } else {
+                DoseSource::History(extra)
+            };
+            out.push(KnownDose {
+                atena_no,
+                vaccine,
+                date,
+                source,
+            });
+        }
+        Ok(out)
+    }
+
+    fn history_count(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM history_doses", [], |r| r.get(0))
+            .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

@@ -1,0 +1,219 @@
+//! Issue 12 §5, THE acceptance test: a record that is fine on the terminal but violates an
+//! interval against a history dose imported at the hub comes back as a violation in the
+//! receipt and opens a correction task on the terminal. A real hub in-process (SqliteStore),
+//! reached through an in-process transport; a real terminal keying the record.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failing test
+
+mod common;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use common::*;
+use sesshu_domain::audit::AuditAction;
+use sesshu_domain::double_entry::Keying;
+use sesshu_domain::keying::InputMode;
+use sesshu_domain::lifecycle::RecordState;
+use sesshu_domain::role::Role;
+use sesshu_hub::store::SqliteStore;
+use sesshu_hub::{Encoding, Hub};
+use sesshu_ipc::*;
+use sesshu_protocol::wire::{Batch, EnrolRequest, EnrolResponse, Hello, Receipt};
+use sesshu_protocol::{Signed, SigningKey};
+use sesshu_sync::transport::{Connector, Transport, TransportError};
+use sesshu_sync::DrainOptions;
+use sesshu_terminal::sync::SyncSetup;
+use std::sync::Arc;
+
+const DEMO_RESIDENTS: &[u8] = include_bytes!("../demo/residents.csv");
+/// Born 2025-05-10 and 2025-03-03: MR 1期 on 2026-11-02 is fine for both.
+const INFANT: &str = "0001000041";
+const OTHER_INFANT: &str = "0001000042";
+const FINGERPRINT: &str = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
+
+/// The real hub, called in-process instead of over HTTPS.
+#[derive(Clone)]
+struct InProcess(Arc<Hub>);
+
+impl Transport for InProcess {
+    fn hello(&self) -> Result<Hello, TransportError> {
+        Ok(self.0.hello())
+    }
+    fn enrol(&self, req: &EnrolRequest) -> Result<Signed<EnrolResponse>, TransportError> {
+        self.0.enrol(req.clone()).map_err(TransportError::Refused)
+    }
+    fn send_batch(&self, batch: &Signed<Batch>) -> Result<Signed<Receipt>, TransportError> {
+        let body = serde_json::to_vec(batch).unwrap();
+        self.0.ingest(&body).map_err(TransportError::Refused)
+    }
+    fn server_fingerprint(&self) -> Option<String> {
+        Some(FINGERPRINT.into())
+    }
+}
+
+impl Connector for InProcess {
+    fn connect(&self, _: &str, _: Option<&str>) -> Result<Box<dyn Transport>, TransportError> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+fn values(s: &sesshu_terminal::Terminal, batch: i64, atena: &str) -> Keying {
+    let layout = s.form_layout(BatchRef { batch_id: batch }).unwrap();
+    let mut k = Keying::new();
+    for f in &layout.fields {
+        let v = match f.key.as_str() {
+            "atena" => atena,
+            "temperature" => "36.5",
+            "judgement" => "1",
+            "vaccine" => "P005",
+            "dose" => "1",
+            "date" => "R8.11.2",
+            "lot" => "MR123",
+            "volume" => "0.5",
+            "site" => "1",
+            "clinic" => "0410100010",
+            "doctor" => "山田 太郎",
+            "outcome" => "1",
+            "eligibility" | "judgement_reason" => "",
+            _ => match f.input {
+                InputMode::Choice => "2",
+                InputMode::Date => "R8.1.5",
+                InputMode::Numeric => "3",
+                _ => "なし",
+            },
+        };
+        k.insert(f.key.clone(), v.to_owned());
+    }
+    k
+}
+
+fn as_user(t: &Terminal, id: &str) {
+    let _ = t.state.logout();
+    let pw = if id == ADMIN { ADMIN_PW } else { USER_PW };
+    login(&t.state, id, pw).unwrap();
+}
+
+/// Keys, double-enters and approves an MR record for each of `atenas`; returns the record ids.
+fn approved(t: &Terminal, atenas: &[&str]) -> Vec<String> {
+    as_user(t, "keyer_a");
+    let b = t
+        .state
+        .batch_register(BatchRegisterRequest {
+            clinic_code: "0410100010".into(),
+            received_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            claim_month: "2026-11".into(),
+            programme: "MR".into(),
+            declared_forms: atenas.len() as u32,
+            note: String::new(),
+        })
+        .unwrap()
+        .id;
+    let save = |form: Option<i64>, atena: &str| {
+        t.state
+            .keying_save(KeyingSaveRequest {
+                batch_id: b,
+                form_id: form,
+                values: values(&t.state, b, atena),
+                override_reason: None,
+                metrics: KeyingMetrics {
+                    keystrokes: 100,
+                    active_ms: 50_000,
+                },
+            })
+            .unwrap()
+    };
+    let forms: Vec<i64> = atenas.iter().map(|a| save(None, a).form.form_id).collect();
+    as_user(t, "keyer_b");
+    for (f, a) in forms.iter().zip(atenas) {
+        let saved = save(Some(*f), a);
+        assert_eq!(saved.form.state, RecordState::Matched);
+        // Fine on the terminal: no rules finding at all.
+        assert!(saved.form.warnings.is_empty(), "{:?}", saved.form.warnings);
+    }
+    as_user(t, "super_c");
+    forms
+        .iter()
+        .map(|f| {
+            t.state
+                .verification_approve(FormRef { form_id: *f })
+                .unwrap()
+                .record_id
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_violation_found_against_the_hubs_history_opens_a_correction_task() {
+    let t = terminal();
+    t.state
+        .residents_import_file(DEMO_RESIDENTS, FileEncoding::Utf8, false)
+        .unwrap();
+    create_user(&t.state, "keyer_a", "入力 一郎", &[Role::Keyer]);
+    create_user(&t.state, "keyer_b", "入力 二郎", &[Role::Keyer]);
+    create_user(&t.state, "super_c", "確認 三郎", &[Role::Verifier]);
+    create_user(&t.state, "sync01", "同期 太郎", &[Role::SyncOperator]);
+
+    // The hub, with the municipality's history: 水痘 for INFANT 13 days before the MR dose.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("hub.db")).unwrap());
+    let hub = Arc::new(Hub::new(
+        store,
+        SigningKey::from_bytes(&[9; 32]),
+        "hub-history".into(),
+        false,
+        Arc::new(|| Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()),
+    ));
+    let history = format!("宛名番号,ワクチン,接種日,接種場所\n{INFANT},VAR,2026-10-20,他市町村\n");
+    hub.import_history(history.as_bytes(), Encoding::Utf8, None)
+        .unwrap();
+
+    let ids = approved(&t, &[INFANT, OTHER_INFANT]);
+
+    t.state.configure_sync(SyncSetup {
+        connector: Arc::new(InProcess(hub.clone())),
+        options: DrainOptions {
+            sleep: |_| {},
+            ..DrainOptions::default()
+        },
+    });
+    as_user(&t, "sync01");
+    let code = hub.new_enrol_code("041009").unwrap();
+    t.state.hub_enrol("https://127.0.0.1:9443", &code).unwrap();
+    let report = t.state.hub_push(None, &mut |_| {}).unwrap();
+    assert_eq!(report.pending_left, 0);
+
+    // A correction task for INFANT's record only, with the hub's reason; none for the other.
+    as_user(&t, "super_c");
+    let tasks = t.state.correction_tasks().unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let task = &tasks[0];
+    assert_eq!(task.record_id.as_deref(), Some(ids[0].as_str()));
+    assert!(task.form_id.is_some());
+    assert!(task.reason.contains("27日"), "{}", task.reason);
+    assert!(
+        task.audited,
+        "the task's audit entry is written after the sync"
+    );
+
+    // Audited as a correction request by no user (the hub asked), on the record's form.
+    as_user(&t, ADMIN);
+    let page = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 500,
+            ..Default::default()
+        })
+        .unwrap();
+    let requested: Vec<_> = page
+        .iter()
+        .filter(|e| e.action_code == AuditAction::CorrectionRequested.code())
+        .collect();
+    assert_eq!(requested.len(), 1, "{requested:?}");
+    assert_eq!(requested[0].actor, None);
+    assert_eq!(requested[0].target, task.form_uid);
+
+    // A second sync opens nothing twice.
+    as_user(&t, "sync01");
+    t.state.hub_push(None, &mut |_| {}).unwrap();
+    as_user(&t, "super_c");
+    assert_eq!(t.state.correction_tasks().unwrap().len(), 1);
+}
