@@ -15,9 +15,9 @@ use sesshu_domain::retention::{RetentionPolicy, RetentionPolicyError};
 use sesshu_domain::role::{normalize_roles, Role};
 use sesshu_domain::sync::check_hub_url;
 use sesshu_ipc::{
-    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, KeyRotateRequest, LogLevel,
-    LoginRequest, ResidentKey, SettingsUpdateRequest, SetupRequest, SyncEnrolRequest,
-    UserCreateRequest, UserResetPasswordRequest,
+    BatchRegisterRequest, ChangePasswordRequest, FileEncoding, FirstSignInRequest,
+    KeyRotateRequest, LogLevel, LoginRequest, ResidentKey, SettingsUpdateRequest, SetupRequest,
+    SyncEnrolRequest, UserCreateRequest, UserResetPasswordRequest,
 };
 
 /// A problem with one field: `field` is the input's element id.
@@ -134,6 +134,36 @@ pub fn validate_login(login_id: &str, password: &str) -> Result<LoginRequest, Ve
     Ok(LoginRequest {
         login_id: login_id.trim().to_string(),
         password: password.to_string(),
+    })
+}
+
+/// 初回サインイン: login id, the one-time code from the centre, and a new password (typed twice).
+/// The code's format and validity are the backend's to judge (only its hash is held).
+pub fn validate_first_sign_in(
+    login_id: &str,
+    code: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<FirstSignInRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    required(&mut errors, "first-login-id", login_id, "ログインID");
+    required(&mut errors, "first-code", code, "ワンタイムコード");
+    if let Err(e) = shared_password_rules().check_password(new, login_id.trim()) {
+        errors.push(err("first-password", e.to_string()));
+    }
+    if new != confirm {
+        errors.push(err(
+            "first-password-confirm",
+            "確認用のパスワードが一致しません",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(FirstSignInRequest {
+        login_id: login_id.trim().to_string(),
+        code: code.trim().to_string(),
+        new_password: new.to_string(),
     })
 }
 
@@ -705,6 +735,34 @@ mod tests {
         assert_eq!(
             validate_login(" admin01 ", "x").unwrap().login_id,
             "admin01"
+        );
+    }
+
+    #[test]
+    fn first_sign_in_needs_id_code_and_a_confirmed_password() {
+        let ok = validate_first_sign_in(
+            " newkeyer ",
+            " ABCD-2345 ",
+            "New-Password-1",
+            "New-Password-1",
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.login_id.as_str(), ok.code.as_str()),
+            ("newkeyer", "ABCD-2345")
+        );
+        let errors = validate_first_sign_in("", "", "short", "other").unwrap_err();
+        for field in [
+            "first-login-id",
+            "first-code",
+            "first-password",
+            "first-password-confirm",
+        ] {
+            assert!(error_for(&errors, field).is_some(), "{field}");
+        }
+        assert_eq!(
+            errors[0].field, "first-login-id",
+            "the first field gets the focus"
         );
     }
 

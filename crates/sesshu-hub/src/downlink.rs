@@ -23,6 +23,7 @@
 
 use super::{refusal, rfc3339, store_refusal, Hub, HubError};
 use serde::Deserialize;
+use serde_json::{json, Value};
 use sesshu_domain::account::{canonical_login_id, validate_login_id};
 use sesshu_domain::codes::Product;
 use sesshu_domain::ids::MunicipalityCode;
@@ -38,6 +39,8 @@ use sesshu_protocol::errors::Refusal;
 use sesshu_protocol::sign::Purpose;
 use sesshu_protocol::{RefusalCode, Signed, VerifyingKey, PROTOCOL_VERSION};
 use std::collections::BTreeMap;
+
+use crate::hub_audit::HubEvent;
 
 use crate::store::ResidentRev;
 
@@ -155,6 +158,10 @@ impl Hub {
     /// Loads the profile and code tables (checked by the same domain rules as the terminal's
     /// imports); returns the new profile version.
     pub fn load_profile(&self, bytes: &[u8]) -> Result<u64, LoadError> {
+        Ok(self.load_profile_counted(bytes)?.0)
+    }
+
+    fn load_profile_counted(&self, bytes: &[u8]) -> Result<(u64, Value), LoadError> {
         let f: ProfileFile = serde_json::from_slice(bytes).map_err(json_err)?;
         let muni = municipality(&f.municipality_code)?;
         let profile_json = f.profile.to_string();
@@ -190,11 +197,22 @@ impl Hub {
         let json = serde_json::to_string(&body).map_err(json_err)?;
         let v = self.store.dl_load_profile(&muni, &json, (self.clock)())?;
         tracing::info!(municipality = %muni, version = v, "downlink profile loaded");
-        Ok(v)
+        Ok((
+            v,
+            json!({
+                "municipality_code": muni,
+                "clinics": body.clinics.len(),
+                "products": body.products.len(),
+            }),
+        ))
     }
 
     /// Loads residents (full or changes); returns the residents version after it.
     pub fn load_residents(&self, bytes: &[u8]) -> Result<u64, LoadError> {
+        Ok(self.load_residents_counted(bytes)?.0)
+    }
+
+    fn load_residents_counted(&self, bytes: &[u8]) -> Result<(u64, Value), LoadError> {
         let f: ResidentsFile = serde_json::from_slice(bytes).map_err(json_err)?;
         let muni = municipality(&f.municipality_code)?;
         let mut rows = Vec::with_capacity(f.residents.len() + f.removals.len());
@@ -253,7 +271,15 @@ impl Hub {
         }
         let v = self.store.dl_load_residents(&muni, &rows, f.full)?;
         tracing::info!(municipality = %muni, version = v, rows = rows.len(), "downlink residents loaded");
-        Ok(v)
+        Ok((
+            v,
+            json!({
+                "municipality_code": muni,
+                "full": f.full,
+                "residents": f.residents.len(),
+                "removals": f.removals.len(),
+            }),
+        ))
     }
 
     /// Sets the districts a terminal serves (its residents downlink scope).
@@ -274,6 +300,10 @@ impl Hub {
 
     /// Loads roster accounts (added or changed); returns the roster version.
     pub fn load_roster(&self, bytes: &[u8]) -> Result<u64, LoadError> {
+        Ok(self.load_roster_counted(bytes)?.0)
+    }
+
+    fn load_roster_counted(&self, bytes: &[u8]) -> Result<(u64, Value), LoadError> {
         let f: RosterFile = serde_json::from_slice(bytes).map_err(json_err)?;
         let muni = municipality(&f.municipality_code)?;
         let mut rows = Vec::with_capacity(f.accounts.len());
@@ -303,7 +333,10 @@ impl Hub {
         }
         let v = self.store.dl_upsert_accounts(&muni, &rows)?;
         tracing::info!(municipality = %muni, version = v, "downlink roster loaded");
-        Ok(v)
+        Ok((
+            v,
+            json!({ "municipality_code": muni, "accounts": rows.len() }),
+        ))
     }
 
     /// Issues a one-time first-sign-in code for a roster account: returned once (for IT to
@@ -333,6 +366,67 @@ impl Hub {
         let json = serde_json::to_string(&acc).map_err(json_err)?;
         self.store.dl_upsert_accounts(&muni, &[(login_id, json)])?;
         tracing::info!(municipality = %muni, "first sign-in code issued");
+        Ok(code)
+    }
+
+    /// Loads a downlink file of `kind` by `operator` and appends `DownlinkPublished` (kind,
+    /// version, counts: never a resident or a name) to the hub audit right after the load's
+    /// own transaction. A refused file stores nothing and leaves no entry.
+    pub fn load_downlink_by(
+        &self,
+        kind: DownlinkKind,
+        bytes: &[u8],
+        operator: &str,
+    ) -> Result<u64, LoadError> {
+        let (v, mut detail) = match kind {
+            DownlinkKind::Profile => self.load_profile_counted(bytes)?,
+            DownlinkKind::Residents => self.load_residents_counted(bytes)?,
+            DownlinkKind::Roster => self.load_roster_counted(bytes)?,
+        };
+        if let Some(d) = detail.as_object_mut() {
+            d.insert("kind".into(), json!(kind.as_str()));
+            d.insert("version".into(), json!(v));
+        }
+        self.audit(HubEvent::DownlinkPublished, operator, None, &detail)?;
+        Ok(v)
+    }
+
+    /// [`Hub::set_scope`] by `operator`, audited (`ScopeChanged`, target: the terminal).
+    pub fn set_scope_by(
+        &self,
+        terminal_id: &str,
+        districts: &[String],
+        operator: &str,
+    ) -> Result<u64, LoadError> {
+        let v = self.set_scope(terminal_id, districts)?;
+        let mut d: Vec<&str> = districts.iter().map(|s| s.trim()).collect();
+        d.sort_unstable();
+        d.dedup();
+        self.audit(
+            HubEvent::ScopeChanged,
+            operator,
+            Some(terminal_id),
+            &json!({ "version": v, "districts": d }),
+        )?;
+        Ok(v)
+    }
+
+    /// [`Hub::new_first_sign_in_code`] by `operator`, audited (`RosterCodeIssued`, target: the
+    /// login id). The code itself never reaches the audit.
+    pub fn new_first_sign_in_code_by(
+        &self,
+        municipality_code: &str,
+        login_id: &str,
+        operator: &str,
+    ) -> Result<String, LoadError> {
+        let code = self.new_first_sign_in_code(municipality_code, login_id)?;
+        let muni = municipality(municipality_code)?;
+        self.audit(
+            HubEvent::RosterCodeIssued,
+            operator,
+            Some(&canonical_login_id(login_id)),
+            &json!({ "municipality_code": muni }),
+        )?;
         Ok(code)
     }
 

@@ -2,7 +2,7 @@
 //! setting a terminal's scope, one-time first-sign-in codes, and downlink files for sites
 //! without a network.
 
-use super::{open_store, Opts};
+use super::{open_store, operator, Opts};
 use sesshu_hub::server;
 use sesshu_hub::service::downlink::{downlink_file_bytes, LoadError};
 use sesshu_hub::service::{system_clock, Hub};
@@ -13,13 +13,13 @@ use std::process::ExitCode;
 
 pub const USAGE: &str = "\
 使い方 (配信):
-  sesshu-hub downlink load profile|residents|roster FILE --db STORE --state DIR
+  sesshu-hub downlink load profile|residents|roster FILE --db STORE --state DIR [--operator NAME]
       本部配信のデータ (JSON) を読み込み、種類ごとの版を進めます。
-  sesshu-hub downlink scope --db STORE --state DIR --terminal ID --district CODE[,CODE…]
+  sesshu-hub downlink scope --db STORE --state DIR --terminal ID --district CODE[,CODE…] [--operator NAME]
       端末が扱う地区 (住民配信の範囲) を設定します。
   sesshu-hub downlink export --db STORE --state DIR --terminal ID --kind KIND --since N --out FILE
       ネットワークのない拠点向けに、署名付き配信ファイルを書き出します。
-  sesshu-hub roster code --db STORE --state DIR --municipality CODE --login ID
+  sesshu-hub roster code --db STORE --state DIR --municipality CODE --login ID [--operator NAME]
       名簿の利用者の初回サインイン用ワンタイムコードを発行し、標準出力に出します。";
 
 /// Runs the command when `argv` is one of these; `None` for every other command.
@@ -77,16 +77,14 @@ fn load(args: &[String]) -> Result<(), CliError> {
     let mut o = Opts::parse(&args[2..], &[]).map_err(Usage)?;
     let db = o.need("db").map_err(Usage)?;
     let state = PathBuf::from(o.need("state").map_err(Usage)?);
+    let who = operator(&mut o).map_err(Usage)?;
     o.done().map_err(Usage)?;
+    let dl_kind =
+        DownlinkKind::parse(kind).ok_or_else(|| Usage(format!("知らない種類です: {kind}")))?;
     let bytes = std::fs::read(&file).map_err(|e| Failed(format!("{}: {e}", file.display())))?;
-    let hub = hub(&db, &state)?;
-    let v = match kind {
-        "profile" => hub.load_profile(&bytes),
-        "residents" => hub.load_residents(&bytes),
-        "roster" => hub.load_roster(&bytes),
-        other => return Err(Usage(format!("知らない種類です: {other}"))),
-    }
-    .map_err(failed)?;
+    let v = hub(&db, &state)?
+        .load_downlink_by(dl_kind, &bytes, &who)
+        .map_err(failed)?;
     let _ = writeln!(
         std::io::stdout(),
         "{}",
@@ -108,9 +106,10 @@ fn scope(args: &[String]) -> Result<(), CliError> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
+    let who = operator(&mut o).map_err(Usage)?;
     o.done().map_err(Usage)?;
     let v = hub(&db, &state)?
-        .set_scope(&terminal, &districts)
+        .set_scope_by(&terminal, &districts, &who)
         .map_err(failed)?;
     let _ = writeln!(
         std::io::stdout(),
@@ -154,9 +153,10 @@ fn roster_code(args: &[String]) -> Result<(), CliError> {
     let state = PathBuf::from(o.need("state").map_err(Usage)?);
     let municipality = o.need("municipality").map_err(Usage)?;
     let login = o.need("login").map_err(Usage)?;
+    let who = operator(&mut o).map_err(Usage)?;
     o.done().map_err(Usage)?;
     let code = hub(&db, &state)?
-        .new_first_sign_in_code(&municipality, &login)
+        .new_first_sign_in_code_by(&municipality, &login, &who)
         .map_err(failed)?;
     let _ = writeln!(std::io::stdout(), "{code}");
     let _ = writeln!(

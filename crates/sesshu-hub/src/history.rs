@@ -291,6 +291,34 @@ pub fn import_history(
     })
 }
 
+/// Appends `HistoryImported` for an import by `operator` (right after the import's own
+/// transaction): counts, the file's hash and encoding, never a resident.
+pub fn audit_history_import(
+    store: &dyn HubStore,
+    at: DateTime<Utc>,
+    operator: &str,
+    report: &HistoryImportReport,
+    enc: Encoding,
+) -> Result<(), HubError> {
+    crate::hub_audit::append(
+        store,
+        at,
+        crate::hub_audit::HubEvent::HistoryImported,
+        operator,
+        None,
+        &serde_json::json!({
+            "import_id": report.import_id,
+            "doses": report.doses,
+            "file_sha256": report.file_sha256,
+            "encoding": match enc {
+                Encoding::Utf8 => "utf-8",
+                Encoding::Cp932 => "cp932",
+            },
+        }),
+    )?;
+    Ok(())
+}
+
 fn level(v: Verdict) -> FindingLevel {
     match v {
         Verdict::Ok => FindingLevel::Ok,
@@ -345,6 +373,19 @@ impl Hub {
             id,
             now,
         )
+    }
+
+    /// [`Hub::import_history`] by `operator`, audited (`HistoryImported`).
+    pub fn import_history_by(
+        &self,
+        bytes: &[u8],
+        enc: Encoding,
+        mapping: Option<&Mapping>,
+        operator: &str,
+    ) -> Result<HistoryImportReport, HubError> {
+        let report = self.import_history(bytes, enc, mapping)?;
+        audit_history_import(self.store_ref(), self.now(), operator, &report, enc)?;
+        Ok(report)
     }
 
     /// After a batch is stored: indexes its records' doses and checks each record of the

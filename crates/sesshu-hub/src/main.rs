@@ -67,7 +67,7 @@ const USAGE: &str = "\
       取り込み後に媒体を消去したことを媒体管理簿に記録します。
   media list --db STORE
       媒体管理簿を 1 行 1 件の JSON で出します。
-  history import FILE --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--rules FILE]
+  history import FILE --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--rules FILE] [--operator NAME]
       市町村の予防接種台帳の接種履歴 (CSV、1 行目は見出し) を取り込みます。前回取り込んだ
       履歴を置き換えます。誤りのある行があれば、その最初の行を示して何も取り込みません。
       受信した記録はこの履歴と他の端末の記録に照らして接種ルールを確認し、受領証に結果を
@@ -150,6 +150,7 @@ enum Command {
         encoding: Encoding,
         rules: Option<PathBuf>,
         mapping: Option<PathBuf>,
+        operator: String,
     },
 }
 
@@ -378,6 +379,7 @@ fn parse_history_import(rest: &[String]) -> Result<Command, String> {
         encoding,
         rules: o.take("rules").map(PathBuf::from),
         mapping: o.take("mapping").map(PathBuf::from),
+        operator: operator(&mut o)?,
     };
     o.done()?;
     Ok(c)
@@ -389,6 +391,7 @@ fn history_import(
     encoding: Encoding,
     rules: Option<&std::path::Path>,
     mapping: Option<&std::path::Path>,
+    operator: &str,
 ) -> Result<(), String> {
     let mapping = mapping
         .map(|p| {
@@ -419,6 +422,8 @@ fn history_import(
         now,
     )
     .map_err(|e| e.to_string())?;
+    sesshu_hub::history::audit_history_import(store.as_ref(), now, operator, &report, encoding)
+        .map_err(|e| e.to_string())?;
     say!(
         "{}",
         serde_json::to_string(&report).map_err(|e| e.to_string())?
@@ -807,7 +812,15 @@ fn run(cmd: Command) -> Result<(), String> {
             encoding,
             rules,
             mapping,
-        } => history_import(&file, &db, encoding, rules.as_deref(), mapping.as_deref()),
+            operator,
+        } => history_import(
+            &file,
+            &db,
+            encoding,
+            rules.as_deref(),
+            mapping.as_deref(),
+            &operator,
+        ),
     }
 }
 

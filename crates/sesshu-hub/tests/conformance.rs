@@ -47,6 +47,10 @@ macro_rules! conformance {
                 a_failed_ingest_stores_nothing,
                 concurrent_resends_accept_each_id_once,
                 media_ledger_keeps_lines_in_order,
+                downlink_profile_is_versioned_per_municipality,
+                downlink_residents_record_only_changes,
+                downlink_scope_changes_take_a_residents_version,
+                downlink_roster_touches_only_changed_accounts,
             );
         }
     };
@@ -725,6 +729,157 @@ mod cases {
         };
         assert!(s.record_media(&bad).is_err());
         assert_eq!(s.media_ledger().unwrap().len(), 2);
+    }
+
+    // ---- Downlinks (issue 12.2) ----
+
+    fn rev(
+        atena: &str,
+        district: Option<&str>,
+        body: Option<&str>,
+    ) -> sesshu_hub::store::ResidentRev {
+        sesshu_hub::store::ResidentRev {
+            atena: atena.into(),
+            version: 0,
+            district: district.map(str::to_owned),
+            body: body.map(str::to_owned),
+        }
+    }
+
+    /// (atena, version, district) of the revisions after `after`.
+    fn revs(s: &dyn HubStore, after: Option<u64>) -> Vec<(String, u64, Option<String>)> {
+        s.dl_resident_history(TOKYO_CHIYODA, after)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.atena, r.version, r.district))
+            .collect()
+    }
+
+    pub fn downlink_profile_is_versioned_per_municipality(s: &dyn HubStore) {
+        assert_eq!(s.dl_version(TOKYO_CHIYODA, "profile").unwrap(), 0);
+        assert_eq!(s.dl_profile(TOKYO_CHIYODA).unwrap(), None);
+        assert_eq!(
+            s.dl_load_profile(TOKYO_CHIYODA, "{\"a\":1}", t(1)).unwrap(),
+            1
+        );
+        assert_eq!(
+            s.dl_load_profile(TOKYO_CHIYODA, "{\"a\":2}", t(2)).unwrap(),
+            2
+        );
+        assert_eq!(
+            s.dl_profile(TOKYO_CHIYODA).unwrap(),
+            Some((2, "{\"a\":2}".into()))
+        );
+        assert_eq!(s.dl_version(TOKYO_CHIYODA, "profile").unwrap(), 2);
+        // Another municipality and another kind keep their own versions.
+        assert_eq!(s.dl_version(SAPPORO, "profile").unwrap(), 0);
+        assert_eq!(s.dl_profile(SAPPORO).unwrap(), None);
+        assert_eq!(s.dl_version(TOKYO_CHIYODA, "roster").unwrap(), 0);
+    }
+
+    pub fn downlink_residents_record_only_changes(s: &dyn HubStore) {
+        let v1 = s
+            .dl_load_residents(
+                TOKYO_CHIYODA,
+                &[
+                    rev("1001", Some("01"), Some("{}")),
+                    rev("1002", Some("01"), Some("{}")),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(v1, 1);
+        // The same rows again: no new version, no revision.
+        assert_eq!(
+            s.dl_load_residents(TOKYO_CHIYODA, &[rev("1001", Some("01"), Some("{}"))], false)
+                .unwrap(),
+            1
+        );
+        // A removal of someone never known or already removed changes nothing either.
+        assert_eq!(
+            s.dl_load_residents(TOKYO_CHIYODA, &[rev("9999", None, None)], false)
+                .unwrap(),
+            1
+        );
+        // 1001 moves; 1003 arrives; a full load drops 1002.
+        let v2 = s
+            .dl_load_residents(
+                TOKYO_CHIYODA,
+                &[
+                    rev("1001", Some("02"), Some("{}")),
+                    rev("1003", Some("01"), Some("{\"k\":1}")),
+                ],
+                true,
+            )
+            .unwrap();
+        assert_eq!(v2, 2);
+        assert_eq!(
+            revs(s, Some(1)),
+            vec![
+                ("1001".into(), 1, Some("01".into())),
+                ("1001".into(), 2, Some("02".into())),
+                ("1002".into(), 1, Some("01".into())),
+                ("1002".into(), 2, None),
+                ("1003".into(), 2, Some("01".into())),
+            ]
+        );
+        assert_eq!(revs(s, None).len(), 5);
+        assert!(revs(s, Some(2)).is_empty());
+        let body = s
+            .dl_resident_history(TOKYO_CHIYODA, Some(1))
+            .unwrap()
+            .into_iter()
+            .find(|r| r.atena == "1003")
+            .unwrap()
+            .body;
+        assert_eq!(body.as_deref(), Some("{\"k\":1}"));
+        assert!(s.dl_resident_history(SAPPORO, None).unwrap().is_empty());
+    }
+
+    pub fn downlink_scope_changes_take_a_residents_version(s: &dyn HubStore) {
+        s.dl_load_residents(TOKYO_CHIYODA, &[rev("1001", Some("01"), Some("{}"))], true)
+            .unwrap();
+        let v = s
+            .dl_set_scope(TOKYO_CHIYODA, "t1", &["01".into(), "02".into()])
+            .unwrap();
+        assert_eq!(v, 2);
+        let w = s.dl_set_scope(TOKYO_CHIYODA, "t1", &["03".into()]).unwrap();
+        assert_eq!(w, 3);
+        assert_eq!(s.dl_version(TOKYO_CHIYODA, "residents").unwrap(), 3);
+        assert_eq!(
+            s.dl_scope_history("t1").unwrap(),
+            vec![
+                (2, vec!["01".to_owned(), "02".to_owned()]),
+                (3, vec!["03".to_owned()])
+            ]
+        );
+        assert!(s.dl_scope_history("t2").unwrap().is_empty());
+    }
+
+    pub fn downlink_roster_touches_only_changed_accounts(s: &dyn HubStore) {
+        let accounts = vec![
+            ("a01".to_owned(), "{\"login_id\":\"a01\"}".to_owned()),
+            ("k01".to_owned(), "{\"login_id\":\"k01\"}".to_owned()),
+        ];
+        assert_eq!(s.dl_upsert_accounts(TOKYO_CHIYODA, &accounts).unwrap(), 1);
+        assert_eq!(s.dl_upsert_accounts(TOKYO_CHIYODA, &accounts).unwrap(), 1);
+        let changed = vec![(
+            "k01".to_owned(),
+            "{\"login_id\":\"k01\",\"disabled\":true}".to_owned(),
+        )];
+        assert_eq!(s.dl_upsert_accounts(TOKYO_CHIYODA, &changed).unwrap(), 2);
+        assert_eq!(s.dl_accounts_since(TOKYO_CHIYODA, 0).unwrap().len(), 2);
+        assert_eq!(
+            s.dl_accounts_since(TOKYO_CHIYODA, 1).unwrap(),
+            vec![changed[0].1.clone()]
+        );
+        assert!(s.dl_accounts_since(TOKYO_CHIYODA, 2).unwrap().is_empty());
+        assert_eq!(
+            s.dl_account(TOKYO_CHIYODA, "a01").unwrap(),
+            Some(accounts[0].1.clone())
+        );
+        assert_eq!(s.dl_account(SAPPORO, "a01").unwrap(), None);
+        assert_eq!(s.dl_version(TOKYO_CHIYODA, "roster").unwrap(), 2);
     }
 }
 

@@ -228,3 +228,124 @@ fn a_downlink_request_is_checked_like_a_batch() {
         RefusalCode::Malformed
     );
 }
+
+/// The hub audit's entries as (event, operator, target, detail JSON).
+fn audit_entries(fx: &Fixture) -> Vec<(u16, String, Option<String>, serde_json::Value)> {
+    use sesshu_hub::store::HubStore;
+    let mut out = Vec::new();
+    fx.store
+        .hub_audit_visit(0, &mut |l| {
+            out.push((
+                l.action,
+                l.actor.clone().unwrap_or_default(),
+                l.target.clone(),
+                serde_json::from_str(&l.detail).unwrap(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn downlink_loads_scope_roster_codes_and_history_imports_are_in_the_hub_audit() {
+    use sesshu_hub::hub_audit::HubEvent;
+    use sesshu_hub::service::Encoding;
+    let fx = Fixture::new(false);
+    fx.enrolled(&Terminal::new("t-a", 1));
+    let before = audit_entries(&fx).len();
+
+    let residents = serde_json::json!({
+        "municipality_code": muni(), "full": true,
+        "residents": [resident("1001", "01", "アオバ イチ"), resident("1002", "01", "アオバ ニ")],
+        "removals": ["1003"]
+    });
+    let v = fx
+        .hub
+        .load_downlink_by(
+            DownlinkKind::Residents,
+            residents.to_string().as_bytes(),
+            "it-a",
+        )
+        .unwrap();
+    // A refused file leaves no entry.
+    assert!(fx
+        .hub
+        .load_downlink_by(DownlinkKind::Roster, b"{}", "it-a")
+        .is_err());
+    let roster = serde_json::json!({
+        "municipality_code": muni(),
+        "accounts": [{"login_id": "keyer01", "display_name": "入力 一郎", "roles": ["keyer"]}]
+    });
+    let rv = fx
+        .hub
+        .load_downlink_by(DownlinkKind::Roster, roster.to_string().as_bytes(), "it-a")
+        .unwrap();
+    let sv = fx
+        .hub
+        .set_scope_by("t-a", &["02".into(), "01".into(), "01".into()], "it-b")
+        .unwrap();
+    let code = fx
+        .hub
+        .new_first_sign_in_code_by(&muni(), "Keyer01", "it-b")
+        .unwrap();
+    let csv = "宛名番号,ワクチン,接種回数,接種日,接種場所\r\n000123,HB,1,2025/08/01,\r\n";
+    let report = fx
+        .hub
+        .import_history_by(csv.as_bytes(), Encoding::Utf8, None, "it-c")
+        .unwrap();
+
+    let all = audit_entries(&fx);
+    let entries = &all[before..];
+    assert_eq!(entries.len(), 5, "{entries:?}");
+    assert_eq!(entries[0].0, HubEvent::DownlinkPublished as u16);
+    assert_eq!(entries[0].1, "it-a");
+    assert_eq!(
+        entries[0].3,
+        serde_json::json!({
+            "kind": "residents", "version": v, "municipality_code": muni(),
+            "full": true, "residents": 2, "removals": 1
+        })
+    );
+    assert_eq!(entries[1].0, HubEvent::DownlinkPublished as u16);
+    assert_eq!(entries[1].3["kind"], "roster");
+    assert_eq!(entries[1].3["version"], rv);
+    assert_eq!(entries[1].3["accounts"], 1);
+    assert_eq!(
+        (entries[2].0, entries[2].1.as_str(), entries[2].2.as_deref()),
+        (HubEvent::ScopeChanged as u16, "it-b", Some("t-a"))
+    );
+    assert_eq!(
+        entries[2].3,
+        serde_json::json!({ "version": sv, "districts": ["01", "02"] })
+    );
+    assert_eq!(
+        (entries[3].0, entries[3].2.as_deref()),
+        (HubEvent::RosterCodeIssued as u16, Some("keyer01"))
+    );
+    assert_eq!(
+        (entries[4].0, entries[4].1.as_str()),
+        (HubEvent::HistoryImported as u16, "it-c")
+    );
+    assert_eq!(
+        entries[4].3,
+        serde_json::json!({
+            "import_id": report.import_id, "doses": 1,
+            "file_sha256": report.file_sha256, "encoding": "utf-8"
+        })
+    );
+    // No resident, name or code in the audit (the hash and the random import id aside: hex
+    // digits may spell a number by chance).
+    let mut scrubbed = entries.to_vec();
+    if let Some(d) = scrubbed[4].3.as_object_mut() {
+        d.remove("import_id");
+        d.remove("file_sha256");
+    }
+    let text = format!("{scrubbed:?}");
+    for secret in ["1001", "アオバ", "接種 太郎", "000123", code.as_str()] {
+        assert!(!text.contains(secret), "{secret} in the audit");
+    }
+    let check = fx.hub.verify_audit().unwrap();
+    assert!(check.broken.is_none());
+    assert_eq!(check.entries, u64::try_from(all.len()).unwrap());
+}

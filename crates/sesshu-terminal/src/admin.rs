@@ -40,7 +40,7 @@ fn find(ledger: &Ledger, login_id: &str) -> Result<User> {
         .ok_or(Error::UserNotFound)
 }
 
-fn lasting_administrator(u: &User) -> bool {
+pub(crate) fn lasting_administrator(u: &User) -> bool {
     is_lasting_administrator(&u.roles, u.disabled_at, u.disabled_from)
 }
 

@@ -73,6 +73,7 @@ fn refusal_reason(e: &Error) -> &'static str {
         Error::DownlinkGap { .. } => "version_gap",
         Error::DownlinkReplayed { .. } => "replayed",
         Error::DownlinkInvalid(_) => "invalid_content",
+        Error::LastAdministrator => "last_administrator",
         _ => "unreadable",
     }
 }
@@ -399,6 +400,15 @@ fn apply_roster(
     report: &mut DownlinkReport,
     fault: FaultHook<'_>,
 ) -> Result<()> {
+    // The terminal must stay administrable: a roster that disables (now or from a date) or
+    // demotes its last lasting administrator is refused whole, by the same rule as the
+    // administrator's own screen. Checked on the state after the changes, inside the
+    // transaction, so the refusal rolls everything back.
+    let had_lasting = m
+        .reader()
+        .users()?
+        .iter()
+        .any(crate::admin::lasting_administrator);
     let mut n = 0u64;
     for a in accounts {
         let existing = m.reader().user_by_login(&a.login_id)?;
@@ -440,6 +450,15 @@ fn apply_roster(
         }
         n += 1;
         fault(n)?;
+    }
+    if had_lasting
+        && !m
+            .reader()
+            .users()?
+            .iter()
+            .any(crate::admin::lasting_administrator)
+    {
+        return Err(Error::LastAdministrator);
     }
     Ok(())
 }

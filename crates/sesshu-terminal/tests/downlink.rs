@@ -477,3 +477,69 @@ fn a_sync_run_fetches_and_applies_downlinks_after_the_push() {
     assert_eq!(version(&w, "residents"), 2);
     assert_eq!(audit_count(&w, AuditAction::DownlinkApplied), 1);
 }
+
+#[test]
+fn a_roster_that_would_remove_the_last_lasting_administrator_is_refused_whole() {
+    let w = enrolled();
+    let roster = |from: u64, to: u64, accounts: Vec<RosterAccount>| {
+        sealed(
+            &w,
+            &downlink(
+                &w,
+                DownlinkKind::Roster,
+                from,
+                to,
+                DownlinkBody::Roster(RosterBody { accounts }),
+            ),
+        )
+    };
+    // Demoted, disabled from today, or disabled from a later date: each leaves the terminal
+    // without an administrator on some day; each is refused, with the new account beside it.
+    for admin in [
+        account(ADMIN, &[Role::Keyer], None, None),
+        account(ADMIN, &[Role::Administrator], Some("2026-11-23"), None),
+        account(ADMIN, &[Role::Administrator], Some("2099-04-01"), None),
+    ] {
+        let bytes = roster(
+            0,
+            1,
+            vec![
+                admin,
+                account("newkeyer", &[Role::Keyer], None, Some("abcd-2345")),
+            ],
+        );
+        assert_eq!(
+            code(w.t.state.downlink_import_bytes(&bytes)),
+            ErrorCode::LastAdministrator
+        );
+    }
+    assert_eq!(version(&w, "roster"), 0);
+    assert_eq!(audit_count(&w, AuditAction::DownlinkRefused), 3);
+    // Nothing applied: the administrator still administers, the new account does not exist.
+    w.t.state.logout().unwrap();
+    login(&w.t.state, ADMIN, ADMIN_PW).unwrap();
+    assert!(w
+        .t
+        .state
+        .users_list()
+        .unwrap()
+        .iter()
+        .all(|u| u.login_id != "newkeyer"));
+    w.t.state.logout().unwrap();
+    login(&w.t.state, SYNC, USER_PW).unwrap();
+
+    // With another lasting administrator in the same roster, the demotion applies.
+    let r =
+        w.t.state
+            .downlink_import_bytes(&roster(
+                0,
+                1,
+                vec![
+                    account(ADMIN, &[Role::Keyer], None, None),
+                    account("admin02", &[Role::Administrator], None, Some("abcd-2345")),
+                ],
+            ))
+            .unwrap();
+    assert_eq!((r.accounts_created, r.accounts_updated), (1, 1));
+    assert_eq!(version(&w, "roster"), 1);
+}

@@ -2208,6 +2208,55 @@
   };
   Object.assign(SCENARIOS, SYNC_SCENARIOS);
   // phase=ready&drive=media: the 媒体 section of the sync screen.
+  // phase=ready (signed out): 初回サインイン of a roster account with the one-time code.
+  SCENARIOS["first-sign-in"] = [
+    ["first-open", async () => {
+      await onPage("ログイン");
+      await click("login-first-open");
+      await onPage("初回サインイン");
+      await waitFor(() => document.activeElement && document.activeElement.id === "first-login-id", "the login id has the focus");
+      // Esc goes back to the ordinary sign-in, and the path opens again.
+      await key("first-code", "Escape");
+      await onPage("ログイン");
+      await click("login-first-open");
+      await onPage("初回サインイン");
+    }],
+    ["first-errors", async () => {
+      await type("first-password", "short");
+      await type("first-password-confirm", "other");
+      await click("first-submit");
+      await formError("INVALID_INPUT");
+      for (const id of ["first-login-id-error", "first-code-error", "first-password-error", "first-password-confirm-error"]) {
+        check($("#" + id), id);
+      }
+      check(document.activeElement && document.activeElement.id === "first-login-id", "focus on the first bad field");
+      check(!window.__calls.some((c) => c.cmd === "first_sign_in"), "nothing sent for bad fields");
+    }],
+    ["first-wrong-code", async () => {
+      await type("first-login-id", "newkeyer");
+      await type("first-code", "WXYZ-0000");
+      await type("first-password", "New-Password-2026");
+      await type("first-password-confirm", "New-Password-2026");
+      await click("first-submit");
+      await formError("INVALID_CREDENTIALS");
+      check(text("#form-error").includes("ワンタイムコード"), "the backend's message: " + text("#form-error"));
+      check(!$("#first-login-id-error") && !$("#first-password-confirm-error"), "field errors cleared");
+      check($("#first-password").value === "" && $("#first-password-confirm").value === "", "passwords cleared");
+      check($("#first-login-id").value === "newkeyer", "login id kept");
+      await waitFor(() => document.activeElement && document.activeElement.id === "first-code", "focus on the code");
+    }],
+    ["first-done", async () => {
+      await type("first-code", "abcd-2345");
+      await type("first-password", "New-Password-2026");
+      await type("first-password-confirm", "New-Password-2026");
+      await click("first-submit");
+      await onPage("ホーム");
+      check(text("#session-user") === "本部 登録", "signed in as the roster account");
+      const req = window.__calls.filter((c) => c.cmd === "first_sign_in").pop().args.req;
+      check(req.login_id === "newkeyer" && req.code === "abcd-2345" && req.new_password === "New-Password-2026", "request as typed");
+      check(s.passwords.newkeyer === "New-Password-2026", "password set");
+    }],
+  ];
   SCENARIOS.media = [
     ["media-open", async () => {
       await openSync();

@@ -16,7 +16,7 @@ use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
     StoreError, StoredBatch, StoredItem, TerminalRecord,
 };
-use super::{DoseSource, HistoryDose, HistoryImport, KnownDose, RecordDoseChange};
+use super::{DoseSource, HistoryDose, HistoryImport, KnownDose, RecordDoseChange, ResidentRev};
 use crate::hub_audit::HubAuditDraft;
 use chrono::{DateTime, Utc};
 use postgres::{Client, Config, NoTls, Transaction};
@@ -868,6 +868,270 @@ impl HubStore for PgStore {
         })
     }
 
+    // ---- Downlinks (issue 12.2). Same semantics as the SQLite store; a municipality's
+    // version row is locked first, so two loads of one kind at once queue rather than both
+    // writing revisions under the same new version.
+
+    fn dl_version(&self, municipality: &str, kind: &str) -> Result<u64, StoreError> {
+        self.with_client(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT version FROM dl_version WHERE municipality_code = $1 AND kind = $2",
+                    &[&municipality, &kind],
+                )
+                .map_err(pg_err)?;
+            dl_version_of(row)
+        })
+    }
+
+    fn dl_load_profile(
+        &self,
+        municipality: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let current = dl_lock_version(tx, municipality, "profile")?;
+            let v = current + 1;
+            dl_set_version(tx, municipality, "profile", v)?;
+            tx.execute(
+                "INSERT INTO dl_profile (municipality_code, version, body, loaded_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (municipality_code) DO UPDATE SET \
+                 version = EXCLUDED.version, body = EXCLUDED.body, loaded_at = EXCLUDED.loaded_at",
+                &[&municipality, &dl_i64(v), &body, &at.to_rfc3339()],
+            )
+            .map_err(pg_err)?;
+            Ok(v)
+        })
+    }
+
+    fn dl_profile(&self, municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
+        self.with_client(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT version, body FROM dl_profile WHERE municipality_code = $1",
+                    &[&municipality],
+                )
+                .map_err(pg_err)?;
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_profile: {e}"));
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some((
+                    count(r.try_get(0).map_err(get)?),
+                    r.try_get(1).map_err(get)?,
+                ))),
+            }
+        })
+    }
+
+    fn dl_load_residents(
+        &self,
+        municipality: &str,
+        rows: &[ResidentRev],
+        full: bool,
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let current = dl_lock_version(tx, municipality, "residents")?;
+            let next = dl_i64(current + 1);
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_resident_rev: {e}"));
+            let mut latest: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+            for r in tx
+                .query(
+                    "SELECT DISTINCT ON (atena) atena, district, body FROM dl_resident_rev \
+                     WHERE municipality_code = $1 ORDER BY atena, version DESC",
+                    &[&municipality],
+                )
+                .map_err(pg_err)?
+            {
+                latest.insert(
+                    r.try_get(0).map_err(get)?,
+                    (r.try_get(1).map_err(get)?, r.try_get(2).map_err(get)?),
+                );
+            }
+            let ins = tx
+                .prepare(
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET district = EXCLUDED.district, body = EXCLUDED.body",
+                )
+                .map_err(pg_err)?;
+            let mut changed = 0u64;
+            let mut seen = HashSet::new();
+            for r in rows {
+                seen.insert(r.atena.as_str());
+                let state = (r.district.clone(), r.body.clone());
+                let removed_already = latest.get(&r.atena).is_none_or(|s| s.0.is_none());
+                if latest.get(&r.atena) == Some(&state) || (state.0.is_none() && removed_already) {
+                    continue;
+                }
+                tx.execute(
+                    &ins,
+                    &[&municipality, &r.atena, &next, &state.0, &state.1],
+                )
+                .map_err(pg_err)?;
+                changed += 1;
+            }
+            if full {
+                let none: Option<String> = None;
+                for (a, st) in &latest {
+                    if st.0.is_some() && !seen.contains(a.as_str()) {
+                        tx.execute(&ins, &[&municipality, a, &next, &none, &none])
+                            .map_err(pg_err)?;
+                        changed += 1;
+                    }
+                }
+            }
+            if changed == 0 {
+                return Ok(current);
+            }
+            dl_set_version(tx, municipality, "residents", current + 1)?;
+            Ok(current + 1)
+        })
+    }
+
+    fn dl_resident_history(
+        &self,
+        municipality: &str,
+        after: Option<u64>,
+    ) -> Result<Vec<ResidentRev>, StoreError> {
+        let after = after.map_or(-1, dl_i64);
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_resident_rev: {e}"));
+            c.query(
+                "SELECT atena, version, district, body FROM dl_resident_rev \
+                 WHERE municipality_code = $1 AND atena IN (SELECT atena FROM dl_resident_rev \
+                 WHERE municipality_code = $1 AND version > $2) ORDER BY atena, version",
+                &[&municipality, &after],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| {
+                Ok(ResidentRev {
+                    atena: r.try_get(0).map_err(get)?,
+                    version: count(r.try_get(1).map_err(get)?),
+                    district: r.try_get(2).map_err(get)?,
+                    body: r.try_get(3).map_err(get)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn dl_set_scope(
+        &self,
+        municipality: &str,
+        terminal_id: &str,
+        districts: &[String],
+    ) -> Result<u64, StoreError> {
+        let json =
+            serde_json::to_string(districts).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.with_tx(|tx| {
+            let v = dl_lock_version(tx, municipality, "residents")? + 1;
+            dl_set_version(tx, municipality, "residents", v)?;
+            tx.execute(
+                "INSERT INTO dl_scope_rev (terminal_id, version, districts) VALUES ($1, $2, $3)",
+                &[&terminal_id, &dl_i64(v), &json],
+            )
+            .map_err(pg_err)?;
+            Ok(v)
+        })
+    }
+
+    fn dl_scope_history(&self, terminal_id: &str) -> Result<Vec<(u64, Vec<String>)>, StoreError> {
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_scope_rev: {e}"));
+            c.query(
+                "SELECT version, districts FROM dl_scope_rev WHERE terminal_id = $1 ORDER BY version",
+                &[&terminal_id],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| {
+                let d: String = r.try_get(1).map_err(get)?;
+                let d: Vec<String> = serde_json::from_str(&d)
+                    .map_err(|_| StoreError::Invalid("scope districts".into()))?;
+                Ok((count(r.try_get(0).map_err(get)?), d))
+            })
+            .collect()
+        })
+    }
+
+    fn dl_upsert_accounts(
+        &self,
+        municipality: &str,
+        accounts: &[(String, String)],
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let current = dl_lock_version(tx, municipality, "roster")?;
+            let next = dl_i64(current + 1);
+            let old = tx
+                .prepare(
+                    "SELECT body FROM dl_account WHERE municipality_code = $1 AND login_id = $2",
+                )
+                .map_err(pg_err)?;
+            let up = tx
+                .prepare(
+                    "INSERT INTO dl_account (municipality_code, login_id, version, body) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (municipality_code, login_id) \
+                     DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body",
+                )
+                .map_err(pg_err)?;
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_account: {e}"));
+            let mut changed = 0u64;
+            for (login, body) in accounts {
+                let was: Option<String> = match tx
+                    .query_opt(&old, &[&municipality, login])
+                    .map_err(pg_err)?
+                {
+                    Some(r) => Some(r.try_get(0).map_err(get)?),
+                    None => None,
+                };
+                if was.as_deref() == Some(body.as_str()) {
+                    continue;
+                }
+                tx.execute(&up, &[&municipality, login, &next, body])
+                    .map_err(pg_err)?;
+                changed += 1;
+            }
+            if changed == 0 {
+                return Ok(current);
+            }
+            dl_set_version(tx, municipality, "roster", current + 1)?;
+            Ok(current + 1)
+        })
+    }
+
+    fn dl_accounts_since(&self, municipality: &str, after: u64) -> Result<Vec<String>, StoreError> {
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_account: {e}"));
+            c.query(
+                "SELECT body FROM dl_account WHERE municipality_code = $1 AND version > $2 \
+                 ORDER BY login_id",
+                &[&municipality, &dl_i64(after)],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(get))
+            .collect()
+        })
+    }
+
+    fn dl_account(&self, municipality: &str, login_id: &str) -> Result<Option<String>, StoreError> {
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_account: {e}"));
+            match c
+                .query_opt(
+                    "SELECT body FROM dl_account WHERE municipality_code = $1 AND login_id = $2",
+                    &[&municipality, &login_id],
+                )
+                .map_err(pg_err)?
+            {
+                Some(r) => Ok(Some(r.try_get(0).map_err(get)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
     // ---- history (issue 12 §5) ----
 
     fn replace_history(
@@ -1034,6 +1298,58 @@ impl HubStore for PgStore {
             Ok(count(n))
         })
     }
+}
+
+/// A version as stored (BIGINT); versions past i64::MAX cannot occur (one per load).
+fn dl_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn dl_version_of(row: Option<postgres::Row>) -> Result<u64, StoreError> {
+    match row {
+        None => Ok(0),
+        Some(r) => {
+            Ok(count(r.try_get(0).map_err(|e| {
+                StoreError::Invalid(format!("dl_version: {e}"))
+            })?))
+        }
+    }
+}
+
+/// The municipality's version of `kind`, its row locked until the transaction ends (created
+/// at 0 when missing), so writers of one kind run one after another.
+fn dl_lock_version(
+    tx: &mut Transaction<'_>,
+    municipality: &str,
+    kind: &str,
+) -> Result<u64, StoreError> {
+    tx.execute(
+        "INSERT INTO dl_version (municipality_code, kind, version) VALUES ($1, $2, 0) \
+         ON CONFLICT (municipality_code, kind) DO NOTHING",
+        &[&municipality, &kind],
+    )
+    .map_err(pg_err)?;
+    let row = tx
+        .query_opt(
+            "SELECT version FROM dl_version WHERE municipality_code = $1 AND kind = $2 FOR UPDATE",
+            &[&municipality, &kind],
+        )
+        .map_err(pg_err)?;
+    dl_version_of(row)
+}
+
+fn dl_set_version(
+    tx: &mut Transaction<'_>,
+    municipality: &str,
+    kind: &str,
+    v: u64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE dl_version SET version = $3 WHERE municipality_code = $1 AND kind = $2",
+        &[&municipality, &kind, &dl_i64(v)],
+    )
+    .map_err(pg_err)?;
+    Ok(())
 }
 
 /// Chains `draft` after the head read inside `tx` and inserts it. The table lock serialises
