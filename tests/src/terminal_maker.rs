@@ -112,6 +112,15 @@ pub fn ledger_id(dir: &Path) -> Result<String, MakerError> {
 
 /// Opens the ledger [`set_up`] made in `dir`, with its key from `keystore`.
 pub fn open_ledger(dir: &Path, keystore: &dyn KeyStore) -> Result<Ledger, MakerError> {
+    open_ledger_at(dir, keystore, Arc::new(SystemClock))
+}
+
+/// [`open_ledger`] with another clock (tests that move time, e.g. past the purge grace period).
+pub fn open_ledger_at(
+    dir: &Path,
+    keystore: &dyn KeyStore,
+    clock: Arc<dyn sesshu_ledger::Clock>,
+) -> Result<Ledger, MakerError> {
     Ok(open_with_keystore(
         &LedgerFiles {
             db: dir.join("ledger.db"),
@@ -119,7 +128,7 @@ pub fn open_ledger(dir: &Path, keystore: &dyn KeyStore) -> Result<Ledger, MakerE
         },
         &ledger_id(dir)?,
         keystore,
-        Arc::new(SystemClock),
+        clock,
         Arc::new(UuidV7Gen),
     )?)
 }

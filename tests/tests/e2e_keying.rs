@@ -31,7 +31,7 @@ async fn wait_css(c: &Client, css: &str) -> Element {
 }
 
 async fn click_css(c: &Client, css: &str) {
-    wait_css(c, css).await.click().await.unwrap();
+    click_at(c, Locator::Css(css)).await;
 }
 
 /// Waits until `check` holds, polling; panics with a screenshot after WAIT.

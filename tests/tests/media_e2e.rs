@@ -21,11 +21,13 @@ use sesshu_hub::store::{HubStore, SqliteStore};
 use sesshu_hub::{Encoding, Hub};
 use sesshu_ledger::audit::AuditRecord;
 use sesshu_ledger::media::{Medium, NewMediaLine};
+use sesshu_ledger::FixedClock;
 use sesshu_ledger::MemKeyStore;
 use sesshu_protocol::wire::EnrolRequest;
 use sesshu_sync::media::{build_media_file, ephemeral_secret, import_receipt_file};
 use sesshu_sync::{DrainError, DrainOptions, HttpsTransport, SyncIdentity, TransportError};
-use sesshu_tests::terminal_maker::{add_approved_records, open_ledger, set_up};
+use sesshu_terminal::minimise::purge_acknowledged;
+use sesshu_tests::terminal_maker::{add_approved_records, open_ledger, open_ledger_at, set_up};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{mpsc, Arc};
@@ -266,6 +268,41 @@ fn records_sent_half_by_network_and_half_by_media_arrive_exactly_once() {
     .unwrap();
     assert_eq!(got.acknowledged, file.item_count);
     assert_eq!(pending(), 0, "the terminal still has items pending");
+
+    // Data minimisation on the real hub's receipts (they came back on the medium): inside the
+    // grace period (7 days by default) nothing is purged; the same ledger opened with a clock
+    // 8 days on purges the audit entries the hub holds with their chain head, and the chain
+    // still verifies from its new base. (The terminal maker's records are outbox items
+    // without keyed forms, so there is no form to purge here; keyed records are purged in
+    // `crates/sesshu-terminal/tests/minimise.rs`.)
+    let audit_before = ledger.read(|r| r.data_counts()).unwrap().audit_entries;
+    let inside = purge_acknowledged(&ledger).unwrap();
+    assert!(
+        inside.is_empty(),
+        "purged inside the grace period: {inside:?}"
+    );
+    drop(ledger);
+    let later = open_ledger_at(
+        tdir.path(),
+        keystore.as_ref(),
+        Arc::new(FixedClock::new(
+            chrono::Utc::now() + chrono::Duration::days(8),
+        )),
+    )
+    .unwrap();
+    let purged = purge_acknowledged(&later).unwrap();
+    assert!(
+        purged.audit_entries > 0,
+        "the hub holds the audit entries, past the grace period: {purged:?}"
+    );
+    let after = later.read(|r| r.data_counts()).unwrap().audit_entries;
+    assert!(
+        after < audit_before,
+        "{after} of {audit_before} audit entries left"
+    );
+    let chain = later.read(|r| r.verify_audit_chain()).unwrap();
+    assert_eq!(chain.first_broken_seq, None);
+    drop(later);
 
     // The hub's export: every record exactly once.
     let exported = exported_record_ids(store.as_ref());

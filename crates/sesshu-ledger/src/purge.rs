@@ -3,7 +3,7 @@
 //! *When* something is due is a domain rule (`sesshu_domain::retention`); this module reads
 //! the facts the rule needs and deletes, and it refuses on its own to delete anything the hub
 //! has not acknowledged: every delete re-checks the acknowledged prefix of the outbox
-//! ([`crate::outbox::WATERMARK`]) in the purge's own transaction.
+//! (the outbox watermark) in the purge's own transaction.
 //!
 //! - **A record** (a form with a record id) goes when the receipts cover its newest outbox item
 //!   (the approval and every later correction or deletion): its form entries (every keyed pass),

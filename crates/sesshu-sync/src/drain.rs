@@ -48,7 +48,7 @@ pub struct DrainOptions {
     /// Batches on their way at once (at least 1). With 2 the hub parses and verifies one batch
     /// while it stores the one before, and the terminal stores a receipt while the hub works.
     /// Receipts are still checked and stored strictly in outbox order; a batch goes out beside
-    /// another only when the order in which the hub takes them cannot matter (see [`run`]).
+    /// another only when the order in which the hub takes them cannot matter (see the drain loop).
     pub in_flight: usize,
 }
 

@@ -102,14 +102,23 @@ pub async fn type_into(c: &Client, id: &str, value: &str) {
 }
 
 pub async fn click(c: &Client, id: &str) {
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_at(c, Locator::Id(id)).await;
+}
+
+/// Finds and clicks; finds again when the page re-rendered between the two (the status poll
+/// can replace a list's nodes under the driver): a stale node is not a failure of the app.
+pub async fn click_at(c: &Client, at: Locator<'_>) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let e = c.wait().at_most(WAIT).for_element(at).await.unwrap();
+        match e.click().await {
+            Ok(()) => return,
+            Err(err) if err.is_stale_element_reference() && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("click {at:?}: {err}"),
+        }
+    }
 }
 
 pub fn screenshot_path(name: &str) -> PathBuf {
