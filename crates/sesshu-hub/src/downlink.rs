@@ -578,8 +578,29 @@ impl Hub {
     }
 }
 
-/// The downlink file for a site without a network: the signed downlink as JSON. Encryption to
-/// the terminal (`sesshu_protocol::envelope`, media part) goes here once merged.
-pub fn downlink_file_bytes(signed: &Signed<Downlink>) -> Result<Vec<u8>, HubError> {
-    serde_json::to_vec(signed).map_err(|e| HubError::Output(e.to_string()))
+/// The downlink file for a site without a network: the signed downlink, sealed to the
+/// terminal's enrolled key (`sesshu_protocol::envelope`, purpose `Downlink`), so a lost medium
+/// holding residents leaks nothing. The terminal opens it with its identity key and then checks
+/// the hub's signature as for a network downlink.
+pub fn downlink_file_bytes(
+    signed: &Signed<Downlink>,
+    terminal_key: &sesshu_protocol::VerifyingKey,
+    created_at: &str,
+) -> Result<Vec<u8>, HubError> {
+    let body = signed.peek().map_err(|e| HubError::Output(e.to_string()))?;
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec(signed).map_err(|e| HubError::Output(e.to_string()))?,
+    );
+    let mut ephemeral = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(ephemeral.as_mut()).map_err(|e| HubError::Random(e.to_string()))?;
+    let info = sesshu_protocol::envelope::EnvelopeInfo {
+        purpose: sesshu_protocol::envelope::EnvelopePurpose::Downlink,
+        sender_id: body.hub_id,
+        municipality_code: body.municipality_code,
+        medium_id: "DOWNLINK".to_owned(),
+        created_at: created_at.to_owned(),
+        item_count: 1,
+    };
+    sesshu_protocol::envelope::seal(terminal_key, &info, &json, &ephemeral)
+        .map_err(|e| HubError::Output(e.to_string()))
 }

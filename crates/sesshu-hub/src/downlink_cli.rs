@@ -134,10 +134,21 @@ fn export(args: &[String]) -> Result<(), CliError> {
         .map_err(|_| Usage("--since は 0 以上の整数です".into()))?;
     let out = PathBuf::from(o.need("out").map_err(Usage)?);
     o.done().map_err(Usage)?;
-    let signed = hub(&db, &state)?
+    let hub = hub(&db, &state)?;
+    let signed = hub
         .downlink_for(&terminal, kind, since)
         .map_err(|r| Failed(r.message))?;
-    let bytes = downlink_file_bytes(&signed).map_err(|e| Failed(e.to_string()))?;
+    // Sealed to the key the terminal enrolled with (downlink_for has checked it is enrolled).
+    let key = hub
+        .store_ref()
+        .terminal(&terminal)
+        .map_err(|e| Failed(e.to_string()))?
+        .ok_or_else(|| Failed(format!("端末 {terminal} は登録されていません")))?
+        .public_key;
+    let key = sesshu_protocol::VerifyingKey::from_hex(&key)
+        .map_err(|_| Failed("登録された端末の鍵を読めません".into()))?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let bytes = downlink_file_bytes(&signed, &key, &now).map_err(|e| Failed(e.to_string()))?;
     std::fs::write(&out, bytes).map_err(|e| Failed(format!("{}: {e}", out.display())))?;
     let _ = writeln!(
         std::io::stdout(),

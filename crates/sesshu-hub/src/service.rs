@@ -249,7 +249,7 @@ impl Hub {
     }
 
     /// The store, for the hub's other modules (exports, audit).
-    pub(crate) fn store_ref(&self) -> &dyn HubStore {
+    pub fn store_ref(&self) -> &dyn HubStore {
         self.store.as_ref()
     }
 

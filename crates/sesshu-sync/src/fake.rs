@@ -131,6 +131,11 @@ impl FakeHub {
         self.st().items.insert(item_id.to_owned(), "0".repeat(64));
     }
 
+    /// The key a terminal enrolled with (what the hub seals downlink files to).
+    pub fn terminal_key(&self, terminal_id: &str) -> Option<VerifyingKey> {
+        self.st().terminals.get(terminal_id).cloned()
+    }
+
     /// Forgets a terminal (as if revoked or never enrolled).
     pub fn forget_terminal(&self, terminal_id: &str) {
         self.st().terminals.remove(terminal_id);

@@ -57,10 +57,26 @@ fn no_fault(_: u64) -> std::result::Result<(), LedgerError> {
     Ok(())
 }
 
-/// Parses a downlink file (`Signed<Downlink>` JSON).
-pub fn parse_file(bytes: &[u8]) -> Result<Signed<Downlink>> {
+/// Parses a downlink file: sealed to this terminal (what the hub writes for media), or the
+/// plain `Signed<Downlink>` JSON (tools and tests). Either way the signature is checked after.
+pub fn parse_file(
+    bytes: &[u8],
+    identity: impl FnOnce() -> Result<sesshu_protocol::SigningKey>,
+) -> Result<Signed<Downlink>> {
     if bytes.len() > MAX_DOWNLINK_BYTES {
         return Err(Error::DownlinkUnreadable);
+    }
+    // What `sesshu-hub downlink export` writes: sealed to this terminal's enrolled key, so a
+    // lost medium holding residents leaks nothing. The hub's signature is checked after.
+    if bytes.starts_with(sesshu_protocol::envelope::MAGIC) {
+        let key = identity()?;
+        let (_, plain) = sesshu_protocol::envelope::open(
+            bytes,
+            &key,
+            sesshu_protocol::envelope::EnvelopePurpose::Downlink,
+        )
+        .map_err(|_| Error::DownlinkUnreadable)?;
+        return serde_json::from_slice(&plain).map_err(|_| Error::DownlinkUnreadable);
     }
     serde_json::from_slice(bytes).map_err(|_| Error::DownlinkUnreadable)
 }
@@ -487,7 +503,14 @@ impl Terminal {
     ) -> Result<DownlinkReport> {
         let mut inner = self.lock();
         let actor = self.actor::<cmd::DownlinkImport>(&mut inner)?;
-        let signed = match parse_file(bytes) {
+        let ledger_id = Self::ledger_id(&inner)?;
+        let identity = || {
+            let secret =
+                sesshu_ledger::keys::load_identity_secret(self.keystore.as_ref(), &ledger_id)?
+                    .ok_or(Error::SyncIdentityMissing)?;
+            Ok(sesshu_protocol::SigningKey::from_bytes(&secret))
+        };
+        let signed = match parse_file(bytes, identity) {
             Ok(s) => s,
             Err(e) => {
                 audit_only(

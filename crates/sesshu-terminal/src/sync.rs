@@ -548,7 +548,7 @@ impl Terminal {
         locked(&self.sync).clone()
     }
 
-    fn ledger_id(inner: &crate::terminal::Inner) -> Result<String> {
+    pub(crate) fn ledger_id(inner: &crate::terminal::Inner) -> Result<String> {
         match &inner.status {
             Status::Ready { wraps, .. } => Ok(wraps.ledger_id().to_owned()),
             _ => Err(Error::NotSetUp),

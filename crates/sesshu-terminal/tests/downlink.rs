@@ -543,3 +543,43 @@ fn a_roster_that_would_remove_the_last_lasting_administrator_is_refused_whole() 
     assert_eq!((r.accounts_created, r.accounts_updated), (1, 1));
     assert_eq!(version(&w, "roster"), 1);
 }
+
+#[test]
+fn a_file_sealed_to_this_terminal_applies_and_one_sealed_to_another_key_does_not() {
+    use sesshu_protocol::envelope::{seal, EnvelopeInfo, EnvelopePurpose};
+    let w = enrolled();
+    let d = downlink(
+        &w,
+        DownlinkKind::Residents,
+        0,
+        2,
+        residents(&["2001", "2002"], &[]),
+    );
+    let info = EnvelopeInfo {
+        purpose: EnvelopePurpose::Downlink,
+        sender_id: "hub-test".into(),
+        municipality_code: "041009".into(),
+        medium_id: "DOWNLINK".into(),
+        created_at: "2026-11-23T00:00:00Z".into(),
+        item_count: 1,
+    };
+    let plain = sealed(&w, &d);
+    // Sealed to another key (a file for another terminal): unreadable here, nothing applied.
+    let other = SigningKey::from_bytes(&[7; 32]).verifying_key();
+    let foreign = seal(&other, &info, &plain, &[9; 32]).unwrap();
+    assert_eq!(
+        code(w.t.state.downlink_import_bytes(&foreign)),
+        ErrorCode::DownlinkRefused
+    );
+    assert_eq!(resident_count(&w), 0);
+    // Sealed to the key this terminal enrolled with: opened, checked and applied.
+    let own = w.hub.terminal_key(&w.terminal_id).unwrap();
+    let file = seal(&own, &info, &plain, &[9; 32]).unwrap();
+    assert!(
+        !file.windows(4).any(|s| s == b"2001"),
+        "the file shows a 宛名番号"
+    );
+    let r = w.t.state.downlink_import_bytes(&file).unwrap();
+    assert_eq!((r.residents_upserted, r.to_version), (2, 2));
+    assert_eq!(resident_count(&w), 2);
+}
