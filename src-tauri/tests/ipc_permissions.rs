@@ -64,6 +64,8 @@ mod names {
     pub const CHANGE_PENDING_LIST: &str = "change_pending_list";
     pub const CHANGE_CONFIRM: &str = "change_confirm";
     pub const CHANGE_REFUSE: &str = "change_refuse";
+    pub const CORRECTION_TASKS: &str = "correction_tasks";
+    pub const CORRECTION_TASK_CLOSE: &str = "correction_task_close";
     pub const OPERATOR_STATS: &str = "operator_stats";
     pub const BATCH_REPORT: &str = "batch_report";
     pub const SYNC_STATUS: &str = "sync_status";
@@ -210,6 +212,7 @@ fn sample_request(cmd: &str) -> Option<Value> {
         names::DELETION_REQUEST => json!({ "form_id": 1, "reason": "重複", "evidence": "束1" }),
         names::CHANGE_CONFIRM => json!({ "form_id": 1 }),
         names::CHANGE_REFUSE => json!({ "form_id": 1 }),
+        names::CORRECTION_TASK_CLOSE => json!({ "task_id": 1, "note": "確認済み" }),
         names::OPERATOR_STATS => json!({ "from": "2026-11-01", "to": "2026-11-30" }),
         names::BATCH_REPORT => json!({ "batch_id": 1 }),
         // An address the domain rule refuses: the permission check must answer before it.
@@ -336,6 +339,8 @@ const EXPECTED: &[(&str, &[Role])] = {
         (names::CHANGE_PENDING_LIST, &[Verifier]),
         (names::CHANGE_CONFIRM, &[Verifier]),
         (names::CHANGE_REFUSE, &[Verifier]),
+        (names::CORRECTION_TASKS, &[Verifier]),
+        (names::CORRECTION_TASK_CLOSE, &[Verifier]),
         (names::OPERATOR_STATS, EVERYONE),
         (names::BATCH_REPORT, &[Keyer, Verifier]),
         (names::SYNC_STATUS, &[SyncOperator]),

@@ -3,6 +3,7 @@
 mod field;
 mod form_error;
 mod frame;
+mod hub_findings;
 mod resident_lookup;
 mod role_checks;
 mod submit;
@@ -12,6 +13,7 @@ mod terminal_facts;
 pub use field::{CheckField, TextField};
 pub use form_error::{code_str, FormError};
 pub use frame::{lock_now, logout_now, Frame};
+pub use hub_findings::{finding_item, findings_summary_panel, hub_findings_box};
 pub use resident_lookup::{address_text, resident_badges, ResidentLookup};
 pub use role_checks::RoleChecks;
 pub use submit::Submit;

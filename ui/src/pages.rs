@@ -5,6 +5,7 @@ mod batch_forms;
 mod batch_report;
 mod batches;
 mod changes;
+mod correction_tasks;
 mod fatal;
 mod home;
 mod home_review;

@@ -80,6 +80,8 @@ flow terminal-data "phase=ready&offline=blocked&drive=terminal-data"
 flow media "phase=ready&drive=media"
 # 初回サインイン (ワンタイムコード) from the login screen.
 flow first-sign-in "phase=ready&drive=first-sign-in"
+# 本部照合 (the hub's findings against the full history, correction tasks).
+flow hub-findings "phase=ready&drive=hub-findings"
 # Real IME compositions and trusted key events through the DevTools protocol (node, no npm
 # packages): wrong values fail; the keystroke-to-paint latency is printed, not asserted.
 if ! command -v node >/dev/null; then
@@ -151,5 +153,8 @@ shot 30-terminal-data-override "phase=ready&offline=blocked&drive=terminal-data&
 shot 30-home-keying-blocked "phase=ready&offline=blocked&drive=terminal-data&stop=terminal-data-home"
 shot 30-media "phase=ready&drive=media&top=1" --window-size=1280,2600
 shot 31-first-sign-in "phase=ready&drive=first-sign-in&stop=first-wrong-code"
+shot 31-hub-findings-record "phase=ready&drive=hub-findings&stop=findings-record&top=1" --window-size=1280,1400
+shot 31-hub-findings-task "phase=ready&drive=hub-findings&stop=findings-task-refusals" --window-size=1280,1400
+shot 31-hub-findings-sync "phase=ready&drive=hub-findings" --window-size=1280,3200
 
 exit "$failed"

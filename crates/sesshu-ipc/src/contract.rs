@@ -104,6 +104,8 @@ macro_rules! with_commands {
             ChangePendingList = change_pending_list [Permission(ConfirmCorrection)] () -> Vec<$crate::PendingChangeView>;
             ChangeConfirm = change_confirm [Permission(ConfirmCorrection)] ($crate::FormRef) -> $crate::FormSummary;
             ChangeRefuse = change_refuse [Permission(ConfirmCorrection)] ($crate::FormRef) -> $crate::FormSummary;
+            CorrectionTasks = correction_tasks [Permission(ConfirmCorrection)] () -> Vec<$crate::CorrectionTaskView>;
+            CorrectionTaskClose = correction_task_close [Permission(ConfirmCorrection)] ($crate::CorrectionTaskCloseRequest) -> $crate::CorrectionTaskClosed;
             OperatorStats = operator_stats [Permission(ViewOwnWork)] ($crate::StatsRequest) -> Vec<$crate::OperatorDayView>;
             BatchReport = batch_report [Permission(ManageBatches)] ($crate::BatchRef) -> $crate::BatchReport;
             SyncStatusGet = sync_status [Permission(RunSync)] () -> $crate::SyncStatus;

@@ -231,6 +231,10 @@ pub struct RecordView {
     pub form: FormSummary,
     pub fields: Vec<FieldValueView>,
     pub resident: Option<ResidentView>,
+    /// The hub's findings for the record (rules against the full history), once a receipt
+    /// carried any.
+    #[serde(default)]
+    pub hub_findings: Option<crate::ItemFindingsView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

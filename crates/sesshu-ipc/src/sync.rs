@@ -97,6 +97,9 @@ pub struct SyncStatus {
     pub issues: Vec<SyncItemIssue>,
     /// A sync run is in progress (started here or by the automatic sync).
     pub running: bool,
+    /// The hub's findings of the last receipts (rules against the full history).
+    #[serde(default)]
+    pub findings: crate::FindingsSummary,
 }
 
 /// The result of a sync run (`sync_push`).

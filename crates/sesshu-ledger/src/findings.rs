@@ -183,6 +183,46 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// Kept findings by worst level and the open correction tasks:
+    /// `(warnings, violations, open tasks)`.
+    pub fn findings_counts(&self) -> Result<(u64, u64, u64), LedgerError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM sync_item_finding WHERE level = 'warning'), \
+                    (SELECT count(*) FROM sync_item_finding WHERE level = 'violation'), \
+                    (SELECT count(*) FROM correction_task WHERE closed_at IS NULL)",
+            [],
+            |r| {
+                let n = |i: usize| -> rusqlite::Result<u64> {
+                    Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0))
+                };
+                Ok((n(0)?, n(1)?, n(2)?))
+            },
+        )?)
+    }
+
+    /// The findings kept for the item at outbox position `seq`.
+    pub fn findings_of_seq(&self, seq: i64) -> Result<Option<StoredFinding>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT s.seq, s.record_id, f.form_id, s.level, s.findings, s.received_at \
+                 FROM sync_item_finding s LEFT JOIN form_record f ON f.record_id = s.record_id \
+                 WHERE s.seq = ?1",
+                [seq],
+                |r| {
+                    Ok(StoredFinding {
+                        seq: r.get(0)?,
+                        record_id: r.get(1)?,
+                        form_id: r.get(2)?,
+                        level: r.get(3)?,
+                        findings_json: r.get(4)?,
+                        received_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Correction tasks, oldest first: the open ones only, or all.
     pub fn correction_tasks(
         &self,

@@ -41,7 +41,9 @@ pub struct RecordAck {
     /// When the receipt covering the record's newest outbox item was stored (terminal time);
     /// `None` while that item is unacknowledged.
     pub acknowledged_at: Option<DateTime<Utc>>,
-    /// A correction or deletion is requested and not yet confirmed or refused.
+    /// A correction or deletion is requested and not yet confirmed or refused, or a
+    /// correction task the hub's findings opened is not closed yet (the supervisor needs the
+    /// record to act on it).
     pub open_change_task: bool,
 }
 
@@ -113,7 +115,9 @@ impl Reader<'_> {
     /// Every record with a record id and how far the hub acknowledged it.
     pub fn purge_candidates(&self) -> Result<Vec<RecordAck>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT r.form_id, r.state IN {SETTLED_STATES}, \
+            "SELECT r.form_id, r.state IN {SETTLED_STATES} AND NOT EXISTS \
+               (SELECT 1 FROM correction_task c WHERE c.closed_at IS NULL \
+                AND (c.form_id = r.form_id OR c.record_id = r.record_id)), \
                (SELECT s.stored_at FROM sync_receipt s \
                 WHERE s.last_seq >= x.last_seq AND s.first_seq <= x.last_seq \
                 AND x.last_seq <= {WATERMARK} ORDER BY s.last_seq LIMIT 1) \

@@ -199,6 +199,10 @@ pub enum Error {
     NoteRequired(&'static str),
     #[error("{0}は1行・200文字以内で入力してください。")]
     NoteTooLong(&'static str),
+    #[error("本部照合の修正依頼{0}はありません。")]
+    CorrectionTaskNotFound(i64),
+    #[error("本部照合の修正依頼{0}は完了済みです。")]
+    CorrectionTaskClosed(i64),
     #[error("集計期間は開始日から終了日まで{0}日以内で指定してください。")]
     StatsPeriod(i64),
 
@@ -341,6 +345,9 @@ impl Error {
                 }
             }
             BatchNotFound(_) => ErrorCode::BatchNotFound,
+            // The task belongs to a form: the closest code the screens already handle.
+            CorrectionTaskNotFound(_) => ErrorCode::FormNotFound,
+            CorrectionTaskClosed(_) => ErrorCode::InvalidTransition,
             NotSetUp => ErrorCode::NotSetUp,
             AlreadySetUp | ProfileNotEmpty => ErrorCode::AlreadySetUp,
             LedgerKeyMissing => ErrorCode::LedgerKeyMissing,

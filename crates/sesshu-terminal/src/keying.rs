@@ -489,7 +489,7 @@ fn display_value(field: &FormField, raw: Option<&String>) -> Option<String> {
     }
 }
 
-fn single_line(text: &str, what: &'static str) -> Result<String> {
+pub(crate) fn single_line(text: &str, what: &'static str) -> Result<String> {
     let t = sesshu_domain::normalize::normalize_free_text(text);
     if t.is_empty() {
         return Err(Error::NoteRequired(what));
@@ -1052,10 +1052,15 @@ fn record_view(actor: &Actor, rec: FormRecord, purpose: LookupPurpose) -> Result
     actor
         .ledger
         .mutate(|m| audit_form(m, &login, AuditAction::RecordViewed, &rec, json!({})))?;
+    let hub_findings = match rec.record_id.as_deref() {
+        Some(id) => crate::findings::findings_of_record(&actor.ledger, id)?,
+        None => None,
+    };
     Ok(RecordView {
         form: summary(&rec, true),
         fields,
         resident,
+        hub_findings,
     })
 }
 

@@ -706,6 +706,7 @@ impl Terminal {
                 })
                 .collect(),
             running: self.sync_run.running.load(Ordering::SeqCst),
+            findings: crate::findings::findings_summary(&actor.ledger)?,
         })
     }
 

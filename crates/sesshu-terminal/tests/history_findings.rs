@@ -141,8 +141,9 @@ fn approved(t: &Terminal, atenas: &[&str]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_violation_found_against_the_hubs_history_opens_a_correction_task() {
+/// A terminal with two approved MR records synced to a real hub whose history makes the first
+/// one violate the 27-day rule. Returns the terminal, the hub and the record ids.
+fn synced_with_a_violation() -> (Terminal, Arc<Hub>, Vec<String>, tempfile::TempDir) {
     let t = terminal();
     t.state
         .residents_import_file(DEMO_RESIDENTS, FileEncoding::Utf8, false)
@@ -180,10 +181,16 @@ fn a_violation_found_against_the_hubs_history_opens_a_correction_task() {
     t.state.hub_enrol("https://127.0.0.1:9443", &code).unwrap();
     let report = t.state.hub_push(None, &mut |_| {}).unwrap();
     assert_eq!(report.pending_left, 0);
+    (t, hub, ids, dir)
+}
+
+#[test]
+fn a_violation_found_against_the_hubs_history_opens_a_correction_task() {
+    let (t, _hub, ids, _dir) = synced_with_a_violation();
 
     // A correction task for INFANT's record only, with the hub's reason; none for the other.
     as_user(&t, "super_c");
-    let tasks = t.state.correction_tasks().unwrap();
+    let tasks = t.state.correction_task_records().unwrap();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     let task = &tasks[0];
     assert_eq!(task.record_id.as_deref(), Some(ids[0].as_str()));
@@ -216,4 +223,154 @@ fn a_violation_found_against_the_hubs_history_opens_a_correction_task() {
     t.state.hub_push(None, &mut |_| {}).unwrap();
     as_user(&t, "super_c");
     assert_eq!(t.state.correction_tasks().unwrap().len(), 1);
+}
+
+#[test]
+fn the_screens_show_the_hubs_findings() {
+    let (t, _hub, ids, _dir) = synced_with_a_violation();
+
+    // The sync screen: one violation, no warning, one open task, the newest items listed.
+    as_user(&t, "sync01");
+    let st = t.state.sync_status().unwrap();
+    assert_eq!(st.findings.violations, 1, "{:?}", st.findings);
+    assert_eq!(st.findings.warnings, 0);
+    assert_eq!(st.findings.open_tasks, 1);
+    assert_eq!(st.findings.latest.len(), 1);
+    let item = &st.findings.latest[0];
+    assert_eq!(item.level, "violation");
+    assert_eq!(item.level_label, "違反");
+    assert_eq!(item.record_id.as_deref(), Some(ids[0].as_str()));
+    assert!(item
+        .findings
+        .iter()
+        .any(|f| f.level == "violation" && f.reason.contains("27日")));
+
+    // The supervisor's queue: the task with the record's form, the hub's reasons and findings.
+    as_user(&t, "super_c");
+    let tasks = t.state.correction_tasks().unwrap();
+    assert_eq!(tasks.len(), 1);
+    let task = &tasks[0];
+    assert_eq!(task.record_id.as_deref(), Some(ids[0].as_str()));
+    assert!(task.reasons.iter().any(|r| r.contains("27日")), "{task:?}");
+    assert!(task.findings.iter().any(|f| f.level_label == "違反"));
+    let form_id = task.form_id.unwrap();
+
+    // The verification screen's record view: the violating record carries its findings, the
+    // other record none.
+    let view = t.state.verification_get(FormRef { form_id }).unwrap();
+    let f = view.hub_findings.expect("findings of the record");
+    assert_eq!(f.level, "violation");
+    assert!(f.findings.iter().any(|x| x.against.is_some()));
+    let other = t
+        .state
+        .verification_get(FormRef {
+            form_id: form_id + 1,
+        })
+        .unwrap();
+    assert_eq!(other.form.record_id.as_deref(), Some(ids[1].as_str()));
+    assert_eq!(other.hub_findings, None);
+}
+
+#[test]
+fn a_supervisor_closes_a_task_with_a_note_audited_in_the_same_step() {
+    let (t, _hub, _ids, _dir) = synced_with_a_violation();
+    as_user(&t, "super_c");
+    let task = t.state.correction_tasks().unwrap().remove(0);
+    let close = |task_id: i64, note: &str| {
+        t.state.correction_task_close(CorrectionTaskCloseRequest {
+            task_id,
+            note: note.into(),
+        })
+    };
+
+    // Refusals: an empty (or blank) note, an unknown task; nothing closed, nothing audited.
+    assert_eq!(code(close(task.task_id, "")), ErrorCode::InvalidInput);
+    assert_eq!(code(close(task.task_id, "  　")), ErrorCode::InvalidInput);
+    assert_eq!(
+        code(close(task.task_id + 99, "確認済み")),
+        ErrorCode::FormNotFound
+    );
+    // Wrong role: a keyer and the sync operator may not close it.
+    as_user(&t, "keyer_a");
+    assert_eq!(
+        code(close(task.task_id, "確認済み")),
+        ErrorCode::PermissionDenied
+    );
+    assert_eq!(
+        code(t.state.correction_tasks()),
+        ErrorCode::PermissionDenied
+    );
+    as_user(&t, "sync01");
+    assert_eq!(
+        code(close(task.task_id, "確認済み")),
+        ErrorCode::PermissionDenied
+    );
+    as_user(&t, "super_c");
+    assert_eq!(t.state.correction_tasks().unwrap().len(), 1);
+
+    // Closed with the note, by the supervisor.
+    let closed = close(task.task_id, "医療機関に確認し、接種日を訂正依頼済み").unwrap();
+    assert_eq!(closed.task_id, task.task_id);
+    assert_eq!(closed.closed_by, "super_c");
+    assert!(t.state.correction_tasks().unwrap().is_empty());
+    let stored = t.state.correction_task_records().unwrap().remove(0);
+    assert_eq!(stored.closed_by.as_deref(), Some("super_c"));
+    assert_eq!(
+        stored.note.as_deref(),
+        Some("医療機関に確認し、接種日を訂正依頼済み")
+    );
+
+    // Already closed: refused, and audited exactly once.
+    assert_eq!(
+        code(close(task.task_id, "もう一度")),
+        ErrorCode::InvalidTransition
+    );
+    as_user(&t, ADMIN);
+    let page = t
+        .state
+        .audit_list(AuditListRequest {
+            limit: 500,
+            ..Default::default()
+        })
+        .unwrap();
+    let closes: Vec<_> = page
+        .iter()
+        .filter(|e| e.action_code == AuditAction::CorrectionTaskClosed.code())
+        .collect();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0].actor.as_deref(), Some("super_c"));
+    assert_eq!(closes[0].target, stored.form_uid);
+    assert_eq!(t.state.audit_verify().unwrap().first_broken_seq, None);
+}
+
+#[test]
+fn a_record_with_an_open_task_is_not_purged_until_the_task_is_closed() {
+    let (mut t, _hub, _ids, _dir) = synced_with_a_violation();
+    let restart = |t: &mut Terminal| {
+        t.state.shutdown();
+        let fresh = start(t.dir.path(), &t.keystore, &t.clock);
+        drop(std::mem::replace(&mut t.state, fresh));
+    };
+    let purged = |t: &Terminal| {
+        as_user(t, ADMIN);
+        t.state.terminal_data().unwrap().purged_records
+    };
+    // Past the grace period: the start-up purge takes the record without a task only.
+    t.clock.advance(chrono::Duration::days(8));
+    restart(&mut t);
+    assert_eq!(purged(&t), 1);
+    as_user(&t, "super_c");
+    let task = t.state.correction_tasks().unwrap().remove(0);
+    let form_id = task.form_id.unwrap();
+    assert!(t.state.verification_get(FormRef { form_id }).is_ok());
+
+    // Closed: the next purge takes it too.
+    t.state
+        .correction_task_close(CorrectionTaskCloseRequest {
+            task_id: task.task_id,
+            note: "確認済み".into(),
+        })
+        .unwrap();
+    restart(&mut t);
+    assert_eq!(purged(&t), 2);
 }

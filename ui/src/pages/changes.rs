@@ -274,6 +274,9 @@ pub fn ChangesPage() -> Html {
                 <Success id="changes-done" text={text.clone()} />
             }
             { body }
+            if open.is_none() {
+                <crate::pages::correction_tasks::CorrectionTasksSection />
+            }
         </Frame>
     }
 }

@@ -529,6 +529,7 @@ pub fn SyncPage() -> Html {
             <MediaPanel on_changed={reload.clone()} />
             { receipt_panel(st.last_receipt.as_ref()) }
             { issues_panel(&st.issues) }
+            { crate::components::findings_summary_panel(&st.findings) }
             <section class="panel" aria-labelledby="sync-log-heading">
                 <h2 id="sync-log-heading">{ "同期ログ" }</h2>
                 <div class="actions">

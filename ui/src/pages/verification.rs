@@ -303,6 +303,7 @@ fn RecordPanel(props: &RecordPanelProps) -> Html {
                 </button>
                 <button type="button" id="record-back" class="button secondary" onclick={on_back}>{ "一覧に戻る" }</button>
             </div>
+            { crate::components::hub_findings_box(record.hub_findings.as_ref()) }
             <div class="record-layout">
                 <div class="table-wrap">
                     <table class="table compare-table" id="record-fields">

@@ -341,7 +341,7 @@
       audit(A.RecordViewed, s.session.login_id, f.values.atena, "success");
       const p = s.people.find((x) => x.atena === f.values.atena);
       return { form: fromMock(f), fields: LAYOUT.map((l) => ({ key: l.key, label: l.label_ja, value: f.values[l.key] || null })),
-        resident: p ? residentView(p, "verification") : null };
+        resident: p ? residentView(p, "verification") : null, hub_findings: hubFindingsOf(f.form_id) };
     },
     verification_approve: ({ req }) => {
       const f = findForm(req.form_id);
@@ -689,6 +689,7 @@
       last_failure: s.sync.last_failure,
       issues: s.sync.issues,
       running: s.sync.running,
+      findings: findingsSummary(),
     }),
     sync_enrol: ({ req }) => {
       if (!/^https:\/\/[^/\s]+$/i.test(req.hub_url)) fail("INVALID_INPUT", "https:// で始まるアドレスを入力してください");
@@ -1068,6 +1069,48 @@
     },
   });
   // ==== end of media =========================================================================
+
+  // ==== hub findings (本部照合, issue 12 §5): the hub's rules check against the full history ===
+  // Form 207 (approved) violates the 27-day rule against a 水痘 dose in the hub's history and
+  // has an open correction task; form 202 carries a warning (shown on the verification screen).
+  const HUB_VIOLATION = { level: "violation", level_label: "違反", code: "LIVE_VACCINE_INTERVAL",
+    reason: "注射生ワクチンの接種から27日以上の間隔が必要です（前回の接種から13日）", against: "VAR 2026-10-20" };
+  const HUB_WARNING = { level: "warning", level_label: "注意", code: "INTERVAL_NEAR_LIMIT",
+    reason: "前回の接種からの間隔が推奨より短めです（他院での接種を含む）", against: "FLU 2026-10-30" };
+  const formOf = (id) => s.forms.find((f) => f.form_id === id);
+  s.hub = {
+    findings: [
+      { seq: 41, record_id: formOf(207).record_id, form_id: 207, level: "violation", level_label: "違反",
+        findings: [HUB_VIOLATION], received_at: "2026-11-23T01:10:00Z" },
+      { seq: 40, record_id: "0192f0c4-aaaa-7000-8000-0000000000aa", form_id: 202, level: "warning", level_label: "注意",
+        findings: [HUB_WARNING], received_at: "2026-11-23T01:10:00Z" },
+    ],
+    tasks: [{ task_id: 1, record_id: formOf(207).record_id, form_id: 207, reasons: [HUB_VIOLATION.reason],
+      findings: [HUB_VIOLATION], opened_at: "2026-11-23T01:10:00Z", closed_at: null, closed_by: null, note: null }],
+  };
+  const openTasks = () => s.hub.tasks.filter((t) => !t.closed_at);
+  const findingsSummary = () => ({
+    warnings: s.hub.findings.filter((f) => f.level === "warning").length,
+    violations: s.hub.findings.filter((f) => f.level === "violation").length,
+    open_tasks: openTasks().length,
+    latest: s.hub.findings.slice(),
+  });
+  const hubFindingsOf = (formId) => s.hub.findings.find((f) => f.form_id === formId) || null;
+  Object.assign(handlers, {
+    correction_tasks: () => openTasks().map((t) => ({ task_id: t.task_id, record_id: t.record_id, form_id: t.form_id,
+      reasons: t.reasons, findings: t.findings, opened_at: t.opened_at })),
+    correction_task_close: ({ req }) => {
+      const note = (req.note || "").trim();
+      if (!note) fail("INVALID_INPUT", "対応内容を入力してください。");
+      const t = s.hub.tasks.find((x) => x.task_id === req.task_id);
+      if (!t) fail("FORM_NOT_FOUND", "本部照合の修正依頼" + req.task_id + "はありません。");
+      if (t.closed_at) fail("INVALID_TRANSITION", "本部照合の修正依頼" + req.task_id + "は完了済みです。");
+      Object.assign(t, { closed_at: syncAt(), closed_by: s.session.login_id, note });
+      audit(A.CorrectionTaskClosed, s.session.login_id, formOf(t.form_id).form_uid, "success");
+      return { task_id: t.task_id, closed_at: t.closed_at, closed_by: t.closed_by };
+    },
+  });
+  // ==== end of hub findings ==================================================================
 
   // Every mock handler must be a command of the contract, and every command must have one.
   const drift = Object.keys(handlers).filter((n) => !commands[n])
@@ -2355,6 +2398,58 @@
     ],
   };
   Object.assign(SCENARIOS, MINIMISE_SCENARIOS);
+
+  // ==== hub findings flows (本部照合, issue 12 §5) ============================================
+  Object.assign(SCENARIOS, {
+    // phase=ready: the verifier sees the hub's finding on a record and closes the correction
+    // task with a note (keyboard: the note has the focus, Enter closes); the sync screen counts.
+    "hub-findings": [
+      ["findings-record", async () => {
+        await signIn("verify02", "Verify-Pass-02");
+        await click("nav-verification");
+        await onPage("確認");
+        await click("verify-open-203");
+        await waitFor(() => $("#record-view") && $("#record-view").dataset.formId === "203", "record 203");
+        check(!$("#record-hub-findings"), "no box without findings");
+        await click("record-back");
+        await click("verify-open-202");
+        await waitFor(() => $("#record-hub-findings"), "the hub's findings on the record");
+        check($("#record-hub-findings").dataset.level === "warning", "level warning");
+        check(text("#record-hub-findings").includes("注意") && text("#record-hub-findings").includes("FLU 2026-10-30"), "label, reason and the earlier dose");
+      }],
+      ["findings-task-refusals", async () => {
+        await click("nav-changes");
+        await onPage("修正・削除の確認");
+        await waitFor(() => $("#correction-task-list li[data-task-id='1']"), "the open task listed");
+        check(text("#correction-tasks-heading").includes("1 件"), "count in the heading");
+        check(text("#task-1").includes("違反") && text("#task-1").includes("27日"), "the hub's reason and level");
+        check(text("#task-1").includes("207"), "the form reference");
+        $("#task-note-1").focus();
+        await click("task-close-1");
+        await formError("INVALID_INPUT");
+        check(!s.hub.tasks[0].closed_at, "not closed without a note");
+      }],
+      ["findings-task-close", async () => {
+        await type("task-note-1", "医療機関に確認し、接種日の修正を申請済み");
+        // Enter in the note field submits the task's form.
+        $("#task-note-1").form.requestSubmit();
+        await waitFor(() => $("#tasks-done") && text("#tasks-done").includes("完了にしました"), "closed");
+        await waitFor(() => $("#tasks-empty"), "no open task left");
+        const sent = window.__calls.filter((c) => c.cmd === "correction_task_close").pop().args.req;
+        check(sent.task_id === 1 && sent.note === "医療機関に確認し、接種日の修正を申請済み", "the note sent");
+        check(s.audit[0].action_code === A.CorrectionTaskClosed.code, "audited 7400");
+      }],
+      ["findings-sync", async () => {
+        await click("nav-logout");
+        await openSync();
+        await waitFor(() => $("#sync-findings"), "findings on the sync screen");
+        check(text("#sync-findings-violations") === "1 件" && text("#sync-findings-warnings") === "1 件", "counts");
+        check(text("#sync-findings-open-tasks") === "0 件", "the closed task no longer counts");
+        check(document.querySelectorAll("#sync-findings tr[data-level]").length === 2, "the newest items listed");
+      }],
+    ],
+  });
+  // ==== end of hub findings flows ============================================================
   // ==== end of data minimisation flows =======================================================
 
   const scenario = SCENARIOS[q.get("drive")];
