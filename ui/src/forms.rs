@@ -35,6 +35,9 @@ fn err(field: &'static str, message: impl Into<String>) -> FieldError {
 }
 
 /// The message for `field`, if it has one.
+/// The one message for a confirmation that differs from the new password (every password form).
+const PASSWORD_MISMATCH: &str = "確認用のパスワードが一致しません";
+
 pub fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
     errors
         .iter()
@@ -104,10 +107,7 @@ pub fn validate_setup(input: &SetupInput) -> Result<SetupRequest, Vec<FieldError
         errors.push(err("setup-admin-password", e.to_string()));
     }
     if input.admin_password != input.admin_password_confirm {
-        errors.push(err(
-            "setup-admin-password-confirm",
-            "確認用のパスワードが一致しません",
-        ));
+        errors.push(err("setup-admin-password-confirm", PASSWORD_MISMATCH));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -152,10 +152,7 @@ pub fn validate_first_sign_in(
         errors.push(err("first-password", e.to_string()));
     }
     if new != confirm {
-        errors.push(err(
-            "first-password-confirm",
-            "確認用のパスワードが一致しません",
-        ));
+        errors.push(err("first-password-confirm", PASSWORD_MISMATCH));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -202,7 +199,7 @@ pub fn validate_password_change(
         ));
     }
     if new != confirm {
-        errors.push(err("password-confirm", "確認用のパスワードが一致しません"));
+        errors.push(err("password-confirm", PASSWORD_MISMATCH));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -266,10 +263,7 @@ pub fn validate_password_reset(
         errors.push(err("user-reset-password", e.to_string()));
     }
     if temporary != confirm {
-        errors.push(err(
-            "user-reset-password-confirm",
-            "確認用のパスワードが一致しません",
-        ));
+        errors.push(err("user-reset-password-confirm", PASSWORD_MISMATCH));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -816,7 +810,7 @@ mod tests {
             validate_password_reset("keyer01", "Temporary-Pass-7", "Temporary-Pass-8").unwrap_err();
         assert_eq!(
             error_for(&errors, "user-reset-password-confirm"),
-            Some("確認用のパスワードが一致しません")
+            Some(PASSWORD_MISMATCH)
         );
         let req =
             validate_password_reset("keyer01", "Temporary-Pass-7", "Temporary-Pass-7").unwrap();
