@@ -324,6 +324,9 @@ impl HubStore for Hooked {
     fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
         self.inner.terminal(terminal_id)
     }
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
+        self.inner.terminals()
+    }
     fn revoke_terminal(
         &self,
         terminal_id: &str,

@@ -42,6 +42,9 @@ impl HubStore for NullItems {
     fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
         self.0.terminal(terminal_id)
     }
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
+        self.0.terminals()
+    }
     fn revoke_terminal(
         &self,
         terminal_id: &str,

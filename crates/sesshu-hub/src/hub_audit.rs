@@ -20,7 +20,7 @@ use sesshu_protocol::chain::{check_continuity, AuditLink, ChainHead, Continuity}
 pub const HUB_CHAIN_ID: &str = "hub";
 
 /// What the hub audits. Codes grouped by area: 1xx terminals, 2xx removable media, 3xx
-/// downlinks, 4xx exports and imports, 5xx conflicts, 9xx the audit itself.
+/// downlinks, 4xx exports and imports, 5xx conflicts, 6xx the IT console, 9xx the audit itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum HubEvent {
@@ -54,12 +54,20 @@ pub enum HubEvent {
     HistoryImported = 403,
     /// A held conflict was resolved (target: item id).
     ConflictResolved = 500,
+    /// An IT console operator was added (target: operator name).
+    ConsoleOperatorAdded = 600,
+    /// An IT console operator was disabled (target: operator name).
+    ConsoleOperatorDisabled = 601,
+    /// An operator signed in to the IT console (actor: the operator).
+    ConsoleSignedIn = 602,
+    /// A console sign-in was refused (target: the name typed).
+    ConsoleSignInRefused = 603,
     /// A terminal's audit chain as received was listed (target: terminal id).
     TerminalAuditListed = 901,
 }
 
 impl HubEvent {
-    pub const ALL: [HubEvent; 16] = [
+    pub const ALL: [HubEvent; 20] = [
         HubEvent::EnrolCodeIssued,
         HubEvent::TerminalEnrolled,
         HubEvent::TerminalRevoked,
@@ -75,6 +83,10 @@ impl HubEvent {
         HubEvent::ReconciliationExported,
         HubEvent::HistoryImported,
         HubEvent::ConflictResolved,
+        HubEvent::ConsoleOperatorAdded,
+        HubEvent::ConsoleOperatorDisabled,
+        HubEvent::ConsoleSignedIn,
+        HubEvent::ConsoleSignInRefused,
         HubEvent::TerminalAuditListed,
     ];
 
@@ -104,6 +116,10 @@ impl HubEvent {
             HubEvent::ReconciliationExported => "reconciliation_exported",
             HubEvent::HistoryImported => "history_imported",
             HubEvent::ConflictResolved => "conflict_resolved",
+            HubEvent::ConsoleOperatorAdded => "console_operator_added",
+            HubEvent::ConsoleOperatorDisabled => "console_operator_disabled",
+            HubEvent::ConsoleSignedIn => "console_signed_in",
+            HubEvent::ConsoleSignInRefused => "console_sign_in_refused",
             HubEvent::TerminalAuditListed => "terminal_audit_listed",
         }
     }
@@ -125,6 +141,10 @@ impl HubEvent {
             HubEvent::ReconciliationExported => "突合レポート出力",
             HubEvent::HistoryImported => "接種履歴取込",
             HubEvent::ConflictResolved => "競合の解決",
+            HubEvent::ConsoleOperatorAdded => "管理画面の操作者追加",
+            HubEvent::ConsoleOperatorDisabled => "管理画面の操作者無効化",
+            HubEvent::ConsoleSignedIn => "管理画面サインイン",
+            HubEvent::ConsoleSignInRefused => "管理画面サインイン失敗",
             HubEvent::TerminalAuditListed => "端末操作ログ閲覧",
         }
     }

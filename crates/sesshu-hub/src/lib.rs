@@ -27,6 +27,7 @@
 //! A terminal pins `cert_fingerprint` (SHA-256 of the certificate's SubjectPublicKeyInfo, first
 //! 16 bytes, `xxxx:…`) and the hub key it receives at enrolment, never the address.
 
+pub mod console;
 pub mod exports;
 pub mod history;
 pub mod hub_audit;

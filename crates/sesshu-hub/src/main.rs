@@ -33,10 +33,16 @@ const USAGE: &str = "\
 使い方: sesshu-hub <コマンド> [オプション]
 
 コマンド:
-  serve --db STORE --listen HOST:PORT --state DIR [--demo]
+  serve --db STORE --listen HOST:PORT --state DIR [--demo] [--console 127.0.0.1:PORT]
       ハブを HTTPS で起動します。初回起動時に DIR へ署名鍵と自己署名証明書を作ります。
-      起動すると標準出力に 1 行の JSON (listen, cert_fingerprint, hub_key_fingerprint, hub_id)
-      を出します。SIGTERM / Ctrl-C で処理中の要求を終えてから停止します。
+      起動すると標準出力に 1 行の JSON (listen, cert_fingerprint, hub_key_fingerprint, hub_id,
+      console) を出します。SIGTERM / Ctrl-C で処理中の要求を終えてから停止します。
+      --console で IT 用の管理画面 (媒体取込・消去記録、端末登録コード・登録取消、出力、
+      操作ログ) をループバックアドレスだけで http://ADDR/it/ に開きます。
+  console operator add --db STORE --state DIR --name NAME --password-stdin [--operator NAME]
+  console operator disable --db STORE --state DIR --name NAME [--operator NAME]
+  console operator list --state DIR
+      管理画面の操作者を登録・無効化・一覧します (パスワードは端末と同じ規則)。
   enrol-code --state DIR --db STORE --municipality CODE [--operator NAME]
       端末登録用のワンタイムコード (24 時間有効) を作り、標準出力に出します。
   export records --db STORE [--encoding utf-8|cp932] [--mapping FILE] [--operator NAME]
@@ -88,6 +94,22 @@ enum Command {
         listen: String,
         state: PathBuf,
         demo: bool,
+        console: Option<String>,
+    },
+    ConsoleOperatorAdd {
+        db: String,
+        state: PathBuf,
+        name: String,
+        operator: String,
+    },
+    ConsoleOperatorDisable {
+        db: String,
+        state: PathBuf,
+        name: String,
+        operator: String,
+    },
+    ConsoleOperatorList {
+        state: PathBuf,
     },
     EnrolCode {
         db: String,
@@ -260,6 +282,7 @@ fn parse(argv: &[String]) -> Result<Command, String> {
                 listen: o.need("listen")?,
                 state: PathBuf::from(o.need("state")?),
                 demo: o.flag("demo"),
+                console: o.take("console"),
             };
             o.done()?;
             c
@@ -352,6 +375,7 @@ fn parse(argv: &[String]) -> Result<Command, String> {
             c
         }
         "media" => parse_media(rest)?,
+        "console" => parse_console(rest)?,
         "history" => parse_history_import(rest)?,
         other => return Err(format!("知らないコマンドです: {other}")),
     };
@@ -429,6 +453,101 @@ fn history_import(
         serde_json::to_string(&report).map_err(|e| e.to_string())?
     );
     note!("接種履歴 {} 件を取り込みました", report.doses);
+    Ok(())
+}
+
+fn parse_console(rest: &[String]) -> Result<Command, String> {
+    if rest.first().map(String::as_str) != Some("operator") {
+        return Err("console の次に operator を指定してください".into());
+    }
+    let what = rest.get(1).map(String::as_str);
+    let rest = rest.get(2..).unwrap_or_default();
+    let cmd = match what {
+        Some("add") => {
+            let mut o = Opts::parse(rest, &["password-stdin"])?;
+            if !o.flag("password-stdin") {
+                return Err("パスワードは --password-stdin で標準入力から渡してください".into());
+            }
+            let c = Command::ConsoleOperatorAdd {
+                db: o.need("db")?,
+                state: PathBuf::from(o.need("state")?),
+                name: o.need("name")?,
+                operator: operator(&mut o)?,
+            };
+            o.done()?;
+            c
+        }
+        Some("disable") => {
+            let mut o = Opts::parse(rest, &[])?;
+            let c = Command::ConsoleOperatorDisable {
+                db: o.need("db")?,
+                state: PathBuf::from(o.need("state")?),
+                name: o.need("name")?,
+                operator: operator(&mut o)?,
+            };
+            o.done()?;
+            c
+        }
+        Some("list") => {
+            let mut o = Opts::parse(rest, &[])?;
+            let c = Command::ConsoleOperatorList {
+                state: PathBuf::from(o.need("state")?),
+            };
+            o.done()?;
+            c
+        }
+        _ => {
+            return Err(
+                "console operator の次に add, disable, list のいずれかを指定してください".into(),
+            )
+        }
+    };
+    Ok(cmd)
+}
+
+/// `console operator add|disable`: the change to the operators file, then its hub audit entry.
+fn console_operator(
+    db: &str,
+    state: &std::path::Path,
+    name: &str,
+    operator: &str,
+    add: bool,
+) -> Result<(), String> {
+    use sesshu_hub::console::operators::Operators;
+    use sesshu_hub::hub_audit::HubEvent;
+    server::ensure_state_dir(state).map_err(|e| e.to_string())?;
+    let store = open_store(db)?;
+    let ops = Operators::in_state_dir(state);
+    let now = chrono::Utc::now();
+    let (done, event) = if add {
+        let mut password = String::new();
+        std::io::stdin()
+            .read_line(&mut password)
+            .map_err(|e| format!("標準入力からパスワードを読めません: {e}"))?;
+        let password = zeroize::Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_owned());
+        (
+            ops.add(name, &password, now).map_err(|e| e.to_string())?,
+            HubEvent::ConsoleOperatorAdded,
+        )
+    } else {
+        (
+            ops.disable(name, now).map_err(|e| e.to_string())?,
+            HubEvent::ConsoleOperatorDisabled,
+        )
+    };
+    sesshu_hub::hub_audit::append(
+        store.as_ref(),
+        now,
+        event,
+        operator,
+        Some(&done),
+        &serde_json::json!({}),
+    )
+    .map_err(|e| e.to_string())?;
+    note!(
+        "管理画面の操作者 {done} を{}しました",
+        if add { "登録" } else { "無効に" }
+    );
     Ok(())
 }
 
@@ -544,8 +663,18 @@ fn init_logging() {
         .try_init();
 }
 
-fn serve(db: &str, listen: String, state: PathBuf, demo: bool) -> Result<(), String> {
+fn serve(
+    db: &str,
+    listen: String,
+    state: PathBuf,
+    demo: bool,
+    console: Option<String>,
+) -> Result<(), String> {
     init_logging();
+    // The console's address is checked before anything is opened or bound.
+    if let Some(c) = &console {
+        sesshu_hub::console::check_console_address(c).map_err(|e| e.to_string())?;
+    }
     let store = open_store(db)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -554,19 +683,47 @@ fn serve(db: &str, listen: String, state: PathBuf, demo: bool) -> Result<(), Str
     runtime.block_on(async move {
         let opts = ServeOptions {
             listen,
-            state_dir: state,
+            state_dir: state.clone(),
             demo,
         };
         let server = Server::bind(store, &opts, system_clock())
             .await
             .map_err(|e| e.to_string())?;
-        let line = serde_json::to_string(server.announce()).map_err(|e| e.to_string())?;
+        let mut announce = server.announce().clone();
+        let console = match console {
+            Some(addr) => {
+                let c = sesshu_hub::console::ConsoleServer::bind(server.hub(), &state, &addr)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                announce.console = Some(c.url().to_owned());
+                Some(c)
+            }
+            None => None,
+        };
+        let line = serde_json::to_string(&announce).map_err(|e| e.to_string())?;
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{line}").map_err(|e| e.to_string())?;
             out.flush().map_err(|e| e.to_string())?;
         }
-        server.run(server::shutdown_signal()).await;
+        // One signal stops both servers.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            server::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        match console {
+            Some(c) => {
+                tokio::join!(
+                    server.run(stopped(stop_rx.clone())),
+                    c.run(stopped(stop_rx))
+                );
+            }
+            None => server.run(stopped(stop_rx)).await,
+        }
         Ok(())
     })
 }
@@ -606,7 +763,36 @@ fn run(cmd: Command) -> Result<(), String> {
             listen,
             state,
             demo,
-        } => serve(&db, listen, state, demo),
+            console,
+        } => serve(&db, listen, state, demo, console),
+        Command::ConsoleOperatorAdd {
+            db,
+            state,
+            name,
+            operator,
+        } => console_operator(&db, &state, &name, &operator, true),
+        Command::ConsoleOperatorDisable {
+            db,
+            state,
+            name,
+            operator,
+        } => console_operator(&db, &state, &name, &operator, false),
+        Command::ConsoleOperatorList { state } => {
+            let ops = sesshu_hub::console::operators::Operators::in_state_dir(&state)
+                .list()
+                .map_err(|e| e.to_string())?;
+            for o in ops {
+                say!(
+                    "{}",
+                    serde_json::json!({
+                        "name": o.name,
+                        "added_at": o.added_at.to_rfc3339(),
+                        "disabled_at": o.disabled_at.map(|d| d.to_rfc3339()),
+                    })
+                );
+            }
+            Ok(())
+        }
         Command::EnrolCode {
             db,
             state,

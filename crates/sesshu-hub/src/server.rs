@@ -86,6 +86,9 @@ pub struct Announce {
     /// [`fingerprint`] of the hub's Ed25519 public key.
     pub hub_key_fingerprint: String,
     pub hub_id: String,
+    /// `http://127.0.0.1:PORT/it/` when the IT console is served (`--console`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<String>,
 }
 
 /// How to serve.
@@ -397,6 +400,7 @@ impl Server {
             cert_fingerprint: tls.fingerprint(),
             hub_key_fingerprint: hub.public_key().fingerprint(),
             hub_id: hub.hub_id().to_owned(),
+            console: None,
         };
         Ok(Server {
             listener,

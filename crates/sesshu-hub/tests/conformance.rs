@@ -323,14 +323,17 @@ mod cases {
         assert_eq!(s.terminal("nobody").unwrap(), None);
         assert!(!s.revoke_terminal("nobody", t(10)).unwrap());
         assert_eq!(s.terminal("nobody").unwrap(), None);
+        assert_eq!(s.terminals().unwrap(), vec![]);
         let term = enrol(s, "T1", TOKYO_CHIYODA);
         let other = enrol(s, "T2", TOKYO_CHIYODA);
         assert!(s.revoke_terminal("T1", t(700)).unwrap());
         let mut expected = term;
         expected.revoked_at = Some(t(700));
-        assert_eq!(s.terminal("T1").unwrap(), Some(expected));
+        assert_eq!(s.terminal("T1").unwrap(), Some(expected.clone()));
         // Only that terminal.
-        assert_eq!(s.terminal("T2").unwrap(), Some(other));
+        assert_eq!(s.terminal("T2").unwrap(), Some(other.clone()));
+        // The list holds both, revoked ones too, in order of enrolment.
+        assert_eq!(s.terminals().unwrap(), vec![expected, other]);
     }
 
     // --- ingest -----------------------------------------------------------------------------

@@ -10,39 +10,9 @@ use sesshu_hub::hub_audit::HubEvent;
 use sesshu_hub::media::{record_erased, MediaImportError};
 use sesshu_hub::HubStore;
 use sesshu_protocol::envelope::{self, EnvelopeInfo, EnvelopePurpose};
-use sesshu_protocol::media::{file_sha256, MediaPayload, MediaReceiptFile, MEDIA_FORMAT};
+use sesshu_protocol::media::{file_sha256, MediaReceiptFile};
 use sesshu_protocol::sign::Purpose;
-use sesshu_protocol::{Batch, ItemOutcome, Receipt, Signed, SigningKey, VerifyingKey};
-
-/// A media file of `batches` sealed to `to`, as a terminal writes it.
-fn media_file(t: &Terminal, batches: &[Batch], to: &VerifyingKey, municipality: &str) -> Vec<u8> {
-    let signed: Vec<Signed<Batch>> = batches
-        .iter()
-        .map(|b| Signed::seal(&t.key, Purpose::Batch, b).unwrap())
-        .collect();
-    let items = batches.iter().map(|b| b.items.len() as u64).sum();
-    let payload = MediaPayload {
-        format: MEDIA_FORMAT,
-        export_id: "0193a000-0000-7000-8000-00000000e001".into(),
-        batches: signed,
-    }
-    .to_bytes()
-    .unwrap();
-    envelope::seal(
-        to,
-        &EnvelopeInfo {
-            purpose: EnvelopePurpose::MediaBatches,
-            sender_id: t.id.clone(),
-            municipality_code: municipality.to_owned(),
-            medium_id: "USB-0001".into(),
-            created_at: "2026-11-29T00:00:00.000000Z".into(),
-            item_count: items,
-        },
-        &payload,
-        &[0x42; 32],
-    )
-    .unwrap()
-}
+use sesshu_protocol::{Batch, ItemOutcome, Receipt, SigningKey};
 
 /// Terminal t1 enrolled, two batches (3 records, 2 audit links) ready.
 fn two_batches() -> (Fixture, Terminal, Vec<Batch>) {

@@ -233,6 +233,9 @@ impl HubStore for TimedStore {
     fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError> {
         self.other(|s| s.terminal(terminal_id))
     }
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
+        self.other(|s| s.terminals())
+    }
     fn revoke_terminal(
         &self,
         terminal_id: &str,

@@ -150,6 +150,9 @@ pub trait HubStore: Send + Sync {
 
     fn terminal(&self, terminal_id: &str) -> Result<Option<TerminalRecord>, StoreError>;
 
+    /// Every terminal ever enrolled (revoked ones too), in order of enrolment.
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError>;
+
     /// Marks the terminal revoked; `false` when it is not enrolled.
     fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
 

@@ -484,6 +484,21 @@ impl HubStore for PgStore {
         })
     }
 
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
+        self.with_client(|c| {
+            c.query(
+                &format!(
+                    "SELECT {TERMINAL_COLUMNS} FROM terminals ORDER BY enrolled_at, terminal_id"
+                ),
+                &[],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(terminal_from_row)
+            .collect()
+        })
+    }
+
     fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         self.with_client(|c| {
             let n = c

@@ -295,6 +295,21 @@ impl HubStore for SqliteStore {
         row.map(TerminalRow::into_record).transpose()
     }
 
+    fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {TERMINAL_COLUMNS} FROM terminals ORDER BY enrolled_at, terminal_id"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], TerminalRow::read)
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        rows.into_iter().map(TerminalRow::into_record).collect()
+    }
+
     fn revoke_terminal(&self, terminal_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         // A second revocation keeps the first time.
         let n = self

@@ -266,3 +266,38 @@ pub fn pinned_client(fp: &str) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// A media file of `batches` sealed to `to`, as a terminal writes it.
+pub fn media_file(
+    t: &Terminal,
+    batches: &[Batch],
+    to: &sesshu_protocol::VerifyingKey,
+    municipality: &str,
+) -> Vec<u8> {
+    let signed: Vec<Signed<Batch>> = batches
+        .iter()
+        .map(|b| Signed::seal(&t.key, Purpose::Batch, b).unwrap())
+        .collect();
+    let items = batches.iter().map(|b| b.items.len() as u64).sum();
+    let payload = sesshu_protocol::media::MediaPayload {
+        format: sesshu_protocol::media::MEDIA_FORMAT,
+        export_id: "0193a000-0000-7000-8000-00000000e001".into(),
+        batches: signed,
+    }
+    .to_bytes()
+    .unwrap();
+    sesshu_protocol::envelope::seal(
+        to,
+        &sesshu_protocol::envelope::EnvelopeInfo {
+            purpose: sesshu_protocol::envelope::EnvelopePurpose::MediaBatches,
+            sender_id: t.id.clone(),
+            municipality_code: municipality.to_owned(),
+            medium_id: "USB-0001".into(),
+            created_at: "2026-11-29T00:00:00.000000Z".into(),
+            item_count: items,
+        },
+        &payload,
+        &[0x42; 32],
+    )
+    .unwrap()
+}
