@@ -17,7 +17,13 @@ HUB_DIR="$SESSHU_DATA_DIR/hub"
 HUB_DB="sqlite:$HUB_DIR/hub.db"
 HUB_BIN="$PWD/target/debug/sesshu-hub"
 mkdir -p "$HUB_DIR"
+# The hub's IT console (媒体取込・端末登録・出力・操作ログ) with a demo operator, made once.
+if ! "$HUB_BIN" console operator list --state "$HUB_DIR/state" 2>/dev/null | grep -q '"it01"'; then
+  printf 'Demo-pass-2026\n' | "$HUB_BIN" console operator add --db "$HUB_DB" --state "$HUB_DIR/state" \
+    --name it01 --password-stdin --operator run-demo
+fi
 "$HUB_BIN" serve --demo --db "$HUB_DB" --listen "127.0.0.1:${SESSHU_DEMO_HUB_PORT:-18443}" \
+  --console "127.0.0.1:${SESSHU_DEMO_CONSOLE_PORT:-18446}" \
   --state "$HUB_DIR/state" >"$HUB_DIR/announce.json" 2>"$HUB_DIR/hub.log" &
 HUB_PID=$!
 trap 'kill "$HUB_PID" 2>/dev/null || true' EXIT
@@ -31,6 +37,7 @@ export SESSHU_DEMO_HUB
 SESSHU_DEMO_ENROL_CODE="$("$HUB_BIN" enrol-code --state "$HUB_DIR/state" --db "$HUB_DB" --municipality 041009)"
 export SESSHU_DEMO_ENROL_CODE
 echo "demo hub: $SESSHU_DEMO_HUB (records it received: $HUB_BIN export records --db $HUB_DB)"
+echo "hub IT console: $(sed -n 's/.*"console":"\([^"]*\)".*/\1/p' "$HUB_DIR/announce.json") (it01 / Demo-pass-2026)"
 cat <<'TXT'
 
   sesshu デモ環境 — ログインID / パスワード

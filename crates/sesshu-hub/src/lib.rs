@@ -10,6 +10,9 @@
 //!   hashes, audit chain), receipts, the CSV export.
 //! - [`server`]: HTTPS (axum over rustls), the routes of `sesshu_protocol::wire`, and the hub's
 //!   persistent state (signing key, hub id, self-signed certificate, demo/production profile).
+//! - [`console`]: the IT console, server-rendered screens on a loopback address (media import
+//!   and erasure, enrolment codes and revocation, exports, the hub audit) for signed-in
+//!   operators, every action through the same [`service::Hub`] methods as the command line.
 //!
 //! The binary (`src/main.rs`):
 //!

@@ -12,66 +12,14 @@
 //     the first animation frame after the field shows it. Printed, not asserted. Every field
 //     must read back exactly what was typed.
 // Exit code 1 on a wrong value or a failed step.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { launch, connect, sleep } from "./cdp.mjs";
 
 const base = process.argv[2] || "http://127.0.0.1:8123/index.html";
-const chromium = process.env.CHROMIUM || "chromium";
 const PACE_MS = Number(process.env.SESSHU_KEY_PACE_MS || 40);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (typeof WebSocket === "undefined") {
   console.error("ime-and-latency: no WebSocket; run with node --experimental-websocket (Node 20+)");
   process.exit(2);
-}
-
-// ---- a minimal CDP client ---------------------------------------------------------------
-function launch() {
-  const profile = mkdtempSync(join(tmpdir(), "sesshu-cdp-"));
-  const proc = spawn(chromium, ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-    "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", `--user-data-dir=${profile}`,
-    "--window-size=1280,800", "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
-  const endpoint = new Promise((resolve, reject) => {
-    let err = "";
-    const timer = setTimeout(() => reject(new Error("chromium did not open DevTools:\n" + err)), 20000);
-    proc.stderr.on("data", (d) => {
-      err += d;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on("exit", (code) => reject(new Error("chromium exited " + code + ":\n" + err)));
-  });
-  const exited = new Promise((resolve) => proc.on("exit", resolve));
-  const close = async () => {
-    try { proc.kill("SIGKILL"); } catch { /* gone */ }
-    await Promise.race([exited, sleep(3000)]);
-    try { rmSync(profile, { recursive: true, force: true, maxRetries: 5 }); } catch { /* a temp dir */ }
-  };
-  return { endpoint, close };
-}
-
-async function connect(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error("websocket")); });
-  let id = 0;
-  const pending = new Map();
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(m.data);
-    if (msg.id && pending.has(msg.id)) {
-      const { resolve, reject } = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.error) reject(new Error(JSON.stringify(msg.error))); else resolve(msg.result);
-    }
-  };
-  const send = (method, params = {}, sessionId) => new Promise((resolve, reject) => {
-    id += 1;
-    pending.set(id, { resolve, reject });
-    ws.send(JSON.stringify({ id, method, params, sessionId }));
-  });
-  return { send, close: () => ws.close() };
 }
 
 // ---- the page ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 /// The product name in every title.
-pub const CONSOLE_NAME: &str = "接種ハブ 管理画面";
+pub const CONSOLE_NAME: &str = "集約サーバ 管理画面";
 
 /// Escapes text for HTML content and double-quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -147,7 +147,7 @@ pub fn page(
 pub fn sign_in(notice: Option<&Notice>, name: &str) -> String {
     format!(
         "{}<body class=\"sign-in\"><main><h1>{CONSOLE_NAME}</h1>\
-         <p>ハブの運用担当者 (IT) の画面です。操作はすべてハブの操作ログに記録されます。</p>{}\
+         <p>集約サーバ（ハブ）のシステム担当の画面です。操作はすべて集約サーバの操作ログに記録されます。</p>{}\
          <form method=\"post\" action=\"/it/login\">\
          <label for=\"name\">操作者名</label>\
          <input id=\"name\" name=\"name\" autocomplete=\"username\" required autofocus value=\"{}\">\

@@ -291,9 +291,11 @@ async fn guard(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: under the latter a browser posts forms with
+    // `Origin: null`, and the Origin check would refuse the console's own forms.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -710,7 +712,7 @@ async fn media_body(c: Arc<Console>, csrf: String) -> Result<String, ConsoleErro
             .collect();
         Ok(format!(
             "<form class=\"card\" method=\"post\" action=\"/it/media/import\" enctype=\"multipart/form-data\">{csrf}\
-             <label for=\"file\">媒体ファイル（端末が書き出した sesshu-media-….bin）</label>\
+             <label for=\"file\">媒体ファイル（端末が媒体に書き出したファイル）</label>\
              <input id=\"file\" name=\"file\" type=\"file\" required autofocus>\
              <p class=\"hint\">ネットワーク受信と同じ処理で取り込みます。同じファイルを 2 回取り込んでも二重には保存されません。\
              取り込み後、受領ファイルを媒体に保存して端末で取り込み、媒体を消去してから「消去を記録」を押してください。</p>\
@@ -845,7 +847,7 @@ fn import_summary(r: &MediaImportReport) -> String {
 fn import_body(r: &MediaImportReport, id: &str, receipt_name: &str) -> String {
     format!(
         "{}<p><a class=\"button\" href=\"/it/download/{}\" download=\"{}\" autofocus>受領ファイルを保存（{}）</a></p>\
-         <p class=\"hint\">受領ファイルを媒体に保存し、端末の「同期」画面の「受領ファイルの取込」で取り込むと、\
+         <p class=\"hint\">受領ファイルを媒体に保存し、端末の「同期」画面で「受領ファイルの取り込み」を行うと、\
          端末の項目が受領確認済みになります。その後、媒体を消去して「媒体」画面で「消去を記録」を押してください。\
          受領ファイルはこの画面から 1 時間保存できます。</p><p><a href=\"/it/media\">媒体の画面へ戻る</a></p>",
         facts(&[
