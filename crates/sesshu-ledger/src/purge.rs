@@ -54,6 +54,8 @@ pub struct Purged {
     pub form_entries: u64,
     pub outbox_payloads: u64,
     pub audit_entries: u64,
+    /// The hub's findings on the purged records, and their closed correction tasks.
+    pub findings: u64,
     /// The chain's base after the purge, when audit entries were purged.
     pub audit_base: Option<(i64, [u8; 32])>,
 }
@@ -71,6 +73,7 @@ impl Purged {
             "form_entries": self.form_entries,
             "outbox_payloads": self.outbox_payloads,
             "audit_entries": self.audit_entries,
+            "findings": self.findings,
         });
         if let (Some((seq, hash)), Some(obj)) = (self.audit_base, d.as_object_mut()) {
             obj.insert("audit_base_seq".into(), serde_json::json!(seq));
@@ -257,6 +260,20 @@ impl Mutation<'_> {
             );
             self.tx
                 .execute("DELETE FROM keying_error WHERE form_id = ?1", [id])?;
+            // The hub's findings name the doses they compared (a vaccine and a date): they
+            // leave with the record. Its correction tasks are all closed here (an open one
+            // keeps the record), and their closing stays in the audit.
+            self.tx.execute(
+                "DELETE FROM correction_task WHERE closed_at IS NOT NULL AND (form_id = ?1 \
+                 OR record_id = (SELECT record_id FROM form_record WHERE form_id = ?1))",
+                [id],
+            )?;
+            out.findings += self.tx.execute(
+                "DELETE FROM sync_item_finding WHERE record_id = \
+                 (SELECT record_id FROM form_record WHERE form_id = ?1) \
+                 AND seq NOT IN (SELECT seq FROM correction_task)",
+                [id],
+            )? as u64;
             self.tx.execute(
                 "INSERT INTO purged_form (form_id, batch_id, form_no, record_id, acknowledged_at, purged_at) \
                  SELECT form_id, batch_id, form_no, record_id, ?2, ?3 FROM form_record WHERE form_id = ?1",

@@ -373,4 +373,15 @@ fn a_record_with_an_open_task_is_not_purged_until_the_task_is_closed() {
         .unwrap();
     restart(&mut t);
     assert_eq!(purged(&t), 2);
+    // The findings and the closed task left with the record; the closing stays audited.
+    as_user(&t, "super_c");
+    assert!(t.state.correction_task_records().unwrap().is_empty());
+    as_user(&t, "sync01");
+    let summary = t.state.sync_status().unwrap().findings;
+    assert_eq!(
+        (summary.violations, summary.warnings),
+        (0, 0),
+        "{summary:?}"
+    );
+    assert!(summary.latest.is_empty());
 }
