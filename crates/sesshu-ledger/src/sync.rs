@@ -303,26 +303,44 @@ impl SyncState<'_> {
         let (Some(first), Some(last)) = (acks.first(), acks.last()) else {
             return Ok(());
         };
-        // The next items of the outbox, read by position (no payload is rewritten).
-        let expected: Vec<(i64, String)> = {
-            let mut stmt = self.tx.prepare_cached(&format!(
-                "SELECT seq, item_id FROM outbox WHERE seq > {WATERMARK} ORDER BY seq LIMIT ?1"
-            ))?;
-            stmt.query_map([i64::try_from(acks.len()).unwrap_or(i64::MAX)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?
+        // The next items of the outbox, checked without reading the outbox rows themselves
+        // (each holds its payload: reading them again doubled the pages a sync decrypts):
+        // the first is the first position after the acknowledged prefix, each id is at its
+        // position (the item id's own index), and no item lies between two of them.
+        let refuse = |a: &Ack| LedgerError::NotPending {
+            item_id: a.item_id.clone(),
         };
-        if expected.len() != acks.len() {
-            return Err(LedgerError::NotPending {
-                item_id: last.item_id.clone(),
-            });
+        let next: Option<i64> = self.tx.query_row(
+            &format!("SELECT min(seq) FROM outbox WHERE seq > {WATERMARK}"),
+            [],
+            |r| r.get(0),
+        )?;
+        if next != Some(first.seq) {
+            return Err(refuse(first));
         }
-        for ((seq, id), a) in expected.iter().zip(acks) {
-            if *seq != a.seq || *id != a.item_id {
-                return Err(LedgerError::NotPending {
-                    item_id: a.item_id.clone(),
-                });
+        {
+            let mut at = self
+                .tx
+                .prepare_cached("SELECT seq FROM outbox WHERE item_id = ?1")?;
+            let mut between = self
+                .tx
+                .prepare_cached("SELECT count(*) FROM outbox WHERE seq > ?1 AND seq < ?2")?;
+            let mut prev: Option<i64> = None;
+            for a in acks {
+                let seq: Option<i64> = at
+                    .query_row([&a.item_id], |r| r.get(0))
+                    .optional()?;
+                if seq != Some(a.seq) {
+                    return Err(refuse(a));
+                }
+                if let Some(p) = prev {
+                    let gap = a.seq > p + 1
+                        && between.query_row([p, a.seq], |r| r.get::<_, i64>(0))? > 0;
+                    if a.seq <= p || gap {
+                        return Err(refuse(a));
+                    }
+                }
+                prev = Some(a.seq);
             }
         }
         self.tx.execute(

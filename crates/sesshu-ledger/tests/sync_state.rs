@@ -210,3 +210,37 @@ fn the_enrolment_is_one_audited_row() {
     .unwrap();
     assert_eq!(l.read(|r| r.sync_enrolment()).unwrap(), Some(again));
 }
+
+#[test]
+fn only_the_next_items_in_outbox_order_are_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = ledger(dir.path(), 4);
+    let p = l.read(|r| r.sync_pending(0, 10)).unwrap();
+    let refused = |acks: Vec<Ack>| {
+        let err = l
+            .sync_state(|s| s.acknowledge(&receipt("rx", acks.len() as u64), &acks))
+            .unwrap_err();
+        assert!(matches!(err, LedgerError::NotPending { .. }), "{err:?}");
+        assert_eq!(l.read(|r| r.outbox_pending_count()).unwrap(), 4);
+    };
+    // Not starting at the first pending item.
+    refused(vec![ack(&p[1], "accepted"), ack(&p[2], "accepted")]);
+    // An item skipped.
+    refused(vec![ack(&p[0], "accepted"), ack(&p[2], "accepted")]);
+    // Out of order.
+    refused(vec![ack(&p[1], "accepted"), ack(&p[0], "accepted")]);
+    refused(vec![ack(&p[0], "accepted"), ack(&p[0], "accepted")]);
+    // The right id at the wrong position, and the reverse.
+    refused(vec![Ack {
+        seq: p[1].seq,
+        ..ack(&p[0], "accepted")
+    }]);
+    refused(vec![Ack {
+        item_id: p[1].item_id.clone(),
+        ..ack(&p[0], "accepted")
+    }]);
+    let all: Vec<Ack> = p.iter().map(|i| ack(i, "accepted")).collect();
+    l.sync_state(|s| s.acknowledge(&receipt("r1", 4), &all))
+        .unwrap();
+    assert_eq!(l.read(|r| r.outbox_pending_count()).unwrap(), 0);
+}
