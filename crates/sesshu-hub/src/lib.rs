@@ -30,6 +30,7 @@
 pub mod exports;
 pub mod history;
 pub mod hub_audit;
+pub mod last_doses;
 pub mod mapping;
 pub mod media;
 pub mod server;
