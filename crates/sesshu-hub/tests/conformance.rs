@@ -916,7 +916,10 @@ mod cases {
         // The municipalities with a profile.
         assert!(s.dl_municipalities().unwrap().is_empty());
         s.dl_load_profile(TOKYO_CHIYODA, "{}", t(1)).unwrap();
-        assert_eq!(s.dl_municipalities().unwrap(), vec![TOKYO_CHIYODA.to_owned()]);
+        assert_eq!(
+            s.dl_municipalities().unwrap(),
+            vec![TOKYO_CHIYODA.to_owned()]
+        );
     }
 
     pub fn record_dose_atenas_name_the_residents_of_records(s: &dyn HubStore) {
