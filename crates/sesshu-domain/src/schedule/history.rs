@@ -81,7 +81,7 @@ pub fn last_dose_per_series(table: &RulesTable, history: &[DoseRecord]) -> Vec<D
             .filter(|d| {
                 table
                     .vaccine(&d.vaccine)
-                    .is_some_and(|v| v.series == s.code || s.counts.iter().any(|c| *c == d.vaccine))
+                    .is_some_and(|v| v.series == s.code || s.counts.contains(&d.vaccine))
             })
             .max_by(|a, b| a.date.cmp(&b.date).then_with(|| a.vaccine.cmp(&b.vaccine)));
         if let Some(d) = newest
