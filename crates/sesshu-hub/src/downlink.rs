@@ -15,7 +15,8 @@
 //!   "removals": ["宛名番号", …]}` (`full`: residents not in the file are removed). A delta to a
 //!   terminal carries upserts for residents that changed or entered its scope and removals for
 //!   those removed at the centre or who left its scope (moved to another district, or the
-//!   scope changed).
+//!   scope changed). With the profile's `downlink_last_doses` on, each upsert comes with the
+//!   resident's last dose per series (`crate::last_doses`); off, nothing more leaves the hub.
 //! - **roster**: accounts (login id, display name, roles, disable date). File: JSON
 //!   `{"municipality_code", "accounts": [{"login_id","display_name","roles":[…],"disabled_from"?}]}`.
 //!   Never a password: `sesshu-hub roster code --login ID` issues a one-time first-sign-in
