@@ -11,7 +11,10 @@ use sesshu_domain::double_entry::Keying;
 use sesshu_domain::keying::InputMode;
 use sesshu_domain::resident::{AtenaNumber, Resident, ResidentFlags, Sex};
 use sesshu_domain::role::Role;
-use sesshu_ipc::{BatchRef, BatchRegisterRequest, FormCheck, KeyingCheckRequest};
+use sesshu_ipc::{
+    BatchRef, BatchRegisterRequest, FormCheck, FormRef, KeyingCheckRequest, KeyingMetrics,
+    KeyingSaveRequest,
+};
 use sesshu_protocol::downlink::{
     chrono_free, Downlink, DownlinkBody, DownlinkKind, LastDose, ProfileBody, ResidentLastDoses,
     ResidentsBody,
@@ -44,6 +47,8 @@ impl World {
         let t = terminal();
         create_user(&t.state, SYNC, "同期 太郎", &[Role::SyncOperator]);
         create_user(&t.state, KEYER, "入力 一郎", &[Role::Keyer]);
+        create_user(&t.state, "keyer_b", "入力 二郎", &[Role::Keyer]);
+        create_user(&t.state, "super_c", "確認 三郎", &[Role::Verifier]);
         let hub = FakeHub::new(HUB_SECRET);
         hub.add_code("ABCD-EFGH-JKLM");
         t.state.configure_sync(SyncSetup {
@@ -166,9 +171,13 @@ impl World {
 
     /// The keying check of an MR form for `atena` vaccinated on 2026-11-02.
     fn check_mr(&self, atena: &str) -> FormCheck {
+        self.check_mr_on(atena, "R8.11.2")
+    }
+
+    fn mr_batch(&self) -> i64 {
         self.as_user(KEYER);
-        let s = &self.t.state;
-        let batch = s
+        self.t
+            .state
             .batch_register(BatchRegisterRequest {
                 clinic_code: "0410100010".into(),
                 received_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
@@ -178,8 +187,55 @@ impl World {
                 note: String::new(),
             })
             .unwrap()
-            .id;
-        let layout = s.form_layout(BatchRef { batch_id: batch }).unwrap();
+            .id
+    }
+
+    /// An MR form for `atena` on `date` (和暦), keyed twice and approved on this terminal.
+    fn approved_mr(&self, atena: &str, date: &str) {
+        let batch = self.mr_batch();
+        let save = |form: Option<i64>| {
+            self.t
+                .state
+                .keying_save(KeyingSaveRequest {
+                    batch_id: batch,
+                    form_id: form,
+                    values: self.values(batch, atena, date),
+                    override_reason: None,
+                    metrics: KeyingMetrics {
+                        keystrokes: 100,
+                        active_ms: 50_000,
+                    },
+                })
+                .unwrap()
+        };
+        let form = save(None).form.form_id;
+        self.as_user("keyer_b");
+        save(Some(form));
+        self.as_user("super_c");
+        self.t
+            .state
+            .verification_approve(FormRef { form_id: form })
+            .unwrap();
+    }
+
+    /// The keying check of an MR form for `atena` vaccinated on `date` (和暦).
+    fn check_mr_on(&self, atena: &str, date: &str) -> FormCheck {
+        let batch = self.mr_batch();
+        self.t
+            .state
+            .keying_check(KeyingCheckRequest {
+                batch_id: batch,
+                values: self.values(batch, atena, date),
+            })
+            .unwrap()
+    }
+
+    fn values(&self, batch: i64, atena: &str, date: &str) -> Keying {
+        let layout = self
+            .t
+            .state
+            .form_layout(BatchRef { batch_id: batch })
+            .unwrap();
         let mut k = Keying::new();
         for f in &layout.fields {
             let v = match f.key.as_str() {
@@ -187,7 +243,7 @@ impl World {
                 "temperature" => "36.5",
                 "judgement" => "1",
                 "dose" => "1",
-                "date" => "R8.11.2",
+                "date" => date,
                 "lot" => "123",
                 "volume" => "0.5",
                 "site" => "1",
@@ -205,11 +261,7 @@ impl World {
             };
             k.insert(f.key.clone(), v.to_owned());
         }
-        s.keying_check(KeyingCheckRequest {
-            batch_id: batch,
-            values: k,
-        })
-        .unwrap()
+        k
     }
 }
 
@@ -272,6 +324,22 @@ fn without_last_doses_nothing_is_held_and_the_check_is_clean() {
     let c = w.check_mr(INFANT);
     assert!(!c.needs_override, "{:?}", codes(&c));
     assert!(!codes(&c).contains(&"LIVE_VACCINE_INTERVAL".to_owned()));
+}
+
+/// The same dose keyed here and received from the centre counts once: the check is exactly
+/// the one without the centre's copy.
+#[test]
+fn a_dose_keyed_here_and_received_from_the_centre_counts_once() {
+    let w = World::new();
+    w.residents(&[]);
+    w.approved_mr(INFANT, "R8.10.1");
+    let alone = w.check_mr_on(INFANT, "R8.11.20");
+    assert!(alone.rules.is_some(), "{alone:?}");
+    w.residents(&[("MR", "2026-10-01")]);
+    assert_eq!(w.held(), 1);
+    let with_centre = w.check_mr_on(INFANT, "R8.11.20");
+    assert_eq!(with_centre.rules, alone.rules);
+    assert_eq!(with_centre.needs_override, alone.needs_override);
 }
 
 #[test]
