@@ -198,9 +198,16 @@ fn verify_and_apply(
     let body_sha256 = signed.body_hash();
     let result = ledger.mutate_with(|m| -> Result<DownlinkReport> {
         let mut report = report;
+        // The centre's last doses received with residents, or deleted by a profile that turned
+        // them off (counts only).
+        let (mut last_doses_received, mut last_doses_deleted) = (0u64, 0u64);
         match &prepared {
-            Prepared::Profile(p) => apply_profile(m, p, &mut report, fault)?,
-            Prepared::Residents(r) => apply_residents(m, r, &mut report, fault)?,
+            Prepared::Profile(p) => {
+                last_doses_deleted = apply_profile(m, p, &mut report, fault)?;
+            }
+            Prepared::Residents(r) => {
+                last_doses_received = apply_residents(m, r, &mut report, fault)?;
+            }
             Prepared::Roster(r) => {
                 apply_roster(m, r, d.to_version, now, today, &mut report, fault)?
             }
@@ -227,6 +234,8 @@ fn verify_and_apply(
                 "to": d.to_version,
                 "residents_upserted": report.residents_upserted,
                 "residents_removed": report.residents_removed,
+                "last_doses_received": last_doses_received,
+                "last_doses_deleted": last_doses_deleted,
                 "clinics": report.clinics,
                 "products": report.products,
                 "accounts_created": report.accounts_created,
@@ -406,12 +415,14 @@ fn apply_profile(
     p: &PreparedProfile,
     report: &mut DownlinkReport,
     fault: FaultHook<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     m.set_municipality_profile(&p.version, &p.json)?;
-    if !p.last_doses {
-        // The centre no longer sends last doses: the terminal keeps none.
-        report_last_doses(m.clear_last_doses()?);
-    }
+    // The centre no longer sends last doses: the terminal keeps none.
+    let deleted = if p.last_doses {
+        0
+    } else {
+        m.clear_last_doses()?
+    };
     m.clear_clinics()?;
     for c in &p.clinics {
         m.upsert_clinic(c)?;
@@ -424,14 +435,7 @@ fn apply_profile(
         report.products += 1;
         fault(report.clinics + report.products)?;
     }
-    Ok(())
-}
-
-/// Logs how many last doses a profile downlink deleted (a count only).
-fn report_last_doses(deleted: u64) {
-    if deleted > 0 {
-        tracing::info!(deleted, "last doses deleted: the profile turned them off");
-    }
+    Ok(deleted)
 }
 
 fn apply_residents(
@@ -439,14 +443,15 @@ fn apply_residents(
     r: &PreparedResidents,
     report: &mut DownlinkReport,
     fault: FaultHook<'_>,
-) -> Result<()> {
+) -> Result<u64> {
+    let mut received = 0u64;
     for x in &r.upserts {
         m.upsert_resident(x)?;
         let doses = r
             .last_doses
             .get(x.atena.as_str())
             .map_or(&[][..], Vec::as_slice);
-        m.set_last_doses(&x.atena, doses)?;
+        received += m.set_last_doses(&x.atena, doses)?;
         report.residents_upserted += 1;
         fault(report.residents_upserted)?;
     }
@@ -456,7 +461,7 @@ fn apply_residents(
         }
         fault(report.residents_upserted + report.residents_removed)?;
     }
-    Ok(())
+    Ok(received)
 }
 
 fn apply_roster(
