@@ -79,6 +79,13 @@ pub struct MunicipalityProfile {
     #[serde(default)]
     pub carry_forward: Vec<String>,
     pub programmes: Vec<Programme>,
+    /// Whether the hub's residents downlinks carry each in-scope resident's last dose per
+    /// series (from the centre's full history), so the keying screen checks intervals against
+    /// doses given elsewhere at once. Off by default: it puts more personal data (vaccines and
+    /// dates) on the terminal, which a municipality must decide to accept. Turning it off makes
+    /// the terminal delete the doses it holds with the next profile downlink.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub downlink_last_doses: bool,
 }
 
 /// Why a profile was refused. Display strings are shown to an administrator.
@@ -172,6 +179,20 @@ impl MunicipalityProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_doses_downlink_is_off_unless_the_profile_says_so() {
+        let p = MunicipalityProfile::default_profile().unwrap();
+        assert!(!p.downlink_last_doses);
+        let mut v: serde_json::Value = serde_json::from_str(DEFAULT_PROFILE_JSON).unwrap();
+        v["downlink_last_doses"] = serde_json::Value::Bool(true);
+        let on = MunicipalityProfile::from_json(&v.to_string()).unwrap();
+        assert!(on.downlink_last_doses);
+        // Off is not written, so a profile saved by this build reads on an older one.
+        assert!(!serde_json::to_string(&p)
+            .unwrap()
+            .contains("downlink_last_doses"));
+    }
 
     #[test]
     fn default_profile_is_valid() {

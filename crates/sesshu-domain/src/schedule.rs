@@ -49,7 +49,7 @@ mod history;
 #[cfg(test)]
 mod tests;
 
-pub use history::evaluate_against_history;
+pub use history::{evaluate_against_history, last_dose_per_series};
 
 pub use evaluate::{
     evaluate, DoseRecord, EligibilityCategory, EvaluateError, Evaluation, Reason, ReasonCode,

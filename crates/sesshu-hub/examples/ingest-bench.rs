@@ -81,6 +81,10 @@ impl HubStore for NullItems {
     fn stats(&self) -> Result<HubStats, StoreError> {
         self.0.stats()
     }
+    // The history check reads the profile (whether last doses go down with residents).
+    fn dl_profile(&self, municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
+        self.0.dl_profile(municipality)
+    }
     // ---- Hub audit and export reads (issue 12: the exports part) ----
     fn hub_audit_append(
         &self,

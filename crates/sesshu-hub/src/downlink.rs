@@ -15,7 +15,8 @@
 //!   "removals": ["宛名番号", …]}` (`full`: residents not in the file are removed). A delta to a
 //!   terminal carries upserts for residents that changed or entered its scope and removals for
 //!   those removed at the centre or who left its scope (moved to another district, or the
-//!   scope changed).
+//!   scope changed). With the profile's `downlink_last_doses` on, each upsert comes with the
+//!   resident's last dose per series (`crate::last_doses`); off, nothing more leaves the hub.
 //! - **roster**: accounts (login id, display name, roles, disable date). File: JSON
 //!   `{"municipality_code", "accounts": [{"login_id","display_name","roles":[…],"disabled_from"?}]}`.
 //!   Never a password: `sesshu-hub roster code --login ID` issues a one-time first-sign-in
@@ -32,8 +33,8 @@ use sesshu_domain::record::Clinic;
 use sesshu_domain::resident::{AtenaNumber, Resident, ResidentFlags};
 use sesshu_domain::role::normalize_roles;
 use sesshu_protocol::downlink::{
-    first_sign_in_code_hash, Downlink, DownlinkBody, DownlinkKind, DownlinkRequest, ProfileBody,
-    ResidentsBody, RosterAccount, RosterBody,
+    first_sign_in_code_hash, Downlink, DownlinkBody, DownlinkKind, DownlinkRequest, LastDose,
+    ProfileBody, ResidentLastDoses, ResidentsBody, RosterAccount, RosterBody,
 };
 use sesshu_protocol::errors::Refusal;
 use sesshu_protocol::sign::Purpose;
@@ -137,12 +138,13 @@ fn json_err(e: serde_json::Error) -> LoadError {
     LoadError::Parse(e.to_string())
 }
 
-/// What a terminal held at version `v`: the newest revision at or below it.
-fn state_at(revs: &[&ResidentRev], v: u64) -> Option<(String, String)> {
+/// What a terminal held at version `v`: the newest revision at or below it (district, body,
+/// last doses).
+fn state_at(revs: &[&ResidentRev], v: u64) -> Option<(String, String, Option<String>)> {
     revs.iter()
         .rev()
         .find(|r| r.version <= v)
-        .and_then(|r| Some((r.district.clone()?, r.body.clone()?)))
+        .and_then(|r| Some((r.district.clone()?, r.body.clone()?, r.last_doses.clone())))
 }
 
 fn scope_at(history: &[(u64, Vec<String>)], v: u64) -> Vec<String> {
@@ -197,6 +199,9 @@ impl Hub {
         let json = serde_json::to_string(&body).map_err(json_err)?;
         let v = self.store.dl_load_profile(&muni, &json, (self.clock)())?;
         tracing::info!(municipality = %muni, version = v, "downlink profile loaded");
+        // The setting may have changed: fill in (on) or clear (off) every resident's last
+        // doses. Idempotent: loading the profile again heals a run that failed here.
+        crate::last_doses::refresh_municipality(self.store_ref(), self.rules()?, &muni)?;
         Ok((
             v,
             json!({
@@ -255,6 +260,7 @@ impl Hub {
                 version: 0,
                 district: Some(district),
                 body: Some(serde_json::to_string(&checked).map_err(json_err)?),
+                last_doses: None,
             });
         }
         for a in &f.removals {
@@ -267,7 +273,21 @@ impl Hub {
                 version: 0,
                 district: None,
                 body: None,
+                last_doses: None,
             });
+        }
+        // With the setting on, a loaded resident carries its last doses in the same revision
+        // (a load must not drop them, nor take a second version to add them).
+        if crate::last_doses::enabled(self.store_ref(), &muni)? {
+            let loaded: Vec<String> = rows
+                .iter()
+                .filter(|r| r.district.is_some())
+                .map(|r| r.atena.clone())
+                .collect();
+            let mut last = crate::last_doses::compute(self.store_ref(), self.rules()?, &loaded)?;
+            for r in rows.iter_mut().filter(|r| r.district.is_some()) {
+                r.last_doses = last.remove(&r.atena).flatten();
+            }
         }
         let v = self.store.dl_load_residents(&muni, &rows, f.full)?;
         tracing::info!(municipality = %muni, version = v, rows = rows.len(), "downlink residents loaded");
@@ -525,16 +545,30 @@ impl Hub {
         for r in &revs {
             by_atena.entry(r.atena.as_str()).or_default().push(r);
         }
+        // Off: nothing beyond the resident leaves the hub, whatever a revision holds.
+        let send_last_doses = crate::last_doses::enabled(self.store_ref(), muni)
+            .map_err(|_| refusal(RefusalCode::Unavailable, "stored profile unreadable"))?;
         let mut out = ResidentsBody::default();
         for (atena, list) in by_atena {
-            let then = state_at(&list, since).filter(|(d, _)| since > 0 && scope_then.contains(d));
-            let now = state_at(&list, current).filter(|(d, _)| scope_now.contains(d));
+            let then =
+                state_at(&list, since).filter(|(d, _, _)| since > 0 && scope_then.contains(d));
+            let now = state_at(&list, current).filter(|(d, _, _)| scope_now.contains(d));
             match (then, now) {
-                (Some((_, a)), Some((_, b))) if a == b => {}
-                (_, Some((_, body))) => {
-                    out.upserts.push(serde_json::from_str(&body).map_err(|_| {
+                (Some((_, a, la)), Some((_, b, lb))) if a == b && la == lb => {}
+                (_, Some((_, body, last))) => {
+                    let resident: Resident = serde_json::from_str(&body).map_err(|_| {
                         refusal(RefusalCode::Unavailable, "stored resident unreadable")
-                    })?)
+                    })?;
+                    if let Some(json) = last.filter(|_| send_last_doses) {
+                        let doses: Vec<LastDose> = serde_json::from_str(&json).map_err(|_| {
+                            refusal(RefusalCode::Unavailable, "stored last doses unreadable")
+                        })?;
+                        out.last_doses.push(ResidentLastDoses {
+                            atena: resident.atena.clone(),
+                            doses,
+                        });
+                    }
+                    out.upserts.push(resident);
                 }
                 (Some(_), None) => out.removals.push(
                     AtenaNumber::parse(atena)

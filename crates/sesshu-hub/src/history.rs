@@ -284,6 +284,9 @@ pub fn import_history(
         &doses,
     )?;
     tracing::info!(doses = doses.len(), "vaccination history imported");
+    // Residents downlinks that carry last doses (profile setting) must see the new history.
+    // After the import's own transaction: a failure here is healed by importing again.
+    crate::last_doses::refresh_all(store, rules)?;
     Ok(HistoryImportReport {
         import_id,
         doses: u64::try_from(doses.len()).unwrap_or(u64::MAX),
@@ -390,8 +393,11 @@ impl Hub {
 
     /// After a batch is stored: indexes its records' doses and checks each record of the
     /// batch against the resident's full history. One list of findings per item, in order.
+    /// With the profile's `downlink_last_doses` on, the residents whose doses moved get their
+    /// last doses recomputed for the next residents downlink of `municipality`.
     pub(crate) fn history_findings(
         &self,
+        municipality: &str,
         items: &[IncomingItem],
         outcomes: &[ItemOutcome],
     ) -> Result<Vec<Vec<Finding>>, HubError> {
@@ -447,7 +453,30 @@ impl Hub {
                 });
             }
         }
+        let last_doses_on =
+            !changes.is_empty() && crate::last_doses::enabled(self.store_ref(), municipality)?;
+        // A correction may move a dose to another resident, a deletion removes one: the
+        // residents the index held for these records count as well as the new ones.
+        let mut moved: BTreeSet<String> = BTreeSet::new();
+        if last_doses_on {
+            let ids: Vec<String> = changes
+                .iter()
+                .map(|c| match c {
+                    RecordDoseChange::Set { record_id, .. }
+                    | RecordDoseChange::Remove { record_id } => record_id.clone(),
+                })
+                .collect();
+            moved.extend(self.store_ref().record_dose_atenas(&ids)?);
+            moved.extend(changes.iter().filter_map(|c| match c {
+                RecordDoseChange::Set { atena_no, .. } => Some(atena_no.clone()),
+                RecordDoseChange::Remove { .. } => None,
+            }));
+        }
         self.store_ref().apply_record_doses(&changes)?;
+        if last_doses_on {
+            let moved: Vec<String> = moved.into_iter().collect();
+            crate::last_doses::refresh_for(self.store_ref(), self.rules()?, municipality, &moved)?;
+        }
         if to_check.is_empty() {
             return Ok(findings);
         }

@@ -34,6 +34,7 @@ pub mod console;
 pub mod exports;
 pub mod history;
 pub mod hub_audit;
+pub mod last_doses;
 pub mod mapping;
 pub mod media;
 pub mod server;

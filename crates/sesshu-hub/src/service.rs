@@ -564,7 +564,7 @@ impl Hub {
         // The rules against each resident's full history (history.rs): after the batch is
         // stored, so its own records count for each other.
         let findings = self
-            .history_findings(&ingest.items, &outcomes)
+            .history_findings(&terminal.municipality_code, &ingest.items, &outcomes)
             .map_err(|e| {
                 tracing::error!(error = %e, "history check failed");
                 refusal(

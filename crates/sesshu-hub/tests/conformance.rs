@@ -51,6 +51,8 @@ macro_rules! conformance {
                 downlink_residents_record_only_changes,
                 downlink_scope_changes_take_a_residents_version,
                 downlink_roster_touches_only_changed_accounts,
+                downlink_last_doses_are_part_of_a_revision,
+                record_dose_atenas_name_the_residents_of_records,
             );
         }
     };
@@ -746,6 +748,7 @@ mod cases {
             version: 0,
             district: district.map(str::to_owned),
             body: body.map(str::to_owned),
+            last_doses: None,
         }
     }
 
@@ -857,6 +860,92 @@ mod cases {
             ]
         );
         assert!(s.dl_scope_history("t2").unwrap().is_empty());
+    }
+
+    pub fn downlink_last_doses_are_part_of_a_revision(s: &dyn HubStore) {
+        let v1 = s
+            .dl_load_residents(
+                TOKYO_CHIYODA,
+                &[
+                    rev("1001", Some("01"), Some("{}")),
+                    rev("1002", Some("01"), Some("{}")),
+                ],
+                true,
+            )
+            .unwrap();
+        let doses = "[{\"vaccine\":\"VAR\",\"date\":\"2026-11-19\"}]";
+        // 1001 gets doses (a revision with the same district and body); 9999 is not held.
+        let set = |rows: &[(&str, Option<&str>)]| {
+            let rows: Vec<(String, Option<String>)> = rows
+                .iter()
+                .map(|(a, d)| ((*a).to_owned(), d.map(str::to_owned)))
+                .collect();
+            s.dl_set_last_doses(TOKYO_CHIYODA, &rows).unwrap()
+        };
+        let v2 = set(&[("1001", Some(doses)), ("1002", None), ("9999", Some(doses))]);
+        assert_eq!(v2, v1 + 1);
+        let after: Vec<_> = s.dl_resident_history(TOKYO_CHIYODA, Some(v1)).unwrap();
+        let newest = after.last().unwrap();
+        assert_eq!(
+            (
+                newest.atena.as_str(),
+                newest.version,
+                newest.district.as_deref(),
+                newest.body.as_deref(),
+                newest.last_doses.as_deref()
+            ),
+            ("1001", v2, Some("01"), Some("{}"), Some(doses))
+        );
+        assert_eq!(after.len(), 2, "only 1001's revisions: {after:?}");
+        // The same doses again: no version.
+        assert_eq!(set(&[("1001", Some(doses))]), v2);
+        // A load with the same state keeps the version; one without the doses is a change.
+        let mut same = rev("1001", Some("01"), Some("{}"));
+        same.last_doses = Some(doses.to_owned());
+        assert_eq!(
+            s.dl_load_residents(TOKYO_CHIYODA, &[same], false).unwrap(),
+            v2
+        );
+        let v3 = s
+            .dl_load_residents(TOKYO_CHIYODA, &[rev("1001", Some("01"), Some("{}"))], false)
+            .unwrap();
+        assert_eq!(v3, v2 + 1);
+        // A removed resident gets no doses.
+        let v4 = s
+            .dl_load_residents(TOKYO_CHIYODA, &[rev("1002", None, None)], false)
+            .unwrap();
+        assert_eq!(set(&[("1002", Some(doses))]), v4);
+        assert_eq!(s.dl_set_last_doses(SAPPORO, &[]).unwrap(), 0);
+        // The municipalities with a profile.
+        assert!(s.dl_municipalities().unwrap().is_empty());
+        s.dl_load_profile(TOKYO_CHIYODA, "{}", t(1)).unwrap();
+        assert_eq!(
+            s.dl_municipalities().unwrap(),
+            vec![TOKYO_CHIYODA.to_owned()]
+        );
+    }
+
+    pub fn record_dose_atenas_name_the_residents_of_records(s: &dyn HubStore) {
+        use sesshu_hub::store::RecordDoseChange;
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
+        let set = |id: &str, atena: &str| RecordDoseChange::Set {
+            record_id: id.into(),
+            atena_no: atena.into(),
+            vaccine: "VAR".into(),
+            date,
+        };
+        s.apply_record_doses(&[set("r1", "1001"), set("r2", "1002"), set("r3", "1001")])
+            .unwrap();
+        assert_eq!(
+            s.record_dose_atenas(&["r1".into(), "r3".into(), "nope".into()])
+                .unwrap(),
+            vec!["1001".to_owned()]
+        );
+        assert_eq!(
+            s.record_dose_atenas(&["r2".into(), "r1".into()]).unwrap(),
+            vec!["1001".to_owned(), "1002".to_owned()]
+        );
+        assert!(s.record_dose_atenas(&[]).unwrap().is_empty());
     }
 
     pub fn downlink_roster_touches_only_changed_accounts(s: &dyn HubStore) {

@@ -13,6 +13,7 @@ use sesshu_hub::service::Clock;
 use sesshu_hub::store::postgres::{create_database, drop_database, PgStore};
 use sesshu_hub::store::{HubStore, SqliteStore};
 use sesshu_hub::{Encoding, Hub, HubError};
+use sesshu_protocol::downlink::{DownlinkBody, DownlinkKind};
 use sesshu_protocol::sign::Purpose;
 use sesshu_protocol::{Finding, FindingLevel, Item, ItemOutcome, Receipt, Stream};
 use std::sync::Arc;
@@ -88,6 +89,77 @@ impl Env {
             .unwrap()
     }
 
+    /// Loads the default profile with `downlink_last_doses` on or off; the profile version.
+    fn profile(&self, last_doses: bool) -> u64 {
+        let mut profile: serde_json::Value =
+            serde_json::from_str(sesshu_domain::profile::DEFAULT_PROFILE_JSON).unwrap();
+        profile["downlink_last_doses"] = last_doses.into();
+        let file = serde_json::json!({
+            "municipality_code": common::muni(), "profile": profile,
+            "clinics": [], "products": []
+        });
+        self.hub.load_profile(file.to_string().as_bytes()).unwrap()
+    }
+
+    /// RESIDENT and OTHER in district 01, served by `terminal`; the residents version.
+    fn residents_in_scope(&self, terminal: &str) -> u64 {
+        let row = |atena: &str| {
+            serde_json::json!({ "district": "01", "resident": {
+                "atena": atena, "kana": "セッシュ タロウ", "kana_key": "", "name": "接種 太郎",
+                "sex": "female", "birth_date": "2025-06-01", "address": null,
+                "out_of_area": false, "restricted": false, "gaiji": false,
+                "deceased_on": null, "moved_out_on": null
+            }})
+        };
+        self.hub.set_scope(terminal, &["01".into()]).unwrap();
+        let file = serde_json::json!({
+            "municipality_code": common::muni(), "full": true,
+            "residents": [row(RESIDENT), row(OTHER)]
+        });
+        self.hub
+            .load_residents(file.to_string().as_bytes())
+            .unwrap()
+    }
+
+    /// The residents downlink since `since`: (to version, upserted 宛名番号, last doses as
+    /// (atena, [(vaccine, date)]) sorted).
+    fn residents_since(&self, terminal: &str, since: u64) -> (u64, Vec<String>, LastDoses) {
+        let d = self
+            .hub
+            .downlink_for(terminal, DownlinkKind::Residents, since)
+            .unwrap()
+            .open(&hub_key().verifying_key(), Purpose::Downlink)
+            .unwrap();
+        match d.body {
+            DownlinkBody::Residents(r) => {
+                let mut last: LastDoses = r
+                    .last_doses
+                    .iter()
+                    .map(|l| {
+                        let mut doses: Vec<(String, String)> = l
+                            .doses
+                            .iter()
+                            .map(|x| (x.vaccine.clone(), x.date.as_str().to_owned()))
+                            .collect();
+                        doses.sort();
+                        (l.atena.as_str().to_owned(), doses)
+                    })
+                    .collect();
+                last.sort();
+                (
+                    d.to_version,
+                    r.upserts
+                        .iter()
+                        .map(|u| u.atena.as_str().to_owned())
+                        .collect(),
+                    last,
+                )
+            }
+            DownlinkBody::Unchanged => (d.to_version, vec![], vec![]),
+            other => panic!("not residents: {other:?}"),
+        }
+    }
+
     fn import(&self, csv: &str) -> Result<u64, HubError> {
         self.hub
             .import_history(csv.as_bytes(), Encoding::Utf8, None)
@@ -125,6 +197,14 @@ fn deletion(record_id: &str) -> Item {
 fn only(r: &Receipt) -> &[Finding] {
     assert_eq!(r.results.len(), 1);
     &r.results[0].findings
+}
+
+type LastDoses = Vec<(String, Vec<(String, String)>)>;
+
+fn doses(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(v, d)| ((*v).to_owned(), (*d).to_owned()))
+        .collect()
 }
 
 const HISTORY: &str = "宛名番号,ワクチン,接種回数,接種日,接種場所\r\n\
@@ -336,6 +416,103 @@ mod cases {
         );
     }
 
+    /// Setting off: nothing beyond the residents leaves the hub, and a new dose moves no
+    /// version. Turned on: every in-scope resident with a dose comes again with its doses.
+    pub fn last_doses_stay_at_the_hub_while_the_setting_is_off(env: Env) {
+        env.profile(false);
+        env.import(HISTORY).unwrap();
+        let _t = env.terminal("term-a", 7);
+        let v1 = env.residents_in_scope("term-a");
+        let (to, upserts, last) = env.residents_since("term-a", 0);
+        assert_eq!((to, upserts.len()), (v1, 2));
+        assert!(last.is_empty(), "{last:?}");
+        // A new history dose: the residents version does not move.
+        env.import(&format!("{HISTORY}000123,MR,1,2026-11-25,\r\n"))
+            .unwrap();
+        assert_eq!(env.residents_since("term-a", v1), (v1, vec![], vec![]));
+
+        env.profile(true);
+        let (v2, upserts, last) = env.residents_since("term-a", v1);
+        assert!(v2 > v1);
+        assert_eq!(upserts, vec![RESIDENT.to_owned()]);
+        assert_eq!(
+            last,
+            vec![(
+                RESIDENT.to_owned(),
+                doses(&[
+                    ("HB", "2025-08-01"),
+                    ("MR", "2026-11-25"),
+                    ("VAR", "2026-11-10")
+                ])
+            )]
+        );
+        // Off again: the residents come once more without doses (and the terminal deletes
+        // what it holds when it applies the profile).
+        env.profile(false);
+        let (v3, upserts, last) = env.residents_since("term-a", v2);
+        assert!(v3 > v2);
+        assert_eq!(upserts, vec![RESIDENT.to_owned()]);
+        assert!(last.is_empty(), "{last:?}");
+    }
+
+    /// Setting on: the last dose per series from the imported history and the received
+    /// records; a new dose of either kind brings the resident again with the next delta.
+    pub fn last_doses_follow_new_doses_when_the_setting_is_on(env: Env) {
+        env.profile(true);
+        env.import(&format!(
+            "{HISTORY}000123,HB,2,2025-09-01,\r\n000123,VAR,1,2026-11-10,\r\n"
+        ))
+        .unwrap();
+        let mut t = env.terminal("term-a", 7);
+        let v1 = env.residents_in_scope("term-a");
+        let (to, upserts, last) = env.residents_since("term-a", 0);
+        assert_eq!((to, upserts.len()), (v1, 2));
+        // The newest HB only, the VAR held twice once; OTHER has no dose and no entry.
+        assert_eq!(
+            last,
+            vec![(
+                RESIDENT.to_owned(),
+                doses(&[("HB", "2025-09-01"), ("VAR", "2026-11-10")])
+            )]
+        );
+
+        // A new history import with a newer dose for RESIDENT.
+        env.import(&format!("{HISTORY}000123,HB,3,2026-03-01,\r\n"))
+            .unwrap();
+        let (v2, upserts, last) = env.residents_since("term-a", v1);
+        assert!(v2 > v1);
+        assert_eq!(upserts, vec![RESIDENT.to_owned()]);
+        assert_eq!(
+            last,
+            vec![(
+                RESIDENT.to_owned(),
+                doses(&[("HB", "2026-03-01"), ("VAR", "2026-11-10")])
+            )]
+        );
+        // The same import again changes nothing.
+        env.import(&format!("{HISTORY}000123,HB,3,2026-03-01,\r\n"))
+            .unwrap();
+        assert_eq!(env.residents_since("term-a", v2), (v2, vec![], vec![]));
+
+        // A record received from a terminal: OTHER's 水痘 at a clinic.
+        let var = record(&mut t, OTHER, "VAR", "2026-11-19", &[]);
+        let var_id = var.id.clone();
+        env.send(&mut t, vec![var]);
+        let (v3, upserts, last) = env.residents_since("term-a", v2);
+        assert!(v3 > v2);
+        assert_eq!(upserts, vec![OTHER.to_owned()]);
+        assert_eq!(
+            last,
+            vec![(OTHER.to_owned(), doses(&[("VAR", "2026-11-19")]))]
+        );
+        // The record is deleted: OTHER comes again, with no dose.
+        env.send(&mut t, vec![deletion(&var_id)]);
+        let (v4, upserts, last) = env.residents_since("term-a", v3);
+        assert!(v4 > v3);
+        assert_eq!(upserts, vec![OTHER.to_owned()]);
+        assert!(last.is_empty(), "{last:?}");
+    }
+
     pub fn histories_are_looked_up_for_a_set_of_residents(env: Env) {
         env.import(HISTORY).unwrap();
         let mut t = env.terminal("term-a", 7);
@@ -374,4 +551,6 @@ on_each_store!(
     a_bad_line_is_named_and_nothing_is_imported,
     a_mapping_profile_reads_the_ledgers_layout,
     histories_are_looked_up_for_a_set_of_residents,
+    last_doses_stay_at_the_hub_while_the_setting_is_off,
+    last_doses_follow_new_doses_when_the_setting_is_on,
 );

@@ -19,6 +19,10 @@ pub struct StateCount {
 pub struct TerminalDataView {
     /// Residents of the extract (宛名番号, names, dates of birth, addresses).
     pub residents: u64,
+    /// The centre's last dose per series held for residents (vaccine and date each): only
+    /// when the municipality profile's `downlink_last_doses` is on.
+    #[serde(default)]
+    pub last_doses: u64,
     pub records_total: u64,
     pub records_by_state: Vec<StateCount>,
     /// Records purged after the hub's receipt (only form number and record id remain).

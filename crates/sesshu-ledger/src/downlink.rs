@@ -61,6 +61,28 @@ impl Reader<'_> {
         Ok(rows)
     }
 
+    /// The centre's last dose per series held for a resident: (vaccine, YYYY-MM-DD), oldest
+    /// first. `except_form` leaves out the dose that form itself stands for (a form keyed
+    /// again after its record reached the centre must not meet itself).
+    pub fn resident_last_doses(
+        &self,
+        atena: &str,
+        except_form: Option<i64>,
+    ) -> Result<Vec<(String, String)>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.vaccine, l.dose_date FROM resident_last_dose l WHERE l.atena = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM form_record f WHERE f.form_id = ?2 \
+             AND f.vaccine = l.vaccine AND f.vaccinated_on = l.dose_date) \
+             ORDER BY l.dose_date, l.vaccine",
+        )?;
+        let rows = stmt
+            .query_map(params![atena, except_form.unwrap_or(-1)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// The pending one-time code hash of an account, if it has not signed in yet.
     pub fn first_sign_in_code(&self, user_id: i64) -> Result<Option<String>, LedgerError> {
         Ok(self
@@ -139,15 +161,62 @@ impl Mutation<'_> {
         Ok(!existed)
     }
 
-    /// Deletes one resident (data minimisation: the row is gone, not flagged); true when it
-    /// was held. A removal of a resident the terminal never held is no error: the hub may
-    /// remove someone who left the scope before this terminal first received them.
+    /// Deletes one resident (data minimisation: the row is gone, not flagged) and the centre's
+    /// last doses held for them; true when the resident was held. A removal of a resident the
+    /// terminal never held is no error: the hub may remove someone who left the scope before
+    /// this terminal first received them.
     pub fn remove_resident(&mut self, atena: &AtenaNumber) -> Result<bool, LedgerError> {
+        self.delete_last_doses(atena)?;
         Ok(self
             .tx
             .prepare_cached("DELETE FROM resident WHERE atena = ?1")?
             .execute([atena.as_str()])?
             > 0)
+    }
+
+    /// Replaces the centre's last doses of one resident with `doses` ((vaccine, date); none:
+    /// none held). Returns how many are held now.
+    pub fn set_last_doses(
+        &mut self,
+        atena: &AtenaNumber,
+        doses: &[(String, chrono::NaiveDate)],
+    ) -> Result<u64, LedgerError> {
+        self.delete_last_doses(atena)?;
+        let mut ins = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO resident_last_dose (atena, vaccine, dose_date) \
+             VALUES (?1, ?2, ?3)",
+        )?;
+        let mut n = 0u64;
+        for (vaccine, date) in doses {
+            n += ins.execute(params![
+                atena.as_str(),
+                vaccine,
+                date.format("%Y-%m-%d").to_string()
+            ])? as u64;
+        }
+        Ok(n)
+    }
+
+    /// Deletes the centre's last doses of one resident; how many were held.
+    pub fn delete_last_doses(&mut self, atena: &AtenaNumber) -> Result<u64, LedgerError> {
+        Ok(self
+            .tx
+            .prepare_cached("DELETE FROM resident_last_dose WHERE atena = ?1")?
+            .execute([atena.as_str()])? as u64)
+    }
+
+    /// Deletes every last dose the terminal holds (the profile turned the setting off); how
+    /// many were held.
+    pub fn clear_last_doses(&mut self) -> Result<u64, LedgerError> {
+        Ok(self.tx.execute("DELETE FROM resident_last_dose", [])? as u64)
+    }
+
+    /// Deletes the last doses of residents no longer held (after a full extract import).
+    pub fn prune_last_doses(&mut self) -> Result<u64, LedgerError> {
+        Ok(self.tx.execute(
+            "DELETE FROM resident_last_dose WHERE atena NOT IN (SELECT atena FROM resident)",
+            [],
+        )? as u64)
     }
 
     pub fn set_display_name(&mut self, user_id: i64, name: &str) -> Result<(), LedgerError> {

@@ -90,6 +90,8 @@ impl Purged {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataCounts {
     pub residents: u64,
+    /// Doses of the centre's last doses per series (profile setting `downlink_last_doses`).
+    pub last_doses: u64,
     /// Records per `RecordState` code.
     pub records_by_state: std::collections::BTreeMap<String, u64>,
     /// Records already purged (only their form number and record id remain).
@@ -199,6 +201,7 @@ impl Reader<'_> {
             .collect::<Result<_, _>>()?;
         Ok(DataCounts {
             residents: count(one("SELECT count(*) FROM resident")?),
+            last_doses: count(one("SELECT count(*) FROM resident_last_dose")?),
             records_by_state,
             purged_records: count(one("SELECT count(*) FROM purged_form")?),
             audit_entries: count(one("SELECT count(*) FROM audit_entry")?),

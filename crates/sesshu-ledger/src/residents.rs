@@ -292,6 +292,8 @@ impl Mutation<'_> {
         for (_, sql) in &indexes {
             self.tx.execute_batch(sql).map_err(LedgerError::from)?;
         }
+        // The centre's last doses go with the residents the new extract no longer holds.
+        self.prune_last_doses()?;
         progress(done, done);
         Ok(done)
     }
@@ -327,12 +329,14 @@ impl Mutation<'_> {
                     changed += 1;
                 }
                 DeltaOp::Remove(a) => {
-                    let mut stmt = self
+                    let gone = self
                         .tx
-                        .prepare_cached("DELETE FROM resident WHERE atena = ?1")?;
-                    if stmt.execute([a.as_str()])? == 0 {
+                        .prepare_cached("DELETE FROM resident WHERE atena = ?1")?
+                        .execute([a.as_str()])?;
+                    if gone == 0 {
                         return Err(conflict(l.line, DeltaConflict::Missing));
                     }
+                    self.delete_last_doses(a)?;
                     removed += 1;
                 }
             }

@@ -96,6 +96,26 @@ pub struct ResidentsBody {
     pub upserts: Vec<Resident>,
     /// 宛名番号 to delete from the terminal (removed at the centre, or no longer in scope).
     pub removals: Vec<AtenaNumber>,
+    /// Only when the profile's `downlink_last_doses` is on: the last dose per series the centre
+    /// holds for upserted residents (one entry per resident that has any). An upsert replaces
+    /// the doses the terminal held for that resident with these (none listed: none held).
+    /// Left out when empty, so a body without it reads as before on every terminal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_doses: Vec<ResidentLastDoses>,
+}
+
+/// One vaccination of a resident's last doses: vaccine code of the rules table and date.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LastDose {
+    pub vaccine: String,
+    pub date: chrono_free::Date,
+}
+
+/// A resident's last dose per series, as the centre's full history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentLastDoses {
+    pub atena: AtenaNumber,
+    pub doses: Vec<LastDose>,
 }
 
 /// One account of the roster.
@@ -342,6 +362,32 @@ mod tests {
         // A receipt signature can never pass as a downlink.
         let r = Signed::<Downlink>::seal(&hub, Purpose::Receipt, &downlink(0, 1)).unwrap();
         assert!(open_downlink(&r, &hub.verifying_key()).is_err());
+    }
+
+    #[test]
+    fn residents_without_last_doses_read_and_write_as_before() {
+        let old = r#"{"upserts":[],"removals":["1001"]}"#;
+        let b: ResidentsBody = serde_json::from_str(old).unwrap();
+        assert!(b.last_doses.is_empty());
+        assert_eq!(serde_json::to_string(&b).unwrap(), old);
+        let with = ResidentsBody {
+            last_doses: vec![ResidentLastDoses {
+                atena: AtenaNumber::parse("1001").unwrap(),
+                doses: vec![LastDose {
+                    vaccine: "VAR".into(),
+                    date: chrono_free::Date::try_from("2026-11-19".to_owned()).unwrap(),
+                }],
+            }],
+            ..b
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(
+            json.contains(
+                r#""last_doses":[{"atena":"1001","doses":[{"vaccine":"VAR","date":"2026-11-19"}]}]"#
+            ),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ResidentsBody>(&json).unwrap(), with);
     }
 
     #[test]

@@ -12,7 +12,10 @@
 //! - profile: the profile JSON is checked whole (`MunicipalityProfile::from_json`), clinics and
 //!   products again by the domain's code-table rules; the three replace what the terminal held.
 //! - residents: upserts (whole rows, re-validated) and removals by 宛名番号. A removed
-//!   resident's row is deleted — the terminal keeps no one outside its scope.
+//!   resident's row is deleted — the terminal keeps no one outside its scope. With the
+//!   profile's `downlink_last_doses` on, an upsert also replaces the centre's last dose per
+//!   series held for that resident (read by the keying check); a removal deletes them.
+//! - profile: a profile with `downlink_last_doses` off deletes every last dose held.
 //! - roster: accounts created, renamed, given their roles, disabled (a date today or earlier
 //!   disables at once) or enabled again. The roster never carries a password hash: a new
 //!   account has no password until its holder signs in for the first time with the one-time
@@ -36,7 +39,7 @@ use sesshu_ledger::downlink::NO_PASSWORD_YET;
 use sesshu_ledger::{Ledger, LedgerError, Mutation};
 use sesshu_protocol::downlink::{
     check_fits, first_sign_in_code_hash, open_downlink, Downlink, DownlinkBody, DownlinkMismatch,
-    ProfileBody, ResidentsBody, RosterBody, MAX_DOWNLINK_BYTES,
+    ProfileBody, RosterBody, MAX_DOWNLINK_BYTES,
 };
 use sesshu_protocol::{Signed, VerifyingKey};
 
@@ -195,9 +198,16 @@ fn verify_and_apply(
     let body_sha256 = signed.body_hash();
     let result = ledger.mutate_with(|m| -> Result<DownlinkReport> {
         let mut report = report;
+        // The centre's last doses received with residents, or deleted by a profile that turned
+        // them off (counts only).
+        let (mut last_doses_received, mut last_doses_deleted) = (0u64, 0u64);
         match &prepared {
-            Prepared::Profile(p) => apply_profile(m, p, &mut report, fault)?,
-            Prepared::Residents(r) => apply_residents(m, r, &mut report, fault)?,
+            Prepared::Profile(p) => {
+                last_doses_deleted = apply_profile(m, p, &mut report, fault)?;
+            }
+            Prepared::Residents(r) => {
+                last_doses_received = apply_residents(m, r, &mut report, fault)?;
+            }
             Prepared::Roster(r) => {
                 apply_roster(m, r, d.to_version, now, today, &mut report, fault)?
             }
@@ -224,6 +234,8 @@ fn verify_and_apply(
                 "to": d.to_version,
                 "residents_upserted": report.residents_upserted,
                 "residents_removed": report.residents_removed,
+                "last_doses_received": last_doses_received,
+                "last_doses_deleted": last_doses_deleted,
                 "clinics": report.clinics,
                 "products": report.products,
                 "accounts_created": report.accounts_created,
@@ -246,13 +258,22 @@ fn verify_and_apply(
 
 enum Prepared {
     Profile(PreparedProfile),
-    Residents(ResidentsBody),
+    Residents(PreparedResidents),
     Roster(Vec<PreparedAccount>),
+}
+
+struct PreparedResidents {
+    upserts: Vec<Resident>,
+    removals: Vec<sesshu_domain::resident::AtenaNumber>,
+    /// Per upserted 宛名番号: the centre's last doses that replace what is held (often none).
+    last_doses: std::collections::BTreeMap<String, Vec<(String, NaiveDate)>>,
 }
 
 struct PreparedProfile {
     version: String,
     json: String,
+    /// The profile's `downlink_last_doses`: off deletes every last dose held.
+    last_doses: bool,
     clinics: Vec<sesshu_domain::record::Clinic>,
     products: Vec<sesshu_domain::codes::Product>,
 }
@@ -293,9 +314,32 @@ fn prepare(body: &DownlinkBody) -> Result<Prepared> {
                 .map_err(|e| invalid("住民", &e))?;
                 upserts.push(checked);
             }
-            Ok(Prepared::Residents(ResidentsBody {
+            let mut last_doses: std::collections::BTreeMap<String, Vec<(String, NaiveDate)>> =
+                upserts
+                    .iter()
+                    .map(|u| (u.atena.as_str().to_owned(), Vec::new()))
+                    .collect();
+            for l in &r.last_doses {
+                // Doses only come with the resident they belong to.
+                let held = last_doses.get_mut(l.atena.as_str()).ok_or_else(|| {
+                    Error::DownlinkInvalid("前回接種: 配信に含まれない住民です".into())
+                })?;
+                for d in &l.doses {
+                    let vaccine = sesshu_domain::text::single_line(&d.vaccine, 20)
+                        .ok()
+                        .filter(|v| !v.is_empty() && *v == d.vaccine)
+                        .ok_or_else(|| {
+                            Error::DownlinkInvalid("前回接種: ワクチンコードが不正です".into())
+                        })?;
+                    let date = NaiveDate::parse_from_str(d.date.as_str(), "%Y-%m-%d")
+                        .map_err(|e| invalid("前回接種", &e))?;
+                    held.push((vaccine, date));
+                }
+            }
+            Ok(Prepared::Residents(PreparedResidents {
                 upserts,
                 removals: r.removals.clone(),
+                last_doses,
             }))
         }
         DownlinkBody::Roster(r) => prepare_roster(r).map(Prepared::Roster),
@@ -328,6 +372,7 @@ fn prepare_profile(p: &ProfileBody) -> Result<PreparedProfile> {
         .map_err(|e| Error::DownlinkInvalid(format!("ワクチン製品: {e}")))?;
     Ok(PreparedProfile {
         version: profile.version,
+        last_doses: profile.downlink_last_doses,
         json: p.profile_json.clone(),
         clinics,
         products,
@@ -370,8 +415,14 @@ fn apply_profile(
     p: &PreparedProfile,
     report: &mut DownlinkReport,
     fault: FaultHook<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     m.set_municipality_profile(&p.version, &p.json)?;
+    // The centre no longer sends last doses: the terminal keeps none.
+    let deleted = if p.last_doses {
+        0
+    } else {
+        m.clear_last_doses()?
+    };
     m.clear_clinics()?;
     for c in &p.clinics {
         m.upsert_clinic(c)?;
@@ -384,17 +435,23 @@ fn apply_profile(
         report.products += 1;
         fault(report.clinics + report.products)?;
     }
-    Ok(())
+    Ok(deleted)
 }
 
 fn apply_residents(
     m: &mut Mutation<'_>,
-    r: &ResidentsBody,
+    r: &PreparedResidents,
     report: &mut DownlinkReport,
     fault: FaultHook<'_>,
-) -> Result<()> {
+) -> Result<u64> {
+    let mut received = 0u64;
     for x in &r.upserts {
         m.upsert_resident(x)?;
+        let doses = r
+            .last_doses
+            .get(x.atena.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        received += m.set_last_doses(&x.atena, doses)?;
         report.residents_upserted += 1;
         fault(report.residents_upserted)?;
     }
@@ -404,7 +461,7 @@ fn apply_residents(
         }
         fault(report.residents_upserted + report.residents_removed)?;
     }
-    Ok(())
+    Ok(received)
 }
 
 fn apply_roster(

@@ -29,7 +29,9 @@ use sesshu_domain::questionnaire::QuestionSets;
 use sesshu_domain::record::{Outcome, StoredWarning, YearMonth};
 use sesshu_domain::resident::{AtenaNumber, LookupKey, LookupPurpose, ResidentView};
 use sesshu_domain::role::{any_grants, Permission};
-use sesshu_domain::schedule::{evaluate, DoseRecord, RulesTable, VaccinationCase, Verdict};
+use sesshu_domain::schedule::{
+    evaluate, evaluate_against_history, DoseRecord, RulesTable, VaccinationCase, Verdict,
+};
 use sesshu_ipc::{
     cmd, BatchRef, BatchReport, ChangeKindView, CorrectionRequest, DeletionRequest,
     FieldChangeView, FieldComment, FieldComparisonView, FieldValueView, FieldVerifyRequest,
@@ -373,17 +375,30 @@ fn check_values(
         .collect();
     if let (Some(r), Outcome::Vaccinated) = (&resident, &f.record.outcome) {
         let table = rules_table()?;
-        let history = ledger
-            .read(|rd| rd.resident_history(r.atena.as_str(), except_form))?
-            .into_iter()
-            .filter_map(|(vaccine, date)| {
-                Some(DoseRecord {
-                    vaccine,
-                    date: date.parse::<NaiveDate>().ok()?,
+        let (own, centre) = ledger.read(|rd| {
+            Ok((
+                rd.resident_history(r.atena.as_str(), except_form)?,
+                rd.resident_last_doses(r.atena.as_str(), except_form)?,
+            ))
+        })?;
+        let doses = |rows: Vec<(String, String)>| -> Vec<DoseRecord> {
+            rows.into_iter()
+                .filter_map(|(vaccine, date)| {
+                    Some(DoseRecord {
+                        vaccine,
+                        date: date.parse::<NaiveDate>().ok()?,
+                    })
                 })
-            })
-            .filter(|d| table.vaccine(&d.vaccine).is_some())
-            .collect();
+                .filter(|d| table.vaccine(&d.vaccine).is_some())
+                .collect()
+        };
+        let mut history = doses(own);
+        // The centre's last doses (profile setting `downlink_last_doses`): a dose given at
+        // another clinic counts at once. Checked as the hub checks a full history, so the
+        // same dose keyed here and received from the centre counts once.
+        let centre = doses(centre);
+        let with_centre = !centre.is_empty();
+        history.extend(centre);
         let case = VaccinationCase {
             birth_date: r.birth_date,
             sex: r.sex.into(),
@@ -394,7 +409,12 @@ fn check_values(
             },
             eligibility: f.eligibility,
         };
-        match evaluate(table, &case) {
+        let evaluated = if with_centre {
+            evaluate_against_history(table, &case)
+        } else {
+            evaluate(table, &case)
+        };
+        match evaluated {
             Ok(e) => {
                 view.needs_override = e.verdict == Verdict::Violation;
                 view.rules = Some(RulesView {

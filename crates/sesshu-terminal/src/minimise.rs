@@ -178,6 +178,7 @@ pub fn terminal_data(ledger: &Ledger) -> Result<TerminalDataView> {
         .min();
     Ok(TerminalDataView {
         residents: counts.residents,
+        last_doses: counts.last_doses,
         records_total: counts.records_by_state.values().sum(),
         records_by_state: counts
             .records_by_state

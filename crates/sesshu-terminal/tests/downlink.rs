@@ -96,6 +96,7 @@ fn residents(upserts: &[&str], removals: &[&str]) -> DownlinkBody {
             .iter()
             .map(|a| AtenaNumber::parse(a).unwrap())
             .collect(),
+        last_doses: vec![],
     })
 }
 

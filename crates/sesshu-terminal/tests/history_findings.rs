@@ -47,6 +47,15 @@ impl Transport for InProcess {
     fn server_fingerprint(&self) -> Option<String> {
         Some(FINGERPRINT.into())
     }
+    fn downlink(
+        &self,
+        req: &Signed<sesshu_protocol::downlink::DownlinkRequest>,
+    ) -> Result<Signed<sesshu_protocol::downlink::Downlink>, TransportError> {
+        let body = serde_json::to_vec(req).unwrap();
+        self.0
+            .downlink_request(&body)
+            .map_err(TransportError::Refused)
+    }
 }
 
 impl Connector for InProcess {
@@ -384,4 +393,103 @@ fn a_record_with_an_open_task_is_not_purged_until_the_task_is_closed() {
         "{summary:?}"
     );
     assert!(summary.latest.is_empty());
+}
+
+/// Issue 12 §5's optional part end to end: the hub's profile has `downlink_last_doses` on, its
+/// history holds 水痘 for INFANT at another municipality ten days before; the terminal, which
+/// never keyed that dose, shows the 27-day violation on the keying screen right after a sync,
+/// before any record is sent.
+#[test]
+fn with_last_doses_on_the_keying_screen_sees_a_dose_given_elsewhere_after_a_sync() {
+    let t = terminal();
+    create_user(&t.state, "keyer_a", "入力 一郎", &[Role::Keyer]);
+    create_user(&t.state, "sync01", "同期 太郎", &[Role::SyncOperator]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("hub.db")).unwrap());
+    let hub = Arc::new(Hub::new(
+        store,
+        SigningKey::from_bytes(&[9; 32]),
+        "hub-history".into(),
+        false,
+        Arc::new(|| Utc.with_ymd_and_hms(2026, 11, 23, 1, 0, 0).unwrap()),
+    ));
+    let mut profile: serde_json::Value =
+        serde_json::from_str(sesshu_domain::profile::DEFAULT_PROFILE_JSON).unwrap();
+    profile["downlink_last_doses"] = true.into();
+    let file = serde_json::json!({
+        "municipality_code": "041009", "profile": profile,
+        "clinics": [{"code": "0410100010", "name": "青葉クリニック"}], "products": []
+    });
+    hub.load_profile(file.to_string().as_bytes()).unwrap();
+    let history = format!("宛名番号,ワクチン,接種日,接種場所\n{INFANT},VAR,2026-10-23,他市町村\n");
+    hub.import_history(history.as_bytes(), Encoding::Utf8, None)
+        .unwrap();
+
+    t.state.configure_sync(SyncSetup {
+        connector: Arc::new(InProcess(hub.clone())),
+        options: DrainOptions {
+            sleep: |_| {},
+            ..DrainOptions::default()
+        },
+    });
+    as_user(&t, "sync01");
+    let code = hub.new_enrol_code("041009").unwrap();
+    t.state.hub_enrol("https://127.0.0.1:9443", &code).unwrap();
+    let terminal_id = t.state.downlink_status().unwrap().terminal_id;
+    hub.set_scope(&terminal_id, &["01".into()]).unwrap();
+    let rows: Vec<serde_json::Value> = [INFANT, OTHER_INFANT]
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "district": "01", "resident": {
+                    "atena": a, "kana": "アオバ ユウト", "kana_key": "", "name": "青葉 悠人",
+                    "sex": "male", "birth_date": "2025-05-10", "address": null,
+                    "out_of_area": false, "restricted": false, "gaiji": false,
+                    "deceased_on": null, "moved_out_on": null
+                }
+            })
+        })
+        .collect();
+    let residents = serde_json::json!({
+        "municipality_code": "041009", "full": true, "residents": rows
+    });
+    hub.load_residents(residents.to_string().as_bytes())
+        .unwrap();
+    t.state.hub_push(None, &mut |_| {}).unwrap();
+    assert!(t.state.downlink_status().unwrap().versions["residents"] > 0);
+
+    as_user(&t, "keyer_a");
+    let b = t
+        .state
+        .batch_register(BatchRegisterRequest {
+            clinic_code: "0410100010".into(),
+            received_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+            claim_month: "2026-11".into(),
+            programme: "MR".into(),
+            declared_forms: 2,
+            note: String::new(),
+        })
+        .unwrap()
+        .id;
+    let check = |atena: &str| {
+        t.state
+            .keying_check(KeyingCheckRequest {
+                batch_id: b,
+                values: values(&t.state, b, atena),
+            })
+            .unwrap()
+    };
+    let c = check(INFANT);
+    let rules = c.rules.as_ref().unwrap_or_else(|| panic!("{c:?}"));
+    assert!(c.needs_override, "{c:?}");
+    assert!(
+        rules
+            .reasons
+            .iter()
+            .any(|r| r.code == "LIVE_VACCINE_INTERVAL"),
+        "{rules:?}"
+    );
+    let other = check(OTHER_INFANT);
+    assert!(!other.needs_override, "{other:?}");
+    assert!(other.rules.is_some());
 }

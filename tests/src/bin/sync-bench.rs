@@ -264,6 +264,10 @@ impl HubStore for TimedStore {
     fn stats(&self) -> Result<HubStats, StoreError> {
         self.inner.stats()
     }
+    // The history check reads the profile (whether last doses go down with residents).
+    fn dl_profile(&self, municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.dl_profile(municipality)
+    }
 
     // ---- history (issue 12 §5): forwarded ----
     fn replace_history(

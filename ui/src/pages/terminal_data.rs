@@ -178,6 +178,8 @@ fn data_panels(d: &TerminalDataView) -> Html {
                     <tbody>
                         <tr><th scope="row">{ "住民（住民抽出）" }</th>
                             <td class="num" id="data-residents">{ format!("{} 人", count(d.residents)) }</td></tr>
+                        <tr><th scope="row">{ "本部からの前回接種（系列ごとの最終接種）" }</th>
+                            <td class="num" id="data-last-doses">{ format!("{} 件", count(d.last_doses)) }</td></tr>
                         <tr><th scope="row">{ "入力票・記録（合計）" }</th>
                             <td class="num" id="data-records">{ format!("{} 件", count(d.records_total)) }</td></tr>
                         { states }

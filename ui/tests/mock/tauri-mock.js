@@ -797,6 +797,7 @@
       const blocked = q.get("offline") === "blocked";
       return {
         residents: s.residents.residents,
+        last_doses: 0,
         records_total: 168,
         records_by_state: [
           { state: "keyed_once", label: "1回目入力済", count: 30 },

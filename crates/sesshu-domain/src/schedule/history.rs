@@ -62,6 +62,37 @@ pub fn evaluate_against_history(
     Ok(e)
 }
 
+/// The newest dose of each series of `table` in `history`: what the hub sends down with a
+/// resident when the profile's `downlink_last_doses` is on, so the keying screen sees a dose
+/// given elsewhere. Prepared as [`evaluate_against_history`] prepares a history: vaccines the
+/// table does not cover are left out and the same dose held twice counts once. A dose counts
+/// for every series that counts its vaccine (and its own series). Ordered by the table's
+/// series order, each dose once; on one date the greatest vaccine code wins, so the answer
+/// never depends on the order the doses were read in.
+///
+/// Only the newest dose per series: the interval rules from the previous dose and the 27-day
+/// rule between live vaccines need no more, while dose numbers counted on the terminal stay
+/// what its own records show (the hub's full check still runs at every sync).
+pub fn last_dose_per_series(table: &RulesTable, history: &[DoseRecord]) -> Vec<DoseRecord> {
+    let mut out: Vec<DoseRecord> = Vec::new();
+    for s in &table.series {
+        let newest = history
+            .iter()
+            .filter(|d| {
+                table
+                    .vaccine(&d.vaccine)
+                    .is_some_and(|v| v.series == s.code || s.counts.contains(&d.vaccine))
+            })
+            .max_by(|a, b| a.date.cmp(&b.date).then_with(|| a.vaccine.cmp(&b.vaccine)));
+        if let Some(d) = newest
+            && !out.contains(d)
+        {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +122,37 @@ mod tests {
 
     fn table() -> RulesTable {
         RulesTable::default_profile().unwrap()
+    }
+
+    #[test]
+    fn last_dose_per_series_keeps_the_newest_known_dose_of_each_series_once() {
+        let t = table();
+        let history = vec![
+            dose("HB", "2024-06-10"),
+            dose("HB", "2024-08-10"),
+            dose("HB", "2024-08-10"),
+            dose("MUMPS-VOLUNTARY", "2025-01-10"),
+            dose("VAR", "2025-03-31"),
+            dose("HB", "2024-07-10"),
+        ];
+        let last = last_dose_per_series(&t, &history);
+        assert_eq!(
+            last,
+            {
+                let mut want = vec![dose("HB", "2024-08-10"), dose("VAR", "2025-03-31")];
+                // The table's series order decides the order.
+                let pos = |v: &str| {
+                    t.series
+                        .iter()
+                        .position(|s| s.counts.iter().any(|c| c == v))
+                        .unwrap()
+                };
+                want.sort_by_key(|d| pos(&d.vaccine));
+                want
+            },
+            "{last:?}"
+        );
+        assert!(last_dose_per_series(&t, &[]).is_empty());
     }
 
     #[test]

@@ -290,13 +290,19 @@ pub trait HubStore: Send + Sync {
         Err(not_supported())
     }
 
+    /// The municipalities with a profile loaded (none for a store without downlinks).
+    fn dl_municipalities(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// The profile in force: (version, ProfileBody JSON).
     fn dl_profile(&self, _municipality: &str) -> Result<Option<(u64, String)>, StoreError> {
         Err(not_supported())
     }
 
-    /// Records resident changes as one new version: each row whose state differs from the
-    /// newest revision gets a revision (`district: None` = removed). With `full`, every
+    /// Records resident changes as one new version: each row whose state (district, body,
+    /// last doses) differs from the newest revision gets a revision (`district: None` =
+    /// removed). With `full`, every
     /// resident not in `rows` and not yet removed is removed. Returns the (possibly unchanged)
     /// version.
     fn dl_load_residents(
@@ -315,6 +321,18 @@ pub trait HubStore: Send + Sync {
         _municipality: &str,
         _after: Option<u64>,
     ) -> Result<Vec<ResidentRev>, StoreError> {
+        Err(not_supported())
+    }
+
+    /// Sets the last doses of residents held at the centre (atena, JSON or `None`) as one new
+    /// version: a resident whose newest revision is not removed and whose last doses differ gets
+    /// a revision with the same district and body. Removed or unknown residents are skipped.
+    /// Returns the (possibly unchanged) version.
+    fn dl_set_last_doses(
+        &self,
+        _municipality: &str,
+        _rows: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
         Err(not_supported())
     }
 
@@ -375,6 +393,12 @@ pub trait HubStore: Send + Sync {
     /// One transaction: applies, in order, the dose index changes of received records
     /// (idempotent: a record's dose is replaced, a removal of an unknown record is no error).
     fn apply_record_doses(&self, changes: &[RecordDoseChange]) -> Result<(), StoreError>;
+
+    /// The 宛名番号 the dose index holds for these records (before a change replaces or removes
+    /// them: whose last doses the change may move).
+    fn record_dose_atenas(&self, _record_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        Err(not_supported())
+    }
 
     /// Every dose held for these residents (imported history and received records), in one
     /// set-based lookup per call.
@@ -440,6 +464,10 @@ pub struct ResidentRev {
     pub district: Option<String>,
     /// Resident JSON (`None` when removed).
     pub body: Option<String>,
+    /// The last dose per series sent with the resident (JSON `[LastDose]`), only while the
+    /// profile's `downlink_last_doses` is on (`None`: nothing sent). Part of the revision's
+    /// state: a change alone makes a new revision.
+    pub last_doses: Option<String>,
 }
 
 fn not_supported() -> StoreError {

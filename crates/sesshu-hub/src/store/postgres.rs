@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         5,
         include_str!("../../../../migrations/hub/postgres/0005-history.sql"),
     ),
+    (
+        6,
+        include_str!("../../../../migrations/hub/postgres/0006-last-dose.sql"),
+    ),
 ];
 
 /// Connections kept open at most. The hub's HTTP layer runs store calls on blocking threads;
@@ -949,39 +953,49 @@ impl HubStore for PgStore {
             let current = dl_lock_version(tx, municipality, "residents")?;
             let next = dl_i64(current + 1);
             let get = |e: postgres::Error| StoreError::Invalid(format!("dl_resident_rev: {e}"));
-            let mut latest: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+            type State = (Option<String>, Option<String>, Option<String>);
+            let mut latest: HashMap<String, State> = HashMap::new();
             for r in tx
                 .query(
-                    "SELECT DISTINCT ON (atena) atena, district, body FROM dl_resident_rev \
-                     WHERE municipality_code = $1 ORDER BY atena, version DESC",
+                    "SELECT DISTINCT ON (atena) atena, district, body, last_doses \
+                     FROM dl_resident_rev WHERE municipality_code = $1 \
+                     ORDER BY atena, version DESC",
                     &[&municipality],
                 )
                 .map_err(pg_err)?
             {
                 latest.insert(
                     r.try_get(0).map_err(get)?,
-                    (r.try_get(1).map_err(get)?, r.try_get(2).map_err(get)?),
+                    (
+                        r.try_get(1).map_err(get)?,
+                        r.try_get(2).map_err(get)?,
+                        r.try_get(3).map_err(get)?,
+                    ),
                 );
             }
             let ins = tx
                 .prepare(
-                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (municipality_code, atena, version) \
-                     DO UPDATE SET district = EXCLUDED.district, body = EXCLUDED.body",
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body, \
+                     last_doses) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET district = EXCLUDED.district, body = EXCLUDED.body, \
+                     last_doses = EXCLUDED.last_doses",
                 )
                 .map_err(pg_err)?;
             let mut changed = 0u64;
             let mut seen = HashSet::new();
             for r in rows {
                 seen.insert(r.atena.as_str());
-                let state = (r.district.clone(), r.body.clone());
+                // A removed resident keeps no last doses.
+                let last = r.district.as_ref().and(r.last_doses.clone());
+                let state = (r.district.clone(), r.body.clone(), last);
                 let removed_already = latest.get(&r.atena).is_none_or(|s| s.0.is_none());
                 if latest.get(&r.atena) == Some(&state) || (state.0.is_none() && removed_already) {
                     continue;
                 }
                 tx.execute(
                     &ins,
-                    &[&municipality, &r.atena, &next, &state.0, &state.1],
+                    &[&municipality, &r.atena, &next, &state.0, &state.1, &state.2],
                 )
                 .map_err(pg_err)?;
                 changed += 1;
@@ -990,7 +1004,7 @@ impl HubStore for PgStore {
                 let none: Option<String> = None;
                 for (a, st) in &latest {
                     if st.0.is_some() && !seen.contains(a.as_str()) {
-                        tx.execute(&ins, &[&municipality, a, &next, &none, &none])
+                        tx.execute(&ins, &[&municipality, a, &next, &none, &none, &none])
                             .map_err(pg_err)?;
                         changed += 1;
                     }
@@ -1013,7 +1027,7 @@ impl HubStore for PgStore {
         self.with_client(|c| {
             let get = |e: postgres::Error| StoreError::Invalid(format!("dl_resident_rev: {e}"));
             c.query(
-                "SELECT atena, version, district, body FROM dl_resident_rev \
+                "SELECT atena, version, district, body, last_doses FROM dl_resident_rev \
                  WHERE municipality_code = $1 AND atena IN (SELECT atena FROM dl_resident_rev \
                  WHERE municipality_code = $1 AND version > $2) ORDER BY atena, version",
                 &[&municipality, &after],
@@ -1026,9 +1040,83 @@ impl HubStore for PgStore {
                     version: count(r.try_get(1).map_err(get)?),
                     district: r.try_get(2).map_err(get)?,
                     body: r.try_get(3).map_err(get)?,
+                    last_doses: r.try_get(4).map_err(get)?,
                 })
             })
             .collect()
+        })
+    }
+
+    fn dl_municipalities(&self) -> Result<Vec<String>, StoreError> {
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_profile: {e}"));
+            c.query(
+                "SELECT municipality_code FROM dl_profile ORDER BY municipality_code",
+                &[],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(get))
+            .collect()
+        })
+    }
+
+    fn dl_set_last_doses(
+        &self,
+        municipality: &str,
+        rows: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        self.with_tx(|tx| {
+            let current = dl_lock_version(tx, municipality, "residents")?;
+            let next = dl_i64(current + 1);
+            let get = |e: postgres::Error| StoreError::Invalid(format!("dl_resident_rev: {e}"));
+            let atenas: Vec<&str> = rows.iter().map(|(a, _)| a.as_str()).collect();
+            // The newest revision of each named resident, in one query.
+            type State = (Option<String>, Option<String>, Option<String>);
+            let mut newest: HashMap<String, State> = HashMap::new();
+            for r in tx
+                .query(
+                    "SELECT DISTINCT ON (atena) atena, district, body, last_doses \
+                     FROM dl_resident_rev WHERE municipality_code = $1 AND atena = ANY($2) \
+                     ORDER BY atena, version DESC",
+                    &[&municipality, &atenas],
+                )
+                .map_err(pg_err)?
+            {
+                newest.insert(
+                    r.try_get(0).map_err(get)?,
+                    (
+                        r.try_get(1).map_err(get)?,
+                        r.try_get(2).map_err(get)?,
+                        r.try_get(3).map_err(get)?,
+                    ),
+                );
+            }
+            let ins = tx
+                .prepare(
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body, \
+                     last_doses) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET last_doses = EXCLUDED.last_doses",
+                )
+                .map_err(pg_err)?;
+            let mut changed = 0u64;
+            for (atena, last) in rows {
+                let Some((Some(district), body, held)) = newest.get(atena) else {
+                    continue;
+                };
+                if held == last {
+                    continue;
+                }
+                tx.execute(&ins, &[&municipality, atena, &next, district, body, last])
+                    .map_err(pg_err)?;
+                changed += 1;
+            }
+            if changed == 0 {
+                return Ok(current);
+            }
+            dl_set_version(tx, municipality, "residents", current + 1)?;
+            Ok(current + 1)
         })
     }
 
@@ -1263,6 +1351,24 @@ impl HubStore for PgStore {
                 .map_err(pg_err)?;
             }
             Ok(())
+        })
+    }
+
+    fn record_dose_atenas(&self, record_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        if record_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with_client(|c| {
+            let get = |e: postgres::Error| StoreError::Invalid(format!("record_doses: {e}"));
+            c.query(
+                "SELECT DISTINCT atena_no FROM record_doses WHERE record_id = ANY($1) \
+                 ORDER BY atena_no",
+                &[&record_ids],
+            )
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(get))
+            .collect()
         })
     }
 

@@ -45,6 +45,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../../migrations/hub/sqlite/0005-history.sql"),
     ),
+    (
+        6,
+        include_str!("../../../../migrations/hub/sqlite/0006-last-dose.sql"),
+    ),
 ];
 
 /// The hub's store in one SQLite file.
@@ -824,12 +828,12 @@ impl HubStore for SqliteStore {
             .map_err(backend)?;
         let current = dl_version_in(&tx, municipality, "residents")?;
         let next = current + 1;
-        let mut latest: std::collections::HashMap<String, (Option<String>, Option<String>)> =
-            std::collections::HashMap::new();
+        type State = (Option<String>, Option<String>, Option<String>);
+        let mut latest: std::collections::HashMap<String, State> = std::collections::HashMap::new();
         {
             let mut stmt = tx
                 .prepare(
-                    "SELECT r.atena, r.district, r.body FROM dl_resident_rev r \
+                    "SELECT r.atena, r.district, r.body, r.last_doses FROM dl_resident_rev r \
                      WHERE r.municipality_code = ?1 AND r.version = (SELECT max(version) \
                      FROM dl_resident_rev x WHERE x.municipality_code = r.municipality_code \
                      AND x.atena = r.atena)",
@@ -837,7 +841,7 @@ impl HubStore for SqliteStore {
                 .map_err(backend)?;
             let it = stmt
                 .query_map([municipality], |r| {
-                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
                 })
                 .map_err(backend)?;
             for x in it {
@@ -850,14 +854,18 @@ impl HubStore for SqliteStore {
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (municipality_code, atena, version) \
-                     DO UPDATE SET district = excluded.district, body = excluded.body",
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body, \
+                     last_doses) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET district = excluded.district, body = excluded.body, \
+                     last_doses = excluded.last_doses",
                 )
                 .map_err(backend)?;
             for r in rows {
                 seen.insert(r.atena.clone());
-                let state = (r.district.clone(), r.body.clone());
+                // A removed resident keeps no last doses.
+                let last = r.district.as_ref().and(r.last_doses.clone());
+                let state = (r.district.clone(), r.body.clone(), last);
                 let removed_already = latest.get(&r.atena).is_none_or(|s| s.0.is_none());
                 if latest.get(&r.atena) == Some(&state) || (state.0.is_none() && removed_already) {
                     continue;
@@ -867,7 +875,8 @@ impl HubStore for SqliteStore {
                     r.atena,
                     next as i64,
                     state.0,
-                    state.1
+                    state.1,
+                    state.2
                 ])
                 .map_err(backend)?;
                 changed += 1;
@@ -879,6 +888,7 @@ impl HubStore for SqliteStore {
                             municipality,
                             a,
                             next as i64,
+                            Option::<String>::None,
                             Option::<String>::None,
                             Option::<String>::None
                         ])
@@ -906,7 +916,7 @@ impl HubStore for SqliteStore {
         let after = after.map_or(-1, |a| a as i64);
         let mut stmt = conn
             .prepare(
-                "SELECT atena, version, district, body FROM dl_resident_rev \
+                "SELECT atena, version, district, body, last_doses FROM dl_resident_rev \
                  WHERE municipality_code = ?1 AND atena IN (SELECT atena FROM dl_resident_rev \
                  WHERE municipality_code = ?1 AND version > ?2) ORDER BY atena, version",
             )
@@ -918,12 +928,87 @@ impl HubStore for SqliteStore {
                     version: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
                     district: r.get(2)?,
                     body: r.get(3)?,
+                    last_doses: r.get(4)?,
                 })
             })
             .map_err(backend)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
         Ok(rows)
+    }
+
+    fn dl_municipalities(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT municipality_code FROM dl_profile ORDER BY municipality_code")
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn dl_set_last_doses(
+        &self,
+        municipality: &str,
+        rows: &[(String, Option<String>)],
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current = dl_version_in(&tx, municipality, "residents")?;
+        let next = current + 1;
+        let mut changed = 0u64;
+        {
+            let mut newest = tx
+                .prepare_cached(
+                    "SELECT district, body, last_doses FROM dl_resident_rev \
+                     WHERE municipality_code = ?1 AND atena = ?2 ORDER BY version DESC LIMIT 1",
+                )
+                .map_err(backend)?;
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO dl_resident_rev (municipality_code, atena, version, district, body, \
+                     last_doses) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+                     ON CONFLICT (municipality_code, atena, version) \
+                     DO UPDATE SET last_doses = excluded.last_doses",
+                )
+                .map_err(backend)?;
+            for (atena, last) in rows {
+                let held: Option<(Option<String>, Option<String>, Option<String>)> = newest
+                    .query_row(params![municipality, atena], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                    .map_err(backend)?;
+                let Some((Some(district), body, held_last)) = held else {
+                    continue;
+                };
+                if held_last == *last {
+                    continue;
+                }
+                ins.execute(params![
+                    municipality,
+                    atena,
+                    next as i64,
+                    district,
+                    body,
+                    last
+                ])
+                .map_err(backend)?;
+                changed += 1;
+            }
+        }
+        let v = if changed > 0 {
+            dl_bump(&tx, municipality, "residents")?
+        } else {
+            current
+        };
+        tx.commit().map_err(backend)?;
+        Ok(v)
     }
 
     fn dl_set_scope(
@@ -1119,6 +1204,27 @@ impl HubStore for SqliteStore {
             }
         }
         tx.commit().map_err(backend)
+    }
+
+    fn record_dose_atenas(&self, record_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        if record_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn()?;
+        let wanted =
+            serde_json::to_string(record_ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT DISTINCT atena_no FROM record_doses \
+                 WHERE record_id IN (SELECT value FROM json_each(?1)) ORDER BY atena_no",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([wanted], |r| r.get::<_, String>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
     }
 
     fn histories(&self, atena_nos: &[String]) -> Result<Vec<KnownDose>, StoreError> {
