@@ -327,15 +327,13 @@ impl SyncState<'_> {
                 .prepare_cached("SELECT count(*) FROM outbox WHERE seq > ?1 AND seq < ?2")?;
             let mut prev: Option<i64> = None;
             for a in acks {
-                let seq: Option<i64> = at
-                    .query_row([&a.item_id], |r| r.get(0))
-                    .optional()?;
+                let seq: Option<i64> = at.query_row([&a.item_id], |r| r.get(0)).optional()?;
                 if seq != Some(a.seq) {
                     return Err(refuse(a));
                 }
                 if let Some(p) = prev {
-                    let gap = a.seq > p + 1
-                        && between.query_row([p, a.seq], |r| r.get::<_, i64>(0))? > 0;
+                    let gap =
+                        a.seq > p + 1 && between.query_row([p, a.seq], |r| r.get::<_, i64>(0))? > 0;
                     if a.seq <= p || gap {
                         return Err(refuse(a));
                     }

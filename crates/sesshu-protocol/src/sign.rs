@@ -315,7 +315,10 @@ mod tests {
             Err(ProtocolError::BadSignature)
         );
         let json = serde_json::to_string(&s).unwrap();
-        assert!(json.starts_with(r#"{"body":{"a":1,"#), "the body is embedded as JSON: {json}");
+        assert!(
+            json.starts_with(r#"{"body":{"a":1,"#),
+            "the body is embedded as JSON: {json}"
+        );
         let back: Signed<Msg> = serde_json::from_str(&json).unwrap();
         assert_eq!(back.open(&k.verifying_key(), Purpose::Batch).unwrap(), m);
         // The body as a JSON string (the first wire form) reads back to the same bytes.
@@ -335,7 +338,15 @@ mod tests {
     fn the_signature_is_plain_ed25519_over_the_tag_and_the_bodys_sha256() {
         // What an independent checker does with the README's description alone.
         let k = SigningKey::from_bytes(&[7; 32]);
-        let s = Signed::seal(&k, Purpose::Receipt, &Msg { a: 7, b: "x".into() }).unwrap();
+        let s = Signed::seal(
+            &k,
+            Purpose::Receipt,
+            &Msg {
+                a: 7,
+                b: "x".into(),
+            },
+        )
+        .unwrap();
         let mut message = b"sesshu/receipt/v2\0".to_vec();
         message.extend_from_slice(&Sha256::digest(s.body.as_bytes()));
         let sig = ed25519_dalek::Signature::from_bytes(
