@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod errors;
 pub mod media;
 pub mod planner;
+pub mod raw_json;
 pub mod sign;
 pub mod wire;
 

@@ -162,51 +162,19 @@ pub fn canonical<T: Serialize>(msg: &T) -> Result<String, ProtocolError> {
 
 /// A signed message: the signed bytes and the signature, both as sent.
 ///
-/// On the wire the body is embedded as the JSON value it is (`{"body":{…},"signature":"…"}`),
-/// byte for byte, not as a JSON string: a string would escape every quote of the body (and
-/// escape again the escapes of the item payloads inside it), which both sides then paid for on
-/// every batch. A body sent as a string (the first protocol's form) is still read.
+/// On the wire the body is embedded as the JSON it is (`{"body":{…},"signature":"…"}`), byte
+/// for byte, not as an escaped JSON string ([`crate::raw_json`]); a body sent as a string (the
+/// first protocol's form) is still read.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
 pub struct Signed<T> {
     /// Canonical JSON of `T`, exactly as signed.
+    #[serde(with = "crate::raw_json")]
     pub body: String,
     /// Ed25519 signature over the purpose tag and the body's SHA-256, hex.
     pub signature: String,
+    #[serde(skip)]
     _t: PhantomData<fn() -> T>,
-}
-
-impl<T> Serialize for Signed<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error as _, SerializeStruct as _};
-        // Checked to be one JSON value (the seal made it so; a body read from elsewhere may
-        // not be), so the enclosing document stays well-formed.
-        let raw: &serde_json::value::RawValue =
-            serde_json::from_str(&self.body).map_err(S::Error::custom)?;
-        let mut st = s.serialize_struct("Signed", 2)?;
-        st.serialize_field("body", raw)?;
-        st.serialize_field("signature", &self.signature)?;
-        st.end()
-    }
-}
-
-impl<'de, T> Deserialize<'de> for Signed<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Wire {
-            body: Box<serde_json::value::RawValue>,
-            signature: String,
-        }
-        let w = Wire::deserialize(d)?;
-        let body = if w.body.get().starts_with('"') {
-            serde_json::from_str::<String>(w.body.get()).map_err(serde::de::Error::custom)?
-        } else {
-            String::from(Box::<str>::from(w.body))
-        };
-        Ok(Signed {
-            body,
-            signature: w.signature,
-            _t: PhantomData,
-        })
-    }
 }
 
 // Manual impls: derives would demand `T: Clone` etc., which the bytes do not need.
@@ -328,10 +296,11 @@ mod tests {
         // From a reader too (no borrowing from the input).
         let back: Signed<Msg> = serde_json::from_reader(json.as_bytes()).unwrap();
         assert_eq!(back, s);
-        // A body that is not one JSON value cannot be written out.
+        // A body that is not one JSON value travels as a string and comes back the same.
         let mut broken = s.clone();
         broken.body.push('}');
-        assert!(serde_json::to_string(&broken).is_err());
+        let json = serde_json::to_string(&broken).unwrap();
+        assert_eq!(serde_json::from_str::<Signed<Msg>>(&json).unwrap(), broken);
     }
 
     #[test]
