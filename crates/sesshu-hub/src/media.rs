@@ -124,10 +124,10 @@ impl Hub {
                 .map(|b| b.batch_id)
                 .map_err(|e| MediaImportError::Malformed(e.to_string()))?;
             let seen_before = self.store_ref().receipt(&batch_id)?.is_some();
-            let body = serde_json::to_vec(signed)
-                .map_err(|e| MediaImportError::Malformed(e.to_string()))?;
             // The network's own ingest: same checks, same exactly-once store, same receipt.
-            let receipt = self.ingest(&body).map_err(MediaImportError::Refused)?;
+            let receipt = self
+                .ingest_signed(signed.clone())
+                .map_err(MediaImportError::Refused)?;
             let r = receipt
                 .peek()
                 .map_err(|e| MediaImportError::Malformed(e.to_string()))?;

@@ -320,10 +320,22 @@ async fn enrol(State(hub): State<Arc<Hub>>, body: Result<Bytes, BytesRejection>)
     }
 }
 
-async fn batches(State(hub): State<Arc<Hub>>, body: Result<Bytes, BytesRejection>) -> Response {
-    match body {
-        Ok(b) => blocking(move || hub.ingest(&b)).await,
-        Err(rej) => body_refusal(rej),
+async fn batches(
+    State(hub): State<Arc<Hub>>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let detached = headers
+        .get(sesshu_protocol::wire::SIGNATURE_HEADER)
+        .map(|v| v.to_str().map(str::to_owned));
+    match (body, detached) {
+        (Ok(b), None) => blocking(move || hub.ingest(&b)).await,
+        (Ok(b), Some(Ok(sig))) => blocking(move || hub.ingest_detached(&b, sig)).await,
+        (Ok(_), Some(Err(_))) => refusal_response(Refusal {
+            code: RefusalCode::Malformed,
+            message: "the signature header is not text".into(),
+        }),
+        (Err(rej), _) => body_refusal(rej),
     }
 }
 

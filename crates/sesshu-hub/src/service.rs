@@ -385,6 +385,36 @@ impl Hub {
             .map_err(|_| refusal(RefusalCode::Malformed, "the batch is not UTF-8"))?;
         let signed: Signed<Batch> = serde_json::from_str(text)
             .map_err(|e| refusal(RefusalCode::Malformed, format!("not a signed batch: {e}")))?;
+        self.ingest_signed(signed)
+    }
+
+    /// [`Hub::ingest`] of a batch sent detached ([`sesshu_protocol::wire::SIGNATURE_HEADER`]):
+    /// `body` is the signed body itself.
+    pub fn ingest_detached(
+        &self,
+        body: &[u8],
+        signature: String,
+    ) -> Result<Signed<Receipt>, Refusal> {
+        if body.len() > MAX_BATCH_BYTES {
+            return Err(refusal(
+                RefusalCode::TooLarge,
+                format!("a batch may have at most {MAX_BATCH_BYTES} bytes"),
+            ));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| refusal(RefusalCode::Malformed, "the batch is not UTF-8"))?;
+        self.ingest_signed(Signed::from_parts(text.to_owned(), signature))
+    }
+
+    /// The checks and the store of a signed batch, however it arrived.
+    pub fn ingest_signed(&self, signed: Signed<Batch>) -> Result<Signed<Receipt>, Refusal> {
+        // Also here: a batch from a media file reaches this without a request body.
+        if signed.body.len() > MAX_BATCH_BYTES {
+            return Err(refusal(
+                RefusalCode::TooLarge,
+                format!("a batch may have at most {MAX_BATCH_BYTES} bytes"),
+            ));
+        }
         // Parsed once, before the signature is checked, to learn who claims to send it; nothing
         // in it is acted on until `verify` below has passed.
         let mut batch: Batch = signed
@@ -403,7 +433,7 @@ impl Hub {
         let terminal = self.enrolled_terminal(&claimed.terminal_id)?;
         let key = VerifyingKey::from_hex(&terminal.public_key)
             .map_err(|e| store_refusal(StoreError::Invalid(e.to_string())))?;
-        signed.verify(&key, Purpose::Batch).map_err(|_| {
+        let batch_hash = signed.verify_hashed(&key, Purpose::Batch).map_err(|_| {
             tracing::warn!(terminal = %terminal.terminal_id, "batch signature does not verify");
             refusal(
                 RefusalCode::BadSignature,
@@ -428,7 +458,6 @@ impl Hub {
                 format!("item {} does not have its content hash", bad.id),
             ));
         }
-        let batch_hash = signed.body_hash();
 
         // From here on this terminal's batches go one at a time (only enrolled, authenticated
         // terminals get a lock: a stranger cannot grow the lock table). Its chain state is read

@@ -74,8 +74,8 @@ impl SigningKey {
         &self.0
     }
 
-    fn sign(&self, purpose: Purpose, body: &[u8]) -> String {
-        let sig = self.0.sign(&signed_bytes(purpose, body));
+    fn sign_digest(&self, purpose: Purpose, digest: &[u8; 32]) -> String {
+        let sig = self.0.sign(&message(purpose, digest));
         hex::encode(sig.to_bytes())
     }
 }
@@ -114,12 +114,21 @@ impl VerifyingKey {
     }
 
     fn verify(&self, purpose: Purpose, body: &[u8], sig_hex: &str) -> Result<(), ProtocolError> {
+        self.verify_digest(purpose, &Sha256::digest(body).into(), sig_hex)
+    }
+
+    fn verify_digest(
+        &self,
+        purpose: Purpose,
+        digest: &[u8; 32],
+        sig_hex: &str,
+    ) -> Result<(), ProtocolError> {
         let mut sig = [0u8; 64];
         hex::decode_to_slice(sig_hex, &mut sig).map_err(|_| ProtocolError::BadSignature)?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig);
         // verify_strict: refuses the malleable and small-order edge cases of plain verify.
         self.0
-            .verify_strict(&signed_bytes(purpose, body), &sig)
+            .verify_strict(&message(purpose, digest), &sig)
             .map_err(|_| ProtocolError::BadSignature)
     }
 }
@@ -147,11 +156,11 @@ pub fn fingerprint(bytes: &[u8]) -> String {
         .join(":")
 }
 
-/// The Ed25519 message for `body` under `purpose`: the tag, then the body's SHA-256.
-fn signed_bytes(purpose: Purpose, body: &[u8]) -> Vec<u8> {
+/// The Ed25519 message for a body under `purpose`: the tag, then the body's SHA-256.
+fn message(purpose: Purpose, digest: &[u8; 32]) -> Vec<u8> {
     let mut v = Vec::with_capacity(purpose.tag().len() + 32);
     v.extend_from_slice(purpose.tag());
-    v.extend_from_slice(&Sha256::digest(body));
+    v.extend_from_slice(digest);
     v
 }
 
@@ -205,16 +214,42 @@ impl<T> std::fmt::Debug for Signed<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> Signed<T> {
-    /// Encodes `msg` canonically and signs it.
-    pub fn seal(key: &SigningKey, purpose: Purpose, msg: &T) -> Result<Signed<T>, ProtocolError> {
-        let body = canonical(msg)?;
-        let signature = key.sign(purpose, body.as_bytes());
-        Ok(Signed {
+impl<T> Signed<T> {
+    /// A signed message from its two parts as they travelled apart (the body of a request and
+    /// its signature header): nothing is checked until [`Signed::open`] or [`Signed::verify`].
+    pub fn from_parts(body: String, signature: String) -> Signed<T> {
+        Signed {
             body,
             signature,
             _t: PhantomData,
-        })
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Signed<T> {
+    /// Encodes `msg` canonically and signs it.
+    pub fn seal(key: &SigningKey, purpose: Purpose, msg: &T) -> Result<Signed<T>, ProtocolError> {
+        Ok(Signed::seal_hashed(key, purpose, msg)?.0)
+    }
+
+    /// [`Signed::seal`], also answering [`Signed::body_hash`] from the digest the signature
+    /// needed anyway (a batch body is hashed once, not twice).
+    pub fn seal_hashed(
+        key: &SigningKey,
+        purpose: Purpose,
+        msg: &T,
+    ) -> Result<(Signed<T>, String), ProtocolError> {
+        let body = canonical(msg)?;
+        let digest: [u8; 32] = Sha256::digest(body.as_bytes()).into();
+        let signature = key.sign_digest(purpose, &digest);
+        Ok((
+            Signed {
+                body,
+                signature,
+                _t: PhantomData,
+            },
+            hex::encode(digest),
+        ))
     }
 
     /// Verifies the signature with `key`, then parses the body.
@@ -234,6 +269,18 @@ impl<T: Serialize + DeserializeOwned> Signed<T> {
     /// signed it (the terminal id), so that the right key can be looked up for [`Signed::open`].
     pub fn peek(&self) -> Result<T, ProtocolError> {
         serde_json::from_str(&self.body).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    /// [`Signed::verify`], answering [`Signed::body_hash`] from the digest the check computed
+    /// anyway (a batch body is hashed once, not twice).
+    pub fn verify_hashed(
+        &self,
+        key: &VerifyingKey,
+        purpose: Purpose,
+    ) -> Result<String, ProtocolError> {
+        let digest: [u8; 32] = Sha256::digest(self.body.as_bytes()).into();
+        key.verify_digest(purpose, &digest, &self.signature)?;
+        Ok(hex::encode(digest))
     }
 
     /// SHA-256 of the signed body, hex: names a batch in its receipt.
@@ -278,6 +325,14 @@ mod tests {
             Err(ProtocolError::BadSignature)
         );
         assert_eq!(s.verify(&k.verifying_key(), Purpose::Batch), Ok(()));
+        assert_eq!(
+            s.verify_hashed(&k.verifying_key(), Purpose::Batch),
+            Ok(s.body_hash())
+        );
+        assert_eq!(
+            forged.verify_hashed(&k.verifying_key(), Purpose::Batch),
+            Err(ProtocolError::BadSignature)
+        );
         assert_eq!(
             forged.verify(&k.verifying_key(), Purpose::Batch),
             Err(ProtocolError::BadSignature)

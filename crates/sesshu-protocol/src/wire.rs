@@ -16,6 +16,10 @@ use sha2::{Digest, Sha256};
 pub const MAX_ITEMS_PER_BATCH: usize = 5_000;
 /// The largest request body the hub reads (bytes).
 pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// `POST /v1/batches` may carry the signed batch detached: the request body is the signed body
+/// itself (the batch's canonical JSON, byte for byte) and this header its signature (hex).
+/// Neither side then wraps the batch in a second JSON document only to unwrap it again.
+pub const SIGNATURE_HEADER: &str = "x-sesshu-signature";
 
 /// The outbox streams. Names on the wire are the terminal's outbox `stream` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -367,8 +367,8 @@ pub(crate) fn prepare(
         },
         items,
     };
-    let signed = Signed::seal(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
-    let batch_hash = signed.body_hash();
+    let (signed, batch_hash) =
+        Signed::seal_hashed(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
     // The signed body is what travels; the receipt is checked against ids only, so the
     // payloads need not be kept twice (two batches are in memory while one is in flight).
     let mut batch = batch;

@@ -253,7 +253,16 @@ impl Transport for HttpsTransport {
     }
 
     fn send_batch(&self, batch: &Signed<Batch>) -> Result<Signed<Receipt>, TransportError> {
-        self.post("/v1/batches", batch)
+        // Detached: the body as signed, the signature in a header.
+        let resp = self
+            .client
+            .post(format!("{}/v1/batches", self.base))
+            .header("content-type", "application/json")
+            .header(sesshu_protocol::wire::SIGNATURE_HEADER, batch.signature.as_str())
+            .body(batch.body.clone())
+            .send()
+            .map_err(|e| self.classify(e))?;
+        self.answer(resp)
     }
 
     fn downlink(

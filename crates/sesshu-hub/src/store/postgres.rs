@@ -523,7 +523,11 @@ impl HubStore for PgStore {
         // unique violation, the only one an ingest can meet): run again, it finds the id held.
         let mut attempt = 0;
         loop {
-            match self.with_tx(|tx| ingest_in(tx, batch)) {
+            // The first run assumes every id is new and skips the lookup (one index probe per
+            // item, as much again as the COPY's own); an id already held then fails the COPY
+            // with a unique violation, and the next run looks first.
+            let optimistic = attempt == 0;
+            match self.with_tx(|tx| ingest_in(tx, batch, optimistic)) {
                 Err(StoreError::Unavailable(text) | StoreError::Backend(text))
                     if attempt < DEADLOCK_RETRIES
                         && (text.contains("SQLSTATE 40P01")
@@ -1593,7 +1597,11 @@ const ITEM_COPY_TYPES: [postgres::types::Type; 9] = [
 ];
 
 /// The body of [`HubStore::ingest`], inside its transaction.
-fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcome>, StoreError> {
+fn ingest_in(
+    tx: &mut Transaction<'_>,
+    b: &IngestBatch,
+    optimistic: bool,
+) -> Result<Vec<ItemOutcome>, StoreError> {
     // The terminal's row first: it locks the terminal (its batches are stored one after the
     // other, so chain heads cannot interleave) and refuses a terminal that is not enrolled.
     let row = tx
@@ -1634,7 +1642,7 @@ fn ingest_in(tx: &mut Transaction<'_>, b: &IngestBatch) -> Result<Vec<ItemOutcom
 
     // What the hub held before this batch, for every id in it: one index lookup.
     let mut before: HashMap<String, String> = HashMap::new();
-    if !ids.is_empty() {
+    if !ids.is_empty() && !optimistic {
         for r in tx
             .query(
                 "SELECT item_id, content_hash FROM items WHERE item_id = ANY($1)",
