@@ -179,6 +179,58 @@ async fn one_https_round_trip_through_the_real_server() {
         .iter()
         .all(|r| r.outcome == ItemOutcome::Accepted));
 
+    // Detached (as terminals send): the body as signed, the signature in a header.
+    let rec2 = t.record("000000000002", "医師");
+    let detached: Signed<sesshu_protocol::Batch> =
+        serde_json::from_slice(&t.sealed(vec![rec2])).unwrap();
+    let post_detached = |body: Vec<u8>, sig: &str| {
+        client
+            .post(format!("{}/v1/batches", a.listen))
+            .header("content-type", "application/json")
+            .header(sesshu_protocol::wire::SIGNATURE_HEADER, sig.to_owned())
+            .body(body)
+            .send()
+    };
+    // Another body under that signature, a signature that is not one, a body not UTF-8.
+    let forged = detached.body.replace("000000000002", "000000000003");
+    for (body, sig, status, code) in [
+        (
+            forged.into_bytes(),
+            detached.signature.clone(),
+            401,
+            RefusalCode::BadSignature,
+        ),
+        (
+            detached.body.clone().into_bytes(),
+            "zz".to_owned(),
+            401,
+            RefusalCode::BadSignature,
+        ),
+        (
+            b"\xff\xfe".to_vec(),
+            detached.signature.clone(),
+            400,
+            RefusalCode::Malformed,
+        ),
+    ] {
+        let resp = post_detached(body, &sig).await.unwrap();
+        assert_eq!(resp.status(), status);
+        assert_eq!(resp.json::<Refusal>().await.unwrap().code, code);
+    }
+    let resp = post_detached(detached.body.clone().into_bytes(), &detached.signature)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let receipt = resp
+        .json::<Signed<Receipt>>()
+        .await
+        .unwrap()
+        .open(&hello.hub_public_key, Purpose::Receipt)
+        .unwrap();
+    assert_eq!(receipt.results.len(), 1);
+    assert_eq!(receipt.results[0].outcome, ItemOutcome::Accepted);
+    assert_eq!(receipt.batch_hash, detached.body_hash());
+
     // Garbage and an oversized body: refusals with their status and a JSON body.
     let resp = client
         .post(format!("{}/v1/batches", a.listen))
@@ -244,7 +296,8 @@ async fn one_https_round_trip_through_the_real_server() {
     let (ok, csv, err) = cli(&["export", "records", "--db", &db_spec]);
     assert!(ok, "{err}");
     let csv = String::from_utf8(csv).unwrap();
-    assert_eq!(csv.lines().count(), 2);
+    // The round trip's record and the detached one; nothing of the refused ones.
+    assert_eq!(csv.lines().count(), 3);
     assert!(csv
         .lines()
         .nth(1)
@@ -258,7 +311,7 @@ async fn one_https_round_trip_through_the_real_server() {
     assert!(ok, "{err}");
     let stats: serde_json::Value = serde_json::from_slice(&stats).unwrap();
     assert_eq!(stats["terminals"], 1);
-    assert_eq!(stats["items_per_stream"]["records"], 1);
+    assert_eq!(stats["items_per_stream"]["records"], 2);
     assert_eq!(stats["items_per_stream"]["audit"], 1);
 
     let (ok, _, err) = cli(&["revoke", "--db", &db_spec, "--terminal", "nobody"]);

@@ -65,12 +65,26 @@ mod tests {
 
     #[test]
     fn objects_and_arrays_are_embedded_everything_else_is_a_string() {
-        assert_eq!(round_trip(r#"{"a":"予診","b":[1,2]}"#), r#"{"text":{"a":"予診","b":[1,2]}}"#);
+        assert_eq!(
+            round_trip(r#"{"a":"予診","b":[1,2]}"#),
+            r#"{"text":{"a":"予診","b":[1,2]}}"#
+        );
         assert_eq!(round_trip("[1,\"x\\\"y\"]"), "{\"text\":[1,\"x\\\"y\"]}");
         // A JSON string, a number, whitespace around an object, broken JSON, plain text.
-        for s in ["\"quoted\"", "42", " {\"a\":1}", "{\"a\":1} ", "{\"a\":", "not json", ""] {
+        for s in [
+            "\"quoted\"",
+            "42",
+            " {\"a\":1}",
+            "{\"a\":1} ",
+            "{\"a\":",
+            "not json",
+            "",
+        ] {
             let json = round_trip(s);
-            assert!(json.starts_with("{\"text\":\""), "{s:?} was embedded: {json}");
+            assert!(
+                json.starts_with("{\"text\":\""),
+                "{s:?} was embedded: {json}"
+            );
         }
     }
 

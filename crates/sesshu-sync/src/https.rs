@@ -258,7 +258,10 @@ impl Transport for HttpsTransport {
             .client
             .post(format!("{}/v1/batches", self.base))
             .header("content-type", "application/json")
-            .header(sesshu_protocol::wire::SIGNATURE_HEADER, batch.signature.as_str())
+            .header(
+                sesshu_protocol::wire::SIGNATURE_HEADER,
+                batch.signature.as_str(),
+            )
             .body(batch.body.clone())
             .send()
             .map_err(|e| self.classify(e))?;
