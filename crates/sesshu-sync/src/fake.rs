@@ -403,11 +403,18 @@ fn serve_one(
     let mut first = lines.next().unwrap_or_default().split(' ');
     let method = first.next().unwrap_or_default().to_owned();
     let path = first.next().unwrap_or_default().to_owned();
-    let length = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+    let header = |name: &str| {
+        head.lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let length = header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
+    // A batch sent detached: the body as signed, the signature in a header (as the hub reads).
+    let detached = header(sesshu_protocol::wire::SIGNATURE_HEADER);
     while buf.len() < head_end + length {
         match tls.read(&mut chunk) {
             Ok(0) | Err(_) => return,
@@ -427,12 +434,16 @@ fn serve_one(
             .and_then(|r| {
                 serde_json::to_string(&r).map_err(|e| TransportError::BadAnswer(e.to_string()))
             }),
-        ("POST", "/v1/batches") => serde_json::from_slice(body)
-            .map_err(malformed)
-            .and_then(|b| t.send_batch(&b))
-            .and_then(|r| {
-                serde_json::to_string(&r).map_err(|e| TransportError::BadAnswer(e.to_string()))
-            }),
+        ("POST", "/v1/batches") => match &detached {
+            Some(sig) => std::str::from_utf8(body)
+                .map(|b| Signed::from_parts(b.to_owned(), sig.clone()))
+                .map_err(|_| FakeHub::refusal(RefusalCode::Malformed, "the batch is not UTF-8")),
+            None => serde_json::from_slice(body).map_err(malformed),
+        }
+        .and_then(|b| t.send_batch(&b))
+        .and_then(|r| {
+            serde_json::to_string(&r).map_err(|e| TransportError::BadAnswer(e.to_string()))
+        }),
         _ => Err(FakeHub::refusal(RefusalCode::Malformed, "no such path")),
     };
     let (status, json) = match answer {
