@@ -59,10 +59,11 @@ const COLUMNS: [(&str, &[&str]); 5] = [
     ("source", &["source", "接種場所", "出典"]),
 ];
 
-/// The record item fields the check reads (see `sesshu-terminal`'s approval payload).
+/// The record item fields the check reads (see `sesshu-terminal`'s approval payload). Parsed
+/// once per item by the service, before the terminal's lock ([`parse_record_item`]).
 #[derive(Deserialize)]
-struct RecordItem {
-    record_id: Option<String>,
+pub(crate) struct RecordItem {
+    pub(crate) record_id: Option<String>,
     #[serde(default)]
     record: Option<RecordPart>,
     #[serde(default)]
@@ -72,6 +73,12 @@ struct RecordItem {
     /// The warnings the terminal recorded with the record (its own rules check).
     #[serde(default)]
     warnings: Option<Vec<StoredWarningRef>>,
+}
+
+/// A record, correction or deletion payload as the check reads it; `None` when it cannot
+/// (the check then skips that item: never a reason to lose the batch).
+pub(crate) fn parse_record_item(payload: &str) -> Option<RecordItem> {
+    serde_json::from_str(payload).ok()
 }
 
 #[derive(Deserialize)]
@@ -400,11 +407,13 @@ impl Hub {
         municipality: &str,
         items: &[IncomingItem],
         outcomes: &[ItemOutcome],
+        parsed: Vec<Option<RecordItem>>,
     ) -> Result<Vec<Vec<Finding>>, HubError> {
         let mut findings = vec![Vec::new(); items.len()];
         let mut changes = Vec::new();
         let mut to_check = Vec::new();
-        for (index, (inc, outcome)) in items.iter().zip(outcomes).enumerate() {
+        for (index, ((inc, outcome), parsed)) in items.iter().zip(outcomes).zip(parsed).enumerate()
+        {
             // A conflict is held for review and never applied.
             if *outcome == ItemOutcome::Conflict {
                 continue;
@@ -419,9 +428,9 @@ impl Hub {
             if inc.item.stream == Stream::Audit {
                 continue;
             }
-            // The payload was read once by the service already; a record it cannot read here
+            // Parsed by the service before the terminal's lock; a record it could not read
             // is one the check skips, never a reason to lose the batch.
-            let Ok(p) = serde_json::from_str::<RecordItem>(&inc.item.payload) else {
+            let Some(p) = parsed else {
                 continue;
             };
             let Some(rec) = p.record else { continue };

@@ -148,6 +148,50 @@ struct RecordRef {
     record_id: Option<String>,
 }
 
+/// An item's payload as the ingest reads it.
+enum Parsed {
+    Link(AuditLink),
+    Record {
+        record_id: Option<String>,
+        /// What the history check reads, when the payload has it.
+        item: Option<crate::history::RecordItem>,
+    },
+}
+
+/// Parses one item's payload: an audit link, or a record / correction / deletion (one parse
+/// for both the record id and the history check; a payload the check cannot read is still
+/// taken if it is a JSON object).
+fn parse_item(item: &sesshu_protocol::Item) -> Result<Parsed, Refusal> {
+    match item.stream {
+        Stream::Audit => serde_json::from_str(&item.payload)
+            .map(Parsed::Link)
+            .map_err(|e| {
+                refusal(
+                    RefusalCode::Malformed,
+                    format!("audit item {} is not an audit link: {e}", item.id),
+                )
+            }),
+        Stream::Records | Stream::Corrections | Stream::Deletions => {
+            if let Some(r) = crate::history::parse_record_item(&item.payload) {
+                return Ok(Parsed::Record {
+                    record_id: r.record_id.clone(),
+                    item: Some(r),
+                });
+            }
+            let r: RecordRef = serde_json::from_str(&item.payload).map_err(|e| {
+                refusal(
+                    RefusalCode::Malformed,
+                    format!("item {} payload is not a JSON object: {e}", item.id),
+                )
+            })?;
+            Ok(Parsed::Record {
+                record_id: r.record_id,
+                item: None,
+            })
+        }
+    }
+}
+
 impl Hub {
     pub fn new(
         store: Arc<dyn HubStore>,
@@ -459,6 +503,14 @@ impl Hub {
             ));
         }
 
+        // Every payload is parsed here, before the terminal's lock below: a terminal's batches
+        // are stored one at a time, and whatever runs under the lock is the pace of its sync.
+        let parsed = batch
+            .items
+            .iter()
+            .map(parse_item)
+            .collect::<Result<Vec<Parsed>, Refusal>>()?;
+
         // From here on this terminal's batches go one at a time (only enrolled, authenticated
         // terminals get a lock: a stranger cannot grow the lock table). Its chain state is read
         // again under the lock: a resend racing its original must see the head the original
@@ -495,16 +547,12 @@ impl Hub {
         }
 
         let mut items = Vec::with_capacity(batch.items.len());
+        let mut record_items = Vec::with_capacity(batch.items.len());
         let mut links = Vec::new();
-        for item in std::mem::take(&mut batch.items) {
-            let record_id = match item.stream {
-                Stream::Audit => {
-                    let link: AuditLink = serde_json::from_str(&item.payload).map_err(|e| {
-                        refusal(
-                            RefusalCode::Malformed,
-                            format!("audit item {} is not an audit link: {e}", item.id),
-                        )
-                    })?;
+        for (item, parsed) in std::mem::take(&mut batch.items).into_iter().zip(parsed) {
+            let record_id = match parsed {
+                Parsed::Link(link) => {
+                    record_items.push(None);
                     if link.terminal_id != terminal.terminal_id {
                         return Err(refusal(
                             RefusalCode::Malformed,
@@ -520,20 +568,15 @@ impl Hub {
                     }
                     None
                 }
-                Stream::Records | Stream::Corrections | Stream::Deletions => {
-                    let r: RecordRef = serde_json::from_str(&item.payload).map_err(|e| {
-                        refusal(
-                            RefusalCode::Malformed,
-                            format!("item {} payload is not a JSON object: {e}", item.id),
-                        )
-                    })?;
-                    if item.stream == Stream::Records && r.record_id.is_none() {
+                Parsed::Record { record_id, item: r } => {
+                    if item.stream == Stream::Records && record_id.is_none() {
                         return Err(refusal(
                             RefusalCode::Malformed,
                             format!("record item {} has no record_id", item.id),
                         ));
                     }
-                    r.record_id
+                    record_items.push(r);
+                    record_id
                 }
             };
             items.push(IncomingItem { item, record_id });
@@ -593,7 +636,12 @@ impl Hub {
         // The rules against each resident's full history (history.rs): after the batch is
         // stored, so its own records count for each other.
         let findings = self
-            .history_findings(&terminal.municipality_code, &ingest.items, &outcomes)
+            .history_findings(
+                &terminal.municipality_code,
+                &ingest.items,
+                &outcomes,
+                record_items,
+            )
             .map_err(|e| {
                 tracing::error!(error = %e, "history check failed");
                 refusal(
