@@ -397,6 +397,19 @@ impl Console {
         }
     }
 
+    /// [`Console::posted`] as a handler needs it: the session, or the answer to give instead
+    /// (the sign-in page, or the refusal).
+    fn post_session(&self, headers: &HeaderMap, csrf: &str) -> Result<Signed, Box<Response>> {
+        match self.posted(headers, csrf) {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => Err(Box::new(to_sign_in())),
+            Err(e) => Err(Box::new(html_response(
+                e.status(),
+                html::sign_in(Some(&e.notice()), ""),
+            ))),
+        }
+    }
+
     fn audit(&self, event: HubEvent, operator: &str, target: Option<&str>) {
         if let Err(e) = self
             .hub
@@ -781,10 +794,9 @@ async fn media_import(
             }
         }
     };
-    let s = match c.posted(&headers, &csrf) {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
-        Err(e) => return html_response(e.status(), format!("{e}（{}）", e.code())),
+    let s = match c.post_session(&headers, &csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
     };
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         let e = ConsoleError::Input("取り込む媒体ファイルを選んでください".into());
@@ -935,10 +947,9 @@ async fn media_erased(
     headers: HeaderMap,
     Form(f): Form<ErasedForm>,
 ) -> Response {
-    let s = match c.posted(&headers, &f.csrf) {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
-        Err(e) => return html_response(e.status(), format!("{e}（{}）", e.code())),
+    let s = match c.post_session(&headers, &f.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
     };
     let c2 = c.clone();
     let op = s.operator.clone();
@@ -1022,10 +1033,9 @@ async fn enrol_code(
     headers: HeaderMap,
     Form(f): Form<EnrolCodeForm>,
 ) -> Response {
-    let s = match c.posted(&headers, &f.csrf) {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
-        Err(e) => return html_response(e.status(), format!("{e}（{}）", e.code())),
+    let s = match c.post_session(&headers, &f.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
     };
     let c2 = c.clone();
     let op = s.operator.clone();
@@ -1074,10 +1084,9 @@ async fn revoke(
     headers: HeaderMap,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    let s = match c.posted(&headers, &f.csrf) {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
-        Err(e) => return html_response(e.status(), format!("{e}（{}）", e.code())),
+    let s = match c.post_session(&headers, &f.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
     };
     let c2 = c.clone();
     let op = s.operator.clone();
@@ -1172,10 +1181,9 @@ async fn export_with(
     f: ExportForm,
     run: ExportRun,
 ) -> Response {
-    let s = match c.posted(&headers, &f.csrf) {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_sign_in(),
-        Err(e) => return html_response(e.status(), format!("{e}（{}）", e.code())),
+    let s = match c.post_session(&headers, &f.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
     };
     let c2 = c.clone();
     let op = s.operator.clone();
