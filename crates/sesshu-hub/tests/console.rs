@@ -298,6 +298,8 @@ fn wrong_passwords_lock_the_name_and_every_attempt_is_audited() {
     let (status, body) = text(c.try_sign_in("tanaka", "Wrong-password-1"));
     assert_eq!(status, 429);
     assert_eq!(code_of(&body).as_deref(), Some("CONSOLE_SIGN_IN_LOCKED"));
+    // The hub's clock says 09:00 UTC: locked until 09:15 UTC, told in JST.
+    assert!(body.contains("18:15 までサインインできません"), "{body}");
     // Locked: even the right password is not checked.
     let r = c.try_sign_in("tanaka", PASSWORD);
     assert_eq!(r.status().as_u16(), 429);
@@ -578,4 +580,70 @@ fn a_disabled_operator_and_a_signed_out_session_lose_the_console() {
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(location(&r), "/it/login");
     assert_eq!(c.try_sign_in("tanaka", PASSWORD).status().as_u16(), 401);
+}
+
+#[test]
+fn wrong_passwords_sent_at_once_each_count() {
+    let c = start();
+    let base = c.url("/it/login");
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            let base = base.clone();
+            scope.spawn(move || {
+                let client = Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap();
+                client
+                    .post(base)
+                    .form_body(&[("name", "tanaka"), ("password", "Wrong-password-1")])
+                    .send()
+                    .unwrap()
+            });
+        }
+    });
+    // Eight at once are eight failures: the name is locked, the right password not checked.
+    let r = c.try_sign_in("tanaka", PASSWORD);
+    assert_eq!(r.status().as_u16(), 429);
+}
+
+#[test]
+fn another_sites_page_can_neither_sign_in_nor_upload() {
+    let c = start();
+    let r = c
+        .client
+        .post(c.url("/it/login"))
+        .header(header::ORIGIN, "http://attacker.example")
+        .form_body(&[("name", "tanaka"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get(header::SET_COOKIE).is_none());
+    assert!(c.audited(HubEvent::ConsoleSignInRefused).is_empty());
+    assert!(c.audited(HubEvent::ConsoleSignedIn).is_empty());
+
+    // Without a session the upload is answered with the sign-in page.
+    let r = c.upload("sesshu_console=nothing", "x", "m.bin", b"bytes");
+    assert_eq!(r.status().as_u16(), 303);
+    // With one, the token must come before the file.
+    let cookie = c.sign_in("tanaka");
+    let csrf = c.csrf(&cookie);
+    let boundary = "----b";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.bin\"\r\n\r\nbytes\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}--\r\n"
+    );
+    let r = c
+        .client
+        .post(c.url("/it/media/import"))
+        .header(header::COOKIE, &cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(c.fx.store.media_ledger().unwrap().is_empty());
 }

@@ -25,6 +25,7 @@ use crate::exports::GroupBy;
 use crate::hub_audit::HubEvent;
 use crate::media::{record_erased, MediaImportError, MediaImportReport};
 use crate::service::{Encoding, Hub, HubError};
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path as UrlPath, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Request, StatusCode};
@@ -54,6 +55,8 @@ const MAX_SESSION: Duration = Duration::from_secs(8 * 60 * 60);
 const DOWNLOAD_TTL: Duration = Duration::from_secs(60 * 60);
 /// The largest media file the console takes (the command line takes any size).
 pub const MAX_MEDIA_UPLOAD: usize = 512 * 1024 * 1024;
+/// Names with a failed sign-in the console remembers before it forgets those not locked.
+const MAX_SIGN_IN_NAMES: usize = 1024;
 /// How many of the newest hub audit entries the 操作ログ screen lists.
 const AUDIT_ROWS: usize = 200;
 
@@ -62,7 +65,7 @@ const AUDIT_ROWS: usize = 200;
 pub enum ConsoleError {
     #[error("操作者名またはパスワードが違います")]
     SignInFailed,
-    #[error("サインインに続けて失敗したため、{} までサインインできません", .0.format("%H:%M"))]
+    #[error("サインインに続けて失敗したため、{} までサインインできません", when(.0))]
     SignInLocked(DateTime<Utc>),
     #[error("この操作は受け付けられません。画面を開き直してからやり直してください")]
     RequestRefused,
@@ -197,12 +200,16 @@ impl ConsoleServer {
                 source,
             })?;
         let port = bound.port();
-        let hosts = vec![
+        let mut hosts = vec![
             format!("127.0.0.1:{port}"),
             format!("localhost:{port}"),
             format!("[::1]:{port}"),
             bound.to_string(),
         ];
+        if port == 80 {
+            // Browsers leave the default port out of `Host` and `Origin`.
+            hosts.extend(["127.0.0.1", "localhost", "[::1]"].map(str::to_owned));
+        }
         let console = Arc::new(Console {
             hub,
             operators: Operators::in_state_dir(state_dir),
@@ -356,22 +363,39 @@ impl Console {
     /// or its operator was disabled since.
     fn session(&self, headers: &HeaderMap) -> Option<Signed> {
         let key = token_key(&cookie_token(headers)?);
-        let mut sessions = self.sessions.lock().ok()?;
         let now = Instant::now();
-        sessions.retain(|_, s| {
-            now.duration_since(s.last_seen) < IDLE && now.duration_since(s.started) < MAX_SESSION
-        });
-        let s = sessions.get_mut(&key)?;
-        // A disabled operator loses the console at once, not at the session's end.
-        if !matches!(self.operators.active(&s.operator), Ok(Some(_))) {
-            sessions.remove(&key);
+        let found = {
+            let mut sessions = self.sessions.lock().ok()?;
+            sessions.retain(|_, s| {
+                now.duration_since(s.last_seen) < IDLE
+                    && now.duration_since(s.started) < MAX_SESSION
+            });
+            let s = sessions.get_mut(&key)?;
+            s.last_seen = now;
+            Signed {
+                operator: s.operator.clone(),
+                csrf: s.csrf.clone(),
+            }
+        };
+        // A disabled operator loses the console at once, not at the session's end. (The
+        // operators file is read outside the sessions' lock.)
+        if !matches!(self.operators.active(&found.operator), Ok(Some(_))) {
+            if let Ok(mut sessions) = self.sessions.lock() {
+                sessions.remove(&key);
+            }
             return None;
         }
-        s.last_seen = now;
-        Some(Signed {
-            operator: s.operator.clone(),
-            csrf: s.csrf.clone(),
-        })
+        Some(found)
+    }
+
+    /// Whether a request's `Origin`, when present, is this console's.
+    fn origin_ok(&self, headers: &HeaderMap) -> bool {
+        match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            None => true,
+            Some(o) => o
+                .strip_prefix("http://")
+                .is_some_and(|h| self.hosts.iter().any(|a| a.eq_ignore_ascii_case(h))),
+        }
     }
 
     /// A POST's session: also checks the CSRF token and the `Origin`.
@@ -379,12 +403,7 @@ impl Console {
         let Some(s) = self.session(headers) else {
             return Ok(None);
         };
-        let origin_ok = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            None => true,
-            Some(o) => o
-                .strip_prefix("http://")
-                .is_some_and(|h| self.hosts.iter().any(|a| a.eq_ignore_ascii_case(h))),
-        };
+        let origin_ok = self.origin_ok(headers);
         let token_ok: bool = {
             use subtle_eq::eq;
             eq(csrf.as_bytes(), s.csrf.as_bytes())
@@ -451,21 +470,42 @@ struct SignInForm {
     password: String,
 }
 
-async fn sign_in(State(c): State<Arc<Console>>, Form(f): Form<SignInForm>) -> Response {
+async fn sign_in(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Form(f): Form<SignInForm>,
+) -> Response {
     let name = operator_name(&f.name).unwrap_or_else(|_| f.name.trim().to_owned());
+    // Another site's page in the IT person's browser must not guess passwords here (nor lock
+    // the operators out).
+    if !c.origin_ok(&headers) {
+        let e = ConsoleError::RequestRefused;
+        return html_response(e.status(), html::sign_in(Some(&e.notice()), ""));
+    }
     let c2 = c.clone();
     let n2 = name.clone();
     let checked = tokio::task::spawn_blocking(move || -> Result<String, ConsoleError> {
         let now = c2.hub.now();
-        let policy = SecurityPolicy::default();
-        let state = c2
-            .sign_ins
-            .lock()
-            .map(|m| m.get(&n2).cloned().unwrap_or_default())
-            .unwrap_or_default();
-        if let SignInDecision::Locked { until } = state.before_attempt(now) {
-            return Err(ConsoleError::SignInLocked(until));
-        }
+        // The attempt is counted as a failure before the password is checked, under the lock:
+        // attempts running at the same time each count, and none can write back an older,
+        // unlocked state. A right password then clears the count.
+        let locked_now = {
+            let mut m = c2
+                .sign_ins
+                .lock()
+                .map_err(|_| ConsoleError::RequestRefused)?;
+            let state = m.get(&n2).copied().unwrap_or_default();
+            if let SignInDecision::Locked { until } = state.before_attempt(now) {
+                return Err(ConsoleError::SignInLocked(until));
+            }
+            let (next, locked) = state.after_failure(&SecurityPolicy::default(), now);
+            // Names typed by anyone: keep the table to the names that matter now.
+            if m.len() >= MAX_SIGN_IN_NAMES {
+                m.retain(|_, st| st.locked_until.is_some_and(|u| u > now));
+            }
+            m.insert(n2.clone(), next);
+            next.locked_until.filter(|_| locked)
+        };
         match c2.operators.check(&n2, &f.password)? {
             Some(op) => {
                 if let Ok(mut m) = c2.sign_ins.lock() {
@@ -475,14 +515,10 @@ async fn sign_in(State(c): State<Arc<Console>>, Form(f): Form<SignInForm>) -> Re
                 Ok(op)
             }
             None => {
-                let (next, locked) = state.after_failure(&policy, now);
-                if let Ok(mut m) = c2.sign_ins.lock() {
-                    m.insert(n2.clone(), next);
-                }
                 c2.audit(HubEvent::ConsoleSignInRefused, "console", Some(&n2));
-                match (locked, next.locked_until) {
-                    (true, Some(until)) => Err(ConsoleError::SignInLocked(until)),
-                    _ => Err(ConsoleError::SignInFailed),
+                match locked_now {
+                    Some(until) => Err(ConsoleError::SignInLocked(until)),
+                    None => Err(ConsoleError::SignInFailed),
                 }
             }
         }
@@ -750,27 +786,33 @@ async fn media_page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respon
     render(&s, Section::Media, "媒体", None, body)
 }
 
-/// The fields of the import form, read in order (the CSRF token before the file).
+/// The import form, read in order: the CSRF token must come first (as the form puts it) and is
+/// checked before a byte of the file is read, so a request without a session or from another
+/// page never makes the hub hold an upload.
 async fn read_import(
+    c: &Console,
+    headers: &HeaderMap,
     mut m: Multipart,
-) -> Result<(String, Option<(String, Vec<u8>)>), ConsoleError> {
-    let mut csrf = String::new();
-    let mut file = None;
+) -> Result<Result<(Signed, Option<(String, Bytes)>), Box<Response>>, ConsoleError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         ConsoleError::Input(format!("送信されたファイルを読めません: {}", e.body_text()))
     };
+    let csrf = match m.next_field().await.map_err(bad)? {
+        Some(field) if field.name() == Some("csrf") => field.text().await.map_err(bad)?,
+        _ => return Err(ConsoleError::RequestRefused),
+    };
+    let s = match c.post_session(headers, &csrf) {
+        Ok(s) => s,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let mut file = None;
     while let Some(field) = m.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(bad)?,
-            Some("file") => {
-                let name = field.file_name().unwrap_or("media.bin").to_owned();
-                let bytes = field.bytes().await.map_err(bad)?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("media.bin").to_owned();
+            file = Some((name, field.bytes().await.map_err(bad)?));
         }
     }
-    Ok((csrf, file))
+    Ok(Ok((s, file)))
 }
 
 async fn media_import(
@@ -778,25 +820,25 @@ async fn media_import(
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    // No session: the sign-in page, and the body is never read.
+    let Some(session) = c.session(&headers) else {
+        return to_sign_in();
+    };
     let form = match multipart {
-        Ok(m) => read_import(m).await,
+        Ok(m) => read_import(&c, &headers, m).await,
         Err(e) => Err(ConsoleError::Input(format!(
             "送信された内容を読めません: {}",
             e.body_text()
         ))),
     };
-    let (csrf, file) = match form {
-        Ok(f) => f,
-        Err(e) => {
-            return match c.session(&headers) {
-                Some(s) => after(c.clone(), &s, Section::Media, Err(e)).await,
-                None => to_sign_in(),
-            }
+    let (s, file) = match form {
+        Ok(Ok(f)) => f,
+        Ok(Err(refused)) => return *refused,
+        Err(ConsoleError::RequestRefused) => {
+            let e = ConsoleError::RequestRefused;
+            return html_response(e.status(), html::sign_in(Some(&e.notice()), ""));
         }
-    };
-    let s = match c.post_session(&headers, &csrf) {
-        Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(e) => return after(c.clone(), &session, Section::Media, Err(e)).await,
     };
     let Some((file_name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         let e = ConsoleError::Input("取り込む媒体ファイルを選んでください".into());
@@ -886,7 +928,8 @@ async fn download(
     let Some(s) = c.session(&headers) else {
         return to_sign_in();
     };
-    let found = c.downloads.lock().ok().and_then(|d| {
+    let found = c.downloads.lock().ok().and_then(|mut d| {
+        d.retain(|_, x| x.made.elapsed() < DOWNLOAD_TTL);
         d.get(&id)
             .filter(|x| x.operator == s.operator && x.made.elapsed() < DOWNLOAD_TTL)
             .map(|x| (x.file_name.clone(), x.bytes.clone()))
