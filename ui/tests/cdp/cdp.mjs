@@ -56,3 +56,24 @@ export async function connect(url) {
   return { send, close: () => ws.close() };
 }
 
+
+// Page helpers over a `send(method, params)` bound to one page's session: `evaluate` an
+// expression (its value, or an error naming the page's exception) and `waitFor` one to be
+// truthy, trying again while a page loads (its context may be gone for a moment).
+export function pageTools(send, { waitMs = 5000, pollMs = 20 } = {}) {
+  async function evaluate(expression) {
+    const r = await send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
+    if (r.exceptionDetails) throw new Error("page: " + (r.exceptionDetails.exception?.description || r.exceptionDetails.text));
+    return r.result.value;
+  }
+  async function waitFor(expression, what, ms = waitMs) {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await evaluate(expression).catch(() => null);
+      if (v) return v;
+      if (Date.now() > end) throw new Error("timeout: " + what);
+      await sleep(pollMs);
+    }
+  }
+  return { evaluate, waitFor };
+}

@@ -9,7 +9,7 @@
 // Exit code 1 on a failed step.
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { launch, connect, sleep } from "./cdp.mjs";
+import { launch, connect, pageTools } from "./cdp.mjs";
 
 const [url, name, password, mediaFile, municipality, shots] = process.argv.slice(2);
 if (!shots) {
@@ -20,20 +20,7 @@ mkdirSync(shots, { recursive: true });
 
 let cdp, session;
 const send = (method, params) => cdp.send(method, params, session);
-async function evaluate(expression) {
-  const r = await send("Runtime.evaluate", { expression, returnByValue: true });
-  if (r.exceptionDetails) throw new Error("page: " + (r.exceptionDetails.exception?.description || r.exceptionDetails.text));
-  return r.result.value;
-}
-async function waitFor(expression, what, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await evaluate(expression).catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error("timeout: " + what);
-    await sleep(30);
-  }
-}
+const { evaluate, waitFor } = pageTools(send, { waitMs: 10000, pollMs: 30 });
 const VK = { Enter: 13, Tab: 9 };
 async function press(key) {
   const vk = VK[key] || 0;

@@ -12,7 +12,7 @@
 //     the first animation frame after the field shows it. Printed, not asserted. Every field
 //     must read back exactly what was typed.
 // Exit code 1 on a wrong value or a failed step.
-import { launch, connect, sleep } from "./cdp.mjs";
+import { launch, connect, pageTools, sleep } from "./cdp.mjs";
 
 const base = process.argv[2] || "http://127.0.0.1:8123/index.html";
 const PACE_MS = Number(process.env.SESSHU_KEY_PACE_MS || 40);
@@ -25,21 +25,7 @@ if (typeof WebSocket === "undefined") {
 // ---- the page ---------------------------------------------------------------------------
 let cdp, session;
 const send = (method, params) => cdp.send(method, params, session);
-async function evaluate(expression) {
-  const r = await send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
-  if (r.exceptionDetails) throw new Error("page: " + (r.exceptionDetails.exception?.description || r.exceptionDetails.text));
-  return r.result.value;
-}
-async function waitFor(expression, what, ms = 5000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    // While a page loads its context may be gone: try again.
-    const v = await evaluate(expression).catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error("timeout: " + what);
-    await sleep(20);
-  }
-}
+const { evaluate, waitFor } = pageTools(send);
 const focused = () => evaluate("document.activeElement && document.activeElement.dataset ? (document.activeElement.dataset.field || document.activeElement.id) : null");
 const valueOf = (key) => evaluate(`document.querySelector('[data-field="${key}"]').value`);
 async function open(query) {

@@ -990,19 +990,32 @@ async fn media_erased(
     headers: HeaderMap,
     Form(f): Form<ErasedForm>,
 ) -> Response {
-    let s = match c.post_session(&headers, &f.csrf) {
+    let csrf = f.csrf.clone();
+    post_action(c, headers, &csrf, Section::Media, move |hub, op| {
+        let medium = f.medium_id.trim().to_owned();
+        record_erased(hub.store_ref(), hub.now(), &medium, op)?;
+        Ok(Notice::Done(format!("媒体 {medium} の消去を記録しました")))
+    })
+    .await
+}
+
+/// A signed-in form's action: run on the hub (off the async threads) as the operator, then
+/// the section's page again with the outcome above it.
+async fn post_action(
+    c: Arc<Console>,
+    headers: HeaderMap,
+    csrf: &str,
+    section: Section,
+    act: impl FnOnce(&Hub, &str) -> Result<Notice, ConsoleError> + Send + 'static,
+) -> Response {
+    let s = match c.post_session(&headers, csrf) {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
     let c2 = c.clone();
     let op = s.operator.clone();
-    let outcome = off_thread(move || {
-        let medium = f.medium_id.trim().to_owned();
-        record_erased(c2.hub.store_ref(), c2.hub.now(), &medium, &op)?;
-        Ok(Notice::Done(format!("媒体 {medium} の消去を記録しました")))
-    })
-    .await;
-    after(c.clone(), &s, Section::Media, outcome).await
+    let outcome = off_thread(move || act(&c2.hub, &op)).await;
+    after(c, &s, section, outcome).await
 }
 
 // ---- 端末 --------------------------------------------------------------------------------
@@ -1127,20 +1140,15 @@ async fn revoke(
     headers: HeaderMap,
     Form(f): Form<RevokeForm>,
 ) -> Response {
-    let s = match c.post_session(&headers, &f.csrf) {
-        Ok(s) => s,
-        Err(refused) => return *refused,
-    };
-    let c2 = c.clone();
-    let op = s.operator.clone();
-    let outcome = off_thread(move || {
+    let csrf = f.csrf.clone();
+    post_action(c, headers, &csrf, Section::Terminals, move |hub, op| {
         if f.confirm.as_deref() != Some("yes") {
             return Err(ConsoleError::Input(
                 "登録を取り消すには「取り消す」にチェックを入れてください".into(),
             ));
         }
         let id = f.terminal_id.trim().to_owned();
-        if c2.hub.revoke_by(&id, &op)? {
+        if hub.revoke_by(&id, op)? {
             Ok(Notice::Done(format!(
                 "端末 {id} の登録を取り消しました。以後この端末のバッチは拒否されます"
             )))
@@ -1150,8 +1158,7 @@ async fn revoke(
             )))
         }
     })
-    .await;
-    after(c.clone(), &s, Section::Terminals, outcome).await
+    .await
 }
 
 // ---- 出力 --------------------------------------------------------------------------------
