@@ -481,6 +481,20 @@ impl Hub {
                 RecordDoseChange::Remove { .. } => None,
             }));
         }
+        // The doses held for the residents checked, looked up before this batch's own go in:
+        // those are added below from the batch itself, so the lookup returns only what came
+        // before (for a new resident nothing, instead of each record just indexed read back).
+        let known = if to_check.is_empty() {
+            Vec::new()
+        } else {
+            let residents: BTreeSet<&str> = to_check.iter().map(|c| c.atena_no.as_str()).collect();
+            let residents: Vec<String> = residents.into_iter().map(str::to_owned).collect();
+            with_batch_doses(
+                self.store_ref().histories(&residents)?,
+                &changes,
+                &residents,
+            )
+        };
         self.store_ref().apply_record_doses(&changes)?;
         if last_doses_on {
             let moved: Vec<String> = moved.into_iter().collect();
@@ -489,13 +503,6 @@ impl Hub {
         if to_check.is_empty() {
             return Ok(findings);
         }
-        let residents: Vec<String> = to_check
-            .iter()
-            .map(|c| c.atena_no.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let known = self.store_ref().histories(&residents)?;
         let mut by_resident: HashMap<&str, Vec<&KnownDose>> = HashMap::new();
         for k in &known {
             by_resident.entry(k.atena_no.as_str()).or_default().push(k);
@@ -561,11 +568,120 @@ impl Hub {
     }
 }
 
+/// `held` (the doses held before a batch, for `residents`) as the dose index holds them once the
+/// batch's `changes` are applied: a record the batch changes counts in its new state only (the
+/// last change of it in the batch), or not at all when removed.
+fn with_batch_doses(
+    mut held: Vec<KnownDose>,
+    changes: &[RecordDoseChange],
+    residents: &[String],
+) -> Vec<KnownDose> {
+    let mut last: HashMap<&str, &RecordDoseChange> = HashMap::with_capacity(changes.len());
+    let mut order: Vec<&str> = Vec::with_capacity(changes.len());
+    for c in changes {
+        let id = match c {
+            RecordDoseChange::Set { record_id, .. } | RecordDoseChange::Remove { record_id } => {
+                record_id.as_str()
+            }
+        };
+        if last.insert(id, c).is_none() {
+            order.push(id);
+        }
+    }
+    held.retain(|k| !matches!(&k.source, DoseSource::Record(id) if last.contains_key(id.as_str())));
+    let residents: HashSet<&str> = residents.iter().map(String::as_str).collect();
+    for id in order {
+        if let Some(RecordDoseChange::Set {
+            record_id,
+            atena_no,
+            vaccine,
+            date,
+        }) = last.get(id)
+            && residents.contains(atena_no.as_str())
+        {
+            held.push(KnownDose {
+                atena_no: atena_no.clone(),
+                vaccine: vaccine.clone(),
+                date: *date,
+                source: DoseSource::Record(record_id.clone()),
+            });
+        }
+    }
+    held
+}
+
 fn not_checked(why: &str) -> Finding {
     Finding {
         level: FindingLevel::Warning,
         code: NOT_CHECKED.to_owned(),
         reason: format!("集約サーバーで確認できませんでした: {why}"),
         against: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn dose(atena: &str, source: DoseSource, day: u32) -> KnownDose {
+        KnownDose {
+            atena_no: atena.into(),
+            vaccine: "VAR".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+            source,
+        }
+    }
+
+    fn set(id: &str, atena: &str, day: u32) -> RecordDoseChange {
+        RecordDoseChange::Set {
+            record_id: id.into(),
+            atena_no: atena.into(),
+            vaccine: "VAR".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+        }
+    }
+
+    /// The doses held before a batch, with the batch's changes laid over them, are what the
+    /// index holds after it: changed records in their last state, removed ones gone, records
+    /// of residents not checked left out, and history doses untouched.
+    #[test]
+    fn a_batch_is_laid_over_the_doses_held_before_it() {
+        let rec = |id: &str| DoseSource::Record(id.into());
+        let held = vec![
+            dose("A", DoseSource::History(Some("札幌市".into())), 1),
+            dose("A", rec("r1"), 2),
+            dose("A", rec("r2"), 3),
+            dose("B", rec("r3"), 4),
+        ];
+        let changes = vec![
+            set("r1", "B", 5),
+            RecordDoseChange::Remove {
+                record_id: "r2".into(),
+            },
+            set("r4", "A", 6),
+            set("r4", "A", 7),
+            set("r5", "C", 8),
+        ];
+        let got = with_batch_doses(held, &changes, &["A".into(), "B".into()]);
+        let got: Vec<(&str, String, u32)> = got
+            .iter()
+            .map(|k| {
+                let src = match &k.source {
+                    DoseSource::History(_) => "history".to_owned(),
+                    DoseSource::Record(id) => id.clone(),
+                };
+                (k.atena_no.as_str(), src, chrono::Datelike::day(&k.date))
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A", "history".to_owned(), 1),
+                ("B", "r3".to_owned(), 4),
+                ("B", "r1".to_owned(), 5),
+                ("A", "r4".to_owned(), 7),
+            ]
+        );
     }
 }

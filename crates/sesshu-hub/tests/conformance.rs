@@ -53,6 +53,7 @@ macro_rules! conformance {
                 downlink_roster_touches_only_changed_accounts,
                 downlink_last_doses_are_part_of_a_revision,
                 record_dose_atenas_name_the_residents_of_records,
+                dose_index_takes_corrections_removals_and_resends,
             );
         }
     };
@@ -946,6 +947,60 @@ mod cases {
             vec!["1001".to_owned(), "1002".to_owned()]
         );
         assert!(s.record_dose_atenas(&[]).unwrap().is_empty());
+    }
+
+    /// A batch of only new records, then one mixing new records, a correction that moves a
+    /// dose to another resident, a resend of an unchanged record and a removal: the index holds
+    /// each record once, in its last state (on PostgreSQL the second batch takes the path
+    /// that looks first, after its COPY of "all new" meets the held ids).
+    pub fn dose_index_takes_corrections_removals_and_resends(s: &dyn HubStore) {
+        use sesshu_hub::store::{DoseSource, RecordDoseChange};
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let set = |id: &str, atena: &str, d| RecordDoseChange::Set {
+            record_id: id.into(),
+            atena_no: atena.into(),
+            vaccine: "VAR".into(),
+            date: day(d),
+        };
+        s.apply_record_doses(&[
+            set("r1", "2001", 1),
+            set("r2", "2002", 2),
+            set("r3", "2003", 3),
+        ])
+        .unwrap();
+        s.apply_record_doses(&[
+            set("r4", "2001", 4),
+            set("r1", "2002", 5),
+            set("r2", "2002", 2),
+            RecordDoseChange::Remove {
+                record_id: "r3".into(),
+            },
+            set("r5", "2003", 6),
+            set("r5", "2003", 7),
+        ])
+        .unwrap();
+        let mut held: Vec<(String, String, u32)> = s
+            .histories(&["2001".into(), "2002".into(), "2003".into()])
+            .unwrap()
+            .into_iter()
+            .map(|k| {
+                let DoseSource::Record(id) = k.source else {
+                    panic!("only records here: {k:?}")
+                };
+                (k.atena_no, id, chrono::Datelike::day(&k.date))
+            })
+            .collect();
+        held.sort();
+        let want = |a: &str, id: &str, d| (a.to_owned(), id.to_owned(), d);
+        assert_eq!(
+            held,
+            vec![
+                want("2001", "r4", 4),
+                want("2002", "r1", 5),
+                want("2002", "r2", 2),
+                want("2003", "r5", 7),
+            ]
+        );
     }
 
     pub fn downlink_roster_touches_only_changed_accounts(s: &dyn HubStore) {

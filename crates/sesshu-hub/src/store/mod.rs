@@ -474,6 +474,7 @@ fn not_supported() -> StoreError {
     StoreError::Backend("downlinks are not supported by this store yet".into())
 }
 
+mod pg_copy;
 pub mod postgres;
 
 /// A history import as recorded.

@@ -12,6 +12,7 @@
 //! - Connection failures, and the server being busy or shutting down, are
 //!   [`StoreError::Unavailable`] (nothing stored; the request may be retried).
 
+use super::pg_copy::CopyRows;
 use super::{
     ChainFlag, ExportedRecord, HubStats, HubStore, IngestBatch, MediaLine, NewEnrolCode, Redeemed,
     StoreError, StoredBatch, StoredItem, TerminalRecord,
@@ -55,6 +56,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         6,
         include_str!("../../../../migrations/hub/postgres/0006-last-dose.sql"),
+    ),
+    (
+        7,
+        include_str!("../../../../migrations/hub/postgres/0007-ingest-cost.sql"),
     ),
 ];
 
@@ -167,50 +172,19 @@ impl PgStore {
     /// the fastest way PostgreSQL has to take the same rows. Returns the rows copied. Touches
     /// nothing the hub reads; here so that the benchmark and the store share one table shape.
     pub fn copy_baseline(&self, batch: &IngestBatch) -> Result<u64, StoreError> {
-        use postgres::binary_copy::BinaryCopyInWriter;
-        use postgres::types::Type;
         self.with_tx(|tx| {
             tx.batch_execute(
                 "DROP TABLE IF EXISTS copy_baseline;
                  CREATE TABLE copy_baseline (LIKE items INCLUDING ALL);",
             )
             .map_err(pg_err)?;
-            let sink = tx
-                .copy_in(
-                    "COPY copy_baseline (item_id, stream, entry_id, payload, content_hash,
-                                         record_id, terminal_id, batch_id, received_at)
-                     FROM STDIN (FORMAT binary)",
-                )
-                .map_err(pg_err)?;
-            let mut w = BinaryCopyInWriter::new(
-                sink,
-                &[
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TIMESTAMPTZ,
-                ],
-            );
+            // The same encoder and chunking as the store's own ingest (`copy_items`).
+            let sql = format!("COPY copy_baseline {ITEM_COPY_COLUMNS} FROM STDIN (FORMAT binary)");
+            let mut w = CopyRows::start(tx, &sql, ITEM_COPY_FIELDS)?;
             for it in &batch.items {
-                w.write(&[
-                    &it.item.id,
-                    &it.item.stream.as_str(),
-                    &it.item.entry_id,
-                    &it.item.payload,
-                    &it.item.content_hash,
-                    &it.record_id,
-                    &batch.terminal_id,
-                    &batch.batch_id,
-                    &batch.received_at,
-                ])
-                .map_err(pg_err)?;
+                item_row(&mut w, batch, it)?;
             }
-            w.finish().map_err(pg_err)
+            w.finish()
         })
     }
 }
@@ -297,7 +271,7 @@ fn open(config: &Config) -> Result<Client, StoreError> {
 /// How often an ingest that PostgreSQL rolled back as a deadlock victim runs again.
 const DEADLOCK_RETRIES: u32 = 5;
 
-fn pg_err(e: postgres::Error) -> StoreError {
+pub(super) fn pg_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         let retryable = code.starts_with("08") // connection exception
@@ -1246,8 +1220,6 @@ impl HubStore for PgStore {
         import: &HistoryImport,
         doses: &[HistoryDose],
     ) -> Result<(), StoreError> {
-        use postgres::binary_copy::BinaryCopyInWriter;
-        use postgres::types::Type;
         self.with_tx(|tx| {
             tx.execute("DELETE FROM history_doses", &[])
                 .map_err(pg_err)?;
@@ -1263,36 +1235,23 @@ impl HubStore for PgStore {
             )
             .map_err(pg_err)?;
             // A municipality's whole 台帳: COPY, not one INSERT per dose.
-            let sink = tx
-                .copy_in(
-                    "COPY history_doses (import_id, atena_no, vaccine, dose_number, dose_date, source) \
-                     FROM STDIN (FORMAT binary)",
-                )
-                .map_err(pg_err)?;
-            let mut w = BinaryCopyInWriter::new(
-                sink,
-                &[
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::TEXT,
-                    Type::INT4,
-                    Type::DATE,
-                    Type::TEXT,
-                ],
-            );
+            let mut w = CopyRows::start(
+                tx,
+                "COPY history_doses (import_id, atena_no, vaccine, dose_number, dose_date, source) \
+                 FROM STDIN (FORMAT binary)",
+                6,
+            )?;
             for d in doses {
                 let n: Option<i32> = d.dose_number.and_then(|n| i32::try_from(n).ok());
-                w.write(&[
-                    &import.import_id,
-                    &d.atena_no,
-                    &d.vaccine,
-                    &n,
-                    &d.date,
-                    &d.source,
-                ])
-                .map_err(pg_err)?;
+                w.row()?;
+                w.text(&import.import_id)?;
+                w.text(&d.atena_no)?;
+                w.text(&d.vaccine)?;
+                w.opt_int4(n)?;
+                w.date(d.date)?;
+                w.opt_text(d.source.as_deref())?;
             }
-            w.finish().map_err(pg_err)?;
+            w.finish()?;
             Ok(())
         })
     }
@@ -1302,8 +1261,9 @@ impl HubStore for PgStore {
             return Ok(());
         }
         // Set-based: a batch's changes are folded to each record's final state (the order
-        // within the batch decides), then go in as two statements with arrays. One statement
-        // per change cost a round trip per record (100,000 in the sync benchmark).
+        // within the batch decides), then go in with a few set statements
+        // (`apply_record_doses_in`). One statement per change cost a round trip per record
+        // (100,000 in the sync benchmark).
         let mut last: HashMap<&str, Option<(&str, &str, chrono::NaiveDate)>> =
             HashMap::with_capacity(changes.len());
         for c in changes {
@@ -1322,40 +1282,33 @@ impl HubStore for PgStore {
             }
         }
         let mut removed: Vec<&str> = Vec::new();
-        let (mut ids, mut residents, mut vaccines, mut dates) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut set: Vec<(&str, &str, &str, chrono::NaiveDate)> = Vec::with_capacity(last.len());
         for (id, state) in last {
             match state {
                 None => removed.push(id),
-                Some((atena, vaccine, date)) => {
-                    ids.push(id);
-                    residents.push(atena);
-                    vaccines.push(vaccine);
-                    dates.push(date);
-                }
+                Some((atena, vaccine, date)) => set.push((id, atena, vaccine, date)),
             }
         }
-        self.with_tx(|tx| {
-            if !removed.is_empty() {
-                tx.execute(
-                    "DELETE FROM record_doses WHERE record_id = ANY($1)",
-                    &[&removed],
-                )
-                .map_err(pg_err)?;
+        // Record ids are UUIDv7: in id order the new rows go to the right edge of the index
+        // instead of all over it.
+        set.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut attempt = 0;
+        loop {
+            // As `ingest`: the first run assumes every record is new to the index (a sync's
+            // records are) and skips the lookup; a record it holds (a correction, a resend)
+            // fails the COPY with a unique violation, and the next run looks first.
+            let optimistic = attempt == 0;
+            match self.with_tx(|tx| apply_record_doses_in(tx, &removed, &set, optimistic)) {
+                // A record id held after all: run again with the lookup.
+                Err(StoreError::Unavailable(text) | StoreError::Backend(text))
+                    if attempt < DEADLOCK_RETRIES
+                        && (text.contains("SQLSTATE 40P01") || text.contains("SQLSTATE 23505")) =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
             }
-            if !ids.is_empty() {
-                tx.execute(
-                    "INSERT INTO record_doses (record_id, atena_no, vaccine, dose_date) \
-                     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) \
-                     ON CONFLICT (record_id) DO UPDATE \
-                     SET atena_no = EXCLUDED.atena_no, vaccine = EXCLUDED.vaccine, \
-                         dose_date = EXCLUDED.dose_date",
-                    &[&ids, &residents, &vaccines, &dates],
-                )
-                .map_err(pg_err)?;
-            }
-            Ok(())
-        })
+        }
     }
 
     fn record_dose_atenas(&self, record_ids: &[String]) -> Result<Vec<String>, StoreError> {
@@ -1555,46 +1508,110 @@ fn copy_items(
     b: &IngestBatch,
     which: &[usize],
 ) -> Result<(), StoreError> {
-    use postgres::binary_copy::BinaryCopyInWriter;
-    let sink = tx
-        .copy_in(
-            "COPY items (item_id, stream, entry_id, payload, content_hash, record_id,
-                        terminal_id, batch_id, received_at)
-             FROM STDIN (FORMAT binary)",
-        )
-        .map_err(pg_err)?;
-    let mut w = BinaryCopyInWriter::new(sink, &ITEM_COPY_TYPES);
+    let sql = format!("COPY items {ITEM_COPY_COLUMNS} FROM STDIN (FORMAT binary)");
+    let mut w = CopyRows::start(tx, &sql, ITEM_COPY_FIELDS)?;
     for i in which {
-        let it = &b.items[*i];
-        w.write(&[
-            &it.item.id,
-            &it.item.stream.as_str(),
-            &it.item.entry_id,
-            &it.item.payload,
-            &it.item.content_hash,
-            &it.record_id,
-            &b.terminal_id,
-            &b.batch_id,
-            &b.received_at,
-        ])
-        .map_err(pg_err)?;
+        item_row(&mut w, b, &b.items[*i])?;
     }
-    w.finish().map_err(pg_err)?;
+    w.finish()?;
     Ok(())
 }
 
-/// Column types of [`copy_items`] (and of the benchmark's baseline, which copies the same rows).
-const ITEM_COPY_TYPES: [postgres::types::Type; 9] = [
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TEXT,
-    postgres::types::Type::TIMESTAMPTZ,
-];
+/// The columns of [`copy_items`]'s `COPY` (and of the benchmark's baseline, which copies the
+/// same rows the same way into a table like `items`), and their number.
+const ITEM_COPY_COLUMNS: &str = "(item_id, stream, entry_id, payload, content_hash, record_id, \
+                                 terminal_id, batch_id, received_at)";
+const ITEM_COPY_FIELDS: i16 = 9;
+
+/// One row of [`ITEM_COPY_COLUMNS`].
+fn item_row(
+    w: &mut CopyRows<'_>,
+    b: &IngestBatch,
+    it: &super::IncomingItem,
+) -> Result<(), StoreError> {
+    w.row()?;
+    w.text(&it.item.id)?;
+    w.text(it.item.stream.as_str())?;
+    w.text(&it.item.entry_id)?;
+    w.text(&it.item.payload)?;
+    w.text(&it.item.content_hash)?;
+    w.opt_text(it.record_id.as_deref())?;
+    w.text(&b.terminal_id)?;
+    w.text(&b.batch_id)?;
+    w.timestamptz(b.received_at)
+}
+
+/// The body of [`HubStore::apply_record_doses`], inside its transaction. The records the index
+/// already holds (a correction, a resend) are updated; the rest — nearly all of a sync — go in
+/// with one binary COPY, which costs PostgreSQL far less than an `INSERT … ON CONFLICT DO
+/// UPDATE` (that checks the unique index before each row and inserts speculatively).
+/// `optimistic`: take every record as new without looking (a held one fails the COPY).
+fn apply_record_doses_in(
+    tx: &mut Transaction<'_>,
+    removed: &[&str],
+    set: &[(&str, &str, &str, chrono::NaiveDate)],
+    optimistic: bool,
+) -> Result<(), StoreError> {
+    if !removed.is_empty() {
+        tx.execute(
+            "DELETE FROM record_doses WHERE record_id = ANY($1)",
+            &[&removed],
+        )
+        .map_err(pg_err)?;
+    }
+    if set.is_empty() {
+        return Ok(());
+    }
+    let held: HashSet<String> = if optimistic {
+        HashSet::new()
+    } else {
+        let ids: Vec<&str> = set.iter().map(|s| s.0).collect();
+        tx.query(
+            "SELECT record_id FROM record_doses WHERE record_id = ANY($1)",
+            &[&ids],
+        )
+        .map_err(pg_err)?
+        .iter()
+        .map(|r| {
+            r.try_get(0)
+                .map_err(|e| StoreError::Invalid(format!("record_doses row: {e}")))
+        })
+        .collect::<Result<_, _>>()?
+    };
+    type Dose<'a> = &'a (&'a str, &'a str, &'a str, chrono::NaiveDate);
+    let (known, new): (Vec<Dose<'_>>, Vec<Dose<'_>>) = set.iter().partition(|s| held.contains(s.0));
+    if !known.is_empty() {
+        let ids: Vec<&str> = known.iter().map(|s| s.0).collect();
+        let residents: Vec<&str> = known.iter().map(|s| s.1).collect();
+        let vaccines: Vec<&str> = known.iter().map(|s| s.2).collect();
+        let dates: Vec<chrono::NaiveDate> = known.iter().map(|s| s.3).collect();
+        tx.execute(
+            "UPDATE record_doses d SET atena_no = u.atena_no, vaccine = u.vaccine, \
+                 dose_date = u.dose_date \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) \
+                 AS u (record_id, atena_no, vaccine, dose_date) \
+             WHERE d.record_id = u.record_id",
+            &[&ids, &residents, &vaccines, &dates],
+        )
+        .map_err(pg_err)?;
+    }
+    if !new.is_empty() {
+        let mut w = CopyRows::start(
+            tx,
+            "COPY record_doses (record_id, atena_no, vaccine, dose_date) FROM STDIN (FORMAT binary)",
+            4,
+        )?;
+        for (id, atena, vaccine, date) in new {
+            w.row()?;
+            w.text(id)?;
+            w.text(atena)?;
+            w.text(vaccine)?;
+            w.date(*date)?;
+        }
+        w.finish()?;
+    }
+    Ok(())
+}
 
 /// The body of [`HubStore::ingest`], inside its transaction.
 fn ingest_in(
