@@ -210,8 +210,12 @@ const READER_CACHE_KIB: i64 = 196_608;
 const WRITER_CACHE_KIB: i64 = 65_536;
 
 /// Page cache of the streaming read connection, in KiB: enough for the b-tree's inner pages
-/// and a page of rows; the pages streamed through are read once and need not stay.
-const STREAMER_CACHE_KIB: i64 = 4_096;
+/// and a page of rows; the pages streamed through are read once and need not stay. Small on
+/// purpose: a full cache recycles its page buffers, but every commit of another connection
+/// (the sync's acknowledgement after each batch) makes the next read drop the whole cache, and
+/// with `cipher_memory_security` every dropped page is wiped and unlocked, then allocated and
+/// locked again — at 4 MiB that was a tenth of a sync's time on the terminal.
+const STREAMER_CACHE_KIB: i64 = 512;
 
 fn apply_pragmas(conn: &Connection, writer: bool, cache_kib: i64) -> Result<(), LedgerError> {
     if writer {
@@ -647,16 +651,6 @@ impl Ledger {
             // verifies the newer entries and moves the anchor forward.
             tracing::warn!(error = %e, seq, "audit anchor write failed");
         }
-    }
-
-    /// Frees both connections' page caches. For work that streams through data once (the sync
-    /// drain reads every outbox page once): without it those pages would fill the caches, which
-    /// are sized for the keyers' resident lookups and writes, and stay resident.
-    pub fn shrink_caches(&self) -> Result<(), LedgerError> {
-        lock(&self.streamer).execute_batch("PRAGMA shrink_memory")?;
-        lock(&self.reader).execute_batch("PRAGMA shrink_memory")?;
-        lock(&self.writer).execute_batch("PRAGMA shrink_memory")?;
-        Ok(())
     }
 
     /// Folds the WAL into the main file (used before backups and at shutdown).

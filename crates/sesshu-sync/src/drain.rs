@@ -255,12 +255,6 @@ pub fn drain(
 ) -> Result<DrainReport, Box<DrainFailure>> {
     let mut report = DrainReport::default();
     let result = run(ledger, transport, id, opts, progress, &mut report);
-    // The pages the drain read are not read again: the caches give them back once, at the end
-    // (per batch, freeing and taking them again cost a tenth of the terminal's time: with
-    // cipher_memory_security every page is wiped when freed and locked when taken).
-    if let Err(e) = ledger.shrink_caches() {
-        tracing::warn!(error = %e, "page caches not shrunk after the sync");
-    }
     report.pending_left = ledger
         .read(|r| r.outbox_pending_count())
         .unwrap_or(report.total.saturating_sub(report.acknowledged));
