@@ -565,6 +565,9 @@ fn assert_exactly_once(hub: &RunningHub, t: &TestTerminal) {
         );
     }
     assert_eq!(stats.conflicts_held, 0, "{stats:?}");
+    // The terminal's audit chain is whole and went in its order: batches travel side by side
+    // (each naming the one before it), and a flag here would be one stored out of order.
+    assert_eq!(stats.chain_flags, 0, "{stats:?}");
 
     let exported = exported_record_ids(&hub.export());
     let unique: BTreeSet<&String> = exported.iter().collect();

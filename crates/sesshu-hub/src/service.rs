@@ -21,9 +21,10 @@ use sesshu_protocol::{
     MAX_ITEMS_PER_BATCH, PROTOCOL_VERSION,
 };
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 /// Downlinks (issue 12.2): in their own file, as `service::downlink`.
 #[path = "downlink.rs"]
@@ -102,9 +103,27 @@ pub struct Hub {
     clock: Clock,
     /// One lock per terminal: a resend racing its original must see the chain head the
     /// original left, or both would pass the continuity check against the same old head.
-    terminal_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    terminal_locks: Mutex<HashMap<String, Arc<TerminalSerial>>>,
     /// The rules table of the history check (`history.rs`); the default profile's unless set.
     rules: std::sync::OnceLock<Arc<sesshu_domain::schedule::RulesTable>>,
+}
+
+/// How long a batch sent side by side with the one before it (`Batch::after`) waits for that
+/// one to be stored before it is refused as `Unavailable` (the terminal sends it again). On
+/// its way beside it, the one before normally arrives within milliseconds; one that was cut
+/// never will, and the terminal waits for this answer before it sends both again.
+const PREDECESSOR_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Batch ids remembered per terminal as stored (beyond them the store is asked).
+const RECENT_BATCHES: usize = 16;
+
+/// A terminal's batches are stored one at a time, in the order its `after` fields give.
+#[derive(Default)]
+struct TerminalSerial {
+    /// The batches of this terminal stored lately, newest last.
+    recent: Mutex<VecDeque<String>>,
+    /// Notified whenever one of them is stored.
+    stored: Condvar,
 }
 
 impl std::fmt::Debug for Hub {
@@ -409,7 +428,7 @@ impl Hub {
             .map_err(|e| refusal(RefusalCode::Unavailable, format!("cannot sign: {e}")))
     }
 
-    fn terminal_lock(&self, terminal_id: &str) -> Arc<Mutex<()>> {
+    fn terminal_lock(&self, terminal_id: &str) -> Arc<TerminalSerial> {
         let mut locks = self
             .terminal_locks
             .lock()
@@ -515,8 +534,32 @@ impl Hub {
         // terminals get a lock: a stranger cannot grow the lock table). Its chain state is read
         // again under the lock: a resend racing its original must see the head the original
         // left, or both would pass the continuity check against the same old head.
-        let lock = self.terminal_lock(&terminal.terminal_id);
-        let _serial = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let serial = self.terminal_lock(&terminal.terminal_id);
+        let mut recent = serial.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(before) = &batch.after {
+            // Sent beside the batch before it: stored after that one, or not now.
+            let deadline = Instant::now() + PREDECESSOR_WAIT;
+            loop {
+                if recent.contains(before)
+                    || self.store.receipt(before).map_err(store_refusal)?.is_some()
+                {
+                    break;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    tracing::info!(terminal = %terminal.terminal_id, "batch refused: the one before it has not arrived");
+                    return Err(refusal(
+                        RefusalCode::Unavailable,
+                        "the batch sent before this one has not arrived; send both again",
+                    ));
+                }
+                recent = serial
+                    .stored
+                    .wait_timeout(recent, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
         let terminal = {
             let again = self.enrolled_terminal(&terminal.terminal_id)?;
             if again.public_key != terminal.public_key {
@@ -714,6 +757,12 @@ impl Hub {
             }
             Err(e) => tracing::error!(error = %e, "receipt not encodable"),
         }
+        if recent.len() >= RECENT_BATCHES {
+            recent.pop_front();
+        }
+        recent.push_back(receipt.batch_id.clone());
+        serial.stored.notify_all();
+        drop(recent);
         tracing::info!(
             terminal = %terminal.terminal_id,
             items = receipt.results.len(),

@@ -527,3 +527,67 @@ fn a_batch_stored_without_its_receipt_is_answered_when_resent() {
     let third = fx.send(&body).unwrap();
     assert_eq!(third, again);
 }
+
+/// Two batches sent side by side, each with audit links, arriving in the wrong order: the
+/// second names the first (`after`) and waits for it, so the chain is checked in the
+/// terminal's order and nothing is flagged.
+#[test]
+fn a_batch_sent_beside_the_one_before_it_is_stored_after_it() {
+    let (fx, mut t) = started();
+    let l3 = t.audit();
+    let first_items = vec![t.record("000000000003", "医師"), t.audit_item(&l3)];
+    let first = t.batch(first_items);
+    let l4 = t.audit();
+    let second_items = vec![t.record("000000000004", "医師"), t.audit_item(&l4)];
+    let mut second = t.batch(second_items);
+    second.after = Some(first.batch_id.clone());
+    let (first, second) = (t.seal(&first), t.seal(&second));
+
+    std::thread::scope(|s| {
+        let later = s.spawn(|| fx.send(&second));
+        // The second is at the hub first, waiting.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let r1 = fx.send(&first).unwrap();
+        let r2 = later.join().unwrap().unwrap();
+        assert_eq!(r1.chain.continuity, Continuity::Continuous);
+        assert_eq!(r2.chain.continuity, Continuity::Continuous);
+        assert_eq!(r2.chain.held.seq, l4.seq);
+        assert!(r1
+            .results
+            .iter()
+            .chain(&r2.results)
+            .all(|x| x.outcome == ItemOutcome::Accepted));
+        // Stored in the terminal's order (the export is in order of arrival).
+        let csv = String::from_utf8(fx.export(Encoding::Utf8)).unwrap();
+        let (p3, p4) = (
+            csv.find("000000000003").unwrap(),
+            csv.find("000000000004").unwrap(),
+        );
+        assert!(p3 < p4, "{csv}");
+    });
+    assert_eq!(fx.stats().chain_flags, 0);
+}
+
+/// A batch that names one before it the hub never gets is refused after a short wait, as
+/// retryable, and stores nothing (the terminal sends both again).
+#[test]
+fn a_batch_whose_predecessor_never_comes_is_refused_as_unavailable() {
+    let (fx, mut t) = started();
+    let link = t.audit();
+    let items = vec![t.record("000000000005", "医師"), t.audit_item(&link)];
+    let mut b = t.batch(items);
+    b.after = Some("0193aaaa-0000-7000-8000-000000000000".into());
+    let waited = std::time::Instant::now();
+    let r = fx.refused(&t.seal(&b), RefusalCode::Unavailable);
+    assert!(
+        waited.elapsed() >= std::time::Duration::from_secs(1),
+        "it did not wait"
+    );
+    assert!(r.message.contains("before this one"), "{}", r.message);
+    assert!(r.code.retryable());
+    // Sent again on its own (as the terminal does after a failure), the same items go in.
+    b.after = None;
+    let ok = fx.send(&t.seal(&b)).unwrap();
+    assert_eq!(ok.results[0].outcome, ItemOutcome::Accepted);
+    assert_eq!(fx.stats().chain_flags, 0);
+}

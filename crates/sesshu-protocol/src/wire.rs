@@ -97,6 +97,12 @@ pub struct Batch {
     pub chain_head: ChainHead,
     /// Oldest first, as the outbox holds them.
     pub items: Vec<Item>,
+    /// The batch this terminal sent just before this one and had no answer for when it sent
+    /// this one (batches travel side by side). The hub stores this one only after that one,
+    /// so it checks the audit chain in the terminal's order; absent when nothing was on its
+    /// way, and then the hub takes the batch as it comes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 /// What became of one item.

@@ -298,8 +298,6 @@ pub(crate) struct Prepared {
     pub(crate) batch_hash: String,
     /// Outbox positions and item ids, in batch order.
     pub(crate) sent: Vec<(i64, String)>,
-    /// It holds audit links (the hub checks the chain's continuity with them).
-    has_audit: bool,
     /// The chunk size planned when it was read.
     planned: usize,
 }
@@ -319,6 +317,7 @@ pub(crate) fn prepare(
     opts: &DrainOptions,
     after_seq: i64,
     planned: usize,
+    after: Option<String>,
 ) -> Result<Option<Prepared>, DrainError> {
     let pending = ledger.read_streaming(|r| {
         r.sync_pending(after_seq, u32::try_from(planned).unwrap_or(u32::MAX))
@@ -335,7 +334,6 @@ pub(crate) fn prepare(
     pending.truncate(n);
     // Positions and ids stay here; the payloads move into the batch (no second copy).
     let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
-    let has_audit = pending.iter().any(|o| o.stream == Stream::Audit.as_str());
     let items = pending
         .into_iter()
         .map(|o| {
@@ -366,6 +364,7 @@ pub(crate) fn prepare(
             hash: head_hash,
         },
         items,
+        after,
     };
     let (signed, batch_hash) =
         Signed::seal_hashed(id.key, Purpose::Batch, &batch).map_err(DrainError::Encoding)?;
@@ -380,7 +379,6 @@ pub(crate) fn prepare(
         batch,
         batch_hash,
         sent,
-        has_audit,
         planned,
     }))
 }
@@ -403,16 +401,15 @@ impl InFlight<'_> {
 }
 
 /// Whether `p` may go out now, beside the batches `flying`: always when nothing is on its way;
-/// otherwise only when the hub may take them in either order without a different answer — it
-/// holds no audit links (the chain is checked in the order batches are stored) and names the
-/// same chain head as the batch before it (the hub flags a head that goes back).
+/// otherwise when there is room and `p` names the last of them as the batch it comes after
+/// (`Batch::after`): the hub then stores them in the order sent, and checks the audit chain
+/// and the chain heads as if they had gone one at a time.
 fn may_go(flying: &std::collections::VecDeque<InFlight<'_>>, p: &Prepared, max: usize) -> bool {
     flying.is_empty()
         || (flying.len() < max
-            && !p.has_audit
             && flying
                 .back()
-                .is_some_and(|f| f.batch.chain_head == p.batch.chain_head))
+                .is_some_and(|f| p.batch.after.as_deref() == Some(f.batch.batch_id.as_str())))
 }
 
 /// Sends `p` on its own thread.
@@ -496,7 +493,9 @@ fn run(
             // Send what may go now, and have the next batch ready.
             loop {
                 if ready.is_none() && !exhausted {
-                    match prepare(ledger, id, opts, next_from, planner.next_size())? {
+                    // It goes after the last batch on its way (the hub keeps that order).
+                    let after = flying.back().map(|f| f.batch.batch_id.clone());
+                    match prepare(ledger, id, opts, next_from, planner.next_size(), after)? {
                         Some(p) => {
                             next_from = p.last_seq().unwrap_or(next_from);
                             ready = Some(p);
@@ -527,11 +526,12 @@ fn run(
             let answer = match sent_answer {
                 Ok(a) => a,
                 Err(e) => {
-                    // Whatever became of the batches behind this one, their items are sent
-                    // again after it (the hub answers those it stored "already have").
-                    while let Some(f) = flying.pop_front() {
-                        let _ = join_answer(f.answer);
-                    }
+                    // Whatever becomes of the batches behind this one, their items are sent
+                    // again after it (the hub answers those it stored "already have"). Their
+                    // answers are not waited for: one that comes after a batch the hub never
+                    // got waits there for it until refused (the scope joins those threads
+                    // when the drain ends).
+                    flying.clear();
                     ready = None;
                     next_from = after_seq;
                     exhausted = false;

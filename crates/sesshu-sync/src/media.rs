@@ -73,7 +73,7 @@ pub fn build_media_file(
     let mut batches = Vec::new();
     let mut item_count = 0u64;
     while let Some(p) =
-        prepare(ledger, id, opts, after_seq, opts.limits.max_items).map_err(|e| match e {
+        prepare(ledger, id, opts, after_seq, opts.limits.max_items, None).map_err(|e| match e {
             crate::DrainError::Ledger(l) => MediaError::Ledger(l),
             crate::DrainError::Encoding(p) => MediaError::Encoding(p),
             other => MediaError::Encoding(ProtocolError::Malformed(other.to_string())),
@@ -298,6 +298,7 @@ fn check(
                 content_hash: String::new(),
             })
             .collect(),
+        after: None,
     };
     check_receipt(signed, id.hub_key, &batch, &mb.batch_hash)
 }

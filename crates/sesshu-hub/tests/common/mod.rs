@@ -229,6 +229,7 @@ impl Terminal {
             sent_at: "2026-11-29T09:00:00Z".into(),
             chain_head: self.head(),
             items,
+            after: None,
         }
     }
 
