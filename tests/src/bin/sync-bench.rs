@@ -3,8 +3,11 @@
 //!
 //! `scripts/pg-temp.sh -- cargo run --release -p sesshu-tests --bin sync-bench [-- --quick | --records N] [--in-flight N]`
 //!
-//! Needs `SESSHU_TEST_PG_URL` (a server where its user may create databases; `pg-temp.sh` sets
-//! it). Steps, each of the heavy ones in its own process so that each peak RSS is its own (the
+//! Uses the server `SESSHU_TEST_PG_URL` names (one where its user may create databases;
+//! `pg-temp.sh` sets it); without it, it starts a throwaway cluster itself with
+//! `scripts/pg-temp.sh --start` (Debian's `postgresql` package, installed by `scripts/setup.sh
+//! test`) and stops it at the end, so `cargo run --release -p sesshu-tests --bin sync-bench`
+//! works on its own. Steps, each of the heavy ones in its own process so that each peak RSS is its own (the
 //! binary runs itself again with a hidden `--role`):
 //!
 //! 1. a fresh database (`create_database`), dropped at the end;
@@ -535,16 +538,71 @@ impl Drop for Cleanup {
     }
 }
 
-/// The server to use, or why the benchmark cannot run.
-fn pg_url(var: Option<String>) -> Res<String> {
-    match var {
-        Some(url) if !url.trim().is_empty() => Ok(url),
-        _ => Err(format!(
-            "{PG_URL_VAR} is not set: the benchmark needs a PostgreSQL server where it may create \
-             a database; run it as `scripts/pg-temp.sh -- cargo run --release -p sesshu-tests \
-             --bin sync-bench`"
-        )
-        .into()),
+/// The server named by the environment, if any.
+fn pg_url(var: Option<String>) -> Option<String> {
+    var.filter(|url| !url.trim().is_empty())
+}
+
+/// A throwaway cluster this run started with `scripts/pg-temp.sh --start` (no server was
+/// named): stopped and deleted when dropped, whatever became of the run.
+struct TempCluster {
+    script: PathBuf,
+    dir: String,
+}
+
+impl TempCluster {
+    /// Starts one; its URL and the cluster.
+    fn start() -> Res<(String, TempCluster)> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-temp.sh");
+        eprintln!(
+            "sync-bench: {PG_URL_VAR} is not set: starting a throwaway cluster ({})",
+            script.display()
+        );
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("--start")
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} --start failed ({}): the benchmark needs PostgreSQL's server binaries \
+                 (Debian's postgresql package; `scripts/setup.sh test` installs it) or a server \
+                 named by {PG_URL_VAR}",
+                script.display(),
+                out.status
+            )
+            .into());
+        }
+        let text = String::from_utf8(out.stdout)?;
+        let value = |name: &str| -> Option<String> {
+            text.lines().find_map(|l| {
+                l.strip_prefix(&format!("export {name}='"))
+                    .and_then(|v| v.strip_suffix('\''))
+                    .map(str::to_owned)
+            })
+        };
+        let (Some(url), Some(dir)) = (value(PG_URL_VAR), value("SESSHU_PG_TEMP_DIR")) else {
+            return Err(format!("{} --start printed no URL: {text}", script.display()).into());
+        };
+        Ok((url, TempCluster { script, dir }))
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        let stopped = Command::new("bash")
+            .arg(&self.script)
+            .args(["--stop", &self.dir])
+            .stdin(Stdio::null())
+            .status();
+        if !stopped.is_ok_and(|s| s.success()) {
+            eprintln!(
+                "sync-bench: the throwaway cluster in {} was not stopped",
+                self.dir
+            );
+        }
     }
 }
 
@@ -559,7 +617,14 @@ fn load_average() -> Option<f64> {
 }
 
 fn parent(records: u64, in_flight: Option<usize>) -> Res<()> {
-    let admin_url = pg_url(std::env::var(PG_URL_VAR).ok())?;
+    // A server named by the environment, or a throwaway one for this run (dropped last).
+    let (admin_url, _cluster) = match pg_url(std::env::var(PG_URL_VAR).ok()) {
+        Some(url) => (url, None),
+        None => {
+            let (url, cluster) = TempCluster::start()?;
+            (url, Some(cluster))
+        }
+    };
     let exe = std::env::current_exe()?;
     let tmp = tempfile::tempdir()?;
     let db = format!("sesshu_sync_bench_{}", std::process::id());
@@ -824,13 +889,12 @@ mod tests {
     }
 
     #[test]
-    fn without_a_server_it_says_how_to_get_one() {
-        let e = pg_url(None).unwrap_err().to_string();
-        assert!(e.contains(PG_URL_VAR) && e.contains("pg-temp.sh"), "{e}");
-        assert!(pg_url(Some("  ".into())).is_err());
+    fn a_server_is_named_only_by_a_non_empty_url() {
+        assert_eq!(pg_url(None), None);
+        assert_eq!(pg_url(Some("  ".into())), None);
         assert_eq!(
-            pg_url(Some("postgres://x@h/db".into())).unwrap(),
-            "postgres://x@h/db"
+            pg_url(Some("postgres://x@h/db".into())).as_deref(),
+            Some("postgres://x@h/db")
         );
     }
 
