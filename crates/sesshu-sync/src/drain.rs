@@ -513,15 +513,8 @@ fn run(
             let Some(front) = flying.pop_front() else {
                 return Ok(());
             };
-            let InFlight {
-                batch,
-                batch_hash,
-                sent,
-                body_len,
-                started,
-                answer,
-            } = front;
-            let sent_answer = join_answer(answer);
+            let sent_answer = join_answer(front.answer);
+            let (batch, batch_hash, sent) = (front.batch, front.batch_hash, front.sent);
             let n = sent.len();
             let answer = match sent_answer {
                 Ok(a) => a,
@@ -583,7 +576,7 @@ fn run(
             // waited for that one at the hub too, so its time counts from that one's answer.
             let answered = Instant::now();
             let elapsed =
-                millis(answered.duration_since(last_answer.map_or(started, |a| a.max(started))));
+                millis(answered.duration_since(last_answer.map_or(front.started, |a| a.max(front.started))));
             last_answer = Some(answered);
             let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
                 .map_err(DrainError::ReceiptInvalid)?;
@@ -641,7 +634,7 @@ fn run(
             report.acknowledged = acknowledged;
             report.batches += 1;
             report.total = report.total.max(report.acknowledged);
-            planner.on_success(n, body_len, elapsed);
+            planner.on_success(n, front.body_len, elapsed);
             backoff.reset();
             failures = 0;
             if ready
