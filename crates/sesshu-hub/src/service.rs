@@ -109,10 +109,11 @@ pub struct Hub {
 }
 
 /// How long a batch sent side by side with the one before it (`Batch::after`) waits for that
-/// one to be stored before it is refused as `Unavailable` (the terminal sends it again). On
-/// its way beside it, the one before normally arrives within milliseconds; one that was cut
-/// never will, and the terminal waits for this answer before it sends both again.
-const PREDECESSOR_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// one to be stored before it is refused as `Unavailable` (the terminal sends it again). The
+/// one before left the terminal first, one answer earlier, and is normally stored or queued
+/// here by then; one that was cut never comes, and the terminal waits for this answer before
+/// it sends both again, so the wait is short. Too short costs a resend, never a record.
+const PREDECESSOR_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Batch ids remembered per terminal as stored (beyond them the store is asked).
 const RECENT_BATCHES: usize = 16;

@@ -519,12 +519,15 @@ fn run(
             let answer = match sent_answer {
                 Ok(a) => a,
                 Err(e) => {
-                    // Whatever becomes of the batches behind this one, their items are sent
+                    // Whatever became of the batches behind this one, their items are sent
                     // again after it (the hub answers those it stored "already have"). Their
-                    // answers are not waited for: one that comes after a batch the hub never
-                    // got waits there for it until refused (the scope joins those threads
-                    // when the drain ends).
-                    flying.clear();
+                    // answers are waited for first: one still on its way could otherwise reach
+                    // the hub after the batches sent again, naming an older chain head than
+                    // they did (a false "head went back" flag). One that names a batch the hub
+                    // never got is refused there after a short wait.
+                    while let Some(f) = flying.pop_front() {
+                        let _ = join_answer(f.answer);
+                    }
                     ready = None;
                     next_from = after_seq;
                     exhausted = false;
@@ -575,8 +578,10 @@ fn run(
             // The planner's "how long did the hub take": a batch sent beside the one before it
             // waited for that one at the hub too, so its time counts from that one's answer.
             let answered = Instant::now();
-            let elapsed =
-                millis(answered.duration_since(last_answer.map_or(front.started, |a| a.max(front.started))));
+            let elapsed = millis(
+                answered
+                    .duration_since(last_answer.map_or(front.started, |a| a.max(front.started))),
+            );
             last_answer = Some(answered);
             let receipt = check_receipt(&answer, id.hub_key, &batch, &batch_hash)
                 .map_err(DrainError::ReceiptInvalid)?;
