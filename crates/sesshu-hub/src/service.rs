@@ -271,6 +271,7 @@ impl Hub {
             hub_id: self.hub_id.clone(),
             hub_public_key: self.public_key,
             demo: self.demo,
+            ordered_batches: true,
         }
     }
 

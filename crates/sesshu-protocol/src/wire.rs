@@ -251,6 +251,11 @@ pub struct Hello {
     pub hub_id: String,
     pub hub_public_key: VerifyingKey,
     pub demo: bool,
+    /// The hub stores a batch that names another (`Batch::after`) only after that one. A hub
+    /// that does not say so (built before it did) may take batches in the order they arrive,
+    /// so a terminal then sends a batch with audit links, or with another chain head, alone.
+    #[serde(default)]
+    pub ordered_batches: bool,
 }
 
 /// Normalised enrolment code: upper case, separators removed (`abcd-efgh` = `ABCDEFGH`), so

@@ -298,6 +298,9 @@ pub(crate) struct Prepared {
     pub(crate) batch_hash: String,
     /// Outbox positions and item ids, in batch order.
     pub(crate) sent: Vec<(i64, String)>,
+    /// It holds audit links (a hub without `ordered_batches` checks the chain with them in
+    /// the order batches arrive).
+    has_audit: bool,
     /// The chunk size planned when it was read.
     planned: usize,
 }
@@ -333,6 +336,7 @@ pub(crate) fn prepare(
     let mut pending = pending;
     pending.truncate(n);
     // Positions and ids stay here; the payloads move into the batch (no second copy).
+    let has_audit = pending.iter().any(|o| o.stream == Stream::Audit.as_str());
     let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
     let items = pending
         .into_iter()
@@ -379,6 +383,7 @@ pub(crate) fn prepare(
         batch,
         batch_hash,
         sent,
+        has_audit,
         planned,
     }))
 }
@@ -400,16 +405,27 @@ impl InFlight<'_> {
     }
 }
 
-/// Whether `p` may go out now, beside the batches `flying`: always when nothing is on its way;
-/// otherwise when there is room and `p` names the last of them as the batch it comes after
-/// (`Batch::after`): the hub then stores them in the order sent, and checks the audit chain
-/// and the chain heads as if they had gone one at a time.
-fn may_go(flying: &std::collections::VecDeque<InFlight<'_>>, p: &Prepared, max: usize) -> bool {
-    flying.is_empty()
-        || (flying.len() < max
-            && flying
-                .back()
-                .is_some_and(|f| p.batch.after.as_deref() == Some(f.batch.batch_id.as_str())))
+/// Whether `p` may go out now, beside the batches `flying`: always when nothing is on its way.
+/// Beside others, only when there is room and the hub may take them in either order without
+/// another answer. A hub with `ordered_batches` stores `p` after the batch it names
+/// (`Batch::after`), so `p` must name the last of them; an older hub takes batches as they
+/// arrive, so `p` must hold no audit links (the chain is checked in the order batches are
+/// stored) and name the same chain head as the batch before it (a head going back is flagged).
+fn may_go(
+    flying: &std::collections::VecDeque<InFlight<'_>>,
+    p: &Prepared,
+    max: usize,
+    ordered: bool,
+) -> bool {
+    let Some(last) = flying.back() else {
+        return true;
+    };
+    flying.len() < max
+        && if ordered {
+            p.batch.after.as_deref() == Some(last.batch.batch_id.as_str())
+        } else {
+            !p.has_audit && last.batch.chain_head == p.batch.chain_head
+        }
 }
 
 /// Sends `p` on its own thread.
@@ -468,6 +484,10 @@ fn run(
         batches: 0,
     });
     let in_flight_max = opts.in_flight.max(1);
+    // Whether the hub keeps the order batches name (`Hello::ordered_batches`). Unknown (no
+    // answer now) counts as no: the batches then go as to an older hub, and an unreachable
+    // hub shows as the first batch's failure.
+    let ordered = in_flight_max > 1 && transport.hello().is_ok_and(|h| h.ordered_batches);
     let mut planner = ChunkPlanner::new(opts.limits);
     let mut backoff = Backoff::new(millis(opts.backoff_base), millis(opts.backoff_cap));
     let mut failures = 0u32;
@@ -504,7 +524,7 @@ fn run(
                     }
                 }
                 let Some(p) = ready.take() else { break };
-                if !may_go(&flying, &p, in_flight_max) {
+                if !may_go(&flying, &p, in_flight_max, ordered) {
                     ready = Some(p);
                     break;
                 }
@@ -569,7 +589,7 @@ fn run(
             // stored: the hub is storing the next one already, and had it nothing queued behind
             // that, it would wait for this terminal's acknowledgement (a pause per batch).
             if let Some(p) = ready.take() {
-                if may_go(&flying, &p, in_flight_max) {
+                if may_go(&flying, &p, in_flight_max, ordered) {
                     flying.push_back(launch(scope, transport, p));
                 } else {
                     ready = Some(p);

@@ -247,6 +247,8 @@ impl Transport for FakeTransport {
             hub_id: "fake-hub".into(),
             hub_public_key: self.hub.public_key(),
             demo: self.hub.st().demo,
+            // The fake takes batches as they come (the older hubs' behaviour).
+            ordered_batches: false,
         })
     }
 

@@ -306,3 +306,100 @@ fn a_conflict_is_acknowledged_and_kept_with_its_reason() {
     assert_eq!(rows[0].item_id, first.item_id);
     assert!(rows[0].reason.as_deref().unwrap().contains("other content"));
 }
+
+/// The hub as the drain sees it, with `ordered_batches` as given, counting the batches on
+/// their way at once and what each names as the batch before it.
+struct Watched {
+    inner: Box<dyn sesshu_sync::Transport>,
+    ordered: bool,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    sent: std::sync::Mutex<Vec<(String, Option<String>)>>,
+}
+
+impl sesshu_sync::Transport for Watched {
+    fn hello(&self) -> Result<sesshu_protocol::wire::Hello, TransportError> {
+        let mut h = self.inner.hello()?;
+        h.ordered_batches = self.ordered;
+        Ok(h)
+    }
+    fn enrol(
+        &self,
+        req: &EnrolRequest,
+    ) -> Result<sesshu_protocol::Signed<sesshu_protocol::wire::EnrolResponse>, TransportError> {
+        self.inner.enrol(req)
+    }
+    fn send_batch(
+        &self,
+        batch: &sesshu_protocol::Signed<sesshu_protocol::Batch>,
+    ) -> Result<sesshu_protocol::Signed<sesshu_protocol::Receipt>, TransportError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let b = batch.peek().unwrap();
+        self.sent.lock().unwrap().push((b.batch_id, b.after));
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(n, SeqCst);
+        // Long enough for the next batch to be read, sealed and sent meanwhile.
+        std::thread::sleep(Duration::from_millis(30));
+        let r = self.inner.send_batch(batch);
+        self.now.fetch_sub(1, SeqCst);
+        r
+    }
+    fn downlink(
+        &self,
+        req: &sesshu_protocol::Signed<sesshu_protocol::downlink::DownlinkRequest>,
+    ) -> Result<sesshu_protocol::Signed<sesshu_protocol::downlink::Downlink>, TransportError> {
+        self.inner.downlink(req)
+    }
+}
+
+/// Every batch here holds audit links. To a hub that keeps the order batches name, two go at
+/// once, each naming the one before it; to a hub that does not say so (an older one), one at
+/// a time, so that it checks the chain in the terminal's order.
+#[test]
+fn batches_with_audit_links_go_side_by_side_only_to_a_hub_that_keeps_their_order() {
+    for ordered in [true, false] {
+        let s = setup(40);
+        let hub_key = s.hub.public_key();
+        let id = SyncIdentity {
+            terminal_id: TERMINAL,
+            municipality_code: MUNI,
+            key: &s.key,
+            hub_key: &hub_key,
+        };
+        let t = Watched {
+            inner: s
+                .hub
+                .connect("https://hub", Some(sesshu_sync::fake::FAKE_FINGERPRINT))
+                .unwrap(),
+            ordered,
+            now: Default::default(),
+            most: Default::default(),
+            sent: Default::default(),
+        };
+        let o = DrainOptions {
+            in_flight: 2,
+            ..opts()
+        };
+        let report = drain(&s.ledger, &t, &id, &o, &mut |_| {}).unwrap();
+        assert_eq!(pending(&s), 0);
+        assert_eq!(report.accepted, s.hub.stored() as u64);
+        let sent = t.sent.lock().unwrap().clone();
+        assert!(sent.len() >= 4, "{sent:?}");
+        let most = t.most.load(std::sync::atomic::Ordering::SeqCst);
+        if ordered {
+            assert_eq!(most, 2, "never two at once");
+            let ids: Vec<&String> = sent.iter().map(|(id, _)| id).collect();
+            assert!(sent.iter().any(|(_, after)| after.is_some()));
+            for (id, after) in &sent {
+                if let Some(a) = after {
+                    assert!(ids.contains(&a) && a != id, "{id} names {a}");
+                }
+            }
+        } else {
+            assert_eq!(
+                most, 1,
+                "two batches with audit links at once to an unordered hub"
+            );
+        }
+    }
+}

@@ -75,6 +75,7 @@ fn serve(key: &KeyPair, names: &[&str], answers: Vec<Answer>) -> u16 {
                         hub_id: "hub-1".into(),
                         hub_public_key: SigningKey::from_bytes(&[1; 32]).verifying_key(),
                         demo: false,
+                        ordered_batches: true,
                     })
                     .unwrap(),
                 ),
