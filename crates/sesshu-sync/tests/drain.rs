@@ -99,6 +99,22 @@ fn run(
     Result<sesshu_sync::DrainReport, Box<sesshu_sync::DrainFailure>>,
     Vec<Progress>,
 ) {
+    let t = s
+        .hub
+        .connect("https://hub", Some(sesshu_sync::fake::FAKE_FINGERPRINT))
+        .unwrap();
+    run_over(s, t.as_ref(), o)
+}
+
+/// [`run`] through the transport `t`.
+fn run_over(
+    s: &Setup,
+    t: &dyn sesshu_sync::Transport,
+    o: &DrainOptions,
+) -> (
+    Result<sesshu_sync::DrainReport, Box<sesshu_sync::DrainFailure>>,
+    Vec<Progress>,
+) {
     let hub_key = s.hub.public_key();
     let id = SyncIdentity {
         terminal_id: TERMINAL,
@@ -106,12 +122,8 @@ fn run(
         key: &s.key,
         hub_key: &hub_key,
     };
-    let t = s
-        .hub
-        .connect("https://hub", Some(sesshu_sync::fake::FAKE_FINGERPRINT))
-        .unwrap();
     let mut seen = Vec::new();
-    let r = drain(&s.ledger, t.as_ref(), &id, o, &mut |p| seen.push(p));
+    let r = drain(&s.ledger, t, &id, o, &mut |p| seen.push(p));
     (r, seen)
 }
 
@@ -359,13 +371,6 @@ impl sesshu_sync::Transport for Watched {
 fn batches_with_audit_links_go_side_by_side_only_to_a_hub_that_keeps_their_order() {
     for ordered in [true, false] {
         let s = setup(40);
-        let hub_key = s.hub.public_key();
-        let id = SyncIdentity {
-            terminal_id: TERMINAL,
-            municipality_code: MUNI,
-            key: &s.key,
-            hub_key: &hub_key,
-        };
         let t = Watched {
             inner: s
                 .hub
@@ -380,7 +385,7 @@ fn batches_with_audit_links_go_side_by_side_only_to_a_hub_that_keeps_their_order
             in_flight: 2,
             ..opts()
         };
-        let report = drain(&s.ledger, &t, &id, &o, &mut |_| {}).unwrap();
+        let report = run_over(&s, &t, &o).0.unwrap();
         assert_eq!(pending(&s), 0);
         assert_eq!(report.accepted, s.hub.stored() as u64);
         let sent = t.sent.lock().unwrap().clone();
