@@ -468,13 +468,7 @@ impl Hub {
         // residents the index held for these records count as well as the new ones.
         let mut moved: BTreeSet<String> = BTreeSet::new();
         if last_doses_on {
-            let ids: Vec<String> = changes
-                .iter()
-                .map(|c| match c {
-                    RecordDoseChange::Set { record_id, .. }
-                    | RecordDoseChange::Remove { record_id } => record_id.clone(),
-                })
-                .collect();
+            let ids: Vec<String> = changes.iter().map(|c| c.record_id().to_owned()).collect();
             moved.extend(self.store_ref().record_dose_atenas(&ids)?);
             moved.extend(changes.iter().filter_map(|c| match c {
                 RecordDoseChange::Set { atena_no, .. } => Some(atena_no.clone()),
@@ -576,27 +570,17 @@ fn with_batch_doses(
     changes: &[RecordDoseChange],
     residents: &[String],
 ) -> Vec<KnownDose> {
-    let mut last: HashMap<&str, &RecordDoseChange> = HashMap::with_capacity(changes.len());
-    let mut order: Vec<&str> = Vec::with_capacity(changes.len());
-    for c in changes {
-        let id = match c {
-            RecordDoseChange::Set { record_id, .. } | RecordDoseChange::Remove { record_id } => {
-                record_id.as_str()
-            }
-        };
-        if last.insert(id, c).is_none() {
-            order.push(id);
-        }
-    }
-    held.retain(|k| !matches!(&k.source, DoseSource::Record(id) if last.contains_key(id.as_str())));
+    let last = crate::store::last_dose_changes(changes);
+    let changed: HashSet<&str> = last.iter().map(|c| c.record_id()).collect();
+    held.retain(|k| !matches!(&k.source, DoseSource::Record(id) if changed.contains(id.as_str())));
     let residents: HashSet<&str> = residents.iter().map(String::as_str).collect();
-    for id in order {
-        if let Some(RecordDoseChange::Set {
+    for c in last {
+        if let RecordDoseChange::Set {
             record_id,
             atena_no,
             vaccine,
             date,
-        }) = last.get(id)
+        } = c
             && residents.contains(atena_no.as_str())
         {
             held.push(KnownDose {

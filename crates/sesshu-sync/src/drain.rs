@@ -336,8 +336,8 @@ pub(crate) fn prepare(
     let mut pending = pending;
     pending.truncate(n);
     // Positions and ids stay here; the payloads move into the batch (no second copy).
-    let has_audit = pending.iter().any(|o| o.stream == Stream::Audit.as_str());
     let sent: Vec<(i64, String)> = pending.iter().map(|o| (o.seq, o.item_id.clone())).collect();
+    let has_audit = pending.iter().any(|o| o.stream == Stream::Audit.as_str());
     let items = pending
         .into_iter()
         .map(|o| {

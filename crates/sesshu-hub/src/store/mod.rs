@@ -512,6 +512,35 @@ pub enum RecordDoseChange {
     Remove { record_id: String },
 }
 
+impl RecordDoseChange {
+    /// The record it changes.
+    pub fn record_id(&self) -> &str {
+        match self {
+            RecordDoseChange::Set { record_id, .. } | RecordDoseChange::Remove { record_id } => {
+                record_id
+            }
+        }
+    }
+}
+
+/// A batch's dose changes folded to the last change of each record (the order within the
+/// batch decides), one per record, in the order the records first appear.
+pub fn last_dose_changes(changes: &[RecordDoseChange]) -> Vec<&RecordDoseChange> {
+    let mut at: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(changes.len());
+    let mut last: Vec<&RecordDoseChange> = Vec::with_capacity(changes.len());
+    for c in changes {
+        match at.entry(c.record_id()) {
+            std::collections::hash_map::Entry::Occupied(e) => last[*e.get()] = c,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(last.len());
+                last.push(c);
+            }
+        }
+    }
+    last
+}
+
 /// Where a known dose comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DoseSource {

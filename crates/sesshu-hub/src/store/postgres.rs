@@ -5,10 +5,11 @@
 //!   an unreachable server shows at start-up.
 //! - No TLS to the database: the hub and its database share a host or the closed network's own
 //!   segment (`NoTls`).
-//! - Ingest is set-based for throughput: one transaction per batch, the new items inserted with
-//!   one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING`, and only the items
-//!   not inserted looked up to tell "already have it" from a conflict. A batch costs a handful
-//!   of round trips, whatever its size.
+//! - Ingest is set-based for throughput: one transaction per batch, its items in with one
+//!   binary `COPY` (rows encoded by `pg_copy`) that first assumes every id new; an id already
+//!   held fails it with a unique violation, and the batch runs again after one lookup of the ids
+//!   held, to tell "already have it" from a conflict. A batch costs a handful of round trips,
+//!   whatever its size.
 //! - Connection failures, and the server being busy or shutting down, are
 //!   [`StoreError::Unavailable`] (nothing stored; the request may be retried).
 
@@ -1260,33 +1261,20 @@ impl HubStore for PgStore {
         if changes.is_empty() {
             return Ok(());
         }
-        // Set-based: a batch's changes are folded to each record's final state (the order
-        // within the batch decides), then go in with a few set statements
-        // (`apply_record_doses_in`). One statement per change cost a round trip per record
-        // (100,000 in the sync benchmark).
-        let mut last: HashMap<&str, Option<(&str, &str, chrono::NaiveDate)>> =
-            HashMap::with_capacity(changes.len());
-        for c in changes {
+        // Set-based: a batch's changes are folded to each record's final state, then go in
+        // with a few set statements (`apply_record_doses_in`). One statement per change cost a
+        // round trip per record (100,000 in the sync benchmark).
+        let mut removed: Vec<&str> = Vec::new();
+        let mut set: Vec<(&str, &str, &str, chrono::NaiveDate)> = Vec::with_capacity(changes.len());
+        for c in super::last_dose_changes(changes) {
             match c {
+                RecordDoseChange::Remove { record_id } => removed.push(record_id),
                 RecordDoseChange::Set {
                     record_id,
                     atena_no,
                     vaccine,
                     date,
-                } => {
-                    last.insert(record_id, Some((atena_no, vaccine, *date)));
-                }
-                RecordDoseChange::Remove { record_id } => {
-                    last.insert(record_id, None);
-                }
-            }
-        }
-        let mut removed: Vec<&str> = Vec::new();
-        let mut set: Vec<(&str, &str, &str, chrono::NaiveDate)> = Vec::with_capacity(last.len());
-        for (id, state) in last {
-            match state {
-                None => removed.push(id),
-                Some((atena, vaccine, date)) => set.push((id, atena, vaccine, date)),
+                } => set.push((record_id, atena_no, vaccine, *date)),
             }
         }
         // Record ids are UUIDv7: in id order the new rows go to the right edge of the index
